@@ -1,0 +1,5 @@
+"""`python -m roleSync` runs the command line."""
+
+from roleSync.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""Diagnostics and the error tree the CLI maps to exit codes.
+
+A user mistake is never a traceback: it is one or more Diagnostics, each printed as
+`path:line:col: severity: message [code]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INVALID = 1  # invalid input, failing rule tests, failed run
+    USAGE = 2
+    GUARDRAIL = 3  # a guardrail stopped the run (or: warnings only, for `check`)
+    LOCKED = 4  # another run holds the lock
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Diagnostic:
+    path: str
+    line: int  # 1-based; 0 when the problem is about the whole file
+    col: int  # 1-based; 0 when unknown
+    severity: Severity
+    message: str
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message} [{self.code}]"
+
+
+class RoleSyncError(Exception):
+    """Base of every error roleSync reports to users without a traceback."""
+
+    exit_code: ExitCode = ExitCode.INVALID
+
+
+class InputError(RoleSyncError):
+    """Invalid rule files, profiles, plans or imports: one or more positioned diagnostics."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class UsageError(RoleSyncError):
+    exit_code = ExitCode.USAGE
+
+
+class ConflictError(RoleSyncError):
+    """The book changed in a way that makes a plan unsafe to apply."""
+
+
+class LockHeldError(RoleSyncError):
+    exit_code = ExitCode.LOCKED

@@ -1,0 +1,155 @@
+"""Role metrics: per-owner figures over a trailing window, computed from a Book.
+
+Pure: the book, the `as_of` date and the window in, values out. A deal counts in
+the window when it closed in `(as_of - window_days, as_of]`. Deals with no amount
+count in every count and add nothing to any amount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+
+from roleSync.model import Book, DealKind
+
+# Every metric a rule may name, in the order reports show them.
+METRIC_NAMES = (
+    "won_deals",
+    "new_business_won_count",
+    "new_business_won_amount",
+    "expansion_won_amount",
+    "renewal_won_amount",
+    "won_amount",
+    "new_business_share",
+    "win_rate",
+    "avg_sales_cycle_days",
+    "accounts_owned",
+    "customer_accounts_owned",
+    "managed_revenue",
+)
+
+METRIC_HELP = {
+    "won_deals": "deals won in the window, of every kind",
+    "new_business_won_count": "new-business deals won in the window",
+    "new_business_won_amount": "amount of new-business deals won in the window",
+    "expansion_won_amount": "amount of expansion (upsell, cross-sell) deals won in the window",
+    "renewal_won_amount": "amount of renewal deals won in the window",
+    "won_amount": "amount won in the window: new business + expansion + renewal",
+    "new_business_share": "new-business share of won amount, 0..1; empty when nothing was won",
+    "win_rate": "won / closed in the window, 0..1; empty when nothing closed",
+    "avg_sales_cycle_days": "mean days from creation to close of deals won in the window",
+    "accounts_owned": "accounts the owner owns now",
+    "customer_accounts_owned": "owned accounts that are customers",
+    "managed_revenue": "amount won in the window on the accounts the owner owns now, "
+    "whoever won it",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RoleMetrics:
+    won_deals: int = 0
+    new_business_won_count: int = 0
+    new_business_won_amount: float = 0.0
+    expansion_won_amount: float = 0.0
+    renewal_won_amount: float = 0.0
+    won_amount: float = 0.0
+    new_business_share: float | None = None
+    win_rate: float | None = None
+    avg_sales_cycle_days: float | None = None
+    accounts_owned: int = 0
+    customer_accounts_owned: int = 0
+    managed_revenue: float = 0.0
+
+    def as_dict(self) -> dict[str, int | float | None]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class _Tally:
+    won: int = 0
+    closed: int = 0
+    nb_count: int = 0
+    nb_amount: float = 0.0
+    expansion_amount: float = 0.0
+    renewal_amount: float = 0.0
+    cycle_days: int = 0
+    accounts: int = 0
+    customers: int = 0
+    managed: float = 0.0
+
+
+def window_start(as_of: date, window_days: int) -> date:
+    """First day inside the window: deals closing on or after it and on or before as_of count."""
+    return as_of - timedelta(days=window_days - 1)
+
+
+def account_revenue(book: Book, as_of: date, window_days: int) -> dict[str, float]:
+    """Won amount per account in the window (new business + expansion + renewal)."""
+    start = window_start(as_of, window_days)
+    revenue: dict[str, float] = {}
+    for deal in book.deals:
+        if (
+            deal.won
+            and deal.closed
+            and deal.close_date is not None
+            and start <= deal.close_date <= as_of
+            and deal.kind is not DealKind.CONTRACTION
+        ):
+            revenue[deal.account_id] = revenue.get(deal.account_id, 0.0) + (deal.amount or 0.0)
+    return revenue
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def compute_role_metrics(book: Book, as_of: date, window_days: int) -> dict[str, RoleMetrics]:
+    """Role metrics of every owner in the book, keyed by owner id (inactive owners included)."""
+    start = window_start(as_of, window_days)
+    tallies = {owner_id: _Tally() for owner_id in book.owners}
+    for deal in book.deals:
+        tally = tallies.get(deal.owner_id or "")
+        if tally is None or not deal.closed or deal.close_date is None:
+            continue
+        if not start <= deal.close_date <= as_of:
+            continue
+        tally.closed += 1
+        if not deal.won:
+            continue
+        tally.won += 1
+        tally.cycle_days += max((deal.close_date - deal.created).days, 0)
+        amount = deal.amount or 0.0
+        if deal.kind is DealKind.NEW_BUSINESS:
+            tally.nb_count += 1
+            tally.nb_amount += amount
+        elif deal.kind is DealKind.EXPANSION:
+            tally.expansion_amount += amount
+        elif deal.kind is DealKind.RENEWAL:
+            tally.renewal_amount += amount
+    revenue = account_revenue(book, as_of, window_days)
+    for account in book.accounts.values():
+        tally = tallies.get(account.owner_id or "")
+        if tally is None:
+            continue
+        tally.accounts += 1
+        tally.customers += book.is_customer(account)
+        tally.managed += revenue.get(account.id, 0.0)
+    return {owner_id: _metrics(t) for owner_id, t in tallies.items()}
+
+
+def _metrics(t: _Tally) -> RoleMetrics:
+    won_amount = t.nb_amount + t.expansion_amount + t.renewal_amount
+    return RoleMetrics(
+        won_deals=t.won,
+        new_business_won_count=t.nb_count,
+        new_business_won_amount=round(t.nb_amount, 2),
+        expansion_won_amount=round(t.expansion_amount, 2),
+        renewal_won_amount=round(t.renewal_amount, 2),
+        won_amount=round(won_amount, 2),
+        new_business_share=_ratio(t.nb_amount, won_amount),
+        win_rate=_ratio(t.won, t.closed),
+        avg_sales_cycle_days=round(t.cycle_days / t.won, 1) if t.won else None,
+        accounts_owned=t.accounts,
+        customer_accounts_owned=t.customers,
+        managed_revenue=round(t.managed, 2),
+    )

@@ -1,0 +1,284 @@
+"""Decisions -> Plan: the ordered, serializable list of what a run would change, and why.
+
+Pure: a Book, compiled rules, `as_of` and the rotation state in; a Plan out. The same
+inputs give a byte-identical plan file (`Plan.to_json`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from roleSync.adapters.base import MetricWrite, OwnershipChange
+from roleSync.errors import Diagnostic, InputError, Severity
+from roleSync.metrics import RoleMetrics, account_revenue, compute_role_metrics
+from roleSync.model import Account, Book, FieldValue, Role
+from roleSync.rules.classify import CompiledRoles, RoleDecision, classify_owners
+from roleSync.rules.routing import CompiledRouting, FarmerPicker
+
+PLAN_FORMAT = 1
+
+
+class SkipCode:
+    LOCKED = "locked"
+    PENDING = "handoff-pending"
+    NO_ROUTE = "no-route"
+    NO_FARMER = "no-eligible-farmer"
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A post-sale account that met the handoff trigger but does not move, and why."""
+
+    account_id: str
+    account_name: str
+    owner_id: str | None
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerRole:
+    """One owner's classification with the metrics that decided it."""
+
+    owner_id: str
+    name: str
+    email: str
+    title: str
+    active: bool
+    role: Role
+    rule_id: str | None
+    reason: str
+    metrics: RoleMetrics
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    format: int
+    profile: str
+    as_of: date
+    window_days: int
+    rules_digest: str
+    owners: list[OwnerRole]
+    changes: list[OwnershipChange]
+    metric_writes: list[MetricWrite]
+    skipped: list[Skip]
+    # Route id -> last owner picked, after this plan: the next run continues from here.
+    rotation: dict[str, str] = field(default_factory=dict)
+    # Counts for people: accounts looked at, already with a farmer, not yet won, ...
+    summary: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        data = _PLAN_ADAPTER.dump_python(self, mode="json")
+        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, path: str) -> Plan:
+        try:
+            plan = _PLAN_ADAPTER.validate_json(text)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise InputError(
+                [
+                    Diagnostic(
+                        path,
+                        1,
+                        1,
+                        Severity.ERROR,
+                        f"not a roleSync plan: {where}: {first['msg']}",
+                        "invalid-plan",
+                    )
+                ]
+            ) from None
+        if plan.format != PLAN_FORMAT:
+            raise InputError(
+                [
+                    Diagnostic(
+                        path,
+                        1,
+                        1,
+                        Severity.ERROR,
+                        f"plan format {plan.format} is not supported "
+                        f"(this roleSync reads format {PLAN_FORMAT})",
+                        "plan-format",
+                    )
+                ]
+            )
+        return plan
+
+    @classmethod
+    def read(cls, path: Path) -> Plan:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(
+                [
+                    Diagnostic(
+                        str(path),
+                        0,
+                        0,
+                        Severity.ERROR,
+                        f"cannot read plan: {exc}",
+                        "file-unreadable",
+                    )
+                ]
+            ) from None
+        return cls.from_json(text, str(path))
+
+
+_PLAN_ADAPTER: TypeAdapter[Plan] = TypeAdapter(Plan)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInputs:
+    """Everything a plan depends on besides the book, gathered so callers cannot forget one."""
+
+    profile: str
+    roles: CompiledRoles
+    routing: CompiledRouting
+    rules_digest: str
+    as_of: date
+    rotation: Mapping[str, str] = field(default_factory=dict)
+    # Destination field name per value ("role" or a metric name); empty: write no metrics.
+    metric_fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def _metric_values(
+    decision: RoleDecision, metrics: RoleMetrics, fields: Mapping[str, str]
+) -> dict[str, FieldValue]:
+    source: dict[str, Any] = metrics.as_dict()
+    source["role"] = decision.role.value
+    return {dest: source[name] for name, dest in sorted(fields.items())}
+
+
+def _metric_writes(
+    book: Book,
+    decisions: Mapping[str, RoleDecision],
+    metrics: Mapping[str, RoleMetrics],
+    fields: Mapping[str, str],
+) -> list[MetricWrite]:
+    """Only the owners whose recorded values differ: a sync with nothing new writes nothing."""
+    writes = []
+    for owner_id, owner in book.owners.items():
+        values = _metric_values(decisions[owner_id], metrics[owner_id], fields)
+        if any(owner.recorded.get(k) != v for k, v in values.items()):
+            writes.append(MetricWrite(owner_id, values))
+    return writes
+
+
+def _candidate_from(
+    account: Account, book: Book, decisions: Mapping[str, RoleDecision], inputs: PlanInputs
+) -> str | None:
+    """Why this account's owner may hand it off, or None if it stays where it is."""
+    owner = book.owners.get(account.owner_id or "")
+    if owner is None or not owner.active:
+        if inputs.routing.handoff.from_inactive_owners:
+            return "owner inactive" if owner is not None else "no active owner"
+        return None
+    role = decisions[owner.id].role
+    if role is Role.FARMER:
+        return None  # already with a farmer: left alone
+    allowed = {r.value for r in inputs.routing.handoff.from_roles}
+    return f"owner is a {role.value}" if role.value in allowed else None
+
+
+def build_plan(book: Book, inputs: PlanInputs) -> Plan:
+    window = inputs.roles.window_days
+    metrics = compute_role_metrics(book, inputs.as_of, window)
+    decisions = classify_owners(book, metrics, inputs.roles)
+    revenue = account_revenue(book, inputs.as_of, window)
+    picker = FarmerPicker(book, decisions, revenue, inputs.rotation)
+    delay = timedelta(days=inputs.routing.handoff.delay_days)
+    summary = {
+        "accounts": len(book.accounts),
+        "owners": len(book.owners),
+        "no_trigger": 0,
+        "stays": 0,
+    }
+
+    due: list[tuple[date, str, str]] = []  # (trigger date, account id, why it may move)
+    for account in book.accounts.values():
+        trigger = book.first_won_new_business(account.id)
+        if trigger is None or trigger.close_date is None or trigger.close_date > inputs.as_of:
+            summary["no_trigger"] += 1
+            continue
+        why = _candidate_from(account, book, decisions, inputs)
+        if why is None:
+            summary["stays"] += 1
+            continue
+        due.append((trigger.close_date, account.id, why))
+
+    changes: list[OwnershipChange] = []
+    skipped: list[Skip] = []
+    # Oldest triggers first, so when capacity runs short the longest-waiting accounts win.
+    for won_on, account_id, why in sorted(due):
+        account = book.accounts[account_id]
+
+        def skip(code: str, reason: str, account: Account = account) -> None:
+            skipped.append(Skip(account.id, account.name, account.owner_id, code, reason))
+
+        due_on = won_on + delay
+        if account.locked:
+            skip(SkipCode.LOCKED, "account is marked do-not-route")
+        elif due_on > inputs.as_of:
+            skip(SkipCode.PENDING, f"first new business won {won_on}; handoff due {due_on}")
+        elif (route := inputs.routing.route_for(account)) is None:
+            skip(
+                SkipCode.NO_ROUTE,
+                "no route matched "
+                f"(segment={account.segment or '-'}, region={account.region or '-'})",
+            )
+        elif (pick := picker.pick(route, account)).owner is None:
+            skip(SkipCode.NO_FARMER, pick.reason)
+        else:
+            changes.append(
+                OwnershipChange(
+                    account.id,
+                    account.name,
+                    account.owner_id,
+                    pick.owner.id,
+                    route.id,
+                    f"{why}; first new business won {won_on}, handoff due {due_on}; {pick.reason}",
+                )
+            )
+
+    summary.update(handoffs=len(changes), skipped=len(skipped))
+    owners = [
+        OwnerRole(
+            o.id,
+            o.name,
+            o.email,
+            o.title,
+            o.active,
+            decisions[o.id].role,
+            decisions[o.id].rule_id,
+            decisions[o.id].reason,
+            metrics[o.id],
+        )
+        for o in book.owners.values()
+    ]
+    writes = (
+        _metric_writes(book, decisions, metrics, inputs.metric_fields)
+        if inputs.metric_fields
+        else []
+    )
+    return Plan(
+        PLAN_FORMAT,
+        inputs.profile,
+        inputs.as_of,
+        window,
+        inputs.rules_digest,
+        owners,
+        changes,
+        writes,
+        skipped,
+        dict(sorted(picker.rotation.items())),
+        summary,
+    )

@@ -1,0 +1,129 @@
+"""Plain-text tables for terminals and logs: the role table, handoffs, skips, run summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from roleSync.plan import OwnerRole, Plan
+from roleSync.sync.report import RunReport
+
+
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()
+) -> str:
+    """Columns padded to fit; columns whose index is in `right` are right-aligned (numbers)."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _money(value: float) -> str:
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if value >= 1_000:
+        return f"{value / 1_000:.0f}k"
+    return f"{value:.0f}"
+
+
+def _title_note(owner: OwnerRole) -> str:
+    """Flag titles that say the opposite of what the owner does."""
+    title = owner.title.casefold()
+    says_hunter = "executive" in title or "new business" in title or "development" in title
+    says_farmer = "account manager" in title or "success" in title
+    if (says_hunter and owner.role.value == "farmer") or (
+        says_farmer and owner.role.value == "hunter"
+    ):
+        return "  <- title says otherwise"
+    return ""
+
+
+def role_table(owners: Sequence[OwnerRole]) -> str:
+    headers = [
+        "owner",
+        "title",
+        "active",
+        "role",
+        "NB share",
+        "NB won",
+        "won deals",
+        "win rate",
+        "accounts",
+        "customers",
+        "managed rev",
+        "decided by",
+    ]
+    rows = []
+    for o in sorted(owners, key=lambda o: (o.role.value, o.name)):
+        m = o.metrics
+        rows.append(
+            [
+                o.name,
+                o.title,
+                "yes" if o.active else "no",
+                o.role.value,
+                _share(m.new_business_share),
+                str(m.new_business_won_count),
+                str(m.won_deals),
+                _share(m.win_rate),
+                str(m.accounts_owned),
+                str(m.customer_accounts_owned),
+                _money(m.managed_revenue),
+                (o.rule_id or "no rule matched") + _title_note(o),
+            ]
+        )
+    return table(headers, rows, right=frozenset({4, 5, 6, 7, 8, 9, 10}))
+
+
+def handoff_table(plan: Plan, names: Mapping[str, str], limit: int) -> str:
+    rows = [
+        [
+            c.account_id,
+            c.account_name,
+            names.get(c.from_owner_id or "", "-"),
+            names.get(c.to_owner_id, c.to_owner_id),
+            c.rule_id,
+        ]
+        for c in plan.changes[:limit]
+    ]
+    text = table(["account", "name", "from", "to", "route"], rows)
+    if len(plan.changes) > limit:
+        text += f"\n... and {len(plan.changes) - limit} more (all of them are in the report)"
+    return text
+
+
+def skip_summary(plan: Plan) -> str:
+    counts = Counter(s.code for s in plan.skipped)
+    if not counts:
+        return "skipped: none"
+    return "skipped: " + ", ".join(f"{n} {code}" for code, n in sorted(counts.items()))
+
+
+def run_summary(report: RunReport) -> str:
+    parts = [
+        f"planned {report.planned}",
+        f"applied {len(report.applied)}",
+        f"already applied {len(report.already_applied)}",
+        f"conflicts {len(report.conflicts)}",
+        f"failed {len(report.failed)}",
+        f"skipped {len(report.skipped)}",
+        f"metric writes {report.metrics_written}/{report.metrics_planned}",
+    ]
+    return f"run {report.run_id}: " + ", ".join(parts)
+
+
+def owner_names(plan: Plan) -> dict[str, str]:
+    return {o.owner_id: o.name for o in plan.owners}

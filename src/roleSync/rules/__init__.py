@@ -1,0 +1,1 @@
+"""Rule files: loading with positions, the schema, compiling conditions, evaluating them."""

@@ -1,0 +1,184 @@
+"""Find, load and check rule files: every problem of every file, each with its position."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from roleSync.errors import Diagnostic, InputError, Severity
+from roleSync.rules.loader import LoadedYaml, Loc, load_yaml, validate
+from roleSync.rules.schema import (
+    ACCOUNT_EXTRA_PREFIX,
+    ACCOUNT_FIELDS,
+    OWNER_FIELDS,
+    RolesFile,
+    RoutingFile,
+)
+
+RULE_KINDS: dict[str, type[BaseModel]] = {"roles": RolesFile, "routing": RoutingFile}
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    roles: RolesFile
+    routing: RoutingFile
+    sources: tuple[str, ...]
+    # sha256 of the rule files' bytes: plans and audits name the exact rules they used.
+    digest: str
+
+
+def rule_file_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; folders contribute their top-level *.yaml/*.yml (not tests/)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def _kind_of(loaded: LoadedYaml) -> str | None:
+    data = loaded.data
+    return (
+        data.get("kind") if isinstance(data, dict) and isinstance(data.get("kind"), str) else None
+    )
+
+
+def _condition_fields(node: Any, loc: Loc) -> Iterable[tuple[Loc, str, str]]:
+    """(loc, 'metric'|'field', name) of every comparison under a raw condition node."""
+    if isinstance(node, dict):
+        for key in ("metric", "field"):
+            if isinstance(node.get(key), str):
+                yield (*loc, key), key, node[key]
+        for key in ("all", "any"):
+            if isinstance(node.get(key), list):
+                for i, child in enumerate(node[key]):
+                    yield from _condition_fields(child, (*loc, key, i))
+        if "not" in node:
+            yield from _condition_fields(node["not"], (*loc, "not"))
+
+
+def _semantic(loaded: LoadedYaml, kind: str) -> list[Diagnostic]:
+    """Checks the schema cannot express: unique ids, subjects valid where they are used."""
+    problems: list[Diagnostic] = []
+    section = "classify" if kind == "roles" else "routes"
+    items = loaded.data.get(section) if isinstance(loaded.data, dict) else None
+    if not isinstance(items, list):
+        return problems
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        rule_id = item.get("id")
+        if isinstance(rule_id, str):
+            if rule_id in seen:
+                problems.append(
+                    loaded.diagnostic(
+                        (section, index, "id"),
+                        f"duplicate id {rule_id!r} (first used in {section}[{seen[rule_id]}])",
+                        "duplicate-id",
+                    )
+                )
+            seen.setdefault(rule_id, index)
+        for loc, key, name in _condition_fields(item.get("when"), (section, index, "when")):
+            problem = _subject_problem(kind, key, name)
+            if problem:
+                problems.append(loaded.diagnostic(loc, problem, "unknown-field"))
+    return problems
+
+
+def _subject_problem(kind: str, key: str, name: str) -> str | None:
+    if kind == "roles":
+        if key == "field" and name not in OWNER_FIELDS:
+            return f"unknown owner field {name!r}; known: {', '.join(OWNER_FIELDS)}"
+        return None
+    if key == "metric":
+        return "routes look at accounts: use 'field: account.…', not a metric"
+    if name in ACCOUNT_FIELDS or (
+        name.startswith(ACCOUNT_EXTRA_PREFIX) and len(name) > len(ACCOUNT_EXTRA_PREFIX)
+    ):
+        return None
+    return (
+        f"unknown account field {name!r}; known: {', '.join(ACCOUNT_FIELDS)}, "
+        f"{ACCOUNT_EXTRA_PREFIX}<name>"
+    )
+
+
+def check_rule_file(path: Path) -> tuple[str | None, BaseModel | None, list[Diagnostic]]:
+    """(kind, parsed model or None, diagnostics) for one rule file; never raises InputError."""
+    try:
+        loaded = load_yaml(path)
+    except InputError as exc:
+        return None, None, list(exc.diagnostics)
+    kind = _kind_of(loaded)
+    if kind not in RULE_KINDS:
+        where = ("kind",) if isinstance(loaded.data, dict) and "kind" in loaded.data else ()
+        shown = f"{kind!r}" if kind else "missing"
+        return (
+            None,
+            None,
+            [
+                loaded.diagnostic(
+                    where,
+                    f"kind is {shown}; a rule file has kind: roles or kind: routing",
+                    "unknown-kind",
+                )
+            ],
+        )
+    problems = _semantic(loaded, kind)
+    try:
+        model = validate(loaded, RULE_KINDS[kind])
+    except InputError as exc:
+        return kind, None, problems + list(exc.diagnostics)
+    return kind, (None if problems else model), problems
+
+
+def load_rule_set(paths: Sequence[Path]) -> RuleSet:
+    """Exactly one roles file and one routing file, or an InputError listing every problem."""
+    files = rule_file_paths(paths)
+    problems: list[Diagnostic] = []
+    parsed: dict[str, tuple[Path, BaseModel]] = {}
+    for path in files:
+        kind, model, diagnostics = check_rule_file(path)
+        problems.extend(diagnostics)
+        if kind is None or model is None:
+            continue
+        if kind in parsed:
+            problems.append(
+                Diagnostic(
+                    str(path),
+                    1,
+                    1,
+                    Severity.ERROR,
+                    f"a second {kind} file (first: {parsed[kind][0]})",
+                    "duplicate-kind",
+                )
+            )
+        parsed.setdefault(kind, (path, model))
+    shown = ", ".join(str(p) for p in paths) or "(none)"
+    for kind in RULE_KINDS:
+        if kind not in parsed and not problems:
+            problems.append(
+                Diagnostic(
+                    shown, 0, 0, Severity.ERROR, f"no {kind} rule file found", "missing-rule-file"
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    roles, routing = parsed["roles"][1], parsed["routing"][1]
+    assert isinstance(roles, RolesFile) and isinstance(routing, RoutingFile)
+    digest = hashlib.sha256()
+    for path in sorted(p for p, _ in parsed.values()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return RuleSet(
+        roles, routing, tuple(str(p) for p, _ in parsed.values()), "sha256:" + digest.hexdigest()
+    )

@@ -1,0 +1,1 @@
+"""Runs: pull, plan, apply and report, with their journal and state."""

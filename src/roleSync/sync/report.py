@@ -1,0 +1,111 @@
+"""The report of one run: what was planned, what was written, what was not and why."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from pydantic import TypeAdapter
+
+from roleSync.adapters.base import ApplyResult, OwnershipChange
+from roleSync.plan import Plan, Skip
+from roleSync.sync.state import write_atomically
+
+REPORT_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    account_id: str
+    planned_from: str | None
+    found: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    account_id: str
+    error: str
+
+
+@dataclass(slots=True)
+class RunReport:
+    format: int
+    run_id: str
+    profile: str
+    mode: str  # "sync" | "apply"
+    as_of: date
+    started: datetime
+    finished: datetime
+    rules_digest: str
+    planned: int
+    applied: list[OwnershipChange] = field(default_factory=list)
+    already_applied: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    metrics_planned: int = 0
+    metrics_written: int = 0
+    metric_failures: dict[str, str] = field(default_factory=dict)
+    plan_path: str = ""
+    report_path: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.metric_failures
+
+    def to_json(self) -> str:
+        data = _REPORT_ADAPTER.dump_python(self, mode="json")
+        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    def write(self, path: Path) -> None:
+        self.report_path = str(path)
+        write_atomically(path, self.to_json())
+
+
+_REPORT_ADAPTER: TypeAdapter[RunReport] = TypeAdapter(RunReport)
+
+
+def build_report(
+    plan: Plan,
+    result: ApplyResult,
+    *,
+    run_id: str,
+    mode: str,
+    started: datetime,
+    finished: datetime,
+) -> RunReport:
+    by_account = {c.account_id: c for c in plan.changes}
+    applied_ids = set(result.applied)
+    failed = dict(result.failed)
+    # Every planned change ends up applied, in conflict or failed: none silently lost.
+    for account_id in by_account:
+        if (
+            account_id not in applied_ids
+            and account_id not in result.conflicts
+            and account_id not in failed
+        ):
+            failed[account_id] = "the adapter reported no result for this change"
+    return RunReport(
+        format=REPORT_FORMAT,
+        run_id=run_id,
+        profile=plan.profile,
+        mode=mode,
+        as_of=plan.as_of,
+        started=started,
+        finished=finished,
+        rules_digest=plan.rules_digest,
+        planned=len(plan.changes),
+        applied=[c for c in plan.changes if c.account_id in applied_ids],
+        already_applied=sorted(result.already_applied),
+        conflicts=[
+            Conflict(a, by_account[a].from_owner_id, found)
+            for a, found in sorted(result.conflicts.items())
+        ],
+        failed=[Failure(a, e) for a, e in sorted(failed.items())],
+        skipped=list(plan.skipped),
+        metrics_planned=len(plan.metric_writes),
+        metrics_written=len(result.metrics_written),
+        metric_failures=dict(sorted(result.metrics_failed.items())),
+    )

@@ -1,0 +1,72 @@
+"""Small durable state between runs: where each round-robin route left off.
+
+Written atomically (temporary file, then rename) so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from roleSync.errors import Diagnostic, InputError, Severity
+
+ROTATION_FILE = "rotation.json"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_rotation(state_dir: Path) -> dict[str, str]:
+    path = state_dir / ROTATION_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            [
+                Diagnostic(
+                    str(path),
+                    0,
+                    0,
+                    Severity.ERROR,
+                    f"unreadable rotation state: {exc}",
+                    "state-unreadable",
+                )
+            ]
+        ) from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise InputError(
+            [
+                Diagnostic(
+                    str(path),
+                    1,
+                    1,
+                    Severity.ERROR,
+                    "rotation state must map route ids to owner ids",
+                    "state-invalid",
+                )
+            ]
+        )
+    return data
+
+
+def save_rotation(state_dir: Path, rotation: dict[str, str]) -> None:
+    write_atomically(
+        state_dir / ROTATION_FILE, json.dumps(rotation, indent=2, sort_keys=True) + "\n"
+    )

@@ -1,0 +1,104 @@
+"""Small builders for hand-made books and rule sets in tests."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from roleSync.model import Account, Deal, DealKind, Owner
+from roleSync.plan import PlanInputs
+from roleSync.rules.classify import CompiledRoles
+from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.schema import RolesFile, RoutingFile
+
+AS_OF = date(2026, 6, 30)
+
+
+def owner(oid: str, *, title: str = "", active: bool = True) -> Owner:
+    return Owner(oid, oid.capitalize(), f"{oid}@example.com", title, active)
+
+
+def account(aid: str, owner_id: str | None, **kw: Any) -> Account:
+    return Account(aid, f"Account {aid}", owner_id, **kw)
+
+
+def won(
+    did: str,
+    account_id: str,
+    owner_id: str,
+    closed_on: date,
+    kind: DealKind | None = DealKind.NEW_BUSINESS,
+    amount: float | None = 1000.0,
+) -> Deal:
+    return Deal(
+        did,
+        account_id,
+        owner_id,
+        kind,
+        "Closed Won",
+        True,
+        True,
+        amount,
+        date(closed_on.year - 1, closed_on.month, 1),
+        closed_on,
+    )
+
+
+def lost(did: str, account_id: str, owner_id: str, closed_on: date) -> Deal:
+    return Deal(
+        did,
+        account_id,
+        owner_id,
+        DealKind.NEW_BUSINESS,
+        "Closed Lost",
+        True,
+        False,
+        500.0,
+        date(closed_on.year - 1, closed_on.month, 1),
+        closed_on,
+    )
+
+
+ROLES: dict[str, Any] = {
+    "version": 1,
+    "kind": "roles",
+    "window_days": 365,
+    "classify": [
+        {
+            "id": "hunter",
+            "role": "hunter",
+            "when": {"metric": "new_business_share", "op": "gte", "value": 0.6},
+        },
+        {
+            "id": "farmer",
+            "role": "farmer",
+            "when": {"metric": "new_business_share", "op": "lte", "value": 0.4},
+        },
+    ],
+}
+
+
+def routing(*routes: dict[str, Any], delay_days: int = 0, **handoff: Any) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "kind": "routing",
+        "handoff": {"delay_days": delay_days, **handoff},
+        "routes": list(routes),
+    }
+
+
+def inputs(
+    routing_doc: dict[str, Any],
+    roles_doc: dict[str, Any] | None = None,
+    rotation: dict[str, str] | None = None,
+    metric_fields: dict[str, str] | None = None,
+) -> PlanInputs:
+    return PlanInputs(
+        profile="test",
+        roles=CompiledRoles(RolesFile.model_validate(roles_doc or ROLES)),
+        routing=CompiledRouting(RoutingFile.model_validate(routing_doc)),
+        rules_digest="sha256:test",
+        as_of=AS_OF,
+        rotation=rotation or {},
+        metric_fields=metric_fields or {},
+    )
