@@ -10,7 +10,14 @@ from pathlib import Path
 
 from roleSync import __version__
 from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity
-from roleSync.render import handoff_table, owner_names, role_table, run_summary, skip_summary
+from roleSync.render import (
+    handoff_table,
+    owner_names,
+    role_table,
+    run_summary,
+    skip_summary,
+    titles_that_lie,
+)
 
 DEFAULT_RULES = Path("rules")
 
@@ -116,6 +123,7 @@ def _cmd_demo(args: argparse.Namespace) -> ExitCode:
         f"over the last {plan.window_days} days\n"
     )
     _out(role_table(plan.owners))
+    _out(f"\nTitles that say otherwise:\n{titles_that_lie(plan.owners)}")
     _out(f"\nHandoffs: {len(report.applied)} post-sale accounts moved from hunters to farmers\n")
     _out(handoff_table(plan, owner_names(plan), args.show))
     _out(f"\n{skip_summary(plan)}")

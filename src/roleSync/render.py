@@ -39,16 +39,27 @@ def _money(value: float) -> str:
     return f"{value:.0f}"
 
 
-def _title_note(owner: OwnerRole) -> str:
-    """Flag titles that say the opposite of what the owner does."""
+_HUNTER_TITLES = ("executive", "new business", "development", "hunter")
+_FARMER_TITLES = ("account manager", "success", "farmer", "relationship")
+
+
+def title_disagrees(owner: OwnerRole) -> bool:
+    """A title that says the opposite of what the owner's deal mix shows."""
     title = owner.title.casefold()
-    says_hunter = "executive" in title or "new business" in title or "development" in title
-    says_farmer = "account manager" in title or "success" in title
-    if (says_hunter and owner.role.value == "farmer") or (
+    says_hunter = any(word in title for word in _HUNTER_TITLES)
+    says_farmer = any(word in title for word in _FARMER_TITLES)
+    return (says_hunter and owner.role.value == "farmer") or (
         says_farmer and owner.role.value == "hunter"
-    ):
-        return "  <- title says otherwise"
-    return ""
+    )
+
+
+def titles_that_lie(owners: Sequence[OwnerRole]) -> str:
+    lines = [
+        f"{o.name} ({o.title}) works as a {o.role.value}: {o.reason}"
+        for o in sorted(owners, key=lambda o: o.name)
+        if title_disagrees(o)
+    ]
+    return "\n".join(lines) if lines else "none: every title matches the deal mix"
 
 
 def role_table(owners: Sequence[OwnerRole]) -> str:
@@ -82,7 +93,8 @@ def role_table(owners: Sequence[OwnerRole]) -> str:
                 str(m.accounts_owned),
                 str(m.customer_accounts_owned),
                 _money(m.managed_revenue),
-                (o.rule_id or "no rule matched") + _title_note(o),
+                (o.rule_id or "no rule matched")
+                + ("  <- title says otherwise" if title_disagrees(o) else ""),
             ]
         )
     return table(headers, rows, right=frozenset({4, 5, 6, 7, 8, 9, 10}))

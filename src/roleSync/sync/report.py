@@ -79,14 +79,10 @@ def build_report(
     by_account = {c.account_id: c for c in plan.changes}
     applied_ids = set(result.applied)
     failed = dict(result.failed)
+    accounted = applied_ids | set(result.already_applied) | set(result.conflicts) | set(failed)
     # Every planned change ends up applied, in conflict or failed: none silently lost.
-    for account_id in by_account:
-        if (
-            account_id not in applied_ids
-            and account_id not in result.conflicts
-            and account_id not in failed
-        ):
-            failed[account_id] = "the adapter reported no result for this change"
+    for account_id in by_account.keys() - accounted:
+        failed[account_id] = "the adapter reported no result for this change"
     return RunReport(
         format=REPORT_FORMAT,
         run_id=run_id,
