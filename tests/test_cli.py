@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,7 +52,7 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def only_report(folder: Path) -> dict[str, object]:
+def only_report(folder: Path) -> dict[str, Any]:
     reports = sorted((folder / ".rolesync" / "runs").glob("*/report.json"))
     return json.loads(reports[-1].read_text())  # type: ignore[no-any-return]
 
@@ -88,7 +89,7 @@ def test_demo_handoffs_are_in_the_book_and_respect_every_rule(
     with LocalAdapter(load_profile(folder / "demo.yaml")) as adapter:
         after = adapter.pull()
     moved = {a for a in before if before[a].owner_id != after.accounts[a].owner_id}
-    applied = {c["account_id"]: c for c in report["applied"]}  # type: ignore[union-attr]
+    applied = {c["account_id"]: c for c in report["applied"]}
     assert moved == set(applied)
     for account_id, change in applied.items():
         assert after.accounts[account_id].owner_id == change["to_owner_id"]
@@ -101,8 +102,9 @@ def test_demo_handoffs_are_in_the_book_and_respect_every_rule(
         counts[account.owner_id or ""] = counts.get(account.owner_id or "", 0) + 1
     assert all(counts[c["to_owner_id"]] <= 400 for c in applied.values())
     # Metrics were written back and are what the plan computed.
-    hannah = next(o for o in plan["owners"] if o["title"] == "Account Executive"
-                  and o["role"] == "farmer")
+    hannah = next(
+        o for o in plan["owners"] if o["title"] == "Account Executive" and o["role"] == "farmer"
+    )
     recorded = after.owners[hannah["owner_id"]].recorded
     assert recorded["role"] == "farmer"
     assert recorded["new_business_share"] == hannah["metrics"]["new_business_share"]
@@ -150,13 +152,17 @@ def test_apply_writes_a_plan_and_reapplying_it_changes_nothing(
     # Hand every customer back to the departed hunter's peers: make a fresh handoff backlog.
     con = sqlite3.connect(demo / "demo.db")
     with con:
-        con.execute("UPDATE accounts SET owner_id = 'u-02' WHERE id IN "
-                    "('acc-0001','acc-0002','acc-0003') AND locked = 0")
+        con.execute(
+            "UPDATE accounts SET owner_id = 'u-02' WHERE id IN "
+            "('acc-0001','acc-0002','acc-0003') AND locked = 0"
+        )
     con.close()
     profile = ["-c", str(demo / "demo.yaml")]
     plan_file = demo / "plan.json"
-    assert main(["plan", *profile, "-r", str(demo / "rules"), "--as-of", AS_OF,
-                 "-o", str(plan_file)]) == 0
+    assert (
+        main(["plan", *profile, "-r", str(demo / "rules"), "--as-of", AS_OF, "-o", str(plan_file)])
+        == 0
+    )
     planned = json.loads(plan_file.read_text())["changes"]
     assert planned, "the backlog should produce handoffs"
     assert main(["apply", str(plan_file), *profile]) == 0
@@ -176,8 +182,10 @@ def test_apply_skips_accounts_a_human_changed_after_the_plan(
     con.close()
     profile = ["-c", str(demo / "demo.yaml")]
     plan_file = demo / "plan.json"
-    assert main(["plan", *profile, "-r", str(demo / "rules"), "--as-of", AS_OF,
-                 "-o", str(plan_file)]) == 0
+    assert (
+        main(["plan", *profile, "-r", str(demo / "rules"), "--as-of", AS_OF, "-o", str(plan_file)])
+        == 0
+    )
     changes = json.loads(plan_file.read_text())["changes"]
     target = changes[0]["account_id"]
     con = sqlite3.connect(demo / "demo.db")

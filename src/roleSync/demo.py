@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from roleSync.adapters.local import write_book
+from roleSync.adapters.local_store import write_book
 from roleSync.demo_book import generate_demo_book
 from roleSync.plan import Plan
 from roleSync.profile import load_profile

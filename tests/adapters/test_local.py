@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from roleSync.adapters.base import Adapter, MetricWrite, OwnershipChange
-from roleSync.adapters.local import SCHEMA_VERSION, BookError, LocalAdapter, write_book
+from roleSync.adapters.local import LocalAdapter
+from roleSync.adapters.local_store import SCHEMA_VERSION, BookError, write_book
 from roleSync.errors import RoleSyncError
 from roleSync.model import Account, Book, Deal, DealKind, Owner
 from roleSync.profile import Profile, load_profile

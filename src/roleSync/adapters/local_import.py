@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from roleSync.adapters.local import encode_json, open_book, transaction
+from roleSync.adapters.local_store import encode_json, open_book, transaction
 from roleSync.errors import Diagnostic, InputError, Severity, UsageError
 from roleSync.profile import AccountColumns, DealColumns, OwnerColumns, Profile
 
