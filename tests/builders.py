@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from roleSync.model import Account, Deal, DealKind, Owner
 from roleSync.plan import PlanInputs
@@ -12,6 +12,33 @@ from roleSync.rules.routing import CompiledRouting
 from roleSync.rules.schema import RolesFile, RoutingFile
 
 AS_OF = date(2026, 6, 30)
+Status = Literal["won", "lost", "open"]
+
+
+def deal(
+    deal_id: str,
+    account_id: str = "a1",
+    *,
+    owner_id: str | None = "o1",
+    kind: DealKind | None,
+    status: Status = "won",
+    amount: float | None = 100.0,
+    created: date,
+    close: date | None,
+) -> Deal:
+    """A deal described by its outcome; `status` sets stage, closed and won together."""
+    return Deal(
+        id=deal_id,
+        account_id=account_id,
+        owner_id=owner_id,
+        kind=kind,
+        stage=status,
+        closed=status != "open",
+        won=status == "won",
+        amount=amount,
+        created=created,
+        close_date=close,
+    )
 
 
 def owner(oid: str, *, title: str = "", active: bool = True) -> Owner:

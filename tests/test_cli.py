@@ -48,6 +48,28 @@ def demo(demo_run: tuple[Path, str], tmp_path: Path) -> Path:
     return copy
 
 
+def reassign(demo: Path, owner_id: str, *account_ids: str) -> None:
+    """What a human does in the CRM: give accounts to someone by hand."""
+    con = sqlite3.connect(demo / "demo.db")
+    with con:
+        con.executemany(
+            "UPDATE accounts SET owner_id = ? WHERE id = ? AND locked = 0",
+            [(owner_id, a) for a in account_ids],
+        )
+    con.close()
+
+
+def plan_to_file(demo: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Plan the demo book into demo/plan.json; (profile args, the planned changes)."""
+    profile = ["-c", str(demo / "demo.yaml")]
+    plan_file = demo / "plan.json"
+    args = ["plan", *profile, "-r", str(demo / "rules"), "--as-of", AS_OF, "-o", str(plan_file)]
+    assert main(args) == 0
+    changes: list[dict[str, Any]] = json.loads(plan_file.read_text())["changes"]
+    assert changes, "the reassigned accounts should produce handoffs"
+    return profile, changes
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -149,22 +171,10 @@ def test_broken_rule_file_is_one_positioned_line_exit_1_and_book_untouched(
 def test_apply_writes_a_plan_and_reapplying_it_changes_nothing(
     demo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Hand every customer back to the departed hunter's peers: make a fresh handoff backlog.
-    con = sqlite3.connect(demo / "demo.db")
-    with con:
-        con.execute(
-            "UPDATE accounts SET owner_id = 'u-02' WHERE id IN "
-            "('acc-0001','acc-0002','acc-0003') AND locked = 0"
-        )
-    con.close()
-    profile = ["-c", str(demo / "demo.yaml")]
+    # A hunter is handed three customers by hand: a fresh handoff backlog.
+    reassign(demo, "u-02", "acc-0001", "acc-0002", "acc-0003")
+    profile, planned = plan_to_file(demo)
     plan_file = demo / "plan.json"
-    assert (
-        main(["plan", *profile, "-r", str(demo / "rules"), "--as-of", AS_OF, "-o", str(plan_file)])
-        == 0
-    )
-    planned = json.loads(plan_file.read_text())["changes"]
-    assert planned, "the backlog should produce handoffs"
     assert main(["apply", str(plan_file), *profile]) == 0
     first = capsys.readouterr().out
     assert f"applied {len(planned)}, already applied 0, conflicts 0, failed 0" in first
@@ -176,22 +186,11 @@ def test_apply_writes_a_plan_and_reapplying_it_changes_nothing(
 def test_apply_skips_accounts_a_human_changed_after_the_plan(
     demo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    con = sqlite3.connect(demo / "demo.db")
-    with con:
-        con.execute("UPDATE accounts SET owner_id = 'u-02' WHERE id IN ('acc-0001','acc-0002')")
-    con.close()
-    profile = ["-c", str(demo / "demo.yaml")]
+    reassign(demo, "u-02", "acc-0001", "acc-0002")
+    profile, changes = plan_to_file(demo)
     plan_file = demo / "plan.json"
-    assert (
-        main(["plan", *profile, "-r", str(demo / "rules"), "--as-of", AS_OF, "-o", str(plan_file)])
-        == 0
-    )
-    changes = json.loads(plan_file.read_text())["changes"]
     target = changes[0]["account_id"]
-    con = sqlite3.connect(demo / "demo.db")
-    with con:  # a human reassigns the account between plan and apply
-        con.execute("UPDATE accounts SET owner_id = 'u-01' WHERE id = ?", (target,))
-    con.close()
+    reassign(demo, "u-01", target)  # a human reassigns it between plan and apply
     capsys.readouterr()
     assert main(["apply", str(plan_file), *profile]) == 0
     assert "conflicts 1" in capsys.readouterr().out

@@ -7,10 +7,11 @@ Window used throughout: as_of 2026-06-30, 90 days, so a deal counts when it clos
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
 import pytest
 
+from builders import Status
+from builders import deal as make_deal
 from roleSync.metrics import RoleMetrics, account_revenue, compute_role_metrics, window_start
 from roleSync.model import Account, Book, Deal, DealKind, Owner
 
@@ -23,8 +24,6 @@ NB = DealKind.NEW_BUSINESS
 EXP = DealKind.EXPANSION
 REN = DealKind.RENEWAL
 CON = DealKind.CONTRACTION
-
-Status = Literal["won", "lost", "open"]
 
 
 def deal(
@@ -39,17 +38,15 @@ def deal(
     close: date | None = IN_WINDOW,
 ) -> Deal:
     """A deal with defaults: won new business of 100.0 on a1 by o1, closed in the window."""
-    return Deal(
-        id=deal_id,
-        account_id=account_id,
+    return make_deal(
+        deal_id,
+        account_id,
         owner_id=owner_id,
         kind=kind,
-        stage=status,
-        closed=status != "open",
-        won=status == "won",
+        status=status,
         amount=amount,
         created=created,
-        close_date=close,
+        close=close,
     )
 
 

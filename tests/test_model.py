@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
+from builders import Status
+from builders import deal as make_deal
 from roleSync.model import Account, Book, Deal, DealKind, Owner, infer_deal_kinds
-
-Status = Literal["won", "lost", "open"]
 
 
 def deal(
@@ -22,17 +21,15 @@ def deal(
     amount: float | None = 100.0,
 ) -> Deal:
     """A deal with defaults: won, blank kind, account a1, owner o1, 100.0."""
-    return Deal(
-        id=deal_id,
-        account_id=account_id,
-        owner_id=owner_id,
+    return make_deal(
+        deal_id,
+        account_id,
+        status=status,
         kind=kind,
-        stage=status,
-        closed=status != "open",
-        won=status == "won",
-        amount=amount,
         created=created,
-        close_date=close,
+        close=close,
+        owner_id=owner_id,
+        amount=amount,
     )
 
 

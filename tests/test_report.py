@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from builders import AS_OF, account, inputs, owner, routing, won
-
 from roleSync.adapters.base import ApplyResult
 from roleSync.model import Book, DealKind
 from roleSync.plan import build_plan
