@@ -75,8 +75,16 @@ def digest(path: Path) -> str:
 
 
 def only_report(folder: Path) -> dict[str, Any]:
-    reports = sorted((folder / ".rolesync" / "runs").glob("*/report.json"))
-    return json.loads(reports[-1].read_text())  # type: ignore[no-any-return]
+    """The report of the folder's one run (the demo's)."""
+    (report,) = (folder / ".rolesync" / "runs").glob("*/report.json")
+    return json.loads(report.read_text())  # type: ignore[no-any-return]
+
+
+def printed_report(stdout: str) -> dict[str, Any]:
+    """The report whose path a command printed (run ids sort by second, not finer)."""
+    match = re.search(r"^report: (.+)$", stdout, flags=re.M)
+    assert match, stdout
+    return json.loads(Path(match.group(1)).read_text())  # type: ignore[no-any-return]
 
 
 def test_demo_prints_roles_handoffs_and_report(demo_run: tuple[Path, str]) -> None:
@@ -193,8 +201,9 @@ def test_apply_skips_accounts_a_human_changed_after_the_plan(
     reassign(demo, "u-01", target)  # a human reassigns it between plan and apply
     capsys.readouterr()
     assert main(["apply", str(plan_file), *profile]) == 0
-    assert "conflicts 1" in capsys.readouterr().out
-    report = only_report(demo)
+    stdout = capsys.readouterr().out
+    assert "conflicts 1" in stdout
+    report = printed_report(stdout)
     assert report["conflicts"] == [
         {"account_id": target, "planned_from": changes[0]["from_owner_id"], "found": "u-01"}
     ]
