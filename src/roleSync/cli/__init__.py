@@ -1,0 +1,47 @@
+"""The `rolesync` command: parse arguments, call the library, map errors to exit codes.
+
+Each command lives in its own module with a `register(subparsers)` function that adds
+its parser and sets `handler`; this module only assembles them and maps errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from roleSync import __version__
+from roleSync.cli import check_cmd, run_cmds
+from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity
+
+# Order here is the order `rolesync --help` lists the commands in.
+COMMAND_MODULES = (run_cmds, check_cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rolesync",
+        description="Keep CRM account ownership in step with how your sellers actually sell.",
+    )
+    parser.add_argument("--version", action="version", version=f"rolesync {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except InputError as exc:
+        for diagnostic in exc.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        errors = any(d.severity is Severity.ERROR for d in exc.diagnostics)
+        return int(ExitCode.INVALID if errors else ExitCode.GUARDRAIL)
+    except RoleSyncError as exc:
+        print(f"rolesync: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("rolesync: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,63 @@
+"""Argument types and options shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from roleSync.errors import ExitCode, RoleSyncError
+
+DEFAULT_RULES = Path("rules")
+Subparsers = Any  # argparse's _SubParsersAction is private; its type is not worth importing
+
+
+class CommandUsageError(RoleSyncError):
+    """A usage mistake argparse cannot see (for example: none of several options given)."""
+
+    exit_code = ExitCode.USAGE
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def today() -> date:
+    from roleSync.sync.runner import utc_now
+
+    return utc_now().date()
+
+
+def add_profile_option(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument(
+        "-c",
+        "--connector",
+        type=Path,
+        required=required,
+        metavar="PROFILE",
+        help="connector profile (YAML)",
+    )
+
+
+def add_rules_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-r",
+        "--rules",
+        type=Path,
+        action="append",
+        metavar="PATH",
+        help="rule file or folder (repeatable; default: ./rules)",
+    )
+    parser.add_argument("--as-of", type=iso_date, help="the day to plan for (default: today, UTC)")
+
+
+def rule_paths(args: argparse.Namespace) -> list[Path]:
+    return list(args.rules or [DEFAULT_RULES])
+
+
+def out(text: str = "") -> None:
+    print(text, flush=True)

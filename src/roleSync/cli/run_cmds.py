@@ -1,0 +1,157 @@
+"""The commands of a run: demo, import, plan, apply, sync."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from roleSync.cli.common import (
+    CommandUsageError,
+    Subparsers,
+    add_profile_option,
+    add_rules_options,
+    iso_date,
+    out,
+    rule_paths,
+    today,
+)
+from roleSync.errors import ExitCode
+from roleSync.render import (
+    handoff_table,
+    owner_names,
+    role_table,
+    run_summary,
+    skip_summary,
+    titles_that_lie,
+)
+
+
+def register(sub: Subparsers) -> None:
+    demo = sub.add_parser("demo", help="build a synthetic book and sync it end to end")
+    demo.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("rolesync-demo"),
+        help="folder for the demo book, rules and reports (default: %(default)s)",
+    )
+    demo.add_argument("--as-of", type=iso_date, help="the day to plan for (default: today, UTC)")
+    demo.add_argument("--seed", type=int, default=2026, help="seed of the synthetic book")
+    demo.add_argument(
+        "--show", type=int, default=15, metavar="N", help="handoffs to list (default: %(default)s)"
+    )
+    demo.set_defaults(handler=run_demo)
+
+    imp = sub.add_parser("import", help="import CSV exports into a local book")
+    add_profile_option(imp)
+    imp.add_argument("--owners", type=Path, metavar="CSV")
+    imp.add_argument("--accounts", type=Path, metavar="CSV")
+    imp.add_argument("--deals", type=Path, metavar="CSV")
+    imp.set_defaults(handler=run_import)
+
+    plan = sub.add_parser("plan", help="compute a plan; writes nothing to the CRM")
+    add_profile_option(plan)
+    add_rules_options(plan)
+    plan.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write the plan here (default: stdout)"
+    )
+    plan.set_defaults(handler=run_plan)
+
+    apply = sub.add_parser("apply", help="write a plan made by `rolesync plan`")
+    apply.add_argument("plan", type=Path, metavar="PLAN")
+    add_profile_option(apply)
+    apply.set_defaults(handler=run_apply)
+
+    sync = sub.add_parser("sync", help="plan and apply in one go (for schedulers)")
+    add_profile_option(sync)
+    add_rules_options(sync)
+    sync.set_defaults(handler=run_sync)
+
+
+def run_demo(args: argparse.Namespace) -> ExitCode:
+    from roleSync.demo import run_demo as demo
+
+    as_of = args.as_of or today()
+    out(f"Building the demo book in {args.dir}/ (as of {as_of}) and syncing it ...")
+    result = demo(args.dir, as_of, args.seed)
+    plan, report = result.plan, result.report
+    out(
+        f"\nRoles: {plan.summary['owners']} owners, classified from their deal mix "
+        f"over the last {plan.window_days} days\n"
+    )
+    out(role_table(plan.owners))
+    out(f"\nTitles that say otherwise:\n{titles_that_lie(plan.owners)}")
+    out(f"\nHandoffs: {len(report.applied)} post-sale accounts moved from hunters to farmers\n")
+    out(handoff_table(plan, owner_names(plan), args.show))
+    out(f"\n{skip_summary(plan)}")
+    out(run_summary(report))
+    out(f"\nRun report (JSON): {report.report_path}")
+    out(f"Plan (JSON):       {report.plan_path}")
+    out(
+        f"Try next:          rolesync plan -c {args.dir / 'demo.yaml'} "
+        f"-r {args.dir / 'rules'} --as-of {as_of}"
+    )
+    return ExitCode.OK if report.ok else ExitCode.INVALID
+
+
+def run_import(args: argparse.Namespace) -> ExitCode:
+    from roleSync.adapters.local_import import import_csv
+    from roleSync.profile import load_profile
+
+    if not (args.owners or args.accounts or args.deals):
+        raise CommandUsageError("import needs at least one of --owners, --accounts, --deals")
+    profile = load_profile(args.connector)
+    out(str(import_csv(profile, args.owners, args.accounts, args.deals)))
+    return ExitCode.OK
+
+
+def run_plan(args: argparse.Namespace) -> ExitCode:
+    from roleSync.profile import load_profile
+    from roleSync.sync.runner import PlanRequest, make_plan, open_adapter
+    from roleSync.sync.state import write_atomically
+
+    profile = load_profile(args.connector)
+    request = PlanRequest(profile, rule_paths(args), args.as_of or today())
+    adapter = open_adapter(profile)
+    try:
+        plan = make_plan(request, adapter)
+    finally:
+        adapter.close()
+    if not args.output:
+        sys.stdout.write(plan.to_json())
+        return ExitCode.OK
+    write_atomically(args.output, plan.to_json())
+    print(
+        f"plan: {len(plan.changes)} ownership changes, {len(plan.metric_writes)} metric "
+        f"writes, {skip_summary(plan)}; written to {args.output}",
+        file=sys.stderr,
+    )
+    return ExitCode.OK
+
+
+def run_apply(args: argparse.Namespace) -> ExitCode:
+    from roleSync.plan import Plan
+    from roleSync.profile import load_profile
+    from roleSync.sync.runner import apply_plan, open_adapter
+
+    plan = Plan.read(args.plan)
+    profile = load_profile(args.connector)
+    adapter = open_adapter(profile)
+    try:
+        report = apply_plan(profile, plan, adapter, mode="apply")
+    finally:
+        adapter.close()
+    out(run_summary(report))
+    out(f"report: {report.report_path}")
+    return ExitCode.OK if report.ok else ExitCode.INVALID
+
+
+def run_sync(args: argparse.Namespace) -> ExitCode:
+    from roleSync.profile import load_profile
+    from roleSync.sync.runner import PlanRequest, sync
+
+    profile = load_profile(args.connector)
+    _, report = sync(PlanRequest(profile, rule_paths(args), args.as_of or today()))
+    out(run_summary(report))
+    out(f"report: {report.report_path}")
+    return ExitCode.OK if report.ok else ExitCode.INVALID
