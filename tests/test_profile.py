@@ -179,16 +179,16 @@ def test_every_error_is_reported_with_its_position(tmp_path: Path) -> None:
     errors = errors_of(path)
     shown = str(path)
     assert errors == [
-        f"{shown}:2:7: error: kind: Input should be 'local' [invalid-literal-error]",
+        f"{shown}:2:7: error: unknown kind 'salesforce' (one of: local) [unknown-value]",
         f"{shown}:3:7: error: name: String should match pattern '^[a-z0-9_-]{{1,64}}$' "
-        "[invalid-string-pattern-mismatch]",
+        "[bad-format]",
         f"{shown}:4:1: error: unknown key 'colour' [unknown-key]",
-        f"{shown}:6:19: error: deal_kinds.New Customer: Input should be 'new_business', "
-        "'expansion', 'renewal' or 'contraction' [invalid-enum]",
-        f"{shown}:8:13: error: lifecycle.Prospect: Input should be 'customer', 'prospect' "
-        "or 'other' [invalid-literal-error]",
+        f"{shown}:6:19: error: deal_kinds.New Customer: unknown value 'new_biz'; "
+        "did you mean 'new_business'? [unknown-value]",
+        f"{shown}:8:13: error: lifecycle.Prospect: unknown value 'lead'"
+        " (one of: customer, prospect, other) [unknown-value]",
         errors[5],
-        f"{shown}:14:20: error: unknown key 'nme' [unknown-key]",
+        f"{shown}:14:20: error: unknown key 'nme'; did you mean 'name'? [unknown-key]",
     ]
     assert errors[5].startswith(f"{shown}:12:12: error: ")
     assert "unknown metric 'bogus'" in errors[5]
@@ -196,7 +196,7 @@ def test_every_error_is_reported_with_its_position(tmp_path: Path) -> None:
 
 def test_missing_required_keys_and_wrong_version(tmp_path: Path) -> None:
     errors = errors_of(write(tmp_path, "version: 2\nlocal: {path: x.db}\n"))
-    assert any(":1:10: error: version: Input should be 1" in e for e in errors)
+    assert any(":1:10: error: version: unknown value 2 (one of: 1)" in e for e in errors)
     assert any("missing required key 'kind'" in e for e in errors)
     assert any("missing required key 'name'" in e for e in errors)
 
@@ -207,10 +207,7 @@ def test_keys_equal_up_to_case_and_spaces_are_rejected(tmp_path: Path) -> None:
         MINIMAL + 'deal_kinds:\n  "New Customer": new_business\n  " new customer": expansion\n',
     )
     [error] = errors_of(path)
-    assert (
-        ":5:3: error: deal_kinds: Value error, 'New Customer' and ' new customer' are the "
-        "same value" in error
-    )
+    assert ":5:3: error: deal_kinds: 'New Customer' and ' new customer' are the same value" in error
 
 
 def test_two_metrics_cannot_write_one_destination(tmp_path: Path) -> None:
@@ -222,7 +219,9 @@ def test_two_metrics_cannot_write_one_destination(tmp_path: Path) -> None:
 
 def test_base_dir_is_not_a_yaml_key(tmp_path: Path) -> None:
     [error] = errors_of(write(tmp_path, MINIMAL + "base_dir: /etc\n"))
-    assert error.endswith(":4:1: error: unknown key 'base_dir' [unknown-key]")
+    assert error.endswith(
+        ":4:1: error: unknown key 'base_dir'; did you mean 'state_dir'? [unknown-key]"
+    )
 
 
 def test_yaml_syntax_errors_are_positioned(tmp_path: Path) -> None:

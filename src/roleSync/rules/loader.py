@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, DocumentStartEvent, NodeEvent
 
 from roleSync.errors import Diagnostic, InputError, Severity
+from roleSync.rules.suggest import code_for, message_for
 
 MAX_FILE_BYTES = 1024 * 1024
 Loc = tuple[str | int, ...]
@@ -132,6 +134,7 @@ def _unsafe_constructs(text: str, display: str) -> list[Diagnostic]:
                 _error_at(display, mark, f"YAML tags ({tag}) are not allowed", "yaml-tag")
             )
         if isinstance(event, DocumentStartEvent) and (event.version or event.tags):
+            mark = _directive_mark(text, mark)
             problems.append(
                 _error_at(
                     display, mark, "YAML directives (%YAML, %TAG) are not allowed", "yaml-directive"
@@ -140,8 +143,26 @@ def _unsafe_constructs(text: str, display: str) -> list[Diagnostic]:
     return problems
 
 
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    line: int  # 0-based, like ruamel's marks
+    column: int
+
+
+def _directive_mark(text: str, fallback: Any) -> Any:
+    """The directive's own line: the document-start event points at the `---` after it."""
+    for number, line in enumerate(text.splitlines()):
+        if line.startswith("%"):
+            return _Mark(number, 0)
+    return fallback
+
+
 def _plain(node: Any, loc: Loc, out: LoadedYaml) -> Any:
     """Round-trip nodes to plain dict/list/scalars, recording positions on the way."""
+    if isinstance(node, (CommentedMap, CommentedSeq)):
+        # Where the collection itself starts: used for problems about it as a whole
+        # (a missing key at the top level points at the first key, not at 1:1).
+        out.value_positions.setdefault(loc, (node.lc.line + 1, node.lc.col + 1))
     if isinstance(node, CommentedMap):
         result: dict[Any, Any] = {}
         for key in node:
@@ -224,34 +245,79 @@ def _yaml_message(exc: MarkedYAMLError) -> str:
     return "; ".join(p.splitlines()[0] for p in parts)
 
 
-def _pydantic_diagnostics(loaded: LoadedYaml, error: ValidationError) -> Iterator[Diagnostic]:
-    for item in error.errors(include_url=False):
-        loc: Loc = tuple(part for part in item["loc"] if not _is_union_tag(part))
-        kind = item["type"]
-        message = item["msg"]
-        if kind == "extra_forbidden":
-            name = loc[-1] if loc else "?"
-            yield loaded.diagnostic(loc, f"unknown key {name!r}", "unknown-key", prefer_key=True)
+def _pydantic_diagnostics(
+    loaded: LoadedYaml, model: type[BaseModel], error: ValidationError
+) -> Iterator[Diagnostic]:
+    items = error.errors(include_url=False)
+    # A misspelt required key shows up twice: unknown 'clasify' and missing 'classify'.
+    # The suggestion on the first says it all.
+    suggested = {
+        (item["loc"][:-1], message_for(model, item, item["loc"]).rsplit("'", 2)[-2])
+        for item in items
+        if item["type"] == "extra_forbidden"
+        and "did you mean" in message_for(model, item, item["loc"])
+    }
+    cleaned = [(item, _data_loc(loaded.data, item["loc"])) for item in items]
+    for item, loc in cleaned:
+        if item["type"] == "missing" and (item["loc"][:-1], item["loc"][-1]) in suggested:
             continue
-        if kind == "missing":
-            name = loc[-1] if loc else "?"
-            yield loaded.diagnostic(
-                loc[:-1], f"missing required key {name!r}", "missing-key", prefer_key=True
-            )
+        if _other_union_member(item, loc, cleaned):
             continue
-        where = ".".join(str(p) for p in loc)
-        text = f"{where}: {message}" if where else message
-        yield loaded.diagnostic(loc, text, f"invalid-{kind.replace('_', '-')}")
+        key = (item.get("ctx") or {}).get("key")
+        if isinstance(key, str):  # a model-level check about one of the model's keys
+            loc = (*loc, key)
+        message = message_for(model, item, loc)
+        code = code_for(item)
+        if item["type"] == "extra_forbidden":
+            yield loaded.diagnostic(loc, message, code, prefer_key=True)
+        elif item["type"] == "missing":
+            # The key is absent: point at the mapping that lacks it.
+            yield loaded.diagnostic(loc[:-1], message, code, prefer_key=True)
+        else:
+            yield loaded.diagnostic(loc, message, code)
+
+
+def _data_loc(data: Any, raw: tuple[str | int, ...]) -> Loc:
+    """The error's location in the YAML data: pydantic also puts union member names
+    (`<all>`, `RolePool`, `list[constrained-str]`) into `loc`; they are not keys."""
+    loc: list[str | int] = []
+    node = data
+    for index, part in enumerate(raw):
+        is_key = isinstance(node, dict) and part in node
+        is_item = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if is_key or is_item:
+            node = node[part]
+        elif _is_union_tag(part) or not isinstance(node, dict) or index != len(raw) - 1:
+            continue
+        # else: a missing or unknown key, kept because the message names it
+        loc.append(part)
+    return tuple(loc)
 
 
 def _is_union_tag(part: str | int) -> bool:
-    # Pydantic inserts the tag of a tagged-union member into `loc`; it is not a YAML key.
+    # Tags of our tagged unions (schema.Condition): `<all>`, `<compare>`, ...
     return isinstance(part, str) and part.startswith("<") and part.endswith(">")
+
+
+_SHAPE_ERRORS = frozenset({"list_type", "dict_type", "model_type", "model_attributes_type"})
+
+
+def _other_union_member(
+    item: ErrorDetails, loc: Loc, cleaned: list[tuple[ErrorDetails, Loc]]
+) -> bool:
+    """A "should be a list" from the union member the value was not meant to be, when
+    another member has a more precise complaint at or below the same place."""
+    if item["type"] not in _SHAPE_ERRORS:
+        return False
+    return any(
+        other is not item and other["type"] not in _SHAPE_ERRORS and other_loc[: len(loc)] == loc
+        for other, other_loc in cleaned
+    )
 
 
 def validate(loaded: LoadedYaml, model: type[Model]) -> Model:
     """Validate loaded data against a model; raise InputError with positioned errors."""
     try:
-        return model.model_validate(loaded.data, strict=False)
+        return model.model_validate(loaded.data)
     except ValidationError as exc:
-        raise InputError(list(_pydantic_diagnostics(loaded, exc))) from None
+        raise InputError(list(_pydantic_diagnostics(loaded, model, exc))) from None

@@ -19,6 +19,8 @@ from roleSync.rules.schema import (
     RolesFile,
     RoutingFile,
 )
+from roleSync.rules.semantics import CheckContext, roles_problems, routing_problems
+from roleSync.rules.suggest import did_you_mean
 
 RULE_KINDS: dict[str, type[BaseModel]] = {"roles": RolesFile, "routing": RoutingFile}
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -99,7 +101,8 @@ def _semantic(loaded: LoadedYaml, kind: str) -> list[Diagnostic]:
 def _subject_problem(kind: str, key: str, name: str) -> str | None:
     if kind == "roles":
         if key == "field" and name not in OWNER_FIELDS:
-            return f"unknown owner field {name!r}; known: {', '.join(OWNER_FIELDS)}"
+            hint = did_you_mean(name, OWNER_FIELDS) or f"; known: {', '.join(OWNER_FIELDS)}"
+            return f"unknown owner field {name!r}{hint}"
         return None
     if key == "metric":
         return "routes look at accounts: use 'field: account.…', not a metric"
@@ -107,14 +110,18 @@ def _subject_problem(kind: str, key: str, name: str) -> str | None:
         name.startswith(ACCOUNT_EXTRA_PREFIX) and len(name) > len(ACCOUNT_EXTRA_PREFIX)
     ):
         return None
-    return (
-        f"unknown account field {name!r}; known: {', '.join(ACCOUNT_FIELDS)}, "
-        f"{ACCOUNT_EXTRA_PREFIX}<name>"
-    )
+    known = (*ACCOUNT_FIELDS, f"{ACCOUNT_EXTRA_PREFIX}<name>")
+    hint = did_you_mean(name, ACCOUNT_FIELDS) or f"; known: {', '.join(known)}"
+    return f"unknown account field {name!r}{hint}"
 
 
-def check_rule_file(path: Path) -> tuple[str | None, BaseModel | None, list[Diagnostic]]:
-    """(kind, parsed model or None, diagnostics) for one rule file; never raises InputError."""
+def check_rule_file(
+    path: Path, context: CheckContext | None = None
+) -> tuple[str | None, BaseModel | None, list[Diagnostic]]:
+    """(kind, model or None, diagnostics) for one rule file; never raises InputError.
+
+    The model is None when any error was found; warnings alone keep it.
+    """
     try:
         loaded = load_yaml(path)
     except InputError as exc:
@@ -139,7 +146,13 @@ def check_rule_file(path: Path) -> tuple[str | None, BaseModel | None, list[Diag
         model = validate(loaded, RULE_KINDS[kind])
     except InputError as exc:
         return kind, None, problems + list(exc.diagnostics)
-    return kind, (None if problems else model), problems
+    context = context or CheckContext()
+    if isinstance(model, RolesFile):
+        problems += roles_problems(loaded, model, context)
+    elif isinstance(model, RoutingFile):
+        problems += routing_problems(loaded, model, context)
+    failed = any(p.severity is Severity.ERROR for p in problems)
+    return kind, (None if failed else model), problems
 
 
 def load_rule_set(paths: Sequence[Path]) -> RuleSet:
@@ -149,7 +162,8 @@ def load_rule_set(paths: Sequence[Path]) -> RuleSet:
     parsed: dict[str, tuple[Path, BaseModel]] = {}
     for path in files:
         kind, model, diagnostics = check_rule_file(path)
-        problems.extend(diagnostics)
+        # Warnings are `check`'s business; a run refuses only errors.
+        problems.extend(d for d in diagnostics if d.severity is Severity.ERROR)
         if kind is None or model is None:
             continue
         if kind in parsed:

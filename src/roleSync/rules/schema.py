@@ -22,6 +22,7 @@ from pydantic import (
     Tag,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from roleSync.metrics import METRIC_NAMES
 
@@ -77,20 +78,28 @@ class Comparison(_Strict):
     value: Scalar | list[Scalar]
 
     @model_validator(mode="after")
-    def _one_subject(self) -> Comparison:
+    def _consistent(self) -> Comparison:
         if (self.metric is None) == (self.field is None):
-            raise ValueError("a comparison names exactly one of 'metric' or 'field'")
+            raise PydanticCustomError(
+                "comparison-subject", "a comparison names exactly one of 'metric' or 'field'"
+            )
+        values = self.value if isinstance(self.value, list) else [self.value]
         if self.op in LIST_OPS and not isinstance(self.value, list):
-            raise ValueError(f"op '{self.op}' takes a list value, e.g. [EMEA, APAC]")
+            raise _wrong(f"op '{self.op}' takes a list value, e.g. [EMEA, APAC]")
         if self.op not in LIST_OPS and isinstance(self.value, list):
-            raise ValueError(f"op '{self.op}' takes a single value; use 'in' for a list")
-        if self.metric is not None and isinstance(self.value, (str, bool)):
-            raise ValueError(f"metric '{self.metric}' is a number; got {self.value!r}")
+            raise _wrong(f"op '{self.op}' takes a single value; use 'in' for a list")
+        if self.metric is not None and any(isinstance(v, (str, bool)) for v in values):
+            raise _wrong(f"metric '{self.metric}' is a number; got {self.value!r}")
         if self.op in ORDERING_OPS and isinstance(self.value, (str, bool)):
-            raise ValueError(f"op '{self.op}' compares numbers; got {self.value!r}")
+            raise _wrong(f"op '{self.op}' compares numbers; got {self.value!r}")
         if self.op is Op.CONTAINS and not isinstance(self.value, str):
-            raise ValueError("op 'contains' takes a text value")
+            raise _wrong("op 'contains' takes a text value")
         return self
+
+
+def _wrong(message: str) -> PydanticCustomError:
+    # `key` tells the loader to point at the value itself, not at the whole comparison.
+    return PydanticCustomError("wrong-type", message, {"key": "value"})
 
 
 class AllOf(_Strict):
@@ -128,9 +137,18 @@ class ClassifiedRole(StrEnum):
     FARMER = "farmer"
 
 
+class AssignedRole(StrEnum):
+    """What a classification rule or override may say: `unclassified` excludes an owner
+    from role pools on purpose (a manager, a deliberate fallback)."""
+
+    HUNTER = "hunter"
+    FARMER = "farmer"
+    UNCLASSIFIED = "unclassified"
+
+
 class Classification(_Strict):
     id: RuleId
-    role: ClassifiedRole
+    role: AssignedRole
     description: str | None = None
     # No `when`: the rule always matches (a catch-all, put it last).
     when: Condition | None = None
@@ -138,7 +156,7 @@ class Classification(_Strict):
 
 class Override(_Strict):
     owner: OwnerKey
-    role: ClassifiedRole
+    role: AssignedRole
     reason: StrictStr = Field(min_length=1)
 
 
@@ -199,7 +217,7 @@ class Assign(_Strict):
     @model_validator(mode="after")
     def _non_empty_pool(self) -> Assign:
         if isinstance(self.pool, list) and not self.pool:
-            raise ValueError("the pool names no owner")
+            raise PydanticCustomError("empty-pool", "the pool names no owner", {"key": "pool"})
         return self
 
 

@@ -1,0 +1,281 @@
+"""Checks a valid rule file can still fail: rules that can never match, contradictions,
+values that cannot mean what was written, owners and fields that do not exist.
+
+Runs on validated models; positions come from the loaded YAML by location.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from roleSync.errors import Diagnostic, Severity
+from roleSync.model import Owner
+from roleSync.rules.loader import LoadedYaml, Loc
+from roleSync.rules.schema import (
+    ACCOUNT_EXTRA_PREFIX,
+    AllOf,
+    AnyOf,
+    Comparison,
+    Condition,
+    NotOf,
+    Op,
+    RolePool,
+    RolesFile,
+    RoutingFile,
+    Strategy,
+)
+from roleSync.rules.suggest import did_you_mean
+
+# Metrics that are fractions from 0 to 1: "gte 60" almost surely meant 0.6.
+FRACTION_METRICS = frozenset({"new_business_share", "win_rate"})
+BOOLEAN_FIELDS = frozenset({"owner.active"})
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What `check` knows beyond the file: a profile's mapped fields, a book's owners."""
+
+    account_fields: frozenset[str] | None = None
+    owners: Mapping[str, Owner] | None = field(default=None)  # by casefolded email and id
+
+
+def _warning(
+    loaded: LoadedYaml, loc: Loc, message: str, code: str, *, prefer_key: bool = False
+) -> Diagnostic:
+    return loaded.diagnostic(loc, message, code, severity=Severity.WARNING, prefer_key=prefer_key)
+
+
+def _walk(condition: Condition, loc: Loc) -> Iterator[tuple[Comparison, Loc]]:
+    if isinstance(condition, AllOf):
+        for i, part in enumerate(condition.all):
+            yield from _walk(part, (*loc, "all", i))
+    elif isinstance(condition, AnyOf):
+        for i, part in enumerate(condition.any):
+            yield from _walk(part, (*loc, "any", i))
+    elif isinstance(condition, NotOf):
+        yield from _walk(condition.not_, (*loc, "not"))
+    else:
+        yield condition, loc
+
+
+@dataclass(slots=True)
+class _Range:
+    low: float = -math.inf
+    low_open: bool = False
+    high: float = math.inf
+    high_open: bool = False
+
+    def narrow(self, op: Op, value: float) -> None:
+        if op in (Op.GT, Op.GTE, Op.EQ) and (
+            value > self.low or (value == self.low and op is Op.GT)
+        ):
+            self.low, self.low_open = value, op is Op.GT
+        if op in (Op.LT, Op.LTE, Op.EQ) and (
+            value < self.high or (value == self.high and op is Op.LT)
+        ):
+            self.high, self.high_open = value, op is Op.LT
+
+    @property
+    def empty(self) -> bool:
+        if self.low > self.high:
+            return True
+        return self.low == self.high and (self.low_open or self.high_open)
+
+
+def _contradictions(loaded: LoadedYaml, condition: Condition, loc: Loc) -> Iterator[Diagnostic]:
+    """Comparisons under one `all` that no value can satisfy together (gte 10 and lt 5)."""
+    if isinstance(condition, AllOf):
+        ranges: dict[str, _Range] = {}
+        allowed: dict[str, set[str]] = {}
+        for i, part in enumerate(condition.all):
+            if not isinstance(part, Comparison):
+                continue
+            subject = part.metric or part.field or ""
+            values = part.value if isinstance(part.value, list) else [part.value]
+            numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            before_empty = subject in ranges and ranges[subject].empty
+            if part.op in (Op.LT, Op.LTE, Op.GT, Op.GTE) or (part.op is Op.EQ and numbers):
+                ranges.setdefault(subject, _Range()).narrow(part.op, float(numbers[0]))
+            if part.op in (Op.EQ, Op.IN):
+                wanted = {str(v).strip().casefold() for v in values}
+                allowed[subject] = allowed.get(subject, wanted) & wanted
+            clash = (subject in ranges and ranges[subject].empty and not before_empty) or (
+                subject in allowed and not allowed[subject]
+            )
+            if clash:
+                allowed.pop(subject, None)
+                yield _warning(
+                    loaded,
+                    (*loc, "all", i),
+                    f"contradiction: no {subject} satisfies this together with the "
+                    "comparisons before it, so this condition never matches",
+                    "contradiction",
+                )
+    children: list[tuple[Condition, Loc]] = []
+    if isinstance(condition, AllOf):
+        children = [(c, (*loc, "all", i)) for i, c in enumerate(condition.all)]
+    elif isinstance(condition, AnyOf):
+        children = [(c, (*loc, "any", i)) for i, c in enumerate(condition.any)]
+    elif isinstance(condition, NotOf):
+        children = [(condition.not_, (*loc, "not"))]
+    for child, child_loc in children:
+        yield from _contradictions(loaded, child, child_loc)
+
+
+def _comparison_problems(
+    loaded: LoadedYaml, cmp: Comparison, loc: Loc, context: CheckContext
+) -> Iterator[Diagnostic]:
+    values = cmp.value if isinstance(cmp.value, list) else [cmp.value]
+    if cmp.metric in FRACTION_METRICS:
+        for value in values:
+            if isinstance(value, (int, float)) and not 0 <= value <= 1:
+                hint = f"; did you mean {value / 100:g}?" if 1 < value <= 100 else ""
+                yield _warning(
+                    loaded,
+                    (*loc, "value"),
+                    f"{cmp.metric} is a fraction from 0 to 1; {value:g} is never reached{hint}",
+                    "out-of-range",
+                )
+    name = cmp.field or ""
+    if name in BOOLEAN_FIELDS and any(not isinstance(v, bool) for v in values):
+        yield loaded.diagnostic(
+            (*loc, "value"), f"{name} is true or false; got {cmp.value!r}", "wrong-type"
+        )
+    elif name and name not in BOOLEAN_FIELDS and not name.startswith(ACCOUNT_EXTRA_PREFIX):
+        if any(isinstance(v, bool) for v in values):
+            yield loaded.diagnostic(
+                (*loc, "value"), f"{name} is text; got {cmp.value!r}", "wrong-type"
+            )
+        elif cmp.op in (Op.LT, Op.LTE, Op.GT, Op.GTE):
+            yield loaded.diagnostic(
+                (*loc, "op"), f"{name} is text; op '{cmp.op}' compares numbers", "wrong-type"
+            )
+    known = context.account_fields
+    if name.startswith(ACCOUNT_EXTRA_PREFIX) and known is not None:
+        extra = name[len(ACCOUNT_EXTRA_PREFIX) :]
+        if extra not in known:
+            yield loaded.diagnostic(
+                (*loc, "field"),
+                f"the connector profile maps no account field {extra!r}"
+                f"{did_you_mean(extra, known)}",
+                "unknown-field",
+            )
+
+
+def _rule_list_problems(
+    loaded: LoadedYaml,
+    section: str,
+    rules: list[tuple[str, Condition | None]],
+    context: CheckContext,
+) -> Iterator[Diagnostic]:
+    """Shared by classify and routes: unreachable rules, contradictions, value checks."""
+    catch_all: str | None = None
+    seen: dict[str, str] = {}
+    for index, (rule_id, when) in enumerate(rules):
+        loc: Loc = (section, index)
+        if catch_all is not None:
+            yield _warning(
+                loaded,
+                (*loc, "id"),
+                f"rule {rule_id!r} never matches: {catch_all!r} before it matches everything",
+                "unreachable-rule",
+            )
+        elif when is not None and when.model_dump_json() in seen:
+            earlier = seen[when.model_dump_json()]
+            yield _warning(
+                loaded,
+                (*loc, "id"),
+                f"rule {rule_id!r} never matches: {earlier!r} before it has the same condition",
+                "unreachable-rule",
+            )
+        if when is None:
+            catch_all = catch_all or rule_id
+            continue
+        seen.setdefault(when.model_dump_json(), rule_id)
+        yield from _contradictions(loaded, when, (*loc, "when"))
+        for cmp, cmp_loc in _walk(when, (*loc, "when")):
+            yield from _comparison_problems(loaded, cmp, cmp_loc, context)
+    if rules and catch_all is None:
+        what = "owners" if section == "classify" else "accounts"
+        fix = (
+            "end with a rule without `when` (role: unclassified says so explicitly)"
+            if section == "classify"
+            else "end with a route without `when`, or accept `no-route` skips"
+        )
+        yield _warning(
+            loaded,
+            (section,),
+            f"no fallback: {what} that no rule matches are left as they are; {fix}",
+            "no-fallback",
+            prefer_key=True,
+        )
+
+
+def _owner_problems(
+    loaded: LoadedYaml, key: str, loc: Loc, context: CheckContext
+) -> Iterator[Diagnostic]:
+    if context.owners is None:
+        return
+    owner = context.owners.get(key.casefold()) or context.owners.get(key)
+    if owner is None:
+        emails = [o.email for o in context.owners.values() if o.email]
+        yield loaded.diagnostic(
+            loc, f"no owner {key!r} in the book{did_you_mean(key, emails)}", "unknown-owner"
+        )
+    elif not owner.active:
+        yield _warning(
+            loaded, loc, f"owner {key!r} is inactive and never receives accounts", "inactive-owner"
+        )
+
+
+def roles_problems(loaded: LoadedYaml, roles: RolesFile, context: CheckContext) -> list[Diagnostic]:
+    rules = [(rule.id, rule.when) for rule in roles.classify]
+    problems = list(_rule_list_problems(loaded, "classify", rules, context))
+    seen: set[str] = set()
+    for index, override in enumerate(roles.overrides):
+        loc: Loc = ("overrides", index, "owner")
+        if override.owner.casefold() in seen:
+            problems.append(
+                loaded.diagnostic(
+                    loc, f"a second override for {override.owner!r}", "duplicate-override"
+                )
+            )
+        seen.add(override.owner.casefold())
+        problems.extend(_owner_problems(loaded, override.owner, loc, context))
+    return problems
+
+
+def routing_problems(
+    loaded: LoadedYaml, routing: RoutingFile, context: CheckContext
+) -> list[Diagnostic]:
+    rules = [(route.id, route.when) for route in routing.routes]
+    problems = list(_rule_list_problems(loaded, "routes", rules, context))
+    for index, route in enumerate(routing.routes):
+        assign, loc = route.assign, ("routes", index, "assign")
+        if assign.strategy is Strategy.ROUND_ROBIN and "balance_by" in assign.model_fields_set:
+            problems.append(
+                _warning(
+                    loaded,
+                    (*loc, "balance_by"),
+                    "balance_by only applies to strategy least_loaded",
+                    "ignored-key",
+                )
+            )
+        if isinstance(assign.pool, RolePool):
+            continue
+        seen: set[str] = set()
+        for i, key in enumerate(assign.pool):
+            if key.casefold() in seen:
+                problems.append(
+                    _warning(
+                        loaded,
+                        (*loc, "pool", i),
+                        f"{key!r} is twice in the pool",
+                        "duplicate-owner",
+                    )
+                )
+            seen.add(key.casefold())
+            problems.extend(_owner_problems(loaded, key, (*loc, "pool", i), context))
+    return problems

@@ -1,0 +1,66 @@
+"""A corpus of broken rule files: each names its expected finding on its first line.
+
+`# expect: SEVERITY CODE LINE:COL` — the file must produce that diagnostic at that
+position, print no traceback, and report every finding on one line.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from roleSync.cli import main
+from roleSync.rules.ruleset import check_rule_file
+
+CORPUS = Path(__file__).parent / "data" / "bad_rules"
+EXPECT = re.compile(rb"^# expect: (error|warning) ([a-z0-9-]+) (\d+):(\d+)$", re.M)
+FILES = sorted(CORPUS.glob("*.yaml"))
+
+
+def test_the_corpus_is_large_enough() -> None:
+    assert len(FILES) >= 40
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_each_bad_file_gives_its_code_at_its_position(path: Path) -> None:
+    match = EXPECT.search(path.read_bytes().splitlines()[0])
+    assert match, f"{path.name}: first line must be '# expect: SEVERITY CODE LINE:COL'"
+    severity, code, line, col = (g.decode() for g in match.groups())
+    _, model, problems = check_rule_file(path)
+    found = [(p.severity.value, p.code, p.line, p.col) for p in problems]
+    assert (severity, code, int(line), int(col)) in found, [str(p) for p in problems]
+    assert all("\n" not in str(p) and "Traceback" not in str(p) for p in problems)
+    if severity == "error":
+        assert model is None
+
+
+def test_check_reports_the_whole_corpus_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check", *map(str, FILES)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert {line.split(":", 1)[0] for line in lines} >= {str(p) for p in FILES}
+
+
+def test_an_alias_bomb_is_refused_before_anything_expands() -> None:
+    bomb = CORPUS / "alias_bomb.yaml"
+    started = time.perf_counter()
+    _, model, problems = check_rule_file(bomb)
+    elapsed = time.perf_counter() - started
+    assert model is None and problems[0].code == "yaml-anchor"
+    # Not a timing assertion: a record for the benchmarks README (the bomb would expand
+    # to 9**8 = 43 million strings if anything were built).
+    print(f"alias bomb refused in {elapsed * 1000:.1f} ms")
+
+
+def test_a_20_mb_file_is_refused_by_size(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"version: 1\n" + b"# padding\n" * 2_000_000)
+    _, model, problems = check_rule_file(big)
+    assert model is None
+    assert [(p.code, p.line, p.col) for p in problems] == [("file-too-large", 0, 0)]
