@@ -9,6 +9,7 @@ from roleSync.errors import Diagnostic, InputError, Severity
 from roleSync.profile import load_profile
 from roleSync.rules.loader import load_yaml
 from roleSync.rules.ruleset import check_rule_file, rule_file_paths
+from roleSync.rules.semantics import CheckContext
 
 PROFILE_KINDS = frozenset({"local", "salesforce", "hubspot"})
 
@@ -30,7 +31,25 @@ def _kind(path: Path) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def check_paths(paths: Iterable[Path]) -> tuple[int, list[Diagnostic]]:
+def context_from_profile(path: Path) -> CheckContext:
+    """What a connector profile tells `check`: the extra account fields it maps, and
+    the owners of its book (when the book can be read), to check names against."""
+    profile = load_profile(path)
+    fields = frozenset(profile.import_.accounts.fields)
+    if profile.kind != "local" or not profile.book_path.is_file():
+        return CheckContext(account_fields=fields)
+    from roleSync.adapters.local import LocalAdapter
+
+    with LocalAdapter(profile) as adapter:
+        owners = adapter.pull().owners.values()
+    by_key = {o.id: o for o in owners}
+    by_key.update({o.email.casefold(): o for o in owners if o.email})
+    return CheckContext(account_fields=fields, owners=by_key)
+
+
+def check_paths(
+    paths: Iterable[Path], context: CheckContext | None = None
+) -> tuple[int, list[Diagnostic]]:
     """(files checked, every diagnostic of every file), files dispatched on their `kind`."""
     files = rule_file_paths(paths)
     problems: list[Diagnostic] = []
@@ -42,5 +61,5 @@ def check_paths(paths: Iterable[Path]) -> tuple[int, list[Diagnostic]]:
         elif _kind(path) in PROFILE_KINDS:
             problems.extend(_profile_problems(path))
         else:
-            problems.extend(check_rule_file(path)[2])
+            problems.extend(check_rule_file(path, context)[2])
     return len(files), sorted(problems)

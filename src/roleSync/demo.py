@@ -25,6 +25,9 @@ name: demo
 local:
   path: demo.db
 state_dir: .rolesync
+import:
+  accounts:
+    fields: {industry: industry, employees: employees, lead_source: lead_source}
 """
 
 

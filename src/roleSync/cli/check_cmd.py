@@ -31,6 +31,14 @@ def register(sub: Subparsers) -> None:
     check.add_argument(
         "--strict", action="store_true", help="warnings count as errors (exit 1, not 3)"
     )
+    check.add_argument(
+        "-c",
+        "--connector",
+        type=Path,
+        metavar="PROFILE",
+        help="also check field names against this profile's mapping and owner names "
+        "against its book",
+    )
     check.set_defaults(handler=run_check)
 
 
@@ -65,12 +73,13 @@ def _append_step_summary(markdown: str) -> None:
 
 
 def run_check(args: argparse.Namespace) -> ExitCode:
-    from roleSync.check import check_paths
+    from roleSync.check import check_paths, context_from_profile
     from roleSync.rules.ruleset import rule_file_paths
 
+    context = context_from_profile(args.connector) if args.connector else None
     # Expanding folders here as check_paths does gives JUnit the names of the clean files.
     files = rule_file_paths(args.paths)
-    count, problems = check_paths(files)
+    count, problems = check_paths(files, context)
     strict: bool = args.strict
     summary = summary_line(problems, count, strict)
     if args.format == "text":

@@ -66,16 +66,22 @@ LIST_OPS = frozenset({Op.IN, Op.NOT_IN})
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Attribute docstrings become descriptions: editors show them on hover (schema.json)
+    # and the rule-file reference is generated from them.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Comparison(_Strict):
     """Compare one metric (roles) or one field (roles and routes) with a value."""
 
     metric: Literal[METRIC_NAMES] | None = None  # type: ignore[valid-type]
+    """A role metric (roles files only). Give `metric` or `field`, not both."""
     field: StrictStr | None = None
+    """An owner field (roles) or account field (routes), e.g. `account.segment`."""
     op: Op
+    """How to compare: eq, ne, lt, lte, gt, gte, in, not_in, contains."""
     value: Scalar | list[Scalar]
+    """What to compare with: a number for metrics and ordering ops, a list for in/not_in."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Comparison:
@@ -104,15 +110,20 @@ def _wrong(message: str) -> PydanticCustomError:
 
 class AllOf(_Strict):
     all: list[Condition] = Field(min_length=1)
+    """Matches when every condition in the list matches."""
 
 
 class AnyOf(_Strict):
     any: list[Condition] = Field(min_length=1)
+    """Matches when at least one condition in the list matches."""
 
 
 class NotOf(_Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
+    )
     not_: Condition = Field(alias="not")
+    """Matches when the condition does not."""
 
 
 def _condition_tag(data: Any) -> str:
@@ -147,25 +158,42 @@ class AssignedRole(StrEnum):
 
 
 class Classification(_Strict):
+    """One classification rule; the first rule whose `when` matches an owner decides."""
+
     id: RuleId
+    """Unique id of the rule, shown in plans, reports and `explain`."""
     role: AssignedRole
+    """The role given to owners this rule matches: hunter, farmer or unclassified."""
     description: str | None = None
-    # No `when`: the rule always matches (a catch-all, put it last).
+    """Why the rule exists, for the people who read the file."""
     when: Condition | None = None
+    """The condition on the owner's metrics and fields; leave it out for a catch-all."""
 
 
 class Override(_Strict):
+    """A named owner's role, whatever their metrics say."""
+
     owner: OwnerKey
+    """The owner's email (case-insensitive) or CRM id."""
     role: AssignedRole
+    """The role to give them."""
     reason: StrictStr = Field(min_length=1)
+    """Why: shown wherever the role is explained."""
 
 
 class RolesFile(_Strict):
+    """`rules/roles.yaml`: who hunts and who farms."""
+
     version: Literal[1]
+    """Format version of the file: 1."""
     kind: Literal["roles"]
+    """Always `roles` for this file."""
     window_days: StrictInt = Field(default=365, ge=1, le=3650)
+    """The trailing window, in days up to the plan's date, that role metrics cover."""
     classify: list[Classification] = Field(min_length=1)
+    """Classification rules, tried in order; the first match wins."""
     overrides: list[Override] = Field(default_factory=list)
+    """Named owners whose role is fixed by hand."""
 
 
 class Trigger(StrEnum):
@@ -179,18 +207,25 @@ class HandoffFrom(StrEnum):
 
 
 class Handoff(_Strict):
+    """When a post-sale account leaves its hunter."""
+
     trigger: Trigger = Trigger.FIRST_WON_NEW_BUSINESS
-    # The hunter keeps the account this many days after the trigger (onboarding).
+    """The event that makes an account post-sale: its first won new-business deal."""
     delay_days: StrictInt = Field(default=0, ge=0, le=3650)
+    """Days the hunter keeps the account after the trigger (onboarding); due on trigger + delay."""
     from_roles: list[HandoffFrom] = Field(
         default_factory=lambda: [HandoffFrom.HUNTER], min_length=1
     )
-    # Accounts of deactivated owners are orphans: hand them off whatever the role was.
+    """Roles whose accounts are handed off: hunter and/or unclassified. Farmers' never are."""
     from_inactive_owners: StrictBool = True
+    """Hand off the post-sale accounts of deactivated owners too, whatever their role was."""
 
 
 class RolePool(_Strict):
+    """Every active owner currently classified with a role."""
+
     role: ClassifiedRole
+    """hunter or farmer."""
 
 
 class Strategy(StrEnum):
@@ -204,15 +239,25 @@ class BalanceBy(StrEnum):
 
 
 class Capacity(_Strict):
+    """Caps past which a pool member receives no more accounts."""
+
     max_accounts: StrictInt | None = Field(default=None, ge=1)
+    """At most this many accounts owned, counting the ones this plan gives."""
     max_revenue: StrictInt | StrictFloat | None = Field(default=None, gt=0)
+    """At most this much managed revenue (won in the roles window on owned accounts)."""
 
 
 class Assign(_Strict):
+    """Who may receive the account, and how one of them is picked."""
+
     pool: list[OwnerKey] | RolePool
+    """Named owners (emails or ids), or `{role: farmer}` for every farmer."""
     strategy: Strategy = Strategy.ROUND_ROBIN
+    """round_robin: in turn, continuing across runs; least_loaded: the lightest book."""
     balance_by: BalanceBy = BalanceBy.ACCOUNTS
+    """What least_loaded weighs: accounts owned, or managed revenue."""
     capacity: Capacity | None = None
+    """Optional caps per pool member."""
 
     @model_validator(mode="after")
     def _non_empty_pool(self) -> Assign:
@@ -222,17 +267,29 @@ class Assign(_Strict):
 
 
 class Route(_Strict):
+    """One route; the first route whose `when` matches the account picks the farmer."""
+
     id: RuleId
+    """Unique id of the route, shown in plans, reports and `explain`."""
     description: str | None = None
+    """Why the route exists, for the people who read the file."""
     when: Condition | None = None
+    """The condition on the account's fields; leave it out for a catch-all."""
     assign: Assign
+    """Who receives the account."""
 
 
 class RoutingFile(_Strict):
+    """`rules/routing.yaml`: where post-sale accounts go."""
+
     version: Literal[1]
+    """Format version of the file: 1."""
     kind: Literal["routing"]
+    """Always `routing` for this file."""
     handoff: Handoff = Field(default_factory=Handoff)
+    """When an account is handed off."""
     routes: list[Route] = Field(min_length=1)
+    """Routes, tried in order; the first match wins."""
 
 
 AllOf.model_rebuild()

@@ -26,7 +26,7 @@ from roleSync.rules.schema import (
     RoutingFile,
     Strategy,
 )
-from roleSync.rules.suggest import did_you_mean
+from roleSync.rules.suggest import close_match, did_you_mean
 
 # Metrics that are fractions from 0 to 1: "gte 60" almost surely meant 0.6.
 FRACTION_METRICS = frozenset({"new_business_share", "win_rate"})
@@ -213,6 +213,15 @@ def _rule_list_problems(
         )
 
 
+def _similar_owner(key: str, context: CheckContext) -> str:
+    """A suggestion by the part before the @: every address shares the domain, which
+    would make any two of them look alike."""
+    owners = context.owners or {}
+    by_local = {o.email.split("@")[0].casefold(): o.email for o in owners.values() if o.email}
+    match = close_match(key.split("@")[0].casefold(), by_local)
+    return f"; did you mean {by_local[match]!r}?" if match else ""
+
+
 def _owner_problems(
     loaded: LoadedYaml, key: str, loc: Loc, context: CheckContext
 ) -> Iterator[Diagnostic]:
@@ -220,9 +229,8 @@ def _owner_problems(
         return
     owner = context.owners.get(key.casefold()) or context.owners.get(key)
     if owner is None:
-        emails = [o.email for o in context.owners.values() if o.email]
         yield loaded.diagnostic(
-            loc, f"no owner {key!r} in the book{did_you_mean(key, emails)}", "unknown-owner"
+            loc, f"no owner {key!r} in the book{_similar_owner(key, context)}", "unknown-owner"
         )
     elif not owner.active:
         yield _warning(
