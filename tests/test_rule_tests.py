@@ -230,7 +230,8 @@ BOOK = """\
         ),
         pytest.param(
             "tests:\n  - name: x\n    now: 2026-02-30\n" + BOOK + "    expect: {}\n",
-            "5:10: error: '2026-02-30' is not a date: day is out of range for month [invalid-date]",
+            "5:10: error: tests.0.now: Input should be a valid date or datetime, "
+            "day value is outside expected range [invalid-date]",
             id="impossible-date",
         ),
         pytest.param(

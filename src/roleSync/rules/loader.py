@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, DocumentStartEvent, NodeEvent
 
@@ -143,6 +144,17 @@ def _unsafe_constructs(text: str, display: str) -> list[Diagnostic]:
     return problems
 
 
+class _TextDatesConstructor(RoundTripConstructor):
+    """Leave YYYY-MM-DD as text: ruamel would build a date and raise a bare ValueError,
+    with no position, for an impossible one (2026-13-01). The models parse dates, with
+    positioned errors."""
+
+
+_TextDatesConstructor.add_constructor(
+    "tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _Mark:
     line: int  # 0-based, like ruamel's marks
@@ -207,6 +219,7 @@ def load_yaml_text(text: str, display: str) -> LoadedYaml:
         if unsafe:
             raise InputError(unsafe)
         yaml = YAML(typ="rt")
+        yaml.Constructor = _TextDatesConstructor
         yaml.version = (1, 2)
         yaml.allow_duplicate_keys = False
         documents = list(yaml.load_all(text))

@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from ruamel.yaml import YAML
-from ruamel.yaml.events import ScalarEvent
-
 from roleSync.errors import Diagnostic, InputError, Severity
 from roleSync.model import Book
 from roleSync.plan import PlanInputs, build_plan
@@ -38,9 +35,6 @@ from roleSync.rules.testing_schema import (
 
 TEST_FILE_PATTERN = "*.test.yaml"
 PROFILE = "rule-test"
-# The loader turns unquoted YYYY-MM-DD into dates; an impossible one (2026-13-01) makes
-# ruamel raise a bare ValueError, which is found again here to give it a position.
-_DATE_LIKE = re.compile(r"^(\d{4})-(\d\d?)-(\d\d?)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,48 +102,6 @@ def _beside(test_file: Path, relative: str) -> Path:
     return Path(os.path.normpath(test_file.parent / relative))
 
 
-def _impossible_dates(path: Path) -> list[Diagnostic]:
-    problems = []
-    text = path.read_text(encoding="utf-8")  # the loader read and decoded it already
-    for event in YAML(typ="rt").parse(text):
-        if not isinstance(event, ScalarEvent) or event.style is not None:
-            continue  # quoted scalars stay strings; pydantic reports those with positions
-        match = _DATE_LIKE.match(event.value)
-        if match is None:
-            continue
-        try:
-            date(*(int(part) for part in match.groups()))
-        except ValueError as exc:
-            mark = event.start_mark
-            problems.append(
-                Diagnostic(
-                    str(path),
-                    mark.line + 1,
-                    mark.column + 1,
-                    Severity.ERROR,
-                    f"{event.value!r} is not a date: {exc}",
-                    "invalid-date",
-                )
-            )
-    return problems
-
-
-def _value_error(paths: Sequence[Path], exc: ValueError) -> InputError:
-    """Positioned errors for a ValueError the YAML loader let escape from one of `paths`."""
-    problems = [d for p in paths if p.is_file() for d in _impossible_dates(p)]
-    if not problems:
-        shown = ", ".join(str(p) for p in paths)
-        problems = [Diagnostic(shown, 0, 0, Severity.ERROR, str(exc), "yaml-value")]
-    return InputError(problems)
-
-
-def _load(path: Path) -> LoadedYaml:
-    try:
-        return load_yaml(path)
-    except ValueError as exc:
-        raise _value_error([path], exc) from None
-
-
 def _load_rules(loaded: LoadedYaml, rule_files: Sequence[str], path: Path) -> RuleSet:
     rule_paths = [_beside(path, entry) for entry in rule_files]
     missing = [
@@ -161,8 +113,6 @@ def _load_rules(loaded: LoadedYaml, rule_files: Sequence[str], path: Path) -> Ru
         raise InputError(missing)
     try:
         return load_rule_set(rule_paths)
-    except ValueError as exc:
-        raise _value_error(rule_paths, exc) from None
     except InputError as exc:
         # "no routing rule file found" is about this test file's list, so point at it.
         raise InputError(
@@ -204,7 +154,7 @@ class _FileLoader:
             # Built once however many tests name it, so its problems are reported once.
             self.book_files[path] = None
             try:
-                loaded = _load(path)
+                loaded = load_yaml(path)
                 builder = BookBuilder(loaded, ())
                 self.book_files[path] = builder.build(validate(loaded, BookSpec))
                 self.problems.extend(builder.problems)
@@ -228,7 +178,7 @@ def _rotation(rotation: Mapping[str, str], book: Book) -> dict[str, str]:
 
 def load_test_file(path: Path) -> RuleTestSuite:
     """Load, check and prepare one test file; raise InputError listing every problem."""
-    loaded = _load(path)
+    loaded = load_yaml(path)
     spec = validate(loaded, RuleTestFile)
     loader = _FileLoader(path, loaded)
     rules: RuleSet | None = None
