@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -393,40 +393,32 @@ def test_cli_github_appends_the_step_summary(
     assert summary.read_text() == text
 
 
-def _fake_check(found: Sequence[Diagnostic]) -> Callable[[Any], tuple[int, list[Diagnostic]]]:
-    def check_paths(paths: Any) -> tuple[int, list[Diagnostic]]:
-        return len(list(paths)), list(found)
-
-    return check_paths
+WARNING_ONLY = """\
+version: 1
+kind: routing
+routes:
+  - id: emea
+    when: {field: account.region, op: eq, value: EMEA}
+    assign: {pool: {role: farmer}}
+"""
 
 
 def test_cli_warnings_exit_3_and_strict_exit_1(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # No check emits warnings yet, so stand one in for check_paths.
-    monkeypatch.setattr("roleSync.check.check_paths", _fake_check([WARN]))
-    target = str(tmp_path / "routing.yaml")
-    assert main(["check", target]) == 3
-    assert capsys.readouterr().err == f"{WARN}\n"
-    assert main(["check", "--strict", target]) == 1
+    target = tmp_path / "routing.yaml"
+    target.write_text(WARNING_ONLY, encoding="utf-8")  # no fallback route: a warning only
+    assert main(["check", str(target)]) == 3
+    assert capsys.readouterr().err.splitlines() == [
+        f"{target}:3:1: warning: no fallback: accounts that no rule matches are left as they "
+        "are; end with a route without `when`, or accept `no-route` skips [no-fallback]"
+    ]
+    assert main(["check", "--strict", str(target)]) == 1
     assert "(--strict: warnings count as errors)" in capsys.readouterr().out
-    assert main(["check", "--strict", "--format", "junit", target]) == 1
+    assert main(["check", "--strict", "--format", "junit", str(target)]) == 1
     assert _suite(capsys.readouterr().out).get("failures") == "1"
-    monkeypatch.setattr("roleSync.check.check_paths", _fake_check([]))
-    assert main(["check", "--strict", target]) == 0
-
-
-def test_cli_sarif_names_the_project_home_page(
-    broken: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    class Metadata:
-        def get_all(self, name: str) -> list[str] | None:
-            return {"Project-URL": ["Changelog, https://x/c", "Homepage, https://x/h"]}.get(name)
-
-    monkeypatch.setattr("importlib.metadata.metadata", lambda name: Metadata())
-    assert main(["check", "--format", "sarif", str(broken)]) == 1
-    driver = _valid_sarif(capsys.readouterr().out)["runs"][0]["tool"]["driver"]
-    assert driver["informationUri"] == "https://x/h"
+    target.write_text(WARNING_ONLY + "  - id: rest\n    assign: {pool: {role: farmer}}\n")
+    assert main(["check", "--strict", str(target)]) == 0
 
 
 def test_cli_unknown_format_is_usage(capsys: pytest.CaptureFixture[str]) -> None:
