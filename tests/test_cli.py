@@ -168,7 +168,7 @@ def test_broken_rule_file_is_one_positioned_line_exit_1_and_book_untouched(
     assert code == 1
     assert len(err) == 1
     assert re.fullmatch(
-        rf"{re.escape(str(routing))}:16:17: error: unknown strategy 'least_loadded'; "
+        rf"{re.escape(str(routing))}:17:17: error: unknown strategy 'least_loadded'; "
         r"did you mean 'least_loaded'\? \[unknown-value\]",
         err[0],
     )
