@@ -22,6 +22,20 @@ def _profile_problems(path: Path) -> list[Diagnostic]:
     return []
 
 
+def _rule_test_problems(path: Path) -> list[Diagnostic]:
+    from roleSync.rules.testing import load_test_file
+
+    try:
+        load_test_file(path)  # validates the file, its book and the rule files it names
+    except InputError as exc:
+        return list(exc.diagnostics)
+    return []
+
+
+def _is_rule_test(path: Path) -> bool:
+    return path.name.endswith((".test.yaml", ".test.yml"))
+
+
 def _kind(path: Path) -> str | None:
     try:
         data = load_yaml(path).data
@@ -58,6 +72,8 @@ def check_paths(
             problems.append(
                 Diagnostic(str(path), 0, 0, Severity.ERROR, "no such file", "file-missing")
             )
+        elif _is_rule_test(path):
+            problems.extend(_rule_test_problems(path))
         elif _kind(path) in PROFILE_KINDS:
             problems.extend(_profile_problems(path))
         else:
