@@ -339,7 +339,7 @@ def broken(tmp_path: Path) -> Path:
 def test_cli_text(broken: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(ROOT / "rules"), str(ROOT / "connectors")]) == 0
     captured = capsys.readouterr()
-    assert (captured.out, captured.err) == ("checked 3 files: 0 errors, 0 warnings\n", "")
+    assert (captured.out, captured.err) == ("checked 4 files: 0 errors, 0 warnings\n", "")
     assert main(["check", str(broken)]) == 1
     captured = capsys.readouterr()
     assert captured.out == "checked 1 file: 1 error, 0 warnings\n"

@@ -49,7 +49,11 @@ def context_from_profile(path: Path) -> CheckContext:
     """What a connector profile tells `check`: the extra account fields it maps, and
     the owners of its book (when the book can be read), to check names against."""
     profile = load_profile(path)
-    fields = frozenset(profile.import_.accounts.fields)
+    # A CRM profile maps its extra fields in its own section; a local book's come from import.
+    if profile.salesforce is not None:
+        fields = frozenset(profile.salesforce.fields.extra)
+    else:
+        fields = frozenset(profile.import_.accounts.fields)
     if profile.kind != "local" or not profile.book_path.is_file():
         return CheckContext(account_fields=fields)
     from roleSync.adapters.local import LocalAdapter

@@ -4,13 +4,16 @@ A profile says which CRM to talk to (`kind` plus the section of that kind), how 
 values map onto roleSync's words (deal kinds, lifecycle), how CSV columns map onto
 the book for `rolesync import`, and where role metrics are written back.
 
-Only `kind: local` exists today. Each kind gets its own section (`local:` now,
-`salesforce:` / `hubspot:` later) so that adding a kind adds a section and a
-Literal value, and never changes the meaning of the sections already there.
+Kinds: `local` (the embedded SQLite book) and `salesforce`. Each kind gets its own
+section (`local:`, `salesforce:`, `hubspot:` later) so that adding a kind adds a
+section and a Literal value, and never changes the meaning of the sections already
+there. Secrets never appear in a profile: only the NAMES of the environment
+variables that hold them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -108,6 +111,93 @@ class LocalSection(_Strict):
     )
 
 
+# -- kind: salesforce ---------------------------------------------------------------
+
+_SF_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
+# A Salesforce field API name (Segment__c, Type, ns__Field__c). Checked because field
+# names go into SOQL as identifiers, where no quoting can protect them.
+SalesforceField = Annotated[
+    str,
+    Field(
+        pattern=rf"^{_SF_NAME.pattern}$",
+        description="A Salesforce field API name, e.g. Segment__c.",
+    ),
+]
+EnvName = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$",
+        description="NAME of an environment variable (never the secret itself).",
+    ),
+]
+HttpsUrl = Annotated[
+    str,
+    Field(pattern=r"^https://[^\s/?#]+(/[^\s?#]*)?$", description="An https:// URL."),
+]
+
+
+class SalesforceAuth(_Strict):
+    """How the adapter gets an access token; every secret by environment variable name."""
+
+    method: Literal["access_token", "refresh_token", "jwt"] = "access_token"
+    access_token_env: EnvName = "SF_ACCESS_TOKEN"
+    refresh_token_env: EnvName = "SF_REFRESH_TOKEN"
+    client_id_env: EnvName = "SF_CLIENT_ID"
+    # Optional for refresh_token (a connected app without a secret); unused for jwt.
+    client_secret_env: EnvName | None = "SF_CLIENT_SECRET"
+    username_env: EnvName = "SF_USERNAME"
+    private_key_file_env: EnvName = "SF_PRIVATE_KEY_FILE"
+    token_url: HttpsUrl = "https://login.salesforce.com/services/oauth2/token"
+    # The JWT `aud` claim; default: the token URL's origin (login or test.salesforce.com).
+    audience: HttpsUrl | None = None
+
+
+class SalesforceFields(_Strict):
+    """Which Account fields hold what roleSync reads; null: the org has no such field."""
+
+    segment: SalesforceField | None = "Segment__c"
+    region: SalesforceField | None = "Region__c"
+    tier: SalesforceField | None = "Tier__c"
+    lock: SalesforceField | None = "Do_Not_Route__c"
+    lifecycle: SalesforceField | None = "Type"
+    extra: dict[FieldName, SalesforceField] = Field(
+        default_factory=lambda: {"industry": "Industry"}
+    )
+
+
+class SalesforceSection(_Strict):
+    """Which org, how to authenticate, and where roleSync's words live in it."""
+
+    # Optional for refresh_token and jwt: the token response names the instance.
+    instance_url: HttpsUrl | None = None
+    # NAME of an environment variable that, when set, overrides instance_url (one
+    # profile for several sandboxes; the emulator's URL).
+    instance_url_env: EnvName | None = None
+    api_version: str = Field(default="62.0", pattern=r"^\d{2,3}\.0$")
+    auth: SalesforceAuth = Field(default_factory=SalesforceAuth)
+    # A PEM bundle (corporate TLS inspection, the emulator's CA), relative to the profile.
+    ca_bundle: str | None = Field(default=None, min_length=1)
+    # NAME of an environment variable that, when set, overrides ca_bundle.
+    ca_bundle_env: EnvName | None = None
+    fields: SalesforceFields = Field(default_factory=SalesforceFields)
+    opportunity_type_field: SalesforceField = "Type"
+    # Above this many ownership changes, Bulk API 2.0 instead of sObject Collections.
+    bulk_threshold: int = Field(default=2000, ge=1)
+    batch_size: int = Field(default=200, ge=1, le=200)
+    # At most this share of the org's remaining daily API requests per run.
+    api_budget_share: float = Field(default=0.2, gt=0, le=1)
+    # Mirror of the org (local-book format), relative to state_dir.
+    mirror: str = Field(default="mirror.db", min_length=1)
+
+    @model_validator(mode="after")
+    def _instance_for_access_token(self) -> SalesforceSection:
+        if self.auth.method == "access_token" and not (self.instance_url or self.instance_url_env):
+            raise ValueError(
+                "instance_url (or instance_url_env) is required with auth method access_token"
+            )
+        return self
+
+
 # Import columns: a None column means "not in the CSV": an inserted row gets the
 # field's default and an updated row keeps what the book holds.
 class OwnerColumns(_Strict):
@@ -195,9 +285,10 @@ class Profile(_Strict):
     )
 
     version: Literal[1]
-    kind: Literal["local"]
+    kind: Literal["local", "salesforce"]
     name: ProfileName
     local: LocalSection | None = None
+    salesforce: SalesforceSection | None = None
     state_dir: str = Field(default=".rolesync", min_length=1)
     # A section given in the file replaces the default section as a whole, so what
     # the file says is all there is (plus the canonical names, see `deal_kind`).
@@ -218,12 +309,29 @@ class Profile(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Profile:
-        # Each kind's own section is only meaningful with that kind; today there is
-        # one kind, so this only guards against a future kind inheriting `local:`.
-        if self.kind != "local" and self.local is not None:
-            raise ValueError(
-                f"section 'local' is only meaningful with kind: local, not kind: {self.kind}"
-            )
+        # Each kind's own section is only meaningful with that kind.
+        for section in ("local", "salesforce"):
+            if self.kind != section and getattr(self, section) is not None:
+                raise ValueError(
+                    f"section {section!r} is only meaningful with kind: {section}, "
+                    f"not kind: {self.kind}"
+                )
+        if self.kind == "salesforce":
+            if self.salesforce is None:
+                raise ValueError("kind: salesforce needs a 'salesforce' section")
+            if self.metrics.write and "fields" not in self.metrics.model_fields_set:
+                # The default destinations (won_amount, ...) are not Salesforce field
+                # names; writing them would fail on the first pull with INVALID_FIELD.
+                raise ValueError(
+                    "kind: salesforce writes role metrics into User fields: list them in "
+                    "metrics.fields (e.g. role: Sales_Role__c), or set metrics.write: false"
+                )
+            bad = [d for d in self.metrics.fields.values() if not _SF_NAME.fullmatch(d)]
+            if bad:
+                raise ValueError(
+                    "metrics.fields must name Salesforce User fields (API names such as "
+                    "Sales_Role__c); not field names: " + ", ".join(repr(d) for d in bad)
+                )
         return self
 
     def _tables(self) -> tuple[dict[str, DealKind], dict[str, str]]:
@@ -273,6 +381,20 @@ class Profile(_Strict):
             raise UsageError(f"profile {self.name!r} of kind {self.kind} has no local book")
         relative = self.local.path if self.local and self.local.path else f"{self.name}.db"
         return (self.base_dir / relative).resolve()
+
+    @property
+    def ca_bundle_path(self) -> Path | None:
+        """Absolute path of the Salesforce CA bundle, if the profile names one."""
+        if self.salesforce is None or self.salesforce.ca_bundle is None:
+            return None
+        return (self.base_dir / self.salesforce.ca_bundle).resolve()
+
+    @property
+    def mirror_path(self) -> Path:
+        """Absolute path of a remote CRM's local mirror (local-book format)."""
+        if self.salesforce is None:
+            raise UsageError(f"profile {self.name!r} of kind {self.kind} has no mirror")
+        return (self.state_path / self.salesforce.mirror).resolve()
 
     @property
     def state_path(self) -> Path:

@@ -36,8 +36,15 @@ def new_run_id(now: datetime) -> str:
 
 
 def open_adapter(profile: Profile, clock: Clock = utc_now) -> Adapter:
+    """The adapter of the profile's kind. Remote adapters connect lazily, on the first
+    pull or apply, so a broken rule file fails before any network call."""
     if profile.kind == "local":
         return LocalAdapter(profile, now=clock)
+    if profile.kind == "salesforce":
+        # Imported here: the local kind should not pay for loading requests and the SDK.
+        from roleSync.adapters.salesforce import SalesforceAdapter
+
+        return SalesforceAdapter(profile, now=clock)
     raise ConflictError(f"profile kind {profile.kind!r} has no adapter yet")
 
 

@@ -1,0 +1,287 @@
+"""A remote CRM's local mirror: the local-book SQLite format plus pull cursors.
+
+Remote adapters pull into the mirror and read their Book out of it with the local
+book's own reading code, so a profile's value mappings (deal kinds, lifecycle) apply
+exactly as they do to a local book, and an incremental pull only has to fetch what
+changed. The mirror stores raw CRM values, like the local book.
+
+Two tables of its own beside the book's:
+- `cursors`: per CRM object, the last modification stamp pulled and the ids seen at
+  exactly that stamp (the next pull asks for `>=` the stamp: ties on the timestamp are
+  real, and those ids are the ones already seen);
+- `mirror_meta`: what the mirror was pulled from (instance, selected fields): when that
+  changes, the cursors are dropped so the next pull is a full one.
+
+Every write is one transaction: a pull interrupted half way keeps the objects it
+finished, with their cursors, and nothing of the one it was on.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from roleSync.adapters.local import _read_accounts, _read_deals, _read_owners
+from roleSync.adapters.local_store import (
+    BookError,
+    encode_json,
+    open_book,
+    snapshot,
+    transaction,
+)
+from roleSync.model import Book, FieldValue
+from roleSync.profile import Profile
+
+Table = Literal["owners", "accounts", "deals"]
+
+_MIRROR_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS cursors (
+        object TEXT PRIMARY KEY,
+        stamp TEXT NOT NULL,                  -- the CRM's modification stamp, as sent
+        ids TEXT NOT NULL DEFAULT '[]'        -- JSON array: ids seen at exactly `stamp`
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS mirror_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID""",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    stamp: str
+    ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerRow:
+    id: str
+    name: str
+    email: str
+    title: str
+    active: bool
+    # Role-metric destination fields as the CRM holds them: the plan compares with these.
+    fields: Mapping[str, FieldValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    id: str
+    name: str
+    owner_id: str | None
+    lifecycle: str  # raw CRM value
+    segment: str
+    region: str
+    tier: str
+    locked: bool
+    fields: Mapping[str, FieldValue]
+    created: str | None  # ISO datetime
+    updated: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DealRow:
+    id: str
+    account_id: str
+    owner_id: str | None
+    kind: str | None  # raw CRM value
+    stage: str
+    closed: bool
+    won: bool
+    amount: float | None
+    created: str  # ISO date
+    close_date: str | None
+
+
+Row = OwnerRow | AccountRow | DealRow
+
+
+def _insert(conn: sqlite3.Connection, table: Table, rows: Iterable[Row]) -> None:
+    if table == "owners":
+        owners = [r for r in rows if isinstance(r, OwnerRow)]
+        conn.executemany(
+            "INSERT OR REPLACE INTO owners (id, name, email, title, active) VALUES (?, ?, ?, ?, ?)",
+            [(o.id, o.name, o.email, o.title, int(o.active)) for o in owners],
+        )
+        conn.executemany("DELETE FROM owner_fields WHERE owner_id = ?", [(o.id,) for o in owners])
+        conn.executemany(
+            "INSERT INTO owner_fields (owner_id, name, value) VALUES (?, ?, ?)",
+            [(o.id, k, encode_json(v)) for o in owners for k, v in o.fields.items()],
+        )
+    elif table == "accounts":
+        conn.executemany(
+            "INSERT OR REPLACE INTO accounts (id, name, owner_id, lifecycle, segment, region, "
+            "tier, locked, fields, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    a.id,
+                    a.name,
+                    a.owner_id,
+                    a.lifecycle,
+                    a.segment,
+                    a.region,
+                    a.tier,
+                    int(a.locked),
+                    encode_json(dict(a.fields)),
+                    a.created,
+                    a.updated,
+                )
+                for a in rows
+                if isinstance(a, AccountRow)
+            ],
+        )
+    else:
+        conn.executemany(
+            "INSERT OR REPLACE INTO deals (id, account_id, owner_id, kind, stage, closed, won, "
+            "amount, created, close_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    d.id,
+                    d.account_id,
+                    d.owner_id,
+                    d.kind,
+                    d.stage,
+                    int(d.closed),
+                    int(d.won),
+                    d.amount,
+                    d.created,
+                    d.close_date,
+                )
+                for d in rows
+                if isinstance(d, DealRow)
+            ],
+        )
+
+
+def _delete(conn: sqlite3.Connection, table: Table, ids: Iterable[str]) -> None:
+    keys = [(i,) for i in ids]
+    if table == "owners":
+        conn.executemany("DELETE FROM owner_fields WHERE owner_id = ?", keys)
+    # The table name is one of three literals, never user input.
+    conn.executemany(f"DELETE FROM {table} WHERE id = ?", keys)
+
+
+class Mirror:
+    """The mirror file of one profile. `source` describes what it is pulled from; a
+    different source than last time drops the cursors (next pull is full)."""
+
+    def __init__(self, path: Path, profile: Profile, source: str) -> None:
+        self.path = path
+        self.profile = profile
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = open_book(path, create=True)
+        try:
+            with transaction(self._conn) as conn:
+                for statement in _MIRROR_SCHEMA:
+                    conn.execute(statement)
+                row = conn.execute("SELECT value FROM mirror_meta WHERE key = 'source'").fetchone()
+                if row is None or row[0] != source:
+                    conn.execute("DELETE FROM cursors")
+                    conn.execute(
+                        "INSERT OR REPLACE INTO mirror_meta (key, value) VALUES ('source', ?)",
+                        (source,),
+                    )
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise BookError(f"{path}: cannot prepare the mirror: {exc}") from None
+
+    # -- cursors ---------------------------------------------------------------
+
+    def cursor(self, name: str) -> Cursor | None:
+        row = self._conn.execute(
+            "SELECT stamp, ids FROM cursors WHERE object = ?", (name,)
+        ).fetchone()
+        return Cursor(row[0], frozenset(json.loads(row[1]))) if row else None
+
+    def forget_cursors(self) -> None:
+        """The next pull of every object is a full one."""
+        with transaction(self._conn) as conn:
+            conn.execute("DELETE FROM cursors")
+
+    # -- pulls -----------------------------------------------------------------
+
+    def store(
+        self,
+        name: str,
+        table: Table,
+        rows: Iterable[Row],
+        *,
+        deleted: Iterable[str] = (),
+        cursor: Cursor | None,
+        replace: bool,
+    ) -> None:
+        """One pull of one object, in one transaction: with `replace`, the pulled rows
+        are the whole table (a full pull); otherwise they are upserted and `deleted`
+        removed. The cursor advances in the same transaction, or not at all."""
+        try:
+            with transaction(self._conn) as conn:
+                if replace:
+                    if table == "owners":
+                        conn.execute("DELETE FROM owner_fields")
+                    conn.execute(f"DELETE FROM {table}")
+                _delete(conn, table, deleted)
+                _insert(conn, table, rows)
+                if cursor is not None:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO cursors (object, stamp, ids) VALUES (?, ?, ?)",
+                        (name, cursor.stamp, json.dumps(sorted(cursor.ids))),
+                    )
+        except sqlite3.Error as exc:
+            raise BookError(f"{self.path}: cannot write the mirror: {exc}") from None
+
+    # -- what apply wrote ------------------------------------------------------
+
+    def record_accounts(
+        self,
+        owners: Mapping[str, str | None],
+        *,
+        locked: Iterable[str] = (),
+        deleted: Iterable[str] = (),
+        stamp: str | None = None,
+    ) -> None:
+        """Owners written or found by apply, accounts found locked or deleted."""
+        with transaction(self._conn) as conn:
+            conn.executemany(
+                "UPDATE accounts SET owner_id = ?, updated = coalesce(?, updated) WHERE id = ?",
+                [(owner, stamp, account) for account, owner in owners.items()],
+            )
+            conn.executemany("UPDATE accounts SET locked = 1 WHERE id = ?", [(a,) for a in locked])
+            _delete(conn, "accounts", deleted)
+
+    def record_owner_fields(self, values: Mapping[str, Mapping[str, FieldValue]]) -> None:
+        """Metric fields written by apply, per owner id."""
+        with transaction(self._conn) as conn:
+            conn.executemany(
+                "INSERT INTO owner_fields (owner_id, name, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (owner_id, name) DO UPDATE SET value = excluded.value",
+                [
+                    (owner, name, encode_json(value))
+                    for owner, fields in values.items()
+                    for name, value in fields.items()
+                ],
+            )
+
+    # -- reading ---------------------------------------------------------------
+
+    def owners_active(self) -> dict[str, bool]:
+        return {row[0]: bool(row[1]) for row in self._conn.execute("SELECT id, active FROM owners")}
+
+    def read_book(self) -> Book:
+        """The Book, through the local book's reading and the profile's mappings."""
+        with snapshot(self._conn) as conn:
+            try:
+                owners = _read_owners(conn)
+                accounts = _read_accounts(conn, self.profile)
+                deals = _read_deals(conn, self.profile)
+            except BookError as exc:
+                raise BookError(f"{self.path}: {exc}") from None
+            except (ValueError, sqlite3.DatabaseError) as exc:
+                raise BookError(f"{self.path}: cannot read the mirror: {exc}") from None
+        return Book(owners, accounts, deals)
+
+    def close(self) -> None:
+        self._conn.close()

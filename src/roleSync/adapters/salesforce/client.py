@@ -1,0 +1,241 @@
+"""The connection to one org: the retrying session, the token, and the SDK calls the
+adapter makes, with the SDK's exceptions turned into roleSync errors.
+
+Built lazily on the first call, so that `rolesync plan` fails on a broken rule file
+before it talks to Salesforce at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simple_salesforce.api import Salesforce
+from simple_salesforce.bulk2 import SFBulk2Handler
+from simple_salesforce.exceptions import (
+    SalesforceBulkV2LoadError,
+    SalesforceError,
+    SalesforceOperationError,
+)
+
+from roleSync.adapters.resilience import (
+    ApiBudget,
+    RequestError,
+    RetryingSession,
+    RetryPolicy,
+    decide_salesforce,
+    salesforce_errors,
+)
+from roleSync.adapters.salesforce.auth import OAuthFlow, SalesforceConfigError, token_source
+from roleSync.profile import SalesforceSection
+
+# Header that keeps Salesforce from re-running assignment rules on an owner change.
+NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
+
+
+class SalesforceRequestError(RequestError):
+    """Salesforce refused a request (bad query, missing field, no permission...)."""
+
+
+def _refusal(exc: SalesforceError, what: str) -> SalesforceRequestError:
+    content = exc.content
+    errors = salesforce_errors(content if isinstance(content, bytes | str) else None)
+    if not errors and isinstance(content, list):
+        errors = [(str(e.get("errorCode", "")), str(e.get("message", ""))) for e in content]
+    detail = "; ".join(f"{code}: {message}" for code, message in errors) or f"HTTP {exc.status}"
+    return SalesforceRequestError(
+        f"Salesforce refused {what}: {detail}",
+        status=exc.status,
+        code=errors[0][0] if errors else "",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BulkOutcome:
+    """Per-record results of a Bulk API 2.0 ingest job, keyed by record Id."""
+
+    job_id: str
+    succeeded: frozenset[str] = frozenset()
+    failed: Mapping[str, str] = field(default_factory=dict)  # id -> "CODE:message"
+    unprocessed: frozenset[str] = frozenset()
+
+
+def parse_bulk_results(text: str, key: str = "sf__Id") -> list[dict[str, str]]:
+    """Rows of a Bulk 2.0 results CSV, each with `Id` filled from `sf__Id` when the
+    echoed Id column is absent (and the other way round)."""
+    rows = []
+    for row in csv.DictReader(io.StringIO(text)):
+        record_id = row.get(key) or row.get("Id") or ""
+        rows.append({**row, "Id": record_id, key: record_id})
+    return rows
+
+
+class SalesforceClient:
+    def __init__(
+        self,
+        section: SalesforceSection,
+        *,
+        ca_bundle: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        policy: RetryPolicy | None = None,
+        bulk_poll_seconds: float = 2.0,
+    ) -> None:
+        self.section = section
+        self.budget = ApiBudget(share=section.api_budget_share)
+        self._ca_bundle = ca_bundle
+        self._env = env if env is not None else os.environ
+        self._policy = policy or RetryPolicy()
+        self._bulk_poll_seconds = bulk_poll_seconds
+        self._session: RetryingSession | None = None
+        self._sf: Salesforce | None = None
+
+    # -- connecting ------------------------------------------------------------
+
+    @property
+    def requests_sent(self) -> int:
+        return self._session.requests_sent if self._session else 0
+
+    def sf(self) -> Salesforce:
+        if self._sf is None:
+            self._sf = self._connect()
+        return self._sf
+
+    def _setting(self, name: str | None) -> str | None:
+        value = self._env.get(name, "").strip() if name else ""
+        return value or None
+
+    @property
+    def org_hint(self) -> str:
+        """Which org this client talks to, as far as known before connecting."""
+        return (
+            self._setting(self.section.instance_url_env)
+            or self.section.instance_url
+            or self.section.auth.token_url
+        )
+
+    def _connect(self) -> Salesforce:
+        ca_bundle = self._ca_bundle
+        from_env = self._setting(self.section.ca_bundle_env)
+        if from_env:
+            ca_bundle = Path(from_env).resolve()
+        if ca_bundle is not None and not ca_bundle.is_file():
+            raise SalesforceConfigError(f"salesforce CA bundle: no such file {ca_bundle}")
+        session = RetryingSession(
+            decide_salesforce,
+            policy=self._policy,
+            budget=self.budget,
+            verify=str(ca_bundle) if ca_bundle else True,
+        )
+        tokens = token_source(self.section.auth, self._env, session)
+        session.tokens = tokens
+        self._session = session
+        instance = self._setting(self.section.instance_url_env) or self.section.instance_url
+        if instance is None and isinstance(tokens, OAuthFlow):
+            instance = tokens.grant().instance_url
+        if not instance:
+            raise SalesforceConfigError(
+                "salesforce.instance_url is not set and the token response named none"
+            )
+        return Salesforce(
+            instance_url=instance,
+            session_id=tokens.access_token,
+            version=self.section.api_version,
+            session=session,
+        )
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    # -- calls -----------------------------------------------------------------
+
+    def query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+        """Every record of a query, page by page (the SDK follows nextRecordsUrl)."""
+        try:
+            for record in self.sf().query_all_iter(soql, include_deleted=include_deleted):
+                yield dict(record)
+        except SalesforceError as exc:
+            raise _refusal(exc, "a query") from None
+
+    def ensure_budget_known(self) -> None:
+        """Learn the daily allowance from /limits/ if no response has carried it yet."""
+        if self.budget.known:
+            return
+        try:
+            limits = self.sf().limits()
+        except SalesforceError as exc:
+            raise _refusal(exc, "the limits request") from None
+        if isinstance(limits, Mapping):
+            self.budget.observe_limits(limits)
+
+    def update_collection(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """PATCH composite/sobjects (at most 200 records, allOrNone false): one result
+        per record, in request order."""
+        try:
+            result = self.sf().restful(
+                "composite/sobjects",
+                method="PATCH",
+                json={"allOrNone": False, "records": list(records)},
+                headers=NO_AUTO_ASSIGN,
+            )
+        except SalesforceError as exc:
+            raise _refusal(exc, "a collections update") from None
+        if not isinstance(result, list) or len(result) != len(records):
+            raise RequestError(
+                f"collections update of {len(records)} records answered "
+                f"{len(result) if isinstance(result, list) else 'no'} results"
+            )
+        return [dict(r) for r in result]
+
+    def bulk_update(self, sobject: str, rows: Sequence[Mapping[str, str]]) -> BulkOutcome:
+        """One Bulk API 2.0 update job: create, upload CSV, close, poll, then the failed
+        records (only if the job counted failures) and the unprocessed ones (only if it
+        processed fewer than it got). Every other record of the job succeeded: each
+        record is in exactly one of the three result sets, so the successful-results
+        file is not fetched (a request saved on every job).
+
+        simple-salesforce's bulk2 handler builds its own headers dict and shares it with
+        the object it hands out, so the header set here goes on every request of the
+        job. Bulk 2.0 documents no Sforce-Auto-Assign (it runs assignment rules only for
+        an assignmentRuleId, which roleSync never sends); it is sent for symmetry.
+        """
+        handler = self.sf().bulk2
+        assert isinstance(handler, SFBulk2Handler)
+        handler.headers.update(NO_AUTO_ASSIGN)
+        bulk_object = getattr(handler, sobject)
+        sent = {str(r["Id"]) for r in rows}
+        try:
+            jobs = bulk_object.update(records=[dict(r) for r in rows], wait=self._bulk_poll_seconds)
+            failed: dict[str, str] = {}
+            unprocessed: set[str] = set()
+            for job in jobs:
+                job_id = job["job_id"]
+                if int(job["numberRecordsFailed"]):
+                    for row in parse_bulk_results(bulk_object.get_failed_records(job_id)):
+                        failed[row["Id"]] = row.get("sf__Error") or "failed without a reason"
+                if int(job["numberRecordsProcessed"]) < int(job["numberRecordsTotal"]):
+                    for row in parse_bulk_results(bulk_object.get_unprocessed_records(job_id)):
+                        unprocessed.add(row["Id"])
+        except SalesforceError as exc:
+            # Not a SalesforceRequestError: a refusal of a later step (a results file)
+            # says nothing about the records the job already wrote.
+            raise RequestError(str(_refusal(exc, "a Bulk API 2.0 job step"))) from None
+        except (SalesforceBulkV2LoadError, SalesforceOperationError) as exc:
+            # The job failed, timed out or its upload was refused: the outcome of its
+            # records is unknown here; the caller reads them back.
+            raise RequestError(f"Bulk API 2.0 job failed: {exc}") from None
+        expected_failures = sum(int(job["numberRecordsFailed"]) for job in jobs)
+        if len(failed.keys() & sent) != expected_failures:
+            # The failed-results file does not add up: trust no inference from it.
+            raise RequestError(
+                f"Bulk API 2.0 job counted {expected_failures} failures but listed "
+                f"{len(failed)}; outcome of its records unknown"
+            )
+        succeeded = sent - failed.keys() - unprocessed
+        job_ids = ",".join(str(job["job_id"]) for job in jobs)
+        return BulkOutcome(job_ids, frozenset(succeeded), failed, frozenset(unprocessed))

@@ -1,0 +1,202 @@
+"""SOQL the adapter sends, and the cursor arithmetic of incremental pulls: pure functions.
+
+Values go into SOQL only through simple_salesforce's `format_soql`, which quotes and
+escapes them. Field names cannot be quoted in SOQL; the ones used here are constants
+or profile values checked against the API-name pattern when the profile loaded, and
+enter through format_soql's `:literal` spec so every query has one way in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+from simple_salesforce.format import format_soql
+
+from roleSync.adapters.mirror import Cursor
+from roleSync.profile import Profile
+
+STAMP_FIELD = "SystemModstamp"
+# A URL (path plus the encoded query) well under the ~16k characters Salesforce and
+# proxies in front of it accept.
+MAX_QUERY_URL_CHARS = 12_000
+_PATH_ALLOWANCE = 120  # https://host:port/services/data/vNN.N/query/?q=
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectQuery:
+    """What one pull of one sObject selects."""
+
+    sobject: str
+    fields: tuple[str, ...]
+    # Deletions can be pulled (queryAll + IsDeleted). User has no IsDeleted: users are
+    # deactivated, never deleted.
+    deletable: bool
+
+
+def _unique(names: Iterable[str | None]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for name in names:
+        if name and name.lower() not in seen:
+            seen[name.lower()] = name
+    return tuple(seen.values())
+
+
+def object_queries(profile: Profile) -> tuple[ObjectQuery, ObjectQuery, ObjectQuery]:
+    """User, Account and Opportunity, selecting what the profile maps."""
+    section = profile.salesforce
+    assert section is not None
+    metric_fields = profile.metrics.fields.values() if profile.metrics.write else ()
+    users = ObjectQuery(
+        "User",
+        _unique(("Id", "Name", "Email", "Title", "IsActive", STAMP_FIELD, *metric_fields)),
+        deletable=False,
+    )
+    mapped = section.fields
+    accounts = ObjectQuery(
+        "Account",
+        _unique(
+            (
+                "Id",
+                "Name",
+                "OwnerId",
+                mapped.lifecycle,
+                mapped.segment,
+                mapped.region,
+                mapped.tier,
+                mapped.lock,
+                *mapped.extra.values(),
+                "CreatedDate",
+                "LastModifiedDate",
+                STAMP_FIELD,
+                "IsDeleted",
+            )
+        ),
+        deletable=True,
+    )
+    deals = ObjectQuery(
+        "Opportunity",
+        _unique(
+            (
+                "Id",
+                "AccountId",
+                "OwnerId",
+                section.opportunity_type_field,
+                "StageName",
+                "IsClosed",
+                "IsWon",
+                "Amount",
+                "CreatedDate",
+                "CloseDate",
+                STAMP_FIELD,
+                "IsDeleted",
+            )
+        ),
+        deletable=True,
+    )
+    return users, accounts, deals
+
+
+def pull_soql(query: ObjectQuery, since: datetime | None) -> str:
+    """A full pull (`since` None) or the changes since a stamp, oldest first.
+
+    `>=` and not `>`: records sharing the cursor's stamp may not all have been seen
+    (a page can end inside a tie); the ones that were are dropped by `unseen`.
+    """
+    select = ", ".join(query.fields)
+    if since is None:
+        return format_soql(
+            "SELECT {:literal} FROM {:literal} ORDER BY {:literal}, Id",
+            select,
+            query.sobject,
+            STAMP_FIELD,
+        )
+    return format_soql(
+        "SELECT {:literal} FROM {:literal} WHERE {:literal} >= {} ORDER BY {:literal}, Id",
+        select,
+        query.sobject,
+        STAMP_FIELD,
+        since,
+        STAMP_FIELD,
+    )
+
+
+def current_owner_soql(ids: Sequence[str], lock_field: str | None) -> str:
+    """Compare-and-set read: the owner (and lock) of these accounts now."""
+    fields = ", ".join(_unique(("Id", "OwnerId", lock_field)))
+    return format_soql("SELECT {:literal} FROM Account WHERE Id IN {}", fields, list(ids))
+
+
+def user_fields_soql(ids: Sequence[str], fields: Iterable[str]) -> str:
+    return format_soql(
+        "SELECT {:literal} FROM User WHERE Id IN {}", ", ".join(_unique(("Id", *fields))), list(ids)
+    )
+
+
+def chunk_ids(
+    ids: Sequence[str], fixed: str, limit: int = MAX_QUERY_URL_CHARS
+) -> Iterator[list[str]]:
+    """Split `ids` so each `... IN (...)` query's URL stays under `limit` characters.
+
+    `fixed` is the query without its ids; lengths are measured URL-encoded, as sent.
+    """
+    budget = limit - _PATH_ALLOWANCE - len(quote_plus(fixed))
+    chunk: list[str] = []
+    used = 0
+    for item in ids:
+        cost = len(quote_plus(format_soql("{},", item)))
+        if chunk and used + cost > budget:
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(item)
+        used += cost
+    if chunk:
+        yield chunk
+
+
+# -- cursors -----------------------------------------------------------------------
+
+_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def parse_stamp(text: str) -> datetime:
+    """Salesforce's `2026-01-02T03:04:05.000+0000` (or any ISO form) as an aware UTC value."""
+    match = _STAMP.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"not a Salesforce dateTime: {text!r}")
+    base, fraction, zone = match.groups()
+    zone = "+00:00" if zone in (None, "Z") else zone
+    if ":" not in zone:
+        zone = zone[:3] + ":" + zone[3:]
+    micro = (fraction or ".0")[1:7].ljust(6, "0")
+    return datetime.fromisoformat(f"{base}.{micro}{zone}").astimezone(UTC)
+
+
+def _stamp_of(record: Mapping[str, Any]) -> datetime:
+    return parse_stamp(str(record[STAMP_FIELD]))
+
+
+def unseen(cursor: Cursor | None, record: Mapping[str, Any]) -> bool:
+    """False for a record the cursor says was already pulled at exactly its stamp."""
+    if cursor is None or record["Id"] not in cursor.ids:
+        return True
+    return _stamp_of(record) != parse_stamp(cursor.stamp)
+
+
+def advance(cursor: Cursor | None, records: Iterable[Mapping[str, Any]]) -> Cursor | None:
+    """The cursor after `records` (pulled in stamp order): the latest stamp and the ids
+    at exactly that stamp, including those the old cursor had seen at it."""
+    latest = parse_stamp(cursor.stamp) if cursor else None
+    stamp = cursor.stamp if cursor else None
+    ids: set[str] = set(cursor.ids) if cursor else set()
+    for record in records:
+        when = _stamp_of(record)
+        if latest is None or when > latest:
+            latest, stamp, ids = when, str(record[STAMP_FIELD]), {str(record["Id"])}
+        elif when == latest:
+            ids.add(str(record["Id"]))
+    return Cursor(stamp, frozenset(ids)) if stamp is not None else None

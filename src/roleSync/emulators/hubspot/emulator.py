@@ -1,0 +1,367 @@
+"""The HubSpot emulator: configuration, the request pipeline, tokens, counters, the log.
+
+A request passes, in order: routing and counting; the edge faults (timeout, drop,
+502, 503), which do not touch quota; authentication (401); injected 429s; the
+limiter (daily, burst, then search: a refused request uses no quota); the resource.
+Answers that passed authentication carry the X-HubSpot-RateLimit-* headers.
+
+Counters (`counters`): one per route kind (see routes.py), and the totals requests
+(everything received), api_requests (all but oauth_token), write_requests (batch and
+single updates, property creation), rate_limited (429s given, any policy); faults
+fault_timeout, fault_drop, fault_bad_gateway, fault_unavailable, fault_unauthorized,
+fault_rate_limit, fault_daily_limit. Requests are counted as received, including those
+answered with an error.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from roleSync.emulators.hubspot.faults import FaultState, HubSpotFaults
+from roleSync.emulators.hubspot.limits import DAILY, MESSAGES, TEN_SECONDLY, RateLimiter
+from roleSync.emulators.hubspot.limits import retry_after_header as _retry_after
+from roleSync.emulators.hubspot.routes import Route, resolve
+from roleSync.emulators.hubspot.search import SearchIndex
+from roleSync.emulators.hubspot.seed import seed_portal
+from roleSync.emulators.hubspot.server import LoopbackHTTPServer
+from roleSync.emulators.hubspot.store import HubSpotStore
+from roleSync.emulators.hubspot.wire import correlation_id, error
+from roleSync.emulators.loopback import loopback_address
+from roleSync.emulators.salesforce.http import Request, Response, handler_for, json_response
+
+LOGGED_HEADERS = ("content-type", "accept", "user-agent")
+# Query parameters that could carry secrets (the legacy `hapikey`) never reach the log.
+SECRET_PARAMS = frozenset({"hapikey", "access_token", "refresh_token", "client_secret", "code"})
+PRIVATE_APP = "private-app"
+OAUTH_APP = "oauth-app"
+
+
+@dataclass
+class HubSpotEmulatorConfig:
+    # A private-app token: it never expires (tokens from /oauth/v1/token do).
+    access_token: str = field(default_factory=lambda: f"pat-na1-{uuid.uuid4()}")
+    client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    client_secret: str = field(default_factory=lambda: str(uuid.uuid4()))
+    refresh_token: str = field(default_factory=lambda: f"na1-{secrets.token_hex(16)}")
+    token_lifetime_seconds: float = 1800.0
+    burst_limit: int = 100
+    interval_ms: int = 10_000
+    daily_limit: int = 250_000
+    # Search has its own, lower limit (documented as about 5 requests per second).
+    search_rate_limit: int = 5
+    search_interval_ms: int = 1000
+    # Writes become visible to search only this many seconds later.
+    search_lag_seconds: float = 0.0
+    list_page_max: int = 100
+    owners_page_max: int = 500
+    batch_max: int = 100
+    associations_batch_max: int = 100
+    faults: HubSpotFaults = field(default_factory=HubSpotFaults)
+    max_connections: int = 64
+    log_size: int = 1000
+
+    def __post_init__(self) -> None:
+        for name in ("burst_limit", "interval_ms", "daily_limit", "search_rate_limit",
+                     "search_interval_ms", "list_page_max", "batch_max"):  # fmt: skip
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.search_lag_seconds < 0 or self.token_lifetime_seconds <= 0:
+            raise ValueError("search_lag_seconds must be >= 0 and token_lifetime_seconds > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLogEntry:
+    """One request as seen by the emulator. Never holds tokens or bodies."""
+
+    sequence: int
+    method: str
+    path: str
+    params: dict[str, list[str]]
+    kind: str
+    status: int | None  # None: the connection was dropped
+    headers: dict[str, str]
+    fault: str | None
+    seconds: float
+
+
+@dataclass
+class _Token:
+    bucket: str
+    expires_at: float | None  # time.monotonic(); None: never
+    uses: int = 0
+
+
+class HubSpotEmulator:
+    """A loopback HTTP HubSpot portal. Use as a context manager, or start()/stop()."""
+
+    def __init__(self, config: HubSpotEmulatorConfig | None = None) -> None:
+        self.config = config or HubSpotEmulatorConfig()
+        config = self.config
+        self.store = HubSpotStore(search_lag_seconds=config.search_lag_seconds)
+        self.search_index = SearchIndex(self.store)
+        self.limiter = RateLimiter(
+            burst_limit=config.burst_limit, interval_ms=config.interval_ms,
+            daily_limit=config.daily_limit, search_limit=config.search_rate_limit,
+            search_interval_ms=config.search_interval_ms,
+        )  # fmt: skip
+        self.fault_state = FaultState(config.faults)
+        self.counters: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._log: deque[RequestLogEntry] = deque(maxlen=config.log_size)
+        # Tracebacks of requests the emulator itself failed on (answered 500).
+        self.internal_errors: deque[str] = deque(maxlen=50)
+        self._sequence = 0
+        self._tokens: dict[str, _Token] = {config.access_token: _Token(PRIVATE_APP, None)}
+        self._stopping = threading.Event()
+        self._server: LoopbackHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    # --- life cycle --------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        address, family = loopback_address(host)
+        self._stopping.clear()
+        self._server = LoopbackHTTPServer(
+            (address, port), family, handler_for(self.dispatch),
+            max_connections=self.config.max_connections,
+        )  # fmt: skip
+        bound_port = self._server.server_address[1]
+        self.url = f"http://{'[' + address + ']' if ':' in address else address}:{bound_port}"
+        # A short poll interval makes stop() quick: shutdown() waits for the next poll.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="hubspot-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()  # wakes requests sleeping in an injected timeout
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        if self._server is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- arranging the portal ------------------------------------------------------------
+
+    def seed(
+        self,
+        *,
+        owners: int,
+        companies: int,
+        deals: int,
+        seed: int = 1,
+        as_of: datetime | None = None,
+    ) -> None:
+        seed_portal(
+            self.store, owners=owners, companies=companies, deals=deals, seed=seed, as_of=as_of
+        )
+
+    def set_faults(self, faults: HubSpotFaults) -> None:
+        """Replace the faults; request numbering and record attempts start again."""
+        self.config.faults = faults
+        self.fault_state = FaultState(faults)
+
+    def reset_counters(self) -> None:
+        """Zero the counters and clear the log (rate-limit usage is kept: see reset_daily)."""
+        with self._lock:
+            self.counters.clear()
+            self._log.clear()
+
+    def reset_daily(self) -> None:
+        """A new day: daily usage starts again from zero."""
+        self.limiter.reset_daily()
+
+    @property
+    def log(self) -> list[RequestLogEntry]:
+        with self._lock:
+            return list(self._log)
+
+    @property
+    def connections_accepted(self) -> int:
+        return 0 if self._server is None else self._server.connections_accepted
+
+    @property
+    def tokens_issued(self) -> int:
+        with self._lock:
+            return sum(1 for t in self._tokens.values() if t.bucket == OAUTH_APP)
+
+    def issue_token(self) -> str:
+        issued = f"CN{secrets.token_urlsafe(40)}"
+        expires = time.monotonic() + self.config.token_lifetime_seconds
+        with self._lock:
+            self._tokens[issued] = _Token(OAUTH_APP, expires)
+            # Bounded: the oldest issued tokens (never the private-app one) are forgotten.
+            while len(self._tokens) > 1000:
+                oldest = next(t for t in self._tokens if t != self.config.access_token)
+                del self._tokens[oldest]
+        return issued
+
+    # --- the request pipeline -------------------------------------------------------------
+
+    def dispatch(self, request: Request) -> Response | None:
+        started = time.monotonic()
+        route = resolve(request)
+        with self._lock:
+            self._sequence += 1
+            sequence = self._sequence
+            self.counters["requests"] += 1
+            self.counters[route.kind] += 1
+            if route.api:
+                self.counters["api_requests"] += 1
+            if route.write:
+                self.counters["write_requests"] += 1
+        fault: str | None = None
+        answer: Response | None
+        if not route.api:
+            answer = self._handle(route, request)
+        else:
+            faults = self.fault_state
+            number = faults.next_request()
+            if faults.timeout(number):
+                fault = "timeout"
+                self._stopping.wait(faults.faults.timeout_seconds)
+            if faults.drop(number) and not faults.faults.drop_after_processing:
+                fault, answer = "drop", None
+            elif faults.bad_gateway(number):
+                fault, answer = "bad_gateway", _plain(502, "Bad Gateway")
+            elif faults.unavailable(number):
+                fault, answer = (
+                    "unavailable",
+                    error(503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable."),
+                )
+            else:
+                answer, admitted_fault = self._admitted(request, route, number)
+                fault = admitted_fault or fault
+                if faults.drop(number):
+                    fault, answer = "drop", None
+        with self._lock:
+            if fault is not None:
+                self.counters[f"fault_{fault}"] += 1
+            if answer is not None and answer.status == 429:
+                self.counters["rate_limited"] += 1
+            self._log.append(
+                RequestLogEntry(
+                    sequence, request.method, request.path,
+                    {k: v for k, v in request.params.items() if k.lower() not in SECRET_PARAMS},
+                    route.kind, None if answer is None else answer.status,
+                    {k: request.headers[k] for k in LOGGED_HEADERS if k in request.headers},
+                    fault, round(time.monotonic() - started, 4),
+                )
+            )  # fmt: skip
+        return answer
+
+    def _admitted(self, request: Request, route: Route, number: int) -> tuple[Response, str | None]:
+        """Authentication, the limits, then the resource itself."""
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        faults = self.config.faults
+        with self._lock:
+            token = self._tokens.get(presented.strip()) if scheme.lower() == "bearer" else None
+            if token is None:
+                return _unauthenticated(), None
+            expired = token.expires_at is not None and time.monotonic() >= token.expires_at
+            worn_out = (
+                faults.unauthorized_after is not None and token.uses >= faults.unauthorized_after
+            )
+            if expired or worn_out:
+                return _expired(), "unauthorized" if worn_out and not expired else None
+            token.uses += 1
+        ceiling = self.config.daily_limit
+        if faults.daily_limit_after is not None:
+            ceiling = min(ceiling, faults.daily_limit_after)
+        if self.fault_state.rate_limited(number):
+            headers = self.limiter.headers(token.bucket, ceiling)
+            return _too_many(TEN_SECONDLY, 1.0, headers, faults.retry_after), "rate_limit"
+        admission = self.limiter.admit(token.bucket, search=route.search, daily_ceiling=ceiling)
+        if admission.policy is not None:
+            fault = (
+                "daily_limit"
+                if admission.policy == DAILY and ceiling < self.config.daily_limit
+                else None
+            )
+            answer = _too_many(
+                admission.policy, admission.retry_after, admission.headers, faults.retry_after
+            )
+            return answer, fault
+        answer = self._handle(route, request)
+        answer.headers.update(admission.headers)
+        return answer, None
+
+    def _handle(self, route: Route, request: Request) -> Response:
+        try:
+            return route.handle(self, request)
+        except Exception as exc:
+            # A bug in the emulator, not a fault being injected: answer as HubSpot does
+            # to its own failures, and keep the traceback for the test to show.
+            with self._lock:
+                self.counters["internal_error"] += 1
+                self.internal_errors.append("".join(traceback.format_exception(exc)))
+            return error(500, "INTERNAL_ERROR", "internal error")
+
+
+def _too_many(policy: str, wait: float, headers: dict[str, str], retry_after: bool) -> Response:
+    body = {
+        "status": "error",
+        "message": MESSAGES[policy],
+        "errorType": "RATE_LIMIT",
+        "correlationId": correlation_id(),
+        "policyName": policy,
+    }
+    answer = json_response(429, body, headers)
+    if retry_after:
+        answer.headers["Retry-After"] = _retry_after(wait)
+    return answer
+
+
+def _unauthenticated() -> Response:
+    return error(
+        401,
+        "INVALID_AUTHENTICATION",
+        "Authentication credentials not found. This API supports OAuth 2.0 authentication "
+        "and you can find more details at https://developers.hubspot.com/docs/methods/auth/"
+        "oauth-overview",
+    )
+
+
+def _expired() -> Response:
+    return error(
+        401,
+        "EXPIRED_AUTHENTICATION",
+        "The OAuth token used to make this call expired. Refresh it and try again.",
+    )
+
+
+def _plain(status: int, text: str) -> Response:
+    # A load balancer's answer, not HubSpot's: an HTML page, no JSON error body.
+    body = f"<html><body><h1>{status} {text}</h1></body></html>".encode()
+    return Response(status, body, "text/html")

@@ -1,0 +1,350 @@
+"""The Salesforce emulator: configuration, routing, authentication, faults, counters.
+
+Request kinds counted in `counters`: query, query_more, query_all, sobject_get,
+sobject_patch, describe, collections_patch, bulk_create, bulk_upload, bulk_close
+(any job state change), bulk_poll, bulk_results, bulk_delete, bulk_list, limits,
+versions, oauth_token, not_found, method_not_allowed; totals requests (every
+request received), api_requests (all but oauth_token), write_requests (sObject and
+collections PATCH and every Bulk 2.0 job call); header tallies auto_assign_false /
+auto_assign_missing on sObject and collections PATCHes; faults fault_slow,
+fault_drop, fault_unavailable, fault_invalid_session, fault_request_limit; and
+internal_error (an emulator bug answered 500 UNKNOWN_EXCEPTION; see internal_errors).
+Counters count requests as received, including those answered with an error.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import traceback
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from roleSync.emulators.loopback import LoopbackHTTPSServer, ThrowawayTLS, loopback_address
+from roleSync.emulators.salesforce import bulk, rest
+from roleSync.emulators.salesforce.faults import FaultState, SalesforceFaults
+from roleSync.emulators.salesforce.http import (
+    Request,
+    Response,
+    handler_for,
+    sf_error,
+)
+from roleSync.emulators.salesforce.routes import RouteHandler, resolve
+from roleSync.emulators.salesforce.seed import seed_org
+from roleSync.emulators.salesforce.store import SalesforceStore
+
+LOGGED_HEADERS = (
+    "sforce-auto-assign",
+    "sforce-call-options",
+    "sforce-query-options",
+    "content-type",
+    "accept",
+)
+WRITE_KINDS = frozenset({"sobject_patch", "collections_patch"})
+
+
+def _token() -> str:
+    # Shaped like a Salesforce session id: org id, "!", an opaque secret.
+    return "00DEM0000000001!" + secrets.token_urlsafe(40)
+
+
+@dataclass
+class SalesforceEmulatorConfig:
+    api_version: str = "62.0"
+    page_size: int = 2000
+    daily_limit: int = 15000
+    access_token: str = field(default_factory=_token)
+    client_id: str = "rolesync-emulator"
+    client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    refresh_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # JWT bearer: verify signatures with this PEM key or certificate when given.
+    jwt_public_key_pem: str | None = None
+    jwt_subject: str | None = None
+    jwt_audiences: tuple[str, ...] = ()
+    faults: SalesforceFaults = field(default_factory=SalesforceFaults)
+    # When set, Account writes sent without `Sforce-Auto-Assign: FALSE` get this
+    # owner, as if the org's assignment or territory rules ran again.
+    auto_assign_owner_id: str | None = None
+    bulk_polls_before_complete: int = 0
+    max_cursors: int = 10
+    max_connections: int = 64
+    log_size: int = 1000
+    org_id: str = "00DEM0000000001AAA"
+    integration_user_id: str = "005EM0000000000AAA"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLogEntry:
+    """One request as seen by the emulator. Never holds tokens or bodies."""
+
+    sequence: int
+    method: str
+    path: str
+    kind: str
+    status: int | None  # None: the connection was dropped
+    soql: str | None
+    headers: dict[str, str]
+    fault: str | None
+    seconds: float
+
+
+class SalesforceEmulator:
+    """A loopback HTTPS Salesforce org. Use as a context manager, or start()/stop()."""
+
+    def __init__(self, config: SalesforceEmulatorConfig | None = None) -> None:
+        self.config = config or SalesforceEmulatorConfig()
+        self.store = SalesforceStore()
+        self.counters: Counter[str] = Counter()
+        self.cursors = rest.Cursors(self.config.max_cursors)
+        self.jobs = bulk.Jobs()
+        self.fault_state = FaultState(self.config.faults)
+        self.api_used = 0
+        self.bulk_jobs_created = 0
+        self._lock = threading.Lock()
+        self._log: deque[RequestLogEntry] = deque(maxlen=self.config.log_size)
+        # Tracebacks of requests the emulator failed on (answered 500 UNKNOWN_EXCEPTION).
+        self.internal_errors: deque[str] = deque(maxlen=50)
+        self._sequence = 0
+        # Valid access tokens -> API requests each has served.
+        self._tokens: dict[str, int] = {self.config.access_token: 0}
+        self._server: LoopbackHTTPSServer | None = None
+        self._thread: threading.Thread | None = None
+        self._tls: ThrowawayTLS | None = None
+        self.url = ""
+        self.ca_path = Path()
+
+    # --- life cycle --------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        """Listen on a loopback address (port 0: a free one); refuses any other host."""
+        address, family = loopback_address(host)
+        tls = ThrowawayTLS()
+        try:
+            self._server = LoopbackHTTPSServer(
+                (address, port), family, handler_for(self.dispatch), tls.context,
+                max_connections=self.config.max_connections,
+            )  # fmt: skip
+        except OSError:
+            tls.cleanup()  # the port was taken: leave no CA file behind
+            raise
+        self._tls = tls
+        bound_port = self._server.server_address[1]
+        self.url = f"https://{'[' + address + ']' if ':' in address else address}:{bound_port}"
+        self.ca_path = self._tls.ca_path
+        # A short poll interval makes stop() quick: shutdown() waits for the next poll.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sf-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._tls is not None:
+            self._tls.cleanup()
+            self._tls = None
+
+    def __enter__(self) -> Self:
+        if self._server is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- arranging the org -----------------------------------------------------------
+
+    def seed(
+        self,
+        *,
+        users: int,
+        accounts: int,
+        opportunities: int,
+        seed: int = 1,
+        as_of: date | None = None,
+    ) -> None:
+        seed_org(
+            self.store,
+            users=users,
+            accounts=accounts,
+            opportunities=opportunities,
+            seed=seed,
+            as_of=as_of,
+        )
+
+    def set_faults(self, faults: SalesforceFaults) -> None:
+        """Replace the faults; request numbering and lock attempts start again."""
+        self.config.faults = faults
+        self.fault_state = FaultState(faults)
+
+    def reset_counters(self) -> None:
+        """Zero the request counters and clear the request log (usage is kept: see reset_usage)."""
+        with self._lock:
+            self.counters.clear()
+            self._log.clear()
+
+    def reset_usage(self) -> None:
+        """A new day: the daily API usage starts again from zero."""
+        with self._lock:
+            self.api_used = 0
+
+    @property
+    def log(self) -> list[RequestLogEntry]:
+        with self._lock:
+            return list(self._log)
+
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted since start (keep-alive reuses one for many requests)."""
+        return 0 if self._server is None else self._server.connections_accepted
+
+    @property
+    def tokens_issued(self) -> int:
+        with self._lock:
+            return len(self._tokens) - 1
+
+    def issue_token(self) -> str:
+        issued = _token()
+        with self._lock:
+            self._tokens[issued] = 0
+            # Bounded: the oldest tokens (not the configured one) are forgotten.
+            while len(self._tokens) > 1000:
+                oldest = next(t for t in self._tokens if t != self.config.access_token)
+                del self._tokens[oldest]
+        return issued
+
+    def note_bulk_job(self) -> None:
+        with self._lock:
+            self.bulk_jobs_created += 1
+
+    # --- the request pipeline -----------------------------------------------------------
+
+    def dispatch(self, request: Request) -> Response | None:
+        started = time.monotonic()
+        kind, handler, match = resolve(request, self.config.api_version)
+        api = kind != "oauth_token"
+        with self._lock:
+            self._sequence += 1
+            sequence = self._sequence
+            self.counters["requests"] += 1
+            self.counters[kind] += 1
+            if api:
+                self.counters["api_requests"] += 1
+            if kind in WRITE_KINDS or kind.startswith("bulk_"):
+                self.counters["write_requests"] += 1
+            if kind in WRITE_KINDS:
+                off = request.headers.get("sforce-auto-assign", "").strip().lower() == "false"
+                self.counters["auto_assign_false" if off else "auto_assign_missing"] += 1
+        fault: str | None = None
+        answer: Response | None
+        if not api or kind == "versions":
+            answer = self._handle(handler, request, match)
+        else:
+            faults = self.fault_state
+            number = faults.next_request()
+            if faults.slow(number):
+                self._count("fault_slow")
+                fault = "slow"
+                time.sleep(faults.faults.slow_seconds)
+            if faults.drop(number) and not faults.faults.drop_after_processing:
+                fault, answer = "drop", None
+            elif faults.unavailable(number):
+                fault = "unavailable"
+                answer = sf_error(
+                    503,
+                    "SERVER_UNAVAILABLE",
+                    "Server is temporarily unavailable. Please try again later.",
+                )
+            else:
+                refusal = self._refusal(request)
+                if refusal is not None:
+                    answer, fault = refusal
+                else:
+                    answer = self._handle(handler, request, match)
+                if faults.drop(number):
+                    fault, answer = "drop", None
+            if answer is not None:
+                answer.headers["Sforce-Limit-Info"] = (
+                    f"api-usage={self.api_used}/{self.config.daily_limit}"
+                )
+        with self._lock:
+            if fault is not None and fault != "slow":
+                self.counters[f"fault_{fault}"] += 1
+            self._log.append(
+                RequestLogEntry(
+                    sequence, request.method, request.path, kind,
+                    None if answer is None else answer.status,
+                    request.param("q") if kind in {"query", "query_all"} else None,
+                    {k: request.headers[k] for k in LOGGED_HEADERS if k in request.headers},
+                    fault, round(time.monotonic() - started, 4),
+                )
+            )  # fmt: skip
+        return answer
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.counters[name] += 1
+
+    def _refusal(self, request: Request) -> tuple[Response, str | None] | None:
+        """Authentication and the daily limit: the answer refusing the request, if any.
+
+        A request that passes uses one API call of the day and one of its token's life.
+        """
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        faults = self.fault_state.faults
+        with self._lock:
+            uses = self._tokens.get(presented) if scheme.lower() in {"bearer", "oauth"} else None
+            if uses is None:
+                return _invalid_session(), None
+            if faults.invalid_session_after is not None and uses >= faults.invalid_session_after:
+                return _invalid_session(), "invalid_session"
+            ceiling = self.config.daily_limit
+            if faults.request_limit_after is not None:
+                ceiling = min(ceiling, faults.request_limit_after)
+            if self.api_used >= ceiling:
+                refused = sf_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+                return refused, "request_limit"
+            self._tokens[presented] = uses + 1
+            self.api_used += 1
+        return None
+
+    def _handle(self, handler: RouteHandler, request: Request, match: dict[str, str]) -> Response:
+        try:
+            return handler(self, request, match)
+        except Exception as exc:
+            # An emulator bug must not look like a dropped connection to the client:
+            # answer as Salesforce does to its own failures, and keep the traceback.
+            with self._lock:
+                self.counters["internal_error"] += 1
+                self.internal_errors.append("".join(traceback.format_exception(exc)))
+            return sf_error(
+                500,
+                "UNKNOWN_EXCEPTION",
+                "An unexpected error occurred. Please include this ErrorId if you contact "
+                "support: emulator",
+            )
+
+
+def _invalid_session() -> Response:
+    return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")

@@ -1,0 +1,91 @@
+"""Shared helpers for the HubSpot emulator tests: the real SDK, with its own retries off.
+
+hubspot-api-client ships no type information, so its imports are ignored for mypy
+here, once; the tests get the SDK's objects as Any.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import urllib3
+from hubspot import HubSpot  # type: ignore[import-untyped]
+from hubspot.crm.associations.v4 import (  # type: ignore[import-untyped]
+    BatchInputPublicFetchAssociationsBatchRequest,
+)
+from hubspot.crm.companies import (  # type: ignore[import-untyped]
+    BatchInputSimplePublicObjectBatchInput,
+    BatchReadInputSimplePublicObjectId,
+    PublicObjectSearchRequest,
+)
+
+from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotEmulatorConfig
+
+# A fixed day: seeded portals are the same whenever the tests run.
+AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
+
+__all__ = [
+    "AS_OF",
+    "BatchInputPublicFetchAssociationsBatchRequest",
+    "BatchInputSimplePublicObjectBatchInput",
+    "BatchReadInputSimplePublicObjectId",
+    "PublicObjectSearchRequest",
+    "body_of",
+    "client",
+    "relaxed",
+    "running",
+    "sdk",
+]
+
+
+def relaxed(**overrides: Any) -> HubSpotEmulatorConfig:
+    """Limits high enough that tests of other things never meet them."""
+    settings: dict[str, Any] = {
+        "burst_limit": 100_000,
+        "daily_limit": 10_000_000,
+        "search_rate_limit": 100_000,
+    }
+    settings.update(overrides)
+    return HubSpotEmulatorConfig(**settings)
+
+
+@contextmanager
+def running(
+    config: HubSpotEmulatorConfig | None = None,
+    *,
+    owners: int = 10,
+    companies: int = 60,
+    deals: int = 150,
+    seed: int = 1,
+) -> Iterator[HubSpotEmulator]:
+    """A started, seeded emulator; fails the test if the emulator itself broke."""
+    with HubSpotEmulator(config or relaxed()) as emu:
+        emu.seed(owners=owners, companies=companies, deals=deals, seed=seed, as_of=AS_OF)
+        yield emu
+        assert not emu.internal_errors, emu.internal_errors[0]
+
+
+def client(emu: HubSpotEmulator, token: str | None = None, *, retry: Any = None) -> Any:
+    """The SDK as an adapter should build it: urllib3's own retries off (Retry(total=0))."""
+    return sdk(emu.url, token or emu.config.access_token, retry=retry)
+
+
+def sdk(url: str, token: str, *, retry: Any = None) -> Any:
+    return HubSpot(
+        access_token=token,
+        host=url,
+        retry=urllib3.util.Retry(total=0) if retry is None else retry,
+    )
+
+
+def body_of(exc: BaseException) -> dict[str, Any]:
+    """The parsed error body of an SDK ApiException (the SDK leaves it as text)."""
+    text = getattr(exc, "body", None)
+    assert isinstance(text, str), exc
+    parsed = json.loads(text)
+    assert isinstance(parsed, dict)
+    return parsed
