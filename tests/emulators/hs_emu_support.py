@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import urllib3
-from hubspot import HubSpot  # type: ignore[import-untyped]
-from hubspot.crm.associations.v4 import (  # type: ignore[import-untyped]
+from hubspot import HubSpot
+from hubspot.crm.associations.v4 import (
     BatchInputPublicFetchAssociationsBatchRequest,
 )
-from hubspot.crm.companies import (  # type: ignore[import-untyped]
+from hubspot.crm.companies import (
     BatchInputSimplePublicObjectBatchInput,
     BatchReadInputSimplePublicObjectId,
     PublicObjectSearchRequest,
