@@ -16,8 +16,10 @@ from typing import IO
 import pytest
 from hs_emu_support import sdk
 
+from roleSync.cli import main as rolesync
 from roleSync.cli.common import CommandUsageError
-from roleSync.emulators.hubspot.cli import add_hubspot_arguments, main, serve_hubspot_from_args
+from roleSync.cli.emulate_cmd import add_hubspot_arguments
+from roleSync.emulators.hubspot.cli import serve_hubspot_from_args
 from roleSync.errors import InputError
 
 
@@ -34,7 +36,7 @@ def _args(*argv: str) -> argparse.Namespace:
 
 def test_serves_until_ctrl_c() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "roleSync.emulators.hubspot.cli", "--port", "0",
+        [sys.executable, "-m", "roleSync", "emulate", "hubspot", "--port", "0",
          "--owners", "3", "--companies", "12", "--deals", "20", "--burst-limit", "50"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -85,7 +87,7 @@ def test_serves_in_a_thread_until_stopped(capsys: pytest.CaptureFixture[str]) ->
 def test_refuses_hosts_beyond_loopback(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(CommandUsageError, match="not a loopback address"):
         serve_hubspot_from_args(_args("--host", "0.0.0.0"))
-    assert main(["--host", "192.168.1.4"]) == 2
+    assert rolesync(["emulate", "hubspot", "--host", "192.168.1.4"]) == 2
     assert "not a loopback address" in capsys.readouterr().err
 
 
@@ -101,7 +103,7 @@ def test_bad_fault_file_is_a_positioned_error(
     faults.write_text("unavailable_every: 5\ndrop_evry: 3\n")
     with pytest.raises(InputError):
         serve_hubspot_from_args(_args("--faults", str(faults)))
-    assert main(["--faults", str(faults)]) == 1
+    assert rolesync(["emulate", "hubspot", "--faults", str(faults)]) == 1
     assert f"{faults}:2:1: error: unknown setting 'drop_evry'" in capsys.readouterr().err
 
 

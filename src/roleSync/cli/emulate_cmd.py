@@ -1,42 +1,28 @@
-"""`rolesync emulate salesforce`: a local, throwaway Salesforce org to try roleSync against."""
+"""`rolesync emulate salesforce|hubspot`: a local, throwaway CRM to try roleSync against."""
 
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 from dataclasses import asdict, fields
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
-from roleSync.cli.common import CommandUsageError, Subparsers, out
-from roleSync.errors import ExitCode, RoleSyncError
+from roleSync.cli.common import CommandUsageError, Subparsers
+from roleSync.emulators.serving import (
+    count,
+    port_number,
+    positive,
+    require_loopback,
+    seconds,
+    serve,
+)
+from roleSync.errors import ExitCode
 
 if TYPE_CHECKING:
     from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceFaults
 
 DEFAULT_PORT = 18443
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"not a port number (0-65535): {text!r}")
-    return port
-
-
-def _count(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if count < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return count
+HUBSPOT_PORT = 18080
 
 
 def register(sub: Subparsers) -> None:
@@ -54,16 +40,16 @@ def register(sub: Subparsers) -> None:
     )
     salesforce.add_argument(
         "--port",
-        type=_port,
+        type=port_number,
         default=DEFAULT_PORT,
         help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)",
     )
-    salesforce.add_argument("--users", type=_count, default=40, help="seeded users (default: 40)")
+    salesforce.add_argument("--users", type=count, default=40, help="seeded users (default: 40)")
     salesforce.add_argument(
-        "--accounts", type=_count, default=1000, help="seeded accounts (default: 1000)"
+        "--accounts", type=count, default=1000, help="seeded accounts (default: 1000)"
     )
     salesforce.add_argument(
-        "--opportunities", type=_count, default=3000, help="seeded opportunities (default: 3000)"
+        "--opportunities", type=count, default=3000, help="seeded opportunities (default: 3000)"
     )
     salesforce.add_argument("--seed", type=int, default=1, help="seed of the generated org")
     salesforce.add_argument(
@@ -75,10 +61,64 @@ def register(sub: Subparsers) -> None:
         "lock_row_rate, lock_row_attempts, seed)",
     )
     salesforce.set_defaults(handler=run_salesforce)
+    hubspot = crms.add_parser(
+        "hubspot",
+        help="a seeded HubSpot portal over HTTP: lists, search, batch read/update, owners, "
+        "associations, properties, burst and daily limits, with optional fault injection",
+    )
+    add_hubspot_arguments(hubspot)
+    hubspot.set_defaults(handler=run_hubspot)
+
+
+def add_hubspot_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="loopback address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=port_number, default=HUBSPOT_PORT,
+        help=f"port (default: {HUBSPOT_PORT}; 0 picks a free one)",
+    )  # fmt: skip
+    parser.add_argument("--owners", type=count, default=40, help="seeded owners (default: 40)")
+    parser.add_argument(
+        "--companies", type=count, default=1000, help="seeded companies (default: 1000)"
+    )
+    parser.add_argument("--deals", type=count, default=3000, help="seeded deals (default: 3000)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the generated portal")
+    parser.add_argument(
+        "--burst-limit", type=positive, default=100,
+        help="requests per interval (default: 100, HubSpot Free/Starter)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--interval-ms", type=positive, default=10_000,
+        help="length of the rolling burst interval in ms (default: 10000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--daily-limit", type=positive, default=250_000, help="requests a day (default: 250000)"
+    )
+    parser.add_argument(
+        "--search-rate-limit", type=positive, default=5,
+        help="search requests per second (default: 5)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--search-lag", type=seconds, default=0.0, metavar="SECONDS",
+        help="writes reach search only this many seconds later (default: 0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--faults", type=Path, metavar="FILE",
+        help="YAML/JSON fault settings (rate_limit_every, retry_after, daily_limit_after, "
+        "bad_gateway_every, unavailable_every, timeout_every, timeout_seconds, drop_every, "
+        "drop_after_processing, unauthorized_after, record_error_rate, "
+        "record_error_attempts, seed)",
+    )  # fmt: skip
+
+
+def run_hubspot(args: argparse.Namespace) -> ExitCode:
+    from roleSync.emulators.hubspot.cli import serve_hubspot_from_args
+
+    return serve_hubspot_from_args(args)
 
 
 def run_salesforce(args: argparse.Namespace) -> ExitCode:
-    from roleSync.emulators.loopback import NotLoopbackError, loopback_address
     from roleSync.emulators.salesforce import (
         SalesforceEmulator,
         SalesforceEmulatorConfig,
@@ -86,10 +126,7 @@ def run_salesforce(args: argparse.Namespace) -> ExitCode:
         load_faults,
     )
 
-    try:
-        loopback_address(args.host)
-    except NotLoopbackError as exc:
-        raise CommandUsageError(f"{exc}: the emulator only listens on this machine") from None
+    require_loopback(args.host)
     if (args.accounts or args.opportunities) and not args.users:
         raise CommandUsageError("--users must be at least 1 when seeding accounts or opportunities")
     if args.opportunities and not args.accounts:
@@ -100,42 +137,16 @@ def run_salesforce(args: argparse.Namespace) -> ExitCode:
     emulator.seed(
         users=args.users, accounts=args.accounts, opportunities=args.opportunities, seed=args.seed
     )
-    try:
-        emulator.start(args.host, args.port)
-    except OSError as exc:
-        raise RoleSyncError(
-            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc} "
-            "(another emulator running? try --port 0)"
-        ) from None
-    stop = threading.Event()
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    # SIGTERM (a service manager stopping us) ends the run like Ctrl-C does.
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, on_term) if in_main else None
-    try:
-        _describe(emulator, args, faults)
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
-        served = emulator.counters["requests"]
-        emulator.stop()
-    out(f"rolesync: emulator stopped after {served} requests")
-    return ExitCode.OK
+    return serve(emulator, args.host, args.port, lambda: _describe(emulator, args, faults))
 
 
 def _describe(
     emulator: SalesforceEmulator, args: argparse.Namespace, faults: SalesforceFaults
-) -> None:
+) -> list[str]:
     from roleSync.emulators.salesforce import SalesforceFaults
 
     config = emulator.config
+    lines: list[str] = []
     defaults = SalesforceFaults()
     active = [
         f"{f.name}={value}"
@@ -143,25 +154,26 @@ def _describe(
         if (value := asdict(faults)[f.name]) != getattr(defaults, f.name)
     ]
     url = emulator.url
-    out(f"Salesforce emulator (API v{config.api_version}) listening on {url}")
-    out(f"  CA certificate  {emulator.ca_path}  (trust it explicitly; deleted on exit)")
-    out(
+    lines.append(f"Salesforce emulator (API v{config.api_version}) listening on {url}")
+    lines.append(f"  CA certificate  {emulator.ca_path}  (trust it explicitly; deleted on exit)")
+    lines.append(
         f"  org             {args.users} users, {args.accounts} accounts, "
         f"{args.opportunities} opportunities (seed {args.seed})"
     )
-    out(f"  faults          {', '.join(active) if active else 'none'}")
-    out("")
-    out("The token and secrets below are throwaway values made for this process and")
-    out("valid only against this local emulator, so printing them is safe.")
-    out("")
-    out("# environment for a connector profile (connectors/salesforce.example.yaml)")
-    out(f"export SF_INSTANCE_URL='{url}'")
-    out(f"export SF_CA_BUNDLE='{emulator.ca_path}'")
-    out(f"export SF_ACCESS_TOKEN='{config.access_token}'")
-    out(f"export SF_CLIENT_ID='{config.client_id}'")
-    out(f"export SF_CLIENT_SECRET='{config.client_secret}'")
-    out(f"export SF_REFRESH_TOKEN='{config.refresh_token}'")
-    out("# with auth method refresh_token, set in the profile:")
-    out(f"#   token_url: {url}/services/oauth2/token")
-    out("")
-    out("Serving until Ctrl-C.")
+    lines.append(f"  faults          {', '.join(active) if active else 'none'}")
+    lines.append("")
+    lines.append("The token and secrets below are throwaway values made for this process and")
+    lines.append("valid only against this local emulator, so printing them is safe.")
+    lines.append("")
+    lines.append("# environment for a connector profile (connectors/salesforce.example.yaml)")
+    lines.append(f"export SF_INSTANCE_URL='{url}'")
+    lines.append(f"export SF_CA_BUNDLE='{emulator.ca_path}'")
+    lines.append(f"export SF_ACCESS_TOKEN='{config.access_token}'")
+    lines.append(f"export SF_CLIENT_ID='{config.client_id}'")
+    lines.append(f"export SF_CLIENT_SECRET='{config.client_secret}'")
+    lines.append(f"export SF_REFRESH_TOKEN='{config.refresh_token}'")
+    lines.append("# with auth method refresh_token, set in the profile:")
+    lines.append(f"#   token_url: {url}/services/oauth2/token")
+    lines.append("")
+    lines.append("Serving until Ctrl-C.")
+    return lines
