@@ -26,6 +26,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from roleSync.emulators.http import Request, Response, handler_for, json_response
+from roleSync.emulators.hubspot import wire
 from roleSync.emulators.hubspot.faults import FaultState, HubSpotFaults
 from roleSync.emulators.hubspot.limits import DAILY, MESSAGES, TEN_SECONDLY, RateLimiter
 from roleSync.emulators.hubspot.limits import retry_after_header as _retry_after
@@ -36,7 +38,6 @@ from roleSync.emulators.hubspot.server import LoopbackHTTPServer
 from roleSync.emulators.hubspot.store import HubSpotStore
 from roleSync.emulators.hubspot.wire import correlation_id, error
 from roleSync.emulators.loopback import loopback_address
-from roleSync.emulators.salesforce.http import Request, Response, handler_for, json_response
 
 LOGGED_HEADERS = ("content-type", "accept", "user-agent")
 # Query parameters that could carry secrets (the legacy `hapikey`) never reach the log.
@@ -134,7 +135,7 @@ class HubSpotEmulator:
         address, family = loopback_address(host)
         self._stopping.clear()
         self._server = LoopbackHTTPServer(
-            (address, port), family, handler_for(self.dispatch),
+            (address, port), family, handler_for(self.dispatch, wire.error),
             max_connections=self.config.max_connections,
         )  # fmt: skip
         bound_port = self._server.server_address[1]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from roleSync.emulators.http import Request, Response, json_response
 from roleSync.emulators.hubspot.schema import DEFAULT_PROPERTIES, SEARCH_ALWAYS, canonical_object
 from roleSync.emulators.hubspot.search import SearchError
 from roleSync.emulators.hubspot.store import StoredObject
@@ -23,7 +24,6 @@ from roleSync.emulators.hubspot.wire import (
     record_error,
     validation_error,
 )
-from roleSync.emulators.salesforce.http import Request, Response, json_response
 
 if TYPE_CHECKING:
     from roleSync.emulators.hubspot.emulator import HubSpotEmulator

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from roleSync.emulators.http import Request, Response, json_response
 from roleSync.emulators.hubspot.schema import FIELD_TYPES, PROPERTY_TYPES, PropertyDef
 from roleSync.emulators.hubspot.store import Owner
 from roleSync.emulators.hubspot.wire import (
@@ -19,7 +20,6 @@ from roleSync.emulators.hubspot.wire import (
     to_ms,
     validation_error,
 )
-from roleSync.emulators.salesforce.http import Request, Response, json_response
 
 if TYPE_CHECKING:
     from roleSync.emulators.hubspot.emulator import HubSpotEmulator

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from roleSync.emulators.http import Request, Response
 from roleSync.emulators.hubspot import objects, resources
 from roleSync.emulators.hubspot.schema import canonical_object
 from roleSync.emulators.hubspot.wire import error
-from roleSync.emulators.salesforce.http import Request, Response
 
 if TYPE_CHECKING:
     from roleSync.emulators.hubspot.emulator import HubSpotEmulator

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from roleSync.emulators.clock import Clock
 from roleSync.emulators.hubspot.schema import (
     OBJECT_TYPE_IDS,
     PropertyDef,
@@ -25,7 +26,6 @@ from roleSync.emulators.hubspot.schema import (
     value_problem,
 )
 from roleSync.emulators.hubspot.wire import detail, iso_ms, to_ms
-from roleSync.emulators.salesforce.store import Clock
 
 Properties = dict[str, str | None]
 # Where each object type's ids start: distinct ranges make a mixed-up id obvious.

@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from roleSync.emulators.salesforce.http import Request, Response, json_response
+from roleSync.emulators.http import Request, Response, json_response
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)

@@ -12,6 +12,7 @@ simple-salesforce uses, with Salesforce's status codes and error bodies, and
 injects faults configured in `SalesforceFaults`.
 """
 
+from roleSync.emulators.clock import Clock
 from roleSync.emulators.loopback import NotLoopbackError
 from roleSync.emulators.salesforce.emulator import (
     RequestLogEntry,
@@ -20,7 +21,7 @@ from roleSync.emulators.salesforce.emulator import (
 )
 from roleSync.emulators.salesforce.faults import SalesforceFaults, load_faults
 from roleSync.emulators.salesforce.schema import USER_METRIC_FIELDS, FieldType
-from roleSync.emulators.salesforce.store import Clock, RecordError, SalesforceStore
+from roleSync.emulators.salesforce.store import RecordError, SalesforceStore
 
 __all__ = [
     "USER_METRIC_FIELDS",

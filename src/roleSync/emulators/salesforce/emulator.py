@@ -128,7 +128,7 @@ class SalesforceEmulator:
         tls = ThrowawayTLS()
         try:
             self._server = LoopbackHTTPSServer(
-                (address, port), family, handler_for(self.dispatch), tls.context,
+                (address, port), family, handler_for(self.dispatch, sf_error), tls.context,
                 max_connections=self.config.max_connections,
             )  # fmt: skip
         except OSError:
