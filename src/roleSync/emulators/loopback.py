@@ -1,8 +1,10 @@
-"""A bounded, loopback-only, threaded HTTPS server with a throwaway CA (trustme).
+"""A bounded, loopback-only, threaded HTTP server, over TLS with a throwaway CA (trustme)
+when the emulator needs it.
 
-Shared by the emulators: each brings its own request handler. The CA lives only in
-memory and in one temporary PEM file (`ca_path`) that clients trust explicitly; it
-is removed when the server stops.
+Shared by the emulators: each brings its own request handler. HubSpot's SDK accepts an
+http:// host, so that emulator serves plain HTTP; simple-salesforce forces https, so the
+Salesforce one serves TLS. The CA lives only in memory and in one temporary PEM file
+(`ca_path`) that clients trust explicitly; it is removed when the server stops.
 """
 
 from __future__ import annotations
@@ -57,11 +59,13 @@ class ThrowawayTLS:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
-class LoopbackHTTPSServer(ThreadingHTTPServer):
-    """One thread per connection, at most `max_connections` at once.
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """One thread per connection, at most `max_connections` at once; HTTPS when given a
+    TLS context, plain HTTP without one.
 
     The TLS handshake runs in the connection's thread (not in the accept loop), so a
-    client that stalls mid-handshake cannot stop others from connecting.
+    client that stalls mid-handshake cannot stop others from connecting. (TCP_NODELAY
+    is the handler's business: see `roleSync.emulators.http.Handler`.)
     """
 
     daemon_threads = True
@@ -73,7 +77,7 @@ class LoopbackHTTPSServer(ThreadingHTTPServer):
         address: tuple[str, int],
         family: socket.AddressFamily,
         handler: type[BaseHTTPRequestHandler],
-        context: ssl.SSLContext,
+        context: ssl.SSLContext | None = None,
         *,
         max_connections: int = 64,
     ) -> None:
@@ -99,23 +103,23 @@ class LoopbackHTTPSServer(ThreadingHTTPServer):
         super().process_request(request, client_address)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
-        tls: ssl.SSLSocket | None = None
+        conn: socket.socket = request
         try:
+            # A client that stops mid-request must not hold a thread for ever.
             request.settimeout(30)
-            tls = self.ssl_context.wrap_socket(request, server_side=True)
-            with self._active_lock:
-                self._active.discard(request)
-                self._active.add(tls)
-            super().finish_request(tls, client_address)
-        except (OSError, ssl.SSLError):
+            if self.ssl_context is not None:
+                conn = self.ssl_context.wrap_socket(request, server_side=True)
+                with self._active_lock:
+                    self._active.discard(request)
+                    self._active.add(conn)
+            super().finish_request(conn, client_address)
+        except OSError:
             pass  # the client went away or failed the handshake: nothing to answer
         finally:
             with self._active_lock:
                 self._active.discard(request)
-                if tls is not None:
-                    self._active.discard(tls)
-            if tls is not None:
-                _close(tls)
+                self._active.discard(conn)
+            _close(conn)
 
     def close_connections(self) -> None:
         """End every open connection (keep-alive ones would otherwise linger)."""

@@ -16,17 +16,13 @@ answered with an error.
 from __future__ import annotations
 
 import secrets
-import threading
 import time
-import traceback
 import uuid
-from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
-from typing import Self
 
-from roleSync.emulators.http import Request, Response, handler_for, json_response
+from roleSync.emulators.base import LoopbackEmulator
+from roleSync.emulators.http import Handler, Request, Response, handler_for, json_response
 from roleSync.emulators.hubspot import wire
 from roleSync.emulators.hubspot.faults import FaultState, HubSpotFaults
 from roleSync.emulators.hubspot.limits import DAILY, MESSAGES, TEN_SECONDLY, RateLimiter
@@ -34,10 +30,8 @@ from roleSync.emulators.hubspot.limits import retry_after_header as _retry_after
 from roleSync.emulators.hubspot.routes import Route, resolve
 from roleSync.emulators.hubspot.search import SearchIndex
 from roleSync.emulators.hubspot.seed import seed_portal
-from roleSync.emulators.hubspot.server import LoopbackHTTPServer
 from roleSync.emulators.hubspot.store import HubSpotStore
 from roleSync.emulators.hubspot.wire import correlation_id, error
-from roleSync.emulators.loopback import loopback_address
 
 LOGGED_HEADERS = ("content-type", "accept", "user-agent")
 # Query parameters that could carry secrets (the legacy `hapikey`) never reach the log.
@@ -101,11 +95,13 @@ class _Token:
     uses: int = 0
 
 
-class HubSpotEmulator:
+class HubSpotEmulator(LoopbackEmulator[HubSpotEmulatorConfig, RequestLogEntry]):
     """A loopback HTTP HubSpot portal. Use as a context manager, or start()/stop()."""
 
+    thread_name = "hubspot-emulator"
+
     def __init__(self, config: HubSpotEmulatorConfig | None = None) -> None:
-        self.config = config or HubSpotEmulatorConfig()
+        super().__init__(config or HubSpotEmulatorConfig())
         config = self.config
         self.store = HubSpotStore(search_lag_seconds=config.search_lag_seconds)
         self.search_index = SearchIndex(self.store)
@@ -115,63 +111,10 @@ class HubSpotEmulator:
             search_interval_ms=config.search_interval_ms,
         )  # fmt: skip
         self.fault_state = FaultState(config.faults)
-        self.counters: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._log: deque[RequestLogEntry] = deque(maxlen=config.log_size)
-        # Tracebacks of requests the emulator itself failed on (answered 500).
-        self.internal_errors: deque[str] = deque(maxlen=50)
-        self._sequence = 0
         self._tokens: dict[str, _Token] = {config.access_token: _Token(PRIVATE_APP, None)}
-        self._stopping = threading.Event()
-        self._server: LoopbackHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.url = ""
 
-    # --- life cycle --------------------------------------------------------------------
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        if self._server is not None:
-            raise RuntimeError("the emulator is already running")
-        address, family = loopback_address(host)
-        self._stopping.clear()
-        self._server = LoopbackHTTPServer(
-            (address, port), family, handler_for(self.dispatch, wire.error),
-            max_connections=self.config.max_connections,
-        )  # fmt: skip
-        bound_port = self._server.server_address[1]
-        self.url = f"http://{'[' + address + ']' if ':' in address else address}:{bound_port}"
-        # A short poll interval makes stop() quick: shutdown() waits for the next poll.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="hubspot-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes requests sleeping in an injected timeout
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.close_connections()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        if self._server is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _handler(self) -> type[Handler]:
+        return handler_for(self.dispatch, wire.error)
 
     # --- arranging the portal ------------------------------------------------------------
 
@@ -193,24 +136,9 @@ class HubSpotEmulator:
         self.config.faults = faults
         self.fault_state = FaultState(faults)
 
-    def reset_counters(self) -> None:
-        """Zero the counters and clear the log (rate-limit usage is kept: see reset_daily)."""
-        with self._lock:
-            self.counters.clear()
-            self._log.clear()
-
     def reset_daily(self) -> None:
         """A new day: daily usage starts again from zero."""
         self.limiter.reset_daily()
-
-    @property
-    def log(self) -> list[RequestLogEntry]:
-        with self._lock:
-            return list(self._log)
-
-    @property
-    def connections_accepted(self) -> int:
-        return 0 if self._server is None else self._server.connections_accepted
 
     @property
     def tokens_issued(self) -> int:
@@ -223,9 +151,7 @@ class HubSpotEmulator:
         with self._lock:
             self._tokens[issued] = _Token(OAUTH_APP, expires)
             # Bounded: the oldest issued tokens (never the private-app one) are forgotten.
-            while len(self._tokens) > 1000:
-                oldest = next(t for t in self._tokens if t != self.config.access_token)
-                del self._tokens[oldest]
+            self._bound_tokens(self._tokens, self.config.access_token)
         return issued
 
     # --- the request pipeline -------------------------------------------------------------
@@ -233,15 +159,7 @@ class HubSpotEmulator:
     def dispatch(self, request: Request) -> Response | None:
         started = time.monotonic()
         route = resolve(request)
-        with self._lock:
-            self._sequence += 1
-            sequence = self._sequence
-            self.counters["requests"] += 1
-            self.counters[route.kind] += 1
-            if route.api:
-                self.counters["api_requests"] += 1
-            if route.write:
-                self.counters["write_requests"] += 1
+        sequence = self._received(route.kind, api=route.api, write=route.write)
         fault: str | None = None
         answer: Response | None
         if not route.api:
@@ -324,9 +242,7 @@ class HubSpotEmulator:
         except Exception as exc:
             # A bug in the emulator, not a fault being injected: answer as HubSpot does
             # to its own failures, and keep the traceback for the test to show.
-            with self._lock:
-                self.counters["internal_error"] += 1
-                self.internal_errors.append("".join(traceback.format_exception(exc)))
+            self._internal_error(exc)
             return error(500, "INTERNAL_ERROR", "internal error")
 
 

@@ -30,50 +30,10 @@ from datetime import UTC, datetime, timedelta
 from roleSync.emulators.hubspot.schema import DEAL_STAGES
 from roleSync.emulators.hubspot.store import HubSpotStore, Owner, Properties
 from roleSync.emulators.hubspot.wire import iso_ms, to_ms
+from roleSync.emulators.names import FIRST_NAMES, LAST_NAMES
 
-FIRST = (
-    "Ana",
-    "Ben",
-    "Carla",
-    "Dev",
-    "Elif",
-    "Farid",
-    "Gita",
-    "Hank",
-    "Ines",
-    "Jon",
-    "Kira",
-    "Luis",
-    "Mei",
-    "Nils",
-    "Omar",
-    "Priya",
-    "Quinn",
-    "Rosa",
-    "Sam",
-    "Tara",
-    "Uma",
-    "Wen",
-)
-LAST = (
-    "Abbott",
-    "Brennan",
-    "Chen",
-    "Dubois",
-    "Eriksen",
-    "Fischer",
-    "Garcia",
-    "Haddad",
-    "Ito",
-    "Jensen",
-    "Kowalski",
-    "Larsen",
-    "Moreau",
-    "Nakamura",
-    "O'Brien",
-    "Patel",
-    "Rossi",
-)
+FIRST = (*FIRST_NAMES, "Wen")
+LAST = (*LAST_NAMES, "O'Brien", "Patel", "Rossi")
 BRANDS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Wonka", "Tyrell",
           "Cyberdyne", "Aperture", "O'Reilly", "Sterling & Cooper", "Nakatomi", "Oscorp",
           "Soylent", "Dunder", "Massive", "Stark", "Wayne", "Gringotts")  # fmt: skip

@@ -15,17 +15,12 @@ Counters count requests as received, including those answered with an error.
 from __future__ import annotations
 
 import secrets
-import threading
 import time
-import traceback
-from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from types import TracebackType
-from typing import Self
 
-from roleSync.emulators.loopback import LoopbackHTTPSServer, ThrowawayTLS, loopback_address
+from roleSync.emulators.base import LoopbackEmulator
+from roleSync.emulators.http import Handler
 from roleSync.emulators.salesforce import bulk, rest
 from roleSync.emulators.salesforce.faults import FaultState, SalesforceFaults
 from roleSync.emulators.salesforce.http import (
@@ -93,85 +88,25 @@ class RequestLogEntry:
     seconds: float
 
 
-class SalesforceEmulator:
+class SalesforceEmulator(LoopbackEmulator[SalesforceEmulatorConfig, RequestLogEntry]):
     """A loopback HTTPS Salesforce org. Use as a context manager, or start()/stop()."""
 
+    secure = True
+    thread_name = "sf-emulator"
+
     def __init__(self, config: SalesforceEmulatorConfig | None = None) -> None:
-        self.config = config or SalesforceEmulatorConfig()
+        super().__init__(config or SalesforceEmulatorConfig())
         self.store = SalesforceStore()
-        self.counters: Counter[str] = Counter()
         self.cursors = rest.Cursors(self.config.max_cursors)
         self.jobs = bulk.Jobs()
         self.fault_state = FaultState(self.config.faults)
         self.api_used = 0
         self.bulk_jobs_created = 0
-        self._lock = threading.Lock()
-        self._log: deque[RequestLogEntry] = deque(maxlen=self.config.log_size)
-        # Tracebacks of requests the emulator failed on (answered 500 UNKNOWN_EXCEPTION).
-        self.internal_errors: deque[str] = deque(maxlen=50)
-        self._sequence = 0
         # Valid access tokens -> API requests each has served.
         self._tokens: dict[str, int] = {self.config.access_token: 0}
-        self._server: LoopbackHTTPSServer | None = None
-        self._thread: threading.Thread | None = None
-        self._tls: ThrowawayTLS | None = None
-        self.url = ""
-        self.ca_path = Path()
 
-    # --- life cycle --------------------------------------------------------------------
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        if self._server is not None:
-            raise RuntimeError("the emulator is already running")
-        """Listen on a loopback address (port 0: a free one); refuses any other host."""
-        address, family = loopback_address(host)
-        tls = ThrowawayTLS()
-        try:
-            self._server = LoopbackHTTPSServer(
-                (address, port), family, handler_for(self.dispatch, sf_error), tls.context,
-                max_connections=self.config.max_connections,
-            )  # fmt: skip
-        except OSError:
-            tls.cleanup()  # the port was taken: leave no CA file behind
-            raise
-        self._tls = tls
-        bound_port = self._server.server_address[1]
-        self.url = f"https://{'[' + address + ']' if ':' in address else address}:{bound_port}"
-        self.ca_path = self._tls.ca_path
-        # A short poll interval makes stop() quick: shutdown() waits for the next poll.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="sf-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.close_connections()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        if self._tls is not None:
-            self._tls.cleanup()
-            self._tls = None
-
-    def __enter__(self) -> Self:
-        if self._server is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _handler(self) -> type[Handler]:
+        return handler_for(self.dispatch, sf_error)
 
     # --- arranging the org -----------------------------------------------------------
 
@@ -198,26 +133,10 @@ class SalesforceEmulator:
         self.config.faults = faults
         self.fault_state = FaultState(faults)
 
-    def reset_counters(self) -> None:
-        """Zero the request counters and clear the request log (usage is kept: see reset_usage)."""
-        with self._lock:
-            self.counters.clear()
-            self._log.clear()
-
     def reset_usage(self) -> None:
         """A new day: the daily API usage starts again from zero."""
         with self._lock:
             self.api_used = 0
-
-    @property
-    def log(self) -> list[RequestLogEntry]:
-        with self._lock:
-            return list(self._log)
-
-    @property
-    def connections_accepted(self) -> int:
-        """TCP connections accepted since start (keep-alive reuses one for many requests)."""
-        return 0 if self._server is None else self._server.connections_accepted
 
     @property
     def tokens_issued(self) -> int:
@@ -229,9 +148,7 @@ class SalesforceEmulator:
         with self._lock:
             self._tokens[issued] = 0
             # Bounded: the oldest tokens (not the configured one) are forgotten.
-            while len(self._tokens) > 1000:
-                oldest = next(t for t in self._tokens if t != self.config.access_token)
-                del self._tokens[oldest]
+            self._bound_tokens(self._tokens, self.config.access_token)
         return issued
 
     def note_bulk_job(self) -> None:
@@ -244,18 +161,12 @@ class SalesforceEmulator:
         started = time.monotonic()
         kind, handler, match = resolve(request, self.config.api_version)
         api = kind != "oauth_token"
-        with self._lock:
-            self._sequence += 1
-            sequence = self._sequence
-            self.counters["requests"] += 1
-            self.counters[kind] += 1
-            if api:
-                self.counters["api_requests"] += 1
-            if kind in WRITE_KINDS or kind.startswith("bulk_"):
-                self.counters["write_requests"] += 1
-            if kind in WRITE_KINDS:
-                off = request.headers.get("sforce-auto-assign", "").strip().lower() == "false"
-                self.counters["auto_assign_false" if off else "auto_assign_missing"] += 1
+        tally: str | None = None
+        if kind in WRITE_KINDS:
+            off = request.headers.get("sforce-auto-assign", "").strip().lower() == "false"
+            tally = "auto_assign_false" if off else "auto_assign_missing"
+        write = kind in WRITE_KINDS or kind.startswith("bulk_")
+        sequence = self._received(kind, api=api, write=write, tally=tally)
         fault: str | None = None
         answer: Response | None
         if not api or kind == "versions":
@@ -335,9 +246,7 @@ class SalesforceEmulator:
         except Exception as exc:
             # An emulator bug must not look like a dropped connection to the client:
             # answer as Salesforce does to its own failures, and keep the traceback.
-            with self._lock:
-                self.counters["internal_error"] += 1
-                self.internal_errors.append("".join(traceback.format_exception(exc)))
+            self._internal_error(exc)
             return sf_error(
                 500,
                 "UNKNOWN_EXCEPTION",

@@ -31,71 +31,13 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from roleSync.emulators.names import FIRST_NAMES, LAST_NAMES
 from roleSync.emulators.salesforce.schema import STAGES, Value
 from roleSync.emulators.salesforce.store import Record, SalesforceStore
 
-FIRST = [
-    "Ana",
-    "Ben",
-    "Carla",
-    "Dev",
-    "Elif",
-    "Farid",
-    "Gita",
-    "Hank",
-    "Ines",
-    "Jon",
-    "Kira",
-    "Luis",
-    "Mei",
-    "Nils",
-    "Omar",
-    "Priya",
-    "Quinn",
-    "Rosa",
-    "Sam",
-    "Tara",
-    "Uma",
-    "Victor",
-    "Wen",
-    "Xavier",
-    "Yara",
-    "Zoe",
-    "Aiden",
-    "Bea",
-    "Cole",
-    "Dana",
-]
-LAST = [
-    "Abbott",
-    "Brennan",
-    "Chen",
-    "Dubois",
-    "Eriksen",
-    "Fischer",
-    "Garcia",
-    "Haddad",
-    "Ito",
-    "Jensen",
-    "Kowalski",
-    "Larsen",
-    "Moreau",
-    "Nakamura",
-    "O'Reilly",
-    "Patel",
-    "Quist",
-    "Rossi",
-    "Schmidt",
-    "Tanaka",
-    "Usman",
-    "Vargas",
-    "Weber",
-    "Xu",
-    "Yilmaz",
-    "Zimmer",
-    "D'Angelo",
-    "Okafor",
-]
+FIRST = [*FIRST_NAMES, "Victor", "Wen", "Xavier", "Yara", "Zoe", "Aiden", "Bea", "Cole", "Dana"]
+LAST = [*LAST_NAMES, "O'Reilly", "Patel", "Quist", "Rossi", "Schmidt", "Tanaka", "Usman",
+        "Vargas", "Weber", "Xu", "Yilmaz", "Zimmer", "D'Angelo", "Okafor"]  # fmt: skip
 COMPANY_WORDS = [
     "Acme",
     "Apex",
