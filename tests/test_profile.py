@@ -159,7 +159,7 @@ def test_every_error_is_reported_with_its_position(tmp_path: Path) -> None:
         "\n".join(
             [
                 "version: 1",
-                "kind: hubspot",
+                "kind: pipedrive",
                 "name: Demo",
                 "colour: blue",
                 "deal_kinds:",
@@ -179,7 +179,8 @@ def test_every_error_is_reported_with_its_position(tmp_path: Path) -> None:
     errors = errors_of(path)
     shown = str(path)
     assert errors == [
-        f"{shown}:2:7: error: unknown kind 'hubspot' (one of: local, salesforce) [unknown-value]",
+        f"{shown}:2:7: error: unknown kind 'pipedrive' (one of: local, salesforce, hubspot) "
+        "[unknown-value]",
         f"{shown}:3:7: error: name: String should match pattern '^[a-z0-9_-]{{1,64}}$' "
         "[bad-format]",
         f"{shown}:4:1: error: unknown key 'colour' [unknown-key]",

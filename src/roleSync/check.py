@@ -52,6 +52,8 @@ def context_from_profile(path: Path) -> CheckContext:
     # A CRM profile maps its extra fields in its own section; a local book's come from import.
     if profile.salesforce is not None:
         fields = frozenset(profile.salesforce.fields.extra)
+    elif profile.hubspot is not None:
+        fields = frozenset(profile.hubspot.properties.extra)
     else:
         fields = frozenset(profile.import_.accounts.fields)
     if profile.kind != "local" or not profile.book_path.is_file():

@@ -11,10 +11,11 @@ from roleSync.adapters.local_store import write_book
 from roleSync.demo_book import generate_demo_book
 from roleSync.plan import Plan
 from roleSync.profile import load_profile
+from roleSync.report.progress import NO_PROGRESS, Progress
 from roleSync.resources import shipped_rules_dir
+from roleSync.sync.recorder import reset_state
 from roleSync.sync.report import RunReport
 from roleSync.sync.runner import Clock, PlanRequest, sync, utc_now
-from roleSync.sync.state import ROTATION_FILE
 
 PROFILE_NAME = "demo.yaml"
 PROFILE_TEXT = """\
@@ -52,12 +53,20 @@ def prepare(folder: Path, as_of: date, seed: int) -> tuple[Path, Path]:
     profile = load_profile(profile_path)
     owners, accounts, deals = generate_demo_book(as_of, seed)
     write_book(profile.book_path, owners, accounts, deals)
-    # A fresh book starts a fresh rotation, so the demo gives the same result every time.
-    (profile.state_path / ROTATION_FILE).unlink(missing_ok=True)
+    # A fresh book starts a fresh history (rotation, audit log), so the demo gives the
+    # same result every time and the last demo's handoffs do not read as manual changes.
+    reset_state(profile)
     return profile_path, rules
 
 
-def run_demo(folder: Path, as_of: date, seed: int = 2026, clock: Clock = utc_now) -> DemoResult:
+def run_demo(
+    folder: Path,
+    as_of: date,
+    seed: int = 2026,
+    clock: Clock = utc_now,
+    progress: Progress = NO_PROGRESS,
+) -> DemoResult:
     profile_path, rules = prepare(folder, as_of, seed)
-    plan, report = sync(PlanRequest(load_profile(profile_path), [rules], as_of), clock=clock)
+    request = PlanRequest(load_profile(profile_path), [rules], as_of)
+    plan, report = sync(request, clock=clock, progress=progress)
     return DemoResult(folder, plan, report)

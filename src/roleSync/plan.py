@@ -30,6 +30,7 @@ class SkipCode:
     PENDING = "handoff-pending"
     NO_ROUTE = "no-route"
     NO_FARMER = "no-eligible-farmer"
+    MANUAL = "manual-reassignment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,14 @@ _PLAN_ADAPTER: TypeAdapter[Plan] = TypeAdapter(Plan)
 
 
 @dataclass(frozen=True, slots=True)
+class HandedOff:
+    """roleSync's last ownership write of an account (from the state store's audit log)."""
+
+    to_owner_id: str
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class PlanInputs:
     """Everything a plan depends on besides the book, gathered so callers cannot forget one."""
 
@@ -148,6 +157,9 @@ class PlanInputs:
     rotation: Mapping[str, str] = field(default_factory=dict)
     # Destination field name per value ("role" or a metric name); empty: write no metrics.
     metric_fields: Mapping[str, str] = field(default_factory=dict)
+    # Account id -> roleSync's last write of its owner: an account whose owner differs
+    # from it now was reassigned by a person, who wins unless the rules say otherwise.
+    handed_off: Mapping[str, HandedOff] = field(default_factory=dict)
 
 
 def _metric_values(
@@ -189,6 +201,19 @@ def _candidate_from(
     return f"owner is a {role.value}" if role.value in allowed else None
 
 
+def _manual_reassignment(account: Account, inputs: PlanInputs) -> str | None:
+    """Why the account must not be handed off again, if a person moved it after roleSync."""
+    last = inputs.handed_off.get(account.id)
+    if last is None or account.owner_id == last.to_owner_id:
+        return None
+    if inputs.routing.handoff.revert_manual_changes:
+        return None
+    return (
+        f"roleSync gave it to {last.to_owner_id} in run {last.run_id}; since reassigned by "
+        f"hand to {account.owner_id or 'no owner'} (handoff.revert_manual_changes: false)"
+    )
+
+
 def build_plan(book: Book, inputs: PlanInputs) -> Plan:
     window = inputs.roles.window_days
     metrics = compute_role_metrics(book, inputs.as_of, window)
@@ -227,6 +252,8 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
         due_on = won_on + delay
         if account.locked:
             skip(SkipCode.LOCKED, "account is marked do-not-route")
+        elif (manual := _manual_reassignment(account, inputs)) is not None:
+            skip(SkipCode.MANUAL, manual)
         elif due_on > inputs.as_of:
             skip(SkipCode.PENDING, f"first new business won {won_on}; handoff due {due_on}")
         elif (route := inputs.routing.route_for(account)) is None:

@@ -4,8 +4,8 @@ A profile says which CRM to talk to (`kind` plus the section of that kind), how 
 values map onto roleSync's words (deal kinds, lifecycle), how CSV columns map onto
 the book for `rolesync import`, and where role metrics are written back.
 
-Kinds: `local` (the embedded SQLite book) and `salesforce`. Each kind gets its own
-section (`local:`, `salesforce:`, `hubspot:` later) so that adding a kind adds a
+Kinds: `local` (the embedded SQLite book), `salesforce` and `hubspot`. Each kind gets
+its own section (`local:`, `salesforce:`, `hubspot:`) so that adding a kind adds a
 section and a Literal value, and never changes the meaning of the sections already
 there. Secrets never appear in a profile: only the NAMES of the environment
 variables that hold them.
@@ -198,6 +198,114 @@ class SalesforceSection(_Strict):
         return self
 
 
+# -- kind: hubspot ------------------------------------------------------------------
+
+# HubSpot internal property names: lower-case letters, digits and underscores.
+_HS_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
+HubSpotProperty = Annotated[
+    str,
+    Field(
+        pattern=rf"^{_HS_NAME.pattern}$",
+        description="A HubSpot property's internal name, e.g. lifecyclestage.",
+    ),
+]
+# https anywhere; plain http only to this machine (the emulator): a token must never
+# cross a network in clear text.
+HubSpotHost = Annotated[
+    str,
+    Field(
+        pattern=r"^(https://[^\s/?#]+|http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)/?$",
+        description="API origin: https://..., or http:// on a loopback address.",
+    ),
+]
+HubSpotTokenUrl = Annotated[
+    str,
+    Field(
+        pattern=r"^(https://[^\s/?#]+|http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)"
+        r"/oauth/v1/token$",
+        description="HubSpot's OAuth token endpoint: <origin>/oauth/v1/token.",
+    ),
+]
+# Requests per 10-second window by HubSpot product tier (per app, per portal).
+HUBSPOT_TIERS: Mapping[str, int] = {
+    "free": 100,
+    "starter": 100,
+    "professional": 190,
+    "enterprise": 190,
+    "oauth_app": 110,
+}
+
+
+class HubSpotAuth(_Strict):
+    """A private app's token, or an OAuth app's refresh token; secrets by env-var NAME."""
+
+    method: Literal["private_app", "oauth"] = "private_app"
+    access_token_env: EnvName = "HUBSPOT_ACCESS_TOKEN"
+    refresh_token_env: EnvName = "HUBSPOT_REFRESH_TOKEN"
+    client_id_env: EnvName = "HUBSPOT_CLIENT_ID"
+    client_secret_env: EnvName = "HUBSPOT_CLIENT_SECRET"
+    # Default: the host's /oauth/v1/token (https://api.hubapi.com/oauth/v1/token).
+    token_url: HubSpotTokenUrl | None = None
+
+
+class HubSpotProperties(_Strict):
+    """Which company properties hold what roleSync reads; null: the portal has none."""
+
+    segment: HubSpotProperty | None = "segment"
+    region: HubSpotProperty | None = "region"
+    tier: HubSpotProperty | None = "tier"
+    lock: HubSpotProperty | None = "do_not_route"
+    lifecycle: HubSpotProperty | None = "lifecyclestage"
+    extra: dict[FieldName, HubSpotProperty] = Field(
+        default_factory=lambda: {"industry": "industry"}
+    )
+
+
+class HubSpotRateLimit(_Strict):
+    """The portal's burst limit (a starting point: the X-HubSpot-RateLimit-* headers of
+    each answer take over) and search's own limit."""
+
+    tier: Literal["free", "starter", "professional", "enterprise", "oauth_app"] = "free"
+    # An explicit ceiling of requests per interval: never exceeded, whatever the headers
+    # allow (leave room for other integrations sharing the app).
+    burst: int | None = Field(default=None, ge=1, le=10_000)
+    interval_ms: int = Field(default=10_000, ge=100, le=600_000)
+    search_per_second: float = Field(default=4.0, gt=0, le=1000)
+
+    @property
+    def assumed_burst(self) -> int:
+        return self.burst if self.burst is not None else HUBSPOT_TIERS[self.tier]
+
+
+class HubSpotSection(_Strict):
+    """Which portal, how to authenticate, and where roleSync's words live in it."""
+
+    host: HubSpotHost = "https://api.hubapi.com"
+    # NAME of an environment variable that, when set, overrides host (the emulator).
+    host_env: EnvName | None = None
+    auth: HubSpotAuth = Field(default_factory=HubSpotAuth)
+    # A PEM bundle to trust (corporate TLS inspection), relative to the profile.
+    ca_bundle: str | None = Field(default=None, min_length=1)
+    properties: HubSpotProperties = Field(default_factory=HubSpotProperties)
+    deal_type_property: HubSpotProperty = "dealtype"
+    # Property group `rolesync setup` creates properties in; default: the object's
+    # stock group (companyinformation, userinformation).
+    property_group: HubSpotProperty | None = None
+    rate_limit: HubSpotRateLimit = Field(default_factory=HubSpotRateLimit)
+    # Records per batch read/update and per v4 association read (HubSpot's maximum: 100).
+    batch_size: int = Field(default=100, ge=1, le=100)
+    # Incremental pulls re-read this many seconds before the cursor: search lags writes.
+    search_overlap_seconds: int = Field(default=300, ge=0, le=86_400)
+    # A full pull (which also drops records deleted for good) at least this often.
+    full_pull_every_days: float = Field(default=7.0, gt=0, le=365)
+    # Mirror of the portal (local-book format), relative to state_dir.
+    mirror: str = Field(default="mirror.db", min_length=1)
+
+    @property
+    def token_url(self) -> str:
+        return self.auth.token_url or f"{self.host.rstrip('/')}/oauth/v1/token"
+
+
 # Import columns: a None column means "not in the CSV": an inserted row gets the
 # field's default and an updated row keeps what the book holds.
 class OwnerColumns(_Strict):
@@ -247,6 +355,9 @@ def _default_metric_fields() -> dict[str, str]:
 
 class MetricsSection(_Strict):
     write: bool = True
+    # kind hubspot: properties of the users object (one record per seller), or of
+    # companies (each company carries its owner's role and metrics; see docs/hubspot.md).
+    destination: Literal["users", "companies"] | None = None
     fields: dict[MetricKey, Destination] = Field(default_factory=_default_metric_fields)
 
     @model_validator(mode="after")
@@ -257,6 +368,22 @@ class MetricsSection(_Strict):
                 raise ValueError(f"{key!r} and {seen[destination]!r} both write to {destination!r}")
             seen[destination] = key
         return self
+
+
+class GuardrailsSection(_Strict):
+    """Limits on one run's ownership changes. A plan above either is saved and nothing is
+    written (exit 3) unless the run is given --allow-large: a bad rule edit must not be
+    able to reassign the whole book."""
+
+    max_changes: int = Field(default=500, ge=0)
+    # Share of the book's accounts one run may move (0.2: a fifth of the book).
+    max_share: float = Field(default=0.2, ge=0, le=1)
+
+
+class StateSection(_Strict):
+    """Where runs, the apply journal, the audit log and round-robin positions live."""
+
+    path: str = Field(default="state.db", min_length=1)  # SQLite file, relative to state_dir
 
 
 def _check_unique_normalized(mapping: Mapping[str, object]) -> None:
@@ -285,10 +412,11 @@ class Profile(_Strict):
     )
 
     version: Literal[1]
-    kind: Literal["local", "salesforce"]
+    kind: Literal["local", "salesforce", "hubspot"]
     name: ProfileName
     local: LocalSection | None = None
     salesforce: SalesforceSection | None = None
+    hubspot: HubSpotSection | None = None
     state_dir: str = Field(default=".rolesync", min_length=1)
     # A section given in the file replaces the default section as a whole, so what
     # the file says is all there is (plus the canonical names, see `deal_kind`).
@@ -296,6 +424,8 @@ class Profile(_Strict):
     lifecycle: dict[str, Lifecycle] = Field(default_factory=lambda: dict(DEFAULT_LIFECYCLE))
     import_: ImportSection = Field(default_factory=ImportSection, alias="import")
     metrics: MetricsSection = Field(default_factory=MetricsSection)
+    guardrails: GuardrailsSection = Field(default_factory=GuardrailsSection)
+    state: StateSection = Field(default_factory=StateSection)
 
     # The folder relative paths are resolved against; not part of the YAML.
     _base_dir: Path | None = PrivateAttr(default=None)
@@ -310,7 +440,7 @@ class Profile(_Strict):
     @model_validator(mode="after")
     def _check(self) -> Profile:
         # Each kind's own section is only meaningful with that kind.
-        for section in ("local", "salesforce"):
+        for section in ("local", "salesforce", "hubspot"):
             if self.kind != section and getattr(self, section) is not None:
                 raise ValueError(
                     f"section {section!r} is only meaningful with kind: {section}, "
@@ -332,7 +462,39 @@ class Profile(_Strict):
                     "metrics.fields must name Salesforce User fields (API names such as "
                     "Sales_Role__c); not field names: " + ", ".join(repr(d) for d in bad)
                 )
+        if self.metrics.destination is not None and self.kind != "hubspot":
+            raise ValueError("metrics.destination is only meaningful with kind: hubspot")
+        if self.kind == "hubspot":
+            self._check_hubspot()
         return self
+
+    def _check_hubspot(self) -> None:
+        if self.hubspot is None:
+            raise ValueError("kind: hubspot needs a 'hubspot' section")
+        if not self.metrics.write:
+            return
+        if "fields" not in self.metrics.model_fields_set:
+            raise ValueError(
+                "kind: hubspot writes role metrics into HubSpot properties: list them in "
+                "metrics.fields (e.g. role: rolesync_role), or set metrics.write: false"
+            )
+        bad = [d for d in self.metrics.fields.values() if not _HS_NAME.fullmatch(d)]
+        if bad:
+            raise ValueError(
+                "metrics.fields must name HubSpot properties (internal names: lower-case "
+                "letters, digits and _, e.g. rolesync_role); not: "
+                + ", ".join(repr(d) for d in bad)
+            )
+        if self.metrics.destination == "companies":
+            mapped = self.hubspot.properties
+            named = (mapped.segment, mapped.region, mapped.tier, mapped.lock, mapped.lifecycle)
+            used = {n for n in named if n is not None} | set(mapped.extra.values())
+            clash = sorted(used & set(self.metrics.fields.values()))
+            if clash:
+                raise ValueError(
+                    "metrics.fields would overwrite company properties roleSync reads: "
+                    + ", ".join(clash)
+                )
 
     def _tables(self) -> tuple[dict[str, DealKind], dict[str, str]]:
         """Normalized lookup tables, built once per mapping object.
@@ -390,11 +552,24 @@ class Profile(_Strict):
         return (self.base_dir / self.salesforce.ca_bundle).resolve()
 
     @property
+    def hubspot_ca_bundle_path(self) -> Path | None:
+        """Absolute path of the HubSpot CA bundle, if the profile names one."""
+        if self.hubspot is None or self.hubspot.ca_bundle is None:
+            return None
+        return (self.base_dir / self.hubspot.ca_bundle).resolve()
+
+    @property
+    def metrics_destination(self) -> str:
+        """Where a hubspot profile's role metrics go (users unless it says companies)."""
+        return self.metrics.destination or "users"
+
+    @property
     def mirror_path(self) -> Path:
         """Absolute path of a remote CRM's local mirror (local-book format)."""
-        if self.salesforce is None:
+        section = self.salesforce or self.hubspot
+        if section is None:
             raise UsageError(f"profile {self.name!r} of kind {self.kind} has no mirror")
-        return (self.state_path / self.salesforce.mirror).resolve()
+        return (self.state_path / section.mirror).resolve()
 
     @property
     def state_path(self) -> Path:

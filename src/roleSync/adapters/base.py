@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from roleSync.model import Book, FieldValue
 
@@ -47,6 +47,31 @@ class ApplyResult:
     metrics_failed: dict[str, str] = field(default_factory=dict)
 
 
+class ApplyJournal(Protocol):
+    """Where an adapter reports each batch it writes, so a run killed at any point can be
+    finished by the next one: `intent` returns only once the batch is durably recorded,
+    and is called before the batch is sent; `result` after its answer.
+
+    Batch numbers count from 0 within one `apply` call. An intent lists only the
+    changes about to be written (compare-and-set already passed); a result may also
+    carry changes decided without a write (already applied, conflict, failed). A change
+    of the intent missing from the result is still open (to be retried or re-read)."""
+
+    def intent(self, batch_no: int, changes: Sequence[OwnershipChange]) -> None: ...
+
+    def result(self, batch_no: int, result: ApplyResult) -> None: ...
+
+
+@runtime_checkable
+class OwnerReader(Protocol):
+    """Optional: read the current owners of some accounts straight from the CRM (the
+    compare-and-set read), cheaper than a pull when reconciling a journal."""
+
+    def current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
+        """Account id -> owner now; accounts that no longer exist are absent."""
+        ...
+
+
 class Adapter(Protocol):
     """What every connector implements."""
 
@@ -55,10 +80,14 @@ class Adapter(Protocol):
         ...
 
     def apply(
-        self, changes: Sequence[OwnershipChange], metric_writes: Sequence[MetricWrite]
+        self,
+        changes: Sequence[OwnershipChange],
+        metric_writes: Sequence[MetricWrite],
+        journal: ApplyJournal | None = None,
     ) -> ApplyResult:
         """Write the changes; an account whose owner is no longer `from_owner_id` is a
-        conflict and is left untouched (compare-and-set)."""
+        conflict and is left untouched (compare-and-set). With a `journal`, write in
+        batches and report each batch's intent before it is sent and its result after."""
         ...
 
     def close(self) -> None: ...

@@ -14,11 +14,13 @@ is reported as a conflict and left alone.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
-from roleSync.adapters.base import ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
 from roleSync.adapters.local_store import BookError, encode_json, open_book, snapshot, transaction
 from roleSync.model import Account, Book, Deal, FieldValue, Owner
 from roleSync.profile import Profile
@@ -112,6 +114,23 @@ def _read_deals(conn: sqlite3.Connection, profile: Profile) -> list[Deal]:
 
 # -- the adapter ------------------------------------------------------------------
 
+# Ownership changes per journaled batch: one book transaction and two state-store
+# commits each, so a crash redoes at most this many compare-and-set reads.
+BATCH_SIZE = 200
+# A debug knob for fault tests, never needed in production: milliseconds to sleep at
+# each of the three crash windows of a journaled batch (after its intent is journaled,
+# inside its book transaction, after its commit), so a test can kill -9 the process
+# inside each of them.
+BATCH_DELAY_ENV = "ROLESYNC_TEST_BATCH_DELAY_MS"
+
+
+def _batch_delay() -> float:
+    raw = os.environ.get(BATCH_DELAY_ENV, "")
+    try:
+        return max(0.0, float(raw) / 1000.0 / 3) if raw else 0.0
+    except ValueError:
+        return 0.0
+
 
 class LocalAdapter:
     """The Adapter protocol over the profile's SQLite book.
@@ -127,6 +146,13 @@ class LocalAdapter:
         self.path = profile.book_path
         self._now = now
         self._conn: sqlite3.Connection | None = None
+        self._progress: Callable[[int], None] | None = None
+        self.batch_size = BATCH_SIZE
+        self._pause = _batch_delay()
+
+    def set_progress(self, callback: Callable[[int], None] | None) -> None:
+        """Called with 1 after each change and metric write (drives progress bars)."""
+        self._progress = callback
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -147,30 +173,130 @@ class LocalAdapter:
         return Book(owners, accounts, deals)
 
     def apply(
-        self, changes: Sequence[OwnershipChange], metric_writes: Sequence[MetricWrite]
+        self,
+        changes: Sequence[OwnershipChange],
+        metric_writes: Sequence[MetricWrite],
+        journal: ApplyJournal | None = None,
     ) -> ApplyResult:
         """Write everything in one transaction; per-entry outcomes in the result.
 
         Refusals (conflict, deleted or locked account, unusable target owner) are
         reported and the rest is written. An exception rolls back every write.
+        With a journal: one transaction per batch of `batch_size` changes (journaled
+        before and after), then one for the metric writes.
         """
-        if self._now is None:
-            stamp = datetime.now(UTC).isoformat()
-        elif isinstance(self._now, datetime):
-            stamp = self._now.isoformat()
-        else:
-            stamp = self._now().isoformat()
+        if journal is not None:
+            return self._apply_journaled(changes, metric_writes, journal)
+        stamp = self._stamp()
         result = ApplyResult()
         conn = self._connection()
         try:
             with transaction(conn):
                 for change in changes:
                     self._apply_change(conn, change, stamp, result)
+                    if self._progress is not None:
+                        self._progress(1)
                 for write in metric_writes:
                     self._write_metrics(conn, write, result)
+                    if self._progress is not None:
+                        self._progress(1)
         except sqlite3.Error as exc:  # disk full, I/O error: rolled back, nothing written
             raise BookError(f"{self.path}: cannot write: {exc}") from None
         return result
+
+    def _stamp(self) -> str:
+        if self._now is None:
+            return datetime.now(UTC).isoformat()
+        if isinstance(self._now, datetime):
+            return self._now.isoformat()
+        return self._now().isoformat()
+
+    def _apply_journaled(
+        self,
+        changes: Sequence[OwnershipChange],
+        metric_writes: Sequence[MetricWrite],
+        journal: ApplyJournal,
+    ) -> ApplyResult:
+        result = ApplyResult()
+        conn = self._connection()
+        try:
+            for batch_no, start in enumerate(range(0, len(changes), self.batch_size)):
+                batch = changes[start : start + self.batch_size]
+                done = self._apply_batch(conn, batch_no, batch, journal)
+                _merge(result, done)
+            if metric_writes:
+                with transaction(conn):
+                    for write in metric_writes:
+                        self._write_metrics(conn, write, result)
+                        if self._progress is not None:
+                            self._progress(1)
+        except sqlite3.Error as exc:  # the batch in flight is rolled back; earlier ones stay
+            raise BookError(f"{self.path}: cannot write: {exc}") from None
+        return result
+
+    def _apply_batch(
+        self,
+        conn: sqlite3.Connection,
+        batch_no: int,
+        batch: Sequence[OwnershipChange],
+        journal: ApplyJournal,
+    ) -> ApplyResult:
+        """Compare first (decided without a write: already applied, conflicts, refusals),
+        journal the intent of the rest, write them in one transaction, journal the result.
+        The intent names only writes about to happen, so after a crash an account found
+        at its target owner with an intent is surely this run's write."""
+        done = ApplyResult()
+        to_write = [c for c in batch if self._precheck(conn, c, done)]
+        journal.intent(batch_no, to_write)
+        time.sleep(self._pause)
+        stamp = self._stamp()
+        with transaction(conn):
+            for change in to_write:
+                # Compare-and-set again inside the transaction: a human may have been
+                # quicker than the journal write.
+                self._apply_change(conn, change, stamp, done)
+            time.sleep(self._pause)
+        time.sleep(self._pause)
+        journal.result(batch_no, done)
+        if self._progress is not None:
+            self._progress(len(batch))
+        return done
+
+    def _precheck(
+        self, conn: sqlite3.Connection, change: OwnershipChange, done: ApplyResult
+    ) -> bool:
+        """True if the change is to be written; otherwise its outcome goes into `done`."""
+        refusal = _target_refusal(conn, change.to_owner_id)
+        row = conn.execute(
+            "SELECT owner_id, locked FROM accounts WHERE id = ?", (change.account_id,)
+        ).fetchone()
+        if row is None:
+            done.failed[change.account_id] = "account no longer exists"
+        elif row[0] == change.to_owner_id:
+            done.already_applied.append(change.account_id)
+        elif refusal:
+            done.failed[change.account_id] = refusal
+        elif row[1]:
+            done.failed[change.account_id] = "account was locked after the plan was made"
+        elif row[0] != change.from_owner_id:
+            done.conflicts[change.account_id] = row[0]
+        else:
+            return True
+        return False
+
+    def current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
+        """The compare-and-set read, for reconciling a journal after a crash."""
+        conn = self._connection()
+        found: dict[str, str | None] = {}
+        with snapshot(conn):
+            for start in range(0, len(account_ids), 500):
+                chunk = list(account_ids[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT id, owner_id FROM accounts WHERE id IN ({marks})", chunk
+                )
+                found.update({str(i): o for i, o in rows})
+        return found
 
     def _apply_change(
         self, conn: sqlite3.Connection, change: OwnershipChange, stamp: str, result: ApplyResult
@@ -238,6 +364,13 @@ class LocalAdapter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _merge(into: ApplyResult, part: ApplyResult) -> None:
+    into.applied += part.applied
+    into.already_applied += part.already_applied
+    into.conflicts.update(part.conflicts)
+    into.failed.update(part.failed)
 
 
 def _target_refusal(conn: sqlite3.Connection, owner_id: str) -> str | None:

@@ -197,6 +197,17 @@ class Mirror:
         ).fetchone()
         return Cursor(row[0], frozenset(json.loads(row[1]))) if row else None
 
+    def meta(self, key: str) -> str | None:
+        """A value remembered with the mirror (e.g. when the last full pull was)."""
+        row = self._conn.execute("SELECT value FROM mirror_meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with transaction(self._conn) as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO mirror_meta (key, value) VALUES (?, ?)", (key, value)
+            )
+
     def forget_cursors(self) -> None:
         """The next pull of every object is a full one."""
         with transaction(self._conn) as conn:
@@ -251,6 +262,20 @@ class Mirror:
             )
             conn.executemany("UPDATE accounts SET locked = 1 WHERE id = ?", [(a,) for a in locked])
             _delete(conn, "accounts", deleted)
+
+    def record_account_fields(self, values: Mapping[str, Mapping[str, FieldValue]]) -> None:
+        """Fields written by apply onto accounts (merged into what the mirror holds)."""
+        with transaction(self._conn) as conn:
+            for account, written in values.items():
+                row = conn.execute(
+                    "SELECT fields FROM accounts WHERE id = ?", (account,)
+                ).fetchone()
+                if row is not None:
+                    merged = {**json.loads(row[0]), **written}
+                    conn.execute(
+                        "UPDATE accounts SET fields = ? WHERE id = ?",
+                        (encode_json(merged), account),
+                    )
 
     def record_owner_fields(self, values: Mapping[str, Mapping[str, FieldValue]]) -> None:
         """Metric fields written by apply, per owner id."""

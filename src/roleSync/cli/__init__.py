@@ -11,11 +11,33 @@ import sys
 from collections.abc import Sequence
 
 from roleSync import __version__
-from roleSync.cli import check_cmd, emulate_cmd, fmt_cmd, run_cmds, schema_cmd, test_cmd
+from roleSync.cli import (
+    check_cmd,
+    emulate_cmd,
+    explain_cmd,
+    fmt_cmd,
+    history_cmds,
+    report_cmd,
+    run_cmds,
+    schema_cmd,
+    setup_cmd,
+    test_cmd,
+)
 from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity
 
 # Order here is the order `rolesync --help` lists the commands in.
-COMMAND_MODULES = (run_cmds, check_cmd, test_cmd, schema_cmd, fmt_cmd, emulate_cmd)
+COMMAND_MODULES = (
+    run_cmds,
+    history_cmds,
+    report_cmd,
+    explain_cmd,
+    check_cmd,
+    test_cmd,
+    schema_cmd,
+    fmt_cmd,
+    setup_cmd,
+    emulate_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ from roleSync.cli.common import (
     rule_paths,
     today,
 )
+from roleSync.cli.history_cmds import add_run_options, logged, progress_of
 from roleSync.errors import ExitCode
 from roleSync.render import (
     handoff_table,
@@ -60,20 +61,27 @@ def register(sub: Subparsers) -> None:
     apply = sub.add_parser("apply", help="write a plan made by `rolesync plan`")
     apply.add_argument("plan", type=Path, metavar="PLAN")
     add_profile_option(apply)
-    apply.set_defaults(handler=run_apply)
+    add_run_options(apply)
+    apply.set_defaults(handler=logged(run_apply))
 
     sync = sub.add_parser("sync", help="plan and apply in one go (for schedulers)")
     add_profile_option(sync)
     add_rules_options(sync)
-    sync.set_defaults(handler=run_sync)
+    add_run_options(sync)
+    sync.set_defaults(handler=logged(run_sync))
 
 
 def run_demo(args: argparse.Namespace) -> ExitCode:
+    from roleSync.demo import PROFILE_NAME
     from roleSync.demo import run_demo as demo
+    from roleSync.profile import load_profile
+    from roleSync.report.progress import progress_for
+    from roleSync.report.runs import report_data, write_report
 
     as_of = args.as_of or today()
     out(f"Building the demo book in {args.dir}/ (as of {as_of}) and syncing it ...")
-    result = demo(args.dir, as_of, args.seed)
+    progress = progress_for(sys.stderr)
+    result = demo(args.dir, as_of, args.seed, progress=progress)
     plan, report = result.plan, result.report
     out(
         f"\nRoles: {plan.summary['owners']} owners, classified from their deal mix "
@@ -87,10 +95,13 @@ def run_demo(args: argparse.Namespace) -> ExitCode:
     out(run_summary(report))
     out(f"\nRun report (JSON): {report.report_path}")
     out(f"Plan (JSON):       {report.plan_path}")
-    out(
-        f"Try next:          rolesync plan -c {args.dir / 'demo.yaml'} "
-        f"-r {args.dir / 'rules'} --as-of {as_of}"
-    )
+    profile = args.dir / PROFILE_NAME
+    out(f"Try next:          rolesync plan -c {profile} -r {args.dir / 'rules'} --as-of {as_of}")
+    if report.applied:
+        explain = f"rolesync explain {report.applied[0].account_id} -c {profile} --run latest"
+        out(f"{'':19}{explain}")
+    run, data = report_data(load_profile(profile), report.run_id, progress=progress)
+    out(f"\nRun report (HTML): {write_report(data, run.folder, 'html', None)}")
     return ExitCode.OK if report.ok else ExitCode.INVALID
 
 
@@ -107,6 +118,7 @@ def run_import(args: argparse.Namespace) -> ExitCode:
 
 def run_plan(args: argparse.Namespace) -> ExitCode:
     from roleSync.profile import load_profile
+    from roleSync.report.progress import progress_for
     from roleSync.sync.runner import PlanRequest, make_plan, open_adapter
     from roleSync.sync.state import write_atomically
 
@@ -114,7 +126,7 @@ def run_plan(args: argparse.Namespace) -> ExitCode:
     request = PlanRequest(profile, rule_paths(args), args.as_of or today())
     adapter = open_adapter(profile)
     try:
-        plan = make_plan(request, adapter)
+        plan = make_plan(request, adapter, progress_for(sys.stderr))
     finally:
         adapter.close()
     if not args.output:
@@ -132,15 +144,12 @@ def run_plan(args: argparse.Namespace) -> ExitCode:
 def run_apply(args: argparse.Namespace) -> ExitCode:
     from roleSync.plan import Plan
     from roleSync.profile import load_profile
-    from roleSync.sync.runner import apply_plan, open_adapter
+    from roleSync.sync.runner import apply_saved
 
     plan = Plan.read(args.plan)
     profile = load_profile(args.connector)
-    adapter = open_adapter(profile)
-    try:
-        report = apply_plan(profile, plan, adapter, mode="apply")
-    finally:
-        adapter.close()
+    # Takes the profile's lock and finishes an interrupted run first.
+    report = apply_saved(profile, plan, allow_large=args.allow_large, progress=progress_of(args))
     out(run_summary(report))
     out(f"report: {report.report_path}")
     return ExitCode.OK if report.ok else ExitCode.INVALID
@@ -151,7 +160,8 @@ def run_sync(args: argparse.Namespace) -> ExitCode:
     from roleSync.sync.runner import PlanRequest, sync
 
     profile = load_profile(args.connector)
-    _, report = sync(PlanRequest(profile, rule_paths(args), args.as_of or today()))
+    request = PlanRequest(profile, rule_paths(args), args.as_of or today())
+    _, report = sync(request, allow_large=args.allow_large, progress=progress_of(args))
     out(run_summary(report))
     out(f"report: {report.report_path}")
     return ExitCode.OK if report.ok else ExitCode.INVALID

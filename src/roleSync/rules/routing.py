@@ -146,6 +146,14 @@ class FarmerPicker:
             return f"at capacity (revenue {_money(cap.max_revenue)})"
         return None
 
+    def candidates(self, route: CompiledRoute, account: Account) -> list[tuple[Owner, str | None]]:
+        """The route's pool in rotation order, each member with why they cannot take the
+        account now (None: eligible). Read-only: `explain` shows it beside the pick."""
+        return [
+            (o, self._refusal(o, route.assign, account, account.owner_id))
+            for o in self._pool(route)
+        ]
+
     def pick(self, route: CompiledRoute, account: Account) -> Pick:
         pool = self._pool(route)
         assign = route.assign

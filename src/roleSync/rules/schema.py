@@ -219,6 +219,10 @@ class Handoff(_Strict):
     """Roles whose accounts are handed off: hunter and/or unclassified. Farmers' never are."""
     from_inactive_owners: StrictBool = True
     """Hand off the post-sale accounts of deactivated owners too, whatever their role was."""
+    revert_manual_changes: StrictBool = False
+    """Hand off again an account roleSync handed to a farmer that a person has since given to
+    someone else. false (the default): people win; such accounts are skipped with code
+    manual-reassignment. true: the rules win and the account is handed off again."""
 
 
 class RolePool(_Strict):

@@ -17,11 +17,15 @@ from roleSync.adapters.local import LocalAdapter
 from roleSync.errors import ConflictError
 from roleSync.plan import Plan, PlanInputs, build_plan
 from roleSync.profile import Profile
+from roleSync.report.progress import NO_PROGRESS, Progress, watching
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.routing import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
-from roleSync.sync.report import RunReport, build_report
-from roleSync.sync.state import load_rotation, save_rotation, write_atomically
+from roleSync.sync.recorder import RunRecorder, borrowed_state, locked_state
+from roleSync.sync.recovery import recover
+from roleSync.sync.report import RunReport
+from roleSync.sync.state import write_atomically
+from roleSync.sync.store import RunRow, RunStatus, StateStore
 
 Clock = Callable[[], datetime]
 
@@ -45,6 +49,10 @@ def open_adapter(profile: Profile, clock: Clock = utc_now) -> Adapter:
         from roleSync.adapters.salesforce import SalesforceAdapter
 
         return SalesforceAdapter(profile, now=clock)
+    if profile.kind == "hubspot":
+        from roleSync.adapters.hubspot import HubSpotAdapter
+
+        return HubSpotAdapter(profile, now=clock)
     raise ConflictError(f"profile kind {profile.kind!r} has no adapter yet")
 
 
@@ -55,24 +63,51 @@ class PlanRequest:
     as_of: date
 
 
-def make_plan(request: PlanRequest, adapter: Adapter) -> Plan:
+def make_plan(
+    request: PlanRequest,
+    adapter: Adapter,
+    progress: Progress = NO_PROGRESS,
+    store: StateStore | None = None,
+) -> Plan:
     """Load and compile the rules first, so a broken rule file fails before any pull."""
     rules = load_rule_set(request.rule_paths)
+    with borrowed_state(request.profile, store) as state:
+        rotation = state.rotation(request.profile.name)
+        handed_off = state.handed_off(request.profile.name)
     inputs = PlanInputs(
         profile=request.profile.name,
         roles=CompiledRoles(rules.roles),
         routing=CompiledRouting(rules.routing),
         rules_digest=rules.digest,
         as_of=request.as_of,
-        rotation=load_rotation(request.profile.state_path),
+        rotation=rotation,
+        handed_off=handed_off,
         metric_fields=dict(request.profile.metrics.fields) if request.profile.metrics.write else {},
     )
-    return build_plan(adapter.pull(), inputs)
+    with progress.stage("pull") as stage:
+        book = adapter.pull()
+        stage.done(
+            f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts, "
+            f"{len(book.deals)} deals"
+        )
+    return build_plan(book, inputs)
 
 
 def apply_plan(
-    profile: Profile, plan: Plan, adapter: Adapter, *, mode: str, clock: Clock = utc_now
+    profile: Profile,
+    plan: Plan,
+    adapter: Adapter,
+    *,
+    mode: str,
+    clock: Clock = utc_now,
+    progress: Progress = NO_PROGRESS,
+    allow_large: bool = False,
+    store: StateStore | None = None,
+    parent_run: str | None = None,
 ) -> RunReport:
+    """Write a plan as a new run: saved, checked against the guardrails (GuardrailError,
+    nothing written), journaled batch by batch, audited and reported. Take the profile's
+    lock first (`sync`, `apply_saved`): this function does not."""
     if plan.profile != profile.name:
         raise ConflictError(
             f"this plan was made for profile {plan.profile!r}, not {profile.name!r}"
@@ -82,19 +117,87 @@ def apply_plan(
     run_dir = profile.state_path / "runs" / run_id
     plan_path = run_dir / "plan.json"
     write_atomically(plan_path, plan.to_json())
-    result = adapter.apply(plan.changes, plan.metric_writes)
-    if plan.rotation:
-        save_rotation(profile.state_path, plan.rotation)
-    report = build_report(plan, result, run_id=run_id, mode=mode, started=started, finished=clock())
-    report.plan_path = str(plan_path)
-    report.write(run_dir / "report.json")
-    return report
+    run = RunRow(
+        run_id,
+        profile.name,
+        mode,
+        started.isoformat(),
+        RunStatus.APPLYING,
+        plan.rules_digest,
+        len(plan.changes),
+        len(plan.skipped),
+        str(plan_path),
+        parent_run,
+    )
+    with borrowed_state(profile, store) as state:
+        recorder = RunRecorder.start(
+            state, profile, plan, run, allow_large=allow_large, clock=clock
+        )
+        try:
+            with progress.stage("apply", len(plan.changes) + len(plan.metric_writes)) as stage:
+                with watching(adapter, stage):
+                    result = adapter.apply(plan.changes, plan.metric_writes, recorder.journal())
+                stage.done(
+                    f"applied {len(result.applied)} of {len(plan.changes)} ownership changes, "
+                    f"{len(result.metrics_written)} metric writes"
+                )
+        except BaseException as exc:
+            # Journaled so far; the next run of the profile reconciles and finishes it.
+            recorder.interrupted(exc)
+            raise
+        return recorder.finish(result)
 
 
-def sync(request: PlanRequest, *, clock: Clock = utc_now) -> tuple[Plan, RunReport]:
-    adapter = open_adapter(request.profile, clock)
-    try:
-        plan = make_plan(request, adapter)
-        return plan, apply_plan(request.profile, plan, adapter, mode="sync", clock=clock)
-    finally:
-        adapter.close()
+def sync(
+    request: PlanRequest,
+    *,
+    clock: Clock = utc_now,
+    progress: Progress = NO_PROGRESS,
+    allow_large: bool = False,
+) -> tuple[Plan, RunReport]:
+    """lock -> finish an interrupted run -> pull -> plan -> guardrails -> journaled apply."""
+    with locked_state(request.profile, clock) as store:
+        adapter = open_adapter(request.profile, clock)
+        try:
+            recover(store, request.profile, adapter, clock=clock)
+            plan = make_plan(request, adapter, progress, store)
+            report = apply_plan(
+                request.profile,
+                plan,
+                adapter,
+                mode="sync",
+                clock=clock,
+                progress=progress,
+                allow_large=allow_large,
+                store=store,
+            )
+            return plan, report
+        finally:
+            adapter.close()
+
+
+def apply_saved(
+    profile: Profile,
+    plan: Plan,
+    *,
+    clock: Clock = utc_now,
+    progress: Progress = NO_PROGRESS,
+    allow_large: bool = False,
+) -> RunReport:
+    """`rolesync apply PLAN`: lock -> finish an interrupted run -> guardrails -> apply."""
+    with locked_state(profile, clock) as store:
+        adapter = open_adapter(profile, clock)
+        try:
+            recover(store, profile, adapter, clock=clock)
+            return apply_plan(
+                profile,
+                plan,
+                adapter,
+                mode="apply",
+                clock=clock,
+                progress=progress,
+                allow_large=allow_large,
+                store=store,
+            )
+        finally:
+            adapter.close()

@@ -1,5 +1,7 @@
-"""Small durable state between runs: where each round-robin route left off.
+"""Files a run writes (plans, reports) atomically, and the old rotation.json.
 
+Round-robin positions used to live in `<state_dir>/rotation.json`; they now live in the
+state store (sync/store.py), which imports the file once (`recorder.open_state`).
 Written atomically (temporary file, then rename) so a crash never leaves half a file.
 """
 
@@ -64,9 +66,3 @@ def load_rotation(state_dir: Path) -> dict[str, str]:
             ]
         )
     return data
-
-
-def save_rotation(state_dir: Path, rotation: dict[str, str]) -> None:
-    write_atomically(
-        state_dir / ROTATION_FILE, json.dumps(rotation, indent=2, sort_keys=True) + "\n"
-    )

@@ -14,10 +14,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from roleSync.adapters.base import ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.resilience import RetryPolicy
-from roleSync.adapters.salesforce.apply import MetricWriter, OwnershipWriter, estimate_requests
+from roleSync.adapters.salesforce.apply import (
+    MetricWriter,
+    OwnershipWriter,
+    current_accounts,
+    estimate_requests,
+)
 from roleSync.adapters.salesforce.client import SalesforceClient
 from roleSync.adapters.salesforce.pull import PullReport, pull_into
 from roleSync.adapters.salesforce.rounds import RoundSettings
@@ -90,7 +95,10 @@ class SalesforceAdapter:
         return self.mirror.read_book()
 
     def apply(
-        self, changes: Sequence[OwnershipChange], metric_writes: Sequence[MetricWrite]
+        self,
+        changes: Sequence[OwnershipChange],
+        metric_writes: Sequence[MetricWrite],
+        journal: ApplyJournal | None = None,
     ) -> ApplyResult:
         result = ApplyResult()
         if not changes and not metric_writes:
@@ -112,13 +120,25 @@ class SalesforceAdapter:
             f"applying {len(changes)} ownership changes and {len(metric_writes)} metric writes",
         )
         OwnershipWriter(
-            self.client, self.mirror, self.profile, result, self.rounds, self._sleep, self._now
+            self.client,
+            self.mirror,
+            self.profile,
+            result,
+            self.rounds,
+            self._sleep,
+            self._now,
+            journal=journal,
         ).run(changes)
         MetricWriter(self.client, self.mirror, self.profile, result, self.rounds, self._sleep).run(
             metric_writes
         )
         self._catch_up(result)
         return result
+
+    def current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
+        """The compare-and-set read (a few queries), for reconciling a journal."""
+        found = current_accounts(self.client, list(account_ids), self.section.fields.lock)
+        return {account_id: owner for account_id, (owner, _) in found.items()}
 
     def _catch_up(self, result: ApplyResult) -> None:
         written = set()

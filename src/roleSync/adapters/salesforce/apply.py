@@ -13,14 +13,16 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from roleSync.adapters.base import ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
 from roleSync.adapters.mirror import Mirror
-from roleSync.adapters.salesforce.client import SalesforceClient
+from roleSync.adapters.resilience import RequestError
+from roleSync.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
 from roleSync.adapters.salesforce.rounds import (
     Outcome,
     RecordResult,
     Rounds,
     RoundSettings,
+    Write,
     classify_error,
     record_result,
 )
@@ -46,6 +48,19 @@ def estimate_requests(
     return total + math.ceil(total / 10)
 
 
+def current_accounts(
+    client: SalesforceClient, ids: list[str], lock_field: str | None
+) -> dict[str, tuple[str | None, bool]]:
+    """Account id -> (owner, locked) as Salesforce holds them now; deleted ones absent."""
+    found: dict[str, tuple[str | None, bool]] = {}
+    for chunk in chunk_ids(ids, current_owner_soql([], lock_field)):
+        for record in client.query(current_owner_soql(chunk, lock_field)):
+            lower = {k.lower(): v for k, v in record.items()}
+            locked = bool(lower.get(lock_field.lower())) if lock_field else False
+            found[str(record["Id"])] = (lower.get("ownerid"), locked)
+    return found
+
+
 class OwnershipWriter:
     def __init__(
         self,
@@ -56,6 +71,7 @@ class OwnershipWriter:
         settings: RoundSettings,
         sleep: Callable[[float], None],
         now: Callable[[], datetime],
+        journal: ApplyJournal | None = None,
     ) -> None:
         assert profile.salesforce is not None
         self.client = client
@@ -69,6 +85,8 @@ class OwnershipWriter:
         self.changes: dict[str, OwnershipChange] = {}
         self._written: dict[str, str | None] = {}
         self._deleted: list[str] = []
+        self.journal = journal
+        self._batches = 0
 
     def run(self, changes: Sequence[OwnershipChange]) -> None:
         active = self.mirror.owners_active()
@@ -89,10 +107,10 @@ class OwnershipWriter:
         rounds = Rounds(
             self.settings,
             check=self.check,
-            write=self.write_collection,
+            write=self._journaled(self.write_collection),
             decide=self.decide,
             sleep=self.sleep,
-            bulk=self.write_bulk,
+            bulk=self._journaled(self.write_bulk),
             bulk_threshold=self.bulk_threshold,
             flush=self.flush,
         )
@@ -102,13 +120,7 @@ class OwnershipWriter:
 
     def current(self, ids: list[str]) -> dict[str, tuple[str | None, bool]]:
         """Account id -> (owner, locked) as Salesforce holds them now."""
-        found: dict[str, tuple[str | None, bool]] = {}
-        for chunk in chunk_ids(ids, current_owner_soql([], self.lock_field)):
-            for record in self.client.query(current_owner_soql(chunk, self.lock_field)):
-                lower = {k.lower(): v for k, v in record.items()}
-                locked = bool(lower.get(self.lock_field.lower())) if self.lock_field else False
-                found[str(record["Id"])] = (lower.get("ownerid"), locked)
-        return found
+        return current_accounts(self.client, ids, self.lock_field)
 
     def check(self, ids: list[str], unknown: set[str]) -> list[str]:
         current = self.current(ids)
@@ -140,6 +152,37 @@ class OwnershipWriter:
         return to_write
 
     # -- writes ----------------------------------------------------------------
+
+    def _journaled(self, writer: Write) -> Write:
+        """`writer` with each request journaled: the intent (the accounts that passed
+        compare-and-set) before it is sent, the decided outcomes after. Accounts left
+        open (row locked, or no answer) stay pending: retried in a later round, or
+        re-read by the next run if this one dies first."""
+        journal = self.journal
+        if journal is None:
+            return writer
+
+        def write(ids: list[str]) -> dict[str, RecordResult]:
+            batch_no, self._batches = self._batches, self._batches + 1
+            journal.intent(batch_no, [self.changes[i] for i in ids])
+            try:
+                results = writer(ids)
+            except SalesforceRequestError as exc:  # refused as a whole: nothing written
+                journal.result(batch_no, ApplyResult(failed={i: str(exc) for i in ids}))
+                raise
+            except RequestError:  # no answer: every record stays open
+                journal.result(batch_no, ApplyResult())
+                raise
+            done = ApplyResult()
+            for i, answer in results.items():
+                if answer.outcome is Outcome.APPLIED:
+                    done.applied.append(i)
+                elif answer.outcome is Outcome.FAILED:
+                    done.failed[i] = answer.reason
+            journal.result(batch_no, done)
+            return results
+
+        return write
 
     def write_collection(self, ids: list[str]) -> dict[str, RecordResult]:
         records = [

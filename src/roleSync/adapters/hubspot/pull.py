@@ -1,0 +1,338 @@
+"""Pull owners, companies and deals into the mirror: full, or incremental from cursors.
+
+Full (the first time, when the profile's selection or portal changed, and at least every
+`full_pull_every_days`): owners (active and archived), every company and deal through
+the v3 list endpoints (100 a page), and company-deal associations through the v4 batch
+endpoint (100 ids a request, from whichever side has fewer records). The tables are
+replaced, which also drops records deleted for good. The cursor is the newest
+modification stamp search knows of *before* the lists are read: whatever changes while
+they are read is newer, so the next incremental pull sees it.
+
+Incremental: search on `hs_lastmodifieddate` from the cursor minus the overlap window
+(see search.py), de-duplicated by id (keeping the newest version), saved in chunks with
+the cursor advanced, so a pull stopped by the daily limit keeps what it had; the
+associations of changed deals (v4, deal to company); and the archived companies and
+deals (the archived list), removed from the mirror.
+
+Owners have no search: both lists are read every time (a few requests). With metrics
+going to the users object, its records are read too (each owner's user, job title and
+the metric values it holds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from roleSync.adapters.hubspot.client import HubSpotClient
+from roleSync.adapters.hubspot.records import (
+    METRIC_PREFIX,
+    account_row,
+    company_properties,
+    deal_properties,
+    deal_row,
+    metric_properties,
+    metric_values,
+    owner_row,
+)
+from roleSync.adapters.hubspot.search import ChangedSince, SearchStats, newest_body, record_stamp
+from roleSync.adapters.mirror import Cursor, Mirror, Row, Table
+from roleSync.model import Book, FieldValue
+from roleSync.profile import Profile
+
+FULL_PULL_AT = "hubspot_full_pull_at"
+# Incremental results are saved every this many records (with the cursor advanced).
+CHUNK = 2000
+USER_ID = "hs_internal_user_id"
+JOB_TITLE = "hs_job_title"
+# v4 association type ids of the primary company of a deal (either direction).
+PRIMARY_TYPES = frozenset({5, 6})
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectPull:
+    object: str
+    full: bool
+    upserted: int
+    deleted: int
+    requests: int
+
+
+@dataclass(slots=True)
+class PullReport:
+    objects: list[ObjectPull] = field(default_factory=list)
+    requests: int = 0
+    search: dict[str, SearchStats] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class OwnerLinks:
+    """What apply needs beyond the mirror: each owner's record in the users object."""
+
+    user_records: dict[str, str] = field(default_factory=dict)  # owner id -> users record id
+
+
+def _company_links(
+    client: HubSpotClient, from_type: str, to_type: str, ids: Sequence[str], batch: int
+) -> dict[str, str]:
+    """Deal id -> its company id, read through the v4 batch endpoint; a deal with several
+    companies gets its primary one (else the lowest id)."""
+    found: dict[str, list[tuple[bool, str]]] = {}
+    queue = [{"id": i} for i in ids]
+    while queue:
+        inputs, queue = queue[:batch], queue[batch:]
+        answer = client.associations(from_type, to_type, inputs)
+        # Ids without associations come back as NO_ASSOCIATIONS_FOUND errors: nothing to do.
+        for result in answer.get("results") or []:
+            source = str((result.get("from") or {}).get("id"))
+            for target in result.get("to") or []:
+                other = str(target.get("toObjectId"))
+                types = {t.get("typeId") for t in target.get("associationTypes") or []}
+                primary = bool(types & PRIMARY_TYPES)
+                deal, company = (other, source) if from_type == "companies" else (source, other)
+                found.setdefault(deal, []).append((not primary, company))
+            after = ((result.get("paging") or {}).get("next") or {}).get("after")
+            if after:
+                queue.append({"id": source, "after": str(after)})
+    return {deal: min(candidates)[1] for deal, candidates in found.items()}
+
+
+class Puller:
+    def __init__(
+        self,
+        client: HubSpotClient,
+        mirror: Mirror,
+        profile: Profile,
+        *,
+        now: Callable[[], datetime],
+    ) -> None:
+        assert profile.hubspot is not None
+        self.client = client
+        self.mirror = mirror
+        self.profile = profile
+        self.section = profile.hubspot
+        self.now = now
+        self.links = OwnerLinks()
+
+    def full_due(self) -> bool:
+        last = self.mirror.meta(FULL_PULL_AT)
+        if last is None:
+            return True
+        age = self.now() - datetime.fromisoformat(last)
+        return age >= timedelta(days=self.section.full_pull_every_days)
+
+    def run(self, *, full: bool = False) -> PullReport:
+        report = PullReport()
+        before = self.client.requests_sent
+        full = full or self.full_due()
+        started = self.now()
+        try:
+            company_ids = self._object(report, "companies", "accounts", full)
+            self._object(report, "deals", "deals", full, company_ids=company_ids)
+        finally:
+            # Whatever was pulled is stored, also when the run stops half way.
+            self.client.drain()
+        self.owners(report)
+        if all(o.full for o in report.objects if o.object in {"companies", "deals"}):
+            self.mirror.set_meta(FULL_PULL_AT, started.astimezone(UTC).isoformat())
+        report.requests = self.client.requests_sent - before
+        return report
+
+    # -- companies and deals ---------------------------------------------------
+
+    def _rows(
+        self, table: Table, records: Iterable[Mapping[str, Any]], links: Mapping[str, str]
+    ) -> list[Row]:
+        if table == "accounts":
+            return [account_row(self.profile, r) for r in records]
+        return [deal_row(self.profile, r, links.get(str(r["id"]))) for r in records]
+
+    def _converter(
+        self,
+        table: Table,
+        page: Sequence[Mapping[str, Any]],
+        links: Mapping[str, str],
+        into: list[Row],
+    ) -> Callable[[], None]:
+        def convert() -> None:
+            into.extend(self._rows(table, page, links))
+
+        return convert
+
+    def _properties(self, object_type: str) -> tuple[str, ...]:
+        if object_type == "companies":
+            return company_properties(self.profile)
+        return deal_properties(self.profile)
+
+    def _object(
+        self,
+        report: PullReport,
+        object_type: str,
+        table: Table,
+        full: bool,
+        *,
+        company_ids: Sequence[str] | None = None,
+    ) -> list[str] | None:
+        before = self.client.requests_sent
+        cursor = None if full else self.mirror.cursor(object_type)
+        if cursor is None:
+            ids, upserted, deleted = self._full(object_type, table, company_ids)
+        else:
+            ids, upserted, deleted = None, *self._incremental(report, object_type, table, cursor)
+        report.objects.append(
+            ObjectPull(
+                object_type, cursor is None, upserted, deleted, self.client.requests_sent - before
+            )
+        )
+        return ids
+
+    def _full(
+        self, object_type: str, table: Table, company_ids: Sequence[str] | None
+    ) -> tuple[list[str], int, int]:
+        """List everything; convert and store while the rate limit makes us wait anyway."""
+        newest = self.client.search(object_type, newest_body())
+        results = newest.get("results") or []
+        stamp = record_stamp(results[0]) if results else 0
+        links: dict[str, str] | None = None
+        if table == "deals":
+            total = newest.get("total")
+            deals = int(total) if isinstance(total, int) else None
+            if company_ids is not None and (deals is None or len(company_ids) <= deals):
+                # From the companies' side, before the deals are listed: each deals page
+                # can then be converted as soon as it arrives.
+                links = _company_links(
+                    self.client, "companies", "deals", company_ids, self.section.batch_size
+                )
+        else:
+            links = {}
+        ids: list[str] = []
+        rows: list[Row] = []
+        raw: list[Mapping[str, Any]] = []
+        for page in self.client.list_all(object_type, self._properties(object_type)):
+            ids.extend(str(r["id"]) for r in page)
+            if links is None:
+                raw.extend(page)
+            else:
+                self.client.defer(self._converter(table, page, links, rows))
+        if links is None:
+            links = _company_links(self.client, "deals", "companies", ids, self.section.batch_size)
+            rows = self._rows(table, raw, links)
+
+        def store() -> None:
+            self.mirror.store(object_type, table, rows, cursor=Cursor(str(stamp)), replace=True)
+
+        self.client.defer(store)
+        return ids, len(ids), 0
+
+    def _incremental(
+        self, report: PullReport, object_type: str, table: Table, cursor: Cursor
+    ) -> tuple[int, int]:
+        since = int(cursor.stamp) - self.section.search_overlap_seconds * 1000
+        search = ChangedSince(
+            lambda body: self.client.search(object_type, body), self._properties(object_type), since
+        )
+        report.search[object_type] = search.stats
+        latest = int(cursor.stamp)
+        pending: dict[str, Mapping[str, Any]] = {}
+        upserted = 0
+
+        def save() -> None:
+            nonlocal upserted
+            links = {}
+            if table == "deals" and pending:
+                links = _company_links(
+                    self.client, "deals", "companies", list(pending), self.section.batch_size
+                )
+            rows = self._rows(table, pending.values(), links)
+            self.mirror.store(object_type, table, rows, cursor=Cursor(str(latest)), replace=False)
+            upserted += len(rows)
+            pending.clear()
+
+        for record in search:
+            record_id, stamp = str(record["id"]), record_stamp(record)
+            held = pending.get(record_id)
+            # Read twice (a restart from the watermark, the overlap): keep the newest.
+            if held is None or record_stamp(held) <= stamp:
+                pending[record_id] = record
+            latest = max(latest, stamp)
+            if len(pending) >= CHUNK:
+                save()
+        save()
+        archived = [
+            str(r["id"])
+            for page in self.client.list_all(object_type, ["hs_object_id"], archived=True)
+            for r in page
+        ]
+        self.mirror.store(object_type, table, [], deleted=archived, cursor=None, replace=False)
+        return upserted, len(archived)
+
+    # -- owners ----------------------------------------------------------------
+
+    def owners(self, report: PullReport) -> None:
+        """Both owner lists, the users object when metrics go there, into the mirror."""
+        before = self.client.requests_sent
+        owners = [*self.client.owners(archived=False), *self.client.owners(archived=True)]
+        titles: dict[str, str] = {}
+        fields: dict[str, dict[str, FieldValue]] = {}
+        destination = self.profile.metrics_destination
+        if self.profile.metrics.write and destination == "users":
+            titles, fields = self._users(owners)
+        elif self.profile.metrics.write:
+            fields = self._carried(self.mirror.read_book(), [str(o["id"]) for o in owners])
+        rows = [
+            owner_row(o, titles.get(str(o["id"]), ""), fields.get(str(o["id"]), {})) for o in owners
+        ]
+        self.mirror.store("owners", "owners", rows, cursor=None, replace=True)
+        report.objects.append(
+            ObjectPull("owners", True, len(rows), 0, self.client.requests_sent - before)
+        )
+
+    def _users(
+        self, owners: Sequence[Mapping[str, Any]]
+    ) -> tuple[dict[str, str], dict[str, dict[str, FieldValue]]]:
+        """Each owner's users record (by `hs_internal_user_id` = the owner's user id): job
+        title, and the metric values it holds."""
+        wanted = [USER_ID, JOB_TITLE, *metric_properties(self.profile)]
+        by_user: dict[str, Mapping[str, Any]] = {}
+        for page in self.client.list_all("users", wanted):
+            for record in page:
+                user = (record.get("properties") or {}).get(USER_ID)
+                if user not in (None, ""):
+                    by_user[str(user)] = record
+        titles: dict[str, str] = {}
+        fields: dict[str, dict[str, FieldValue]] = {}
+        self.links.user_records.clear()
+        for owner in owners:
+            user = owner.get("userIdIncludingInactive") or owner.get("userId")
+            found = by_user.get(str(user)) if user else None
+            if found is None:
+                continue
+            owner_id = str(owner["id"])
+            properties = found.get("properties") or {}
+            self.links.user_records[owner_id] = str(found["id"])
+            titles[owner_id] = str(properties.get(JOB_TITLE) or "")
+            fields[owner_id] = metric_values(self.profile, properties)
+        return titles, fields
+
+    def _carried(self, book: Book, owner_ids: Sequence[str]) -> dict[str, dict[str, FieldValue]]:
+        """Metrics destination companies: an owner "holds" a value when every company it
+        owns carries it (so a company moved to it by hand makes the plan write again); an
+        owner with no company keeps what roleSync last recorded for it."""
+        held: dict[str, dict[str, set[Any]]] = {}
+        for account in book.accounts.values():
+            if account.owner_id is None:
+                continue
+            per = held.setdefault(account.owner_id, {})
+            for dest in self.profile.metrics.fields.values():
+                per.setdefault(dest, set()).add(account.fields.get(METRIC_PREFIX + dest))
+        result: dict[str, dict[str, FieldValue]] = {}
+        for owner_id in owner_ids:
+            if owner_id in held:
+                result[owner_id] = {
+                    d: next(iter(v)) for d, v in held[owner_id].items() if len(v) == 1
+                }
+            elif owner_id in book.owners:
+                result[owner_id] = dict(book.owners[owner_id].recorded)
+        return result

@@ -1,0 +1,124 @@
+"""`rolesync explain ACCOUNT|OWNER`: why this role, why this route, in plain words."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from roleSync.cli.common import (
+    CommandUsageError,
+    Subparsers,
+    add_profile_option,
+    add_rules_options,
+    out,
+    rule_paths,
+    today,
+)
+from roleSync.errors import ExitCode, RoleSyncError
+
+if TYPE_CHECKING:
+    from roleSync.profile import Profile
+
+
+def register(sub: Subparsers) -> None:
+    explain = sub.add_parser(
+        "explain", help="why an owner has their role; why an account moves or stays"
+    )
+    explain.add_argument(
+        "subject",
+        metavar="ACCOUNT|OWNER",
+        help="an account id (or unique name), or an owner id or email",
+    )
+    add_profile_option(explain)
+    add_rules_options(explain)
+    explain.add_argument(
+        "--run",
+        metavar="RUN_ID",
+        help="explain from a past run's plan instead of the book ('latest': the latest run)",
+    )
+    explain.set_defaults(handler=run_explain)
+
+
+def run_explain(args: argparse.Namespace) -> ExitCode:
+    from roleSync.profile import load_profile
+
+    profile = load_profile(args.connector)
+    if args.run:
+        if args.as_of:
+            raise CommandUsageError("--as-of does not go with --run: a run has its own date")
+        out(_from_run(args, profile))
+    else:
+        out(_from_book(args, profile))
+    return ExitCode.OK
+
+
+def _from_book(args: argparse.Namespace, profile: Profile) -> str:
+    from roleSync.report.explain import Explainer, PastHandoff
+    from roleSync.report.progress import progress_for
+    from roleSync.report.runs import last_handoff
+    from roleSync.rules.ruleset import load_rule_set
+    from roleSync.sync.recorder import borrowed_state
+    from roleSync.sync.runner import open_adapter
+
+    rules = load_rule_set(rule_paths(args))  # before the pull: a broken file costs no calls
+    adapter = open_adapter(profile)
+    try:
+        with progress_for(sys.stderr).stage("pull") as stage:
+            book = adapter.pull()
+            stage.done(f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts")
+    finally:
+        adapter.close()
+    # Where each round-robin route left off: the same state the next plan starts from.
+    with borrowed_state(profile, None) as state:
+        rotation = state.rotation(profile.name)
+    explainer = Explainer(
+        book,
+        rules.roles,
+        rules.routing,
+        args.as_of or today(),
+        rotation,
+        profile=profile.name,
+        rules_digest=rules.digest,
+    )
+    texts = []
+    account = explainer.find_account(args.subject)
+    if account is not None:
+        last = last_handoff(profile, account.id)
+        texts.append(explainer.explain_account(account, PastHandoff(*last) if last else None))
+    owner = explainer.find_owner(args.subject)
+    if owner is not None:
+        texts.append(explainer.explain_owner(owner))
+    if not texts:
+        raise RoleSyncError(
+            f"no account or owner {args.subject!r} in the book of profile {profile.name!r} "
+            "(accounts by id or name, owners by id or email)"
+        )
+    return "\n\n".join(texts)
+
+
+def _from_run(args: argparse.Namespace, profile: Profile) -> str:
+    from roleSync.report.explain_run import (
+        explain_account_in_run,
+        explain_owner_in_run,
+        find_owner_role,
+    )
+    from roleSync.report.runs import load_run
+    from roleSync.rules.ruleset import load_rule_set
+
+    run = load_run(profile, None if args.run == "latest" else args.run)
+    texts = []
+    account = explain_account_in_run(run.plan, run.report, run.run_id, args.subject)
+    if account is not None:
+        texts.append(account)
+    role = find_owner_role(run.plan, args.subject)
+    if role is not None:
+        # Rules only when named: they re-derive the owner's trail if they are the run's.
+        rules = load_rule_set(args.rules) if args.rules else None
+        texts.append(explain_owner_in_run(run.plan, run.run_id, role, rules))
+    if not texts:
+        raise RoleSyncError(
+            f"run {run.run_id} neither moved nor skipped an account {args.subject!r}, and "
+            "has no such owner: explain it against the book (leave out --run)"
+        )
+    return "\n\n".join(texts)

@@ -1,0 +1,245 @@
+"""Run history and unattended operation: `runs`, `runs show`, `rollback`, and the options
+every writing command shares (`--allow-large`, `--log-format`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from roleSync.cli.common import Subparsers, add_profile_option, out
+from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity, UsageError
+from roleSync.report.progress import Progress, progress_for
+from roleSync.sync import logs
+from roleSync.sync.store import AuditRow, Outcome, RunRow
+
+Handler = Callable[[argparse.Namespace], ExitCode]
+DEFAULT_STATE = Path(".rolesync") / "state.db"
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that write to the CRM: sync, apply, rollback."""
+    parser.add_argument(
+        "--allow-large",
+        action="store_true",
+        help="apply even above the profile's guardrails (max_changes, max_share)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=logs.FORMATS,
+        default="text",
+        help="stderr events: text (warnings, for people) or json (one object per line, "
+        "for log collectors; default: %(default)s)",
+    )
+
+
+def progress_of(args: argparse.Namespace) -> Progress:
+    """Progress lines on stderr, or events in json mode (stderr stays pure JSON lines)."""
+    if args.log_format == "json":
+        return logs.EventProgress()
+    return progress_for(sys.stderr)
+
+
+def logged(handler: Handler) -> Handler:
+    """Run `handler` with the chosen log format. In json mode an error is a JSON event
+    too, so a log collector never has to parse a plain-text line."""
+
+    def run(args: argparse.Namespace) -> ExitCode:
+        logs.configure(args.log_format)
+        try:
+            return handler(args)
+        except RoleSyncError as exc:
+            if args.log_format != "json":
+                raise
+            code = exc.exit_code
+            if isinstance(exc, InputError):
+                failing = any(d.severity is Severity.ERROR for d in exc.diagnostics)
+                code = ExitCode.INVALID if failing else ExitCode.GUARDRAIL
+            for line in str(exc).splitlines():
+                logs.event("error", line, level=logging.ERROR, exit_code=int(code))
+            return code
+        finally:
+            logs.reset()
+
+    return run
+
+
+def register(sub: Subparsers) -> None:
+    runs = sub.add_parser("runs", help="history of runs (`runs show ID`: one run)")
+    add_profile_option(runs, required=False)
+    runs.add_argument("--limit", type=int, default=30, help="runs to list (default: %(default)s)")
+    _add_format(runs)
+    shows = runs.add_subparsers(dest="runs_command", metavar="show")
+    show = shows.add_parser("show", help="one run: counts, conflicts, failures")
+    show.add_argument("run_id", metavar="RUN_ID")
+    # Its own dest: argparse lets a subparser's default overwrite the parent's value.
+    show.add_argument("-c", "--connector", dest="show_connector", type=Path, metavar="PROFILE")
+    _add_format(show, dest="show_format")
+    runs.set_defaults(handler=run_runs)
+
+    rollback = sub.add_parser(
+        "rollback", help="undo one run's ownership changes (skipping accounts changed since)"
+    )
+    rollback.add_argument("run_id", metavar="RUN_ID")
+    add_profile_option(rollback)
+    add_run_options(rollback)
+    rollback.set_defaults(handler=logged(run_rollback))
+
+
+def _add_format(parser: argparse.ArgumentParser, dest: str = "format") -> None:
+    parser.add_argument(
+        "--format", dest=dest, choices=("text", "json"), default=None, help="default: text"
+    )
+
+
+def _state_path(connector: Path | None) -> Path:
+    if connector is None:
+        return DEFAULT_STATE.resolve()
+    from roleSync.profile import load_profile
+    from roleSync.sync.recorder import state_file
+
+    return state_file(load_profile(connector))
+
+
+def run_runs(args: argparse.Namespace) -> ExitCode:
+    from roleSync.sync.store import StateStore
+
+    show = args.runs_command == "show"
+    connector = (args.show_connector or args.connector) if show else args.connector
+    fmt = (args.show_format or args.format or "text") if show else (args.format or "text")
+    profile = None
+    if connector is not None:
+        from roleSync.profile import load_profile
+
+        profile = load_profile(connector).name
+    path = _state_path(connector)
+    if not path.is_file():
+        if show:
+            raise UsageError(f"no runs recorded: no state store at {path}")
+        out("[]" if fmt == "json" else f"no runs recorded yet (no state store at {path})")
+        return ExitCode.OK
+    with StateStore.open(path) as store:
+        if not show:
+            runs = store.runs(profile, limit=args.limit)
+            listing = json.dumps([_run_json(r) for r in runs], indent=2)
+            out(listing if fmt == "json" else _table(runs))
+            return ExitCode.OK
+        run = store.run(args.run_id)
+        if run is None or (profile is not None and run.profile != profile):
+            raise UsageError(f"no run {args.run_id!r} in {path}")
+        audit = store.audit(run.id)
+    if fmt == "json":
+        data = _run_json(run)
+        data["changes"] = [_audit_json(a) for a in audit]
+        out(json.dumps(data, indent=2))
+    else:
+        out(_details(run, audit))
+    return ExitCode.OK
+
+
+def run_rollback(args: argparse.Namespace) -> ExitCode:
+    from roleSync.profile import load_profile
+    from roleSync.render import run_summary
+    from roleSync.sync.rollback import rollback
+
+    report = rollback(load_profile(args.connector), args.run_id, allow_large=args.allow_large)
+    out(run_summary(report))
+    for skip in report.skipped:
+        out(f"  not rolled back: {skip.account_id}: {skip.reason} [{skip.code}]")
+    out(f"report: {report.report_path}")
+    return ExitCode.OK if report.ok else ExitCode.INVALID
+
+
+def _run_json(run: RunRow) -> dict[str, object]:
+    return {
+        "id": run.id,
+        "profile": run.profile,
+        "mode": run.mode,
+        "status": run.status,
+        "started": run.started,
+        "finished": run.finished,
+        "rules_digest": run.rules_digest,
+        "planned": run.planned,
+        "applied": run.applied,
+        "already_applied": run.already_applied,
+        "conflicts": run.conflicts,
+        "failed": run.failed,
+        "skipped": run.skipped,
+        "plan_path": run.plan_path,
+        "report_path": run.report_path,
+        "rollback_of": run.parent_run,
+        "message": run.message,
+    }
+
+
+def _audit_json(row: AuditRow) -> dict[str, object]:
+    return {
+        "account_id": row.account_id,
+        "account_name": row.account_name,
+        "from": row.from_owner,
+        "to": row.to_owner,
+        "rule_id": row.rule_id,
+        "result": row.result,
+        "found": row.found_owner,
+        "error": row.error,
+        "at": row.at,
+    }
+
+
+def _table(runs: list[RunRow]) -> str:
+    if not runs:
+        return "no runs recorded yet"
+    head = ("RUN", "PROFILE", "MODE", "STATUS", "STARTED", "PLANNED", "APPLIED", "CONFL", "FAILED")
+    rows = [
+        (
+            r.id,
+            r.profile,
+            r.mode,
+            r.status,
+            r.started,
+            str(r.planned),
+            str(r.applied),
+            str(r.conflicts),
+            str(r.failed),
+        )
+        for r in runs
+    ]
+    widths = [max(len(row[i]) for row in (head, *rows)) for i in range(len(head))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in (head, *rows)
+    )
+
+
+def _details(run: RunRow, audit: list[AuditRow]) -> str:
+    lines = [
+        f"run {run.id} ({run.mode}, profile {run.profile}): {run.status}",
+        f"  started  {run.started}",
+        f"  finished {run.finished or '-'}",
+        f"  rules    {run.rules_digest or '-'}",
+        f"  planned {run.planned}, applied {run.applied}, already applied "
+        f"{run.already_applied}, conflicts {run.conflicts}, failed {run.failed}, "
+        f"skipped {run.skipped}",
+        f"  plan     {run.plan_path or '-'}",
+        f"  report   {run.report_path or '-'}",
+    ]
+    if run.parent_run:
+        lines.append(f"  rollback of run {run.parent_run}")
+    if run.message:
+        lines.append(f"  note     {run.message}")
+    conflicts = [a for a in audit if a.result == Outcome.CONFLICT]
+    if conflicts:
+        lines.append(f"conflicts ({len(conflicts)}): changed in the CRM after the plan, left alone")
+        lines += [
+            f"  {a.account_id}  planned {a.from_owner or '-'} -> {a.to_owner}, "
+            f"found {a.found_owner or '-'}"
+            for a in conflicts
+        ]
+    failures = [a for a in audit if a.result == Outcome.FAILED]
+    if failures:
+        lines.append(f"failures ({len(failures)}):")
+        lines += [f"  {a.account_id}  {a.error}" for a in failures]
+    return "\n".join(lines)

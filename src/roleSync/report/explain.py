@@ -1,0 +1,352 @@
+"""`explain`: why an owner has their role, and why an account moves (or stays), in words.
+
+Pure, like planning: a Book, the rule files, `as_of` and the rotation state in; text
+out. The verdict always comes from `build_plan` itself; this module only retraces it,
+so an explanation can never tell a different story from the plan. To show the farmer
+pick as it happened, it replays the plan's earlier picks on a fresh `FarmerPicker`
+(picks are deterministic and only handoffs change loads and turns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from roleSync.adapters.base import OwnershipChange
+from roleSync.metrics import account_revenue, window_start
+from roleSync.model import Account, Book, Owner, Role
+from roleSync.plan import OwnerRole, Plan, PlanInputs, build_plan
+from roleSync.render import table, title_disagrees
+from roleSync.report.conditions import classification_trail, describe, metric_lines
+from roleSync.report.fmt import money_full
+from roleSync.rules.classify import CompiledRoles, RoleDecision
+from roleSync.rules.routing import (
+    CompiledRoute,
+    CompiledRouting,
+    FarmerPicker,
+    resolve_account_subject,
+)
+from roleSync.rules.schema import Assign, RolePool, RolesFile, RoutingFile, Strategy
+
+
+@dataclass(frozen=True, slots=True)
+class PastHandoff:
+    """The latest handoff of an account by an earlier run, from that run's report."""
+
+    run_id: str
+    change: OwnershipChange
+
+
+def owner_line(owner: Owner, role: OwnerRole | None) -> str:
+    status = "active" if owner.active else "inactive"
+    title = f'"{owner.title}"' if owner.title else "no title"
+    who = f"{owner.name} <{owner.email}> ({owner.id}), {title}, {status}"
+    if role is None:
+        return who
+    return f"{who}; role {role.role.value} ({role.reason})"
+
+
+def describe_assign(assign: Assign) -> str:
+    pool = assign.pool
+    members = f"every {pool.role.value}" if isinstance(pool, RolePool) else ", ".join(pool)
+    how = (
+        "round robin, continuing across runs"
+        if assign.strategy is Strategy.ROUND_ROBIN
+        else f"least loaded by {assign.balance_by.value}"
+    )
+    caps = []
+    if assign.capacity is not None and assign.capacity.max_accounts is not None:
+        caps.append(f"at most {assign.capacity.max_accounts} accounts each")
+    if assign.capacity is not None and assign.capacity.max_revenue is not None:
+        caps.append(f"at most {money_full(assign.capacity.max_revenue)} revenue each")
+    return f"pool: {members}; {how}" + (f"; {', '.join(caps)}" if caps else "")
+
+
+class Explainer:
+    """Everything `explain` needs about one book, rule set and day, computed once."""
+
+    def __init__(
+        self,
+        book: Book,
+        roles: RolesFile,
+        routing: RoutingFile,
+        as_of: date,
+        rotation: Mapping[str, str] | None = None,
+        *,
+        profile: str = "explain",
+        rules_digest: str = "",
+    ) -> None:
+        self.book = book
+        self.roles_file = roles
+        self.routing_file = routing
+        self.as_of = as_of
+        self.rotation = dict(rotation or {})
+        self.routing = CompiledRouting(routing)
+        self.plan: Plan = build_plan(
+            book,
+            PlanInputs(
+                profile, CompiledRoles(roles), self.routing, rules_digest, as_of, self.rotation
+            ),
+        )
+        self.owner_roles = {o.owner_id: o for o in self.plan.owners}
+        self.decisions = {
+            o.owner_id: RoleDecision(o.owner_id, o.role, o.rule_id, o.reason)
+            for o in self.plan.owners
+        }
+        self.revenue = account_revenue(book, as_of, roles.window_days)
+
+    # -- lookup ----------------------------------------------------------------------
+
+    def find_account(self, key: str) -> Account | None:
+        """By id, or by a name no other account has (case-insensitive)."""
+        if key in self.book.accounts:
+            return self.book.accounts[key]
+        named = [a for a in self.book.accounts.values() if a.name.casefold() == key.casefold()]
+        return named[0] if len(named) == 1 else None
+
+    def find_owner(self, key: str) -> Owner | None:
+        return self.book.find_owner(key)
+
+    def name(self, owner_id: str | None) -> str:
+        owner = self.book.owners.get(owner_id or "")
+        return owner.name if owner is not None else (owner_id or "nobody")
+
+    # -- owners ----------------------------------------------------------------------
+
+    def explain_owner(self, owner: Owner) -> str:
+        role = self.owner_roles[owner.id]
+        window = self.roles_file.window_days
+        start = window_start(self.as_of, window)
+        lines = [
+            f"Owner {owner_line(owner, None)}",
+            f"Role: {role.role.value}"
+            + (f", by rule {role.rule_id}" if role.rule_id else ", no rule matched"),
+            "",
+            f"Role metrics over the {window} days {start} .. {self.as_of}:",
+            *metric_lines(role.metrics),
+            "",
+            "How the roles file decided:",
+            *classification_trail(self.roles_file, owner, role.metrics),
+        ]
+        if title_disagrees(role):
+            lines += [
+                "",
+                f'Their title "{owner.title}" says otherwise: by the deal mix they work '
+                f"as a {role.role.value}.",
+            ]
+        return "\n".join([*lines, "", *self._owner_routing(owner, role)])
+
+    def _owner_routing(self, owner: Owner, role: OwnerRole) -> list[str]:
+        plan = self.plan
+        gives = [c for c in plan.changes if c.from_owner_id == owner.id]
+        gets = [c for c in plan.changes if c.to_owner_id == owner.id]
+        waits = [s for s in plan.skipped if s.owner_id == owner.id]
+        handoff = self.routing_file.handoff
+        from_roles = ", ".join(r.value for r in handoff.from_roles)
+        lines = [f"In routing (a plan as of {self.as_of}):"]
+        delay = f"{handoff.delay_days} days after the first won new business"
+        if not owner.active:  # inactive: only from_inactive_owners decides (plan.py)
+            flag = str(handoff.from_inactive_owners).lower()
+            verdict = f"handed off {delay}" if handoff.from_inactive_owners else "kept"
+            lines.append(
+                f"  inactive: their customers are {verdict} (handoff.from_inactive_owners: {flag})"
+            )
+        elif role.role in {Role(r.value) for r in handoff.from_roles}:
+            lines.append(
+                f"  as a {role.role.value}, their customers are handed off {delay} "
+                f"(handoff.from_roles: {from_roles})"
+            )
+        else:
+            lines.append(
+                f"  their accounts stay with them: a {role.role.value} is not in "
+                f"handoff.from_roles ({from_roles})"
+            )
+        picker = FarmerPicker(self.book, self.decisions, self.revenue, self.rotation)
+        for route in self.routing.routes:
+            # Who is in a pool, and in which order, does not depend on the account.
+            pool = picker.candidates(route, Account("-", "-", None))
+            ids = [o.id for o, _ in pool]
+            if owner.id not in ids:
+                continue
+            turn = f"; turn {ids.index(owner.id) + 1} of {len(ids)} in its rotation"
+            rr = route.assign.strategy is Strategy.ROUND_ROBIN
+            lines.append(
+                f"  in the pool of route {route.id} ({describe_assign(route.assign)})"
+                + (turn if rr else "")
+            )
+        for label, items in (("gives", gives), ("receives", gets)):
+            if items:
+                shown = ", ".join(c.account_id for c in items[:8])
+                more = f" and {len(items) - 8} more" if len(items) > 8 else ""
+                lines.append(f"  {label} {len(items)} accounts in this plan: {shown}{more}")
+        if waits:
+            codes = sorted({s.code for s in waits})
+            lines.append(
+                f"  {len(waits)} of their accounts are due but skipped ({', '.join(codes)})"
+            )
+        if not (gives or gets or waits):
+            lines.append("  no handoff involves them in this plan")
+        return lines
+
+    # -- accounts --------------------------------------------------------------------
+
+    def explain_account(self, account: Account, last: PastHandoff | None = None) -> str:
+        owner = self.book.owners.get(account.owner_id or "")
+        fields = ", ".join(
+            f"{k} {v or '-'}"
+            for k, v in (
+                ("segment", account.segment),
+                ("region", account.region),
+                ("tier", account.tier),
+                ("lifecycle", account.lifecycle),
+            )
+        )
+        lines = [f'Account {account.id} "{account.name}": {fields}']
+        if owner is None:
+            lines.append(f"Owner: none in the book ({account.owner_id or 'unowned'})")
+        else:
+            lines.append(f"Owner: {owner_line(owner, self.owner_roles.get(owner.id))}")
+        if last is not None:
+            c = last.change
+            lines.append(
+                f"Last handed off by run {last.run_id}: {self.name(c.from_owner_id)} -> "
+                f"{self.name(c.to_owner_id)} on route {c.rule_id} ({c.reason})"
+            )
+        lines += ["", *self._trail(account, owner), "", self._outcome(account)]
+        return "\n".join(lines)
+
+    def _outcome(self, account: Account) -> str:
+        for change in self.plan.changes:
+            if change.account_id == account.id:
+                to = self.book.owners[change.to_owner_id]
+                return f"Outcome: hand off to {to.name} <{to.email}> on route {change.rule_id}."
+        for skip in self.plan.skipped:
+            if skip.account_id == account.id:
+                return f"Outcome: skipped ({skip.code}): {skip.reason}."
+        return f"Outcome: stays with {self.name(account.owner_id)}."
+
+    def _trail(self, account: Account, owner: Owner | None) -> list[str]:
+        """Each step build_plan takes, in its order, stopping where the account stops."""
+        handoff = self.routing_file.handoff
+        trigger = self.book.first_won_new_business(account.id)
+        if trigger is None or trigger.close_date is None:
+            return [
+                "Handoff trigger: none yet. The trigger is the account's first won "
+                "new-business deal, and it has none: nothing to hand off."
+            ]
+        won = trigger.close_date
+        amount = money_full(trigger.amount) if trigger.amount is not None else "no amount"
+        lines = [f"Handoff trigger: deal {trigger.id} ({amount}), first new business won on {won}."]
+        if won > self.as_of:
+            return [*lines, f"  That is after {self.as_of}, the day explained: not yet."]
+        due = won.toordinal() + handoff.delay_days
+        due_on = date.fromordinal(due)
+        late = self.as_of.toordinal() - due
+        lines.append(
+            f"  Handoff delay {handoff.delay_days} days: due {due_on}"
+            + (
+                f", {late} days before {self.as_of}."
+                if late >= 0
+                else f", not yet ({-late} days to go)."
+            )
+        )
+        moves, why = self._may_move(owner)
+        lines.append(why)
+        if not moves:
+            return lines
+        if account.locked:
+            return [
+                *lines,
+                "Do-not-route: the account is locked in the CRM; roleSync never moves it.",
+            ]
+        if late < 0:
+            return [*lines, "Pending: the hunter keeps it through onboarding until it is due."]
+        lines += ["", "Routes, first match wins:"]
+        for index, (raw, route) in enumerate(
+            zip(self.routing_file.routes, self.routing.routes, strict=True), start=1
+        ):
+            matched, detail = describe(raw.when, account, resolve_account_subject, "       ")
+            lines.append(f"  {index}. {route.id}: {'matched' if matched else 'did not match'}")
+            lines += detail
+            if matched:
+                return [*lines, "", *self._pick(account, route, won)]
+        return [*lines, "No route matched: the account is reported as no-route, never dropped."]
+
+    def _may_move(self, owner: Owner | None) -> tuple[bool, str]:
+        """Whether its owner is one to hand off from (plan._candidate_from), and why."""
+        handoff = self.routing_file.handoff
+        from_roles = ", ".join(r.value for r in handoff.from_roles)
+        if owner is None or not owner.active:
+            who = "It has no owner in the book" if owner is None else "Its owner is inactive"
+            flag = str(handoff.from_inactive_owners).lower()
+            verdict = "it may move" if handoff.from_inactive_owners else "it stays"
+            return (
+                handoff.from_inactive_owners,
+                f"{who}; handoff.from_inactive_owners is {flag}: {verdict}.",
+            )
+        role = self.owner_roles[owner.id].role
+        if role is Role.FARMER:
+            return False, f"Already with a farmer ({owner.name}): it stays."
+        if role not in {Role(r.value) for r in handoff.from_roles}:
+            return (
+                False,
+                f"Its owner is {role.value}, not in handoff.from_roles [{from_roles}]: it stays.",
+            )
+        return (
+            True,
+            f"Its owner is a {role.value}, in handoff.from_roles [{from_roles}]: it may move.",
+        )
+
+    def _replayed_picker(self, account: Account, won: date) -> tuple[FarmerPicker, int]:
+        """The picker as it stood when build_plan reached this account: the plan's earlier
+        handoffs (oldest trigger first, then account id) replayed on a fresh one."""
+        picker = FarmerPicker(self.book, self.decisions, self.revenue, self.rotation)
+        routes = {r.id: r for r in self.routing.routes}
+        replayed = 0
+        for change in self.plan.changes:
+            trigger = self.book.first_won_new_business(change.account_id)
+            assert trigger is not None and trigger.close_date is not None  # a change had one
+            if (trigger.close_date, change.account_id) >= (won, account.id):
+                break
+            picker.pick(routes[change.rule_id], self.book.accounts[change.account_id])
+            replayed += 1
+        return picker, replayed
+
+    def _pick(self, account: Account, route: CompiledRoute, won: date) -> list[str]:
+        picker, replayed = self._replayed_picker(account, won)
+        assign = route.assign
+        pool = picker.candidates(route, account)
+        lines = [
+            f"Picking the farmer on route {route.id}: {describe_assign(assign)}.",
+            f"  Loads once the {replayed} handoff(s) this plan makes before it are counted "
+            "(oldest trigger first):",
+        ]
+        last = picker.rotation.get(route.id)
+        rows = [
+            [
+                str(turn),
+                o.name,
+                str(picker.accounts.get(o.id, 0)),
+                money_full(picker.revenue.get(o.id, 0.0)),
+                ("eligible" if refusal is None else f"ineligible: {refusal}")
+                + ("; picked last on this route" if o.id == last else ""),
+            ]
+            for turn, (o, refusal) in enumerate(pool, start=1)
+        ]
+        if rows:
+            grid = table(
+                ["turn", "owner", "accounts", "revenue", "status"], rows, frozenset({0, 2, 3})
+            )
+            lines += ["    " + line for line in grid.splitlines()]
+        if assign.strategy is Strategy.ROUND_ROBIN:
+            after = next((o.name for o, _ in pool if o.id == last), None)
+            lines.append(
+                f"  Rotation: the last pick on this route was {after}; the turn goes on from there."
+                if after
+                else "  Rotation: no earlier pick on this route, so the turn starts at the top."
+            )
+        pick = picker.pick(route, account)
+        if pick.owner is None:
+            return [*lines, f"  No eligible farmer: {pick.reason}."]
+        return [*lines, f"  Picked {pick.owner.name}: {pick.reason}."]

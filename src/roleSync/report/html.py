@@ -1,0 +1,318 @@
+"""The run report as one self-contained HTML page: inline CSS, inline SVG charts and a
+few lines of inline script for sorting tables. No network: a Content-Security-Policy
+forbids every fetch, so the page works from an email attachment or an air-gapped share.
+
+Pure: `render_html(ReportData)` returns the page. Every CRM-sourced text is escaped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from html import escape
+
+from roleSync import __version__
+from roleSync.metrics import METRIC_HELP, METRIC_NAMES
+from roleSync.report.assets import CSP, CSS, SCRIPT
+from roleSync.report.data import ReportData
+from roleSync.report.fmt import money, money_full, number, share
+from roleSync.report.svg import BarRow, Dot, Series, bars, scatter
+
+# Okabe-Ito colours: told apart with the common colour-vision deficiencies, and each
+# dark enough for white text and a white background.
+ROLE_SERIES = (
+    Series("hunter", "hunter", "#D55E00"),
+    Series("farmer", "farmer", "#0072B2"),
+    Series("unclassified", "unclassified", "#6E6E6E"),
+)
+BEFORE_AFTER = (Series("before", "before the run", "#9DB9D3"), Series("after", "after", "#0072B2"))
+OUTCOME_SERIES = (Series("n", "accounts", "#009E73"),)
+CHART_IDS = ("role-map", "balance-accounts", "balance-revenue", "run-outcome")
+
+Cell = tuple[str, str | None]  # (shown text, sort key; None: sort by the text)
+_SHARES = frozenset({"new_business_share", "win_rate"})
+_AMOUNTS = frozenset(m for m in METRIC_NAMES if m.endswith("_amount") or m == "managed_revenue")
+
+
+def _table(
+    caption: str,
+    headers: Sequence[tuple[str, str, bool]],
+    rows: Sequence[Sequence[Cell]],
+    *,
+    sortable: bool = False,
+    table_id: str = "",
+) -> str:
+    """headers: (label, tooltip, numeric). Cells are escaped here, once."""
+    head = []
+    for label, tip, numeric in headers:
+        cls = ' class="num"' if numeric else ""
+        title = f' title="{escape(tip)}"' if tip else ""
+        inner = f'<button type="button">{escape(label)}</button>' if sortable else escape(label)
+        head.append(f'<th scope="col"{cls}{title}>{inner}</th>')
+    body = []
+    for row in rows:
+        cells = []
+        for (text, key), (_, _, numeric) in zip(row, headers, strict=True):
+            cls = ' class="num"' if numeric else ""
+            sort = f' data-sort="{escape(key)}"' if key is not None else ""
+            cells.append(f"<td{cls}{sort}>{escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    if not rows:
+        body.append(f'<tr><td colspan="{len(headers)}">none</td></tr>')
+    attrs = (' data-sortable=""' if sortable else "") + (f' id="{table_id}"' if table_id else "")
+    return (
+        f'<div class="scroll"><table{attrs}><caption class="meta">{escape(caption)}</caption>'
+        f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def _text(value: str) -> Cell:
+    return (value, None)
+
+
+def _metric_cell(name: str, value: float | None) -> Cell:
+    key = "" if value is None else repr(value)
+    if name in _SHARES:
+        return (share(value), key)
+    if name in _AMOUNTS:
+        return (money_full(value), key)
+    return (number(value), key)
+
+
+def _role_map(data: ReportData) -> str:
+    dots = [
+        Dot(
+            o.name,
+            f"{o.title or 'no title'}, works as a {o.role}" if o.title_disagrees else o.title,
+            o.metrics.new_business_won_amount,
+            o.metrics.managed_revenue,
+            o.role,
+            o.title_disagrees,
+            f"{o.name} ({o.title or 'no title'}): {o.role}; new business won "
+            f"{money_full(o.metrics.new_business_won_amount)}, revenue managed "
+            f"{money_full(o.metrics.managed_revenue)}",
+        )
+        for o in data.owners
+    ]
+    return scatter(
+        "role-map",
+        "Role map: new business won against revenue managed, per owner",
+        "Each owner is a point: farther right won more new business, higher up manages "
+        "more revenue. Colour is the role the rules classified from the deal mix; ringed "
+        "diamonds are owners whose title says the other role.",
+        dots,
+        ROLE_SERIES,
+        x_label=f"new business won, last {data.run.window_days} days (hunting)",
+        y_label="revenue managed on owned accounts (farming)",
+        flag_label="title says otherwise",
+    )
+
+
+def _balance_charts(data: ReportData) -> str:
+    rows = sorted(data.balance, key=lambda b: b.name.casefold())
+    after_accounts = [b.accounts_after for b in rows]
+    accounts = bars(
+        "balance-accounts",
+        "Accounts per farmer, before and after the run",
+        "Horizontal bars, two per farmer: accounts owned before the run and after its "
+        "handoffs. The dashed line is the average after the run.",
+        [BarRow(b.name, (b.accounts_before, b.accounts_after)) for b in rows],
+        BEFORE_AFTER,
+        fmt=number,
+        reference=sum(after_accounts) / len(rows) if rows else None,
+        reference_label="average after",
+        width=640,
+    )
+    known = [b.revenue_after for b in rows if b.revenue_after is not None]
+    revenue = bars(
+        "balance-revenue",
+        "Revenue managed per farmer, before and after the run",
+        "Horizontal bars, two per farmer: revenue managed before the run and after its "
+        "handoffs. The dashed line is the average after the run.",
+        [BarRow(b.name, (b.revenue_before, b.revenue_after)) for b in rows],
+        BEFORE_AFTER,
+        fmt=money,
+        reference=sum(known) / len(known) if known else None,
+        reference_label="average after",
+        width=640,
+    )
+    note = (
+        ""
+        if data.revenue_known
+        else '<p class="meta">Revenue after the run is not shown: the moved accounts\' '
+        "revenue needs the book (<code>rolesync report --pull</code>).</p>"
+    )
+    return f'<div class="charts"><figure>{accounts}</figure><figure>{revenue}</figure></div>{note}'
+
+
+def _outcome_chart(data: ReportData) -> str:
+    run = data.run
+    rows = [
+        BarRow("handed off", (float(run.applied),)),
+        BarRow("already with the farmer", (float(run.already_applied),)),
+        BarRow("conflict (changed by hand)", (float(run.conflicts),)),
+        BarRow("failed", (float(run.failed),)),
+    ]
+    for code, n in sorted(Counter(s.code for s in data.skipped).items()):
+        rows.append(BarRow(f"skipped: {code}", (float(n),)))
+    return bars(
+        "run-outcome",
+        "What the run did with the accounts due for a handoff",
+        "Horizontal bars: accounts handed off, already with their farmer, in conflict, "
+        "failed, and skipped by reason.",
+        rows,
+        OUTCOME_SERIES,
+        fmt=number,
+    )
+
+
+def _cards(data: ReportData) -> str:
+    run = data.run
+    cards = [
+        ("owners", str(len(data.owners))),
+        ("hunters", str(data.role_count("hunter"))),
+        ("farmers", str(data.role_count("farmer"))),
+        ("titles that say otherwise", str(len(data.title_disagreements))),
+        ("handed off", str(run.applied)),
+        ("skipped", str(run.skipped)),
+        ("conflicts + failed", str(run.conflicts + run.failed)),
+    ]
+    items = "".join(f"<li><b>{escape(v)}</b>{escape(k)}</li>" for k, v in cards)
+    return f'<ul class="cards" aria-label="run summary">{items}</ul>'
+
+
+def _handoff_rows(data: ReportData) -> list[list[Cell]]:
+    rows = []
+    for h in data.handoffs:
+        outcome = h.outcome + (f": {h.outcome_detail}" if h.outcome_detail else "")
+        rows.append(
+            [
+                _text(h.account_id),
+                _text(h.account_name),
+                _text(h.from_name),
+                _text(h.to_name),
+                _text(h.rule_id),
+                _text(h.reason),
+                _text(outcome),
+            ]
+        )
+    return rows
+
+
+def _metrics_table(data: ReportData) -> str:
+    headers = [
+        ("owner", "", False),
+        ("title", "", False),
+        ("role", "the classified role", False),
+        ("rule", "the rule that decided", False),
+        *((m, METRIC_HELP[m], True) for m in METRIC_NAMES),
+    ]
+    rows = [
+        [
+            _text(o.name),
+            _text(o.title + (" (says otherwise)" if o.title_disagrees else "")),
+            _text(o.role),
+            _text(o.rule_id or "no rule matched"),
+            *(_metric_cell(m, getattr(o.metrics, m)) for m in METRIC_NAMES),
+        ]
+        for o in data.owners
+    ]
+    return _table(
+        "Role metrics per owner; click a column to sort.",
+        headers,
+        rows,
+        sortable=True,
+        table_id="role-metrics",
+    )
+
+
+def render_html(data: ReportData) -> str:
+    run = data.run
+    problems = run.conflicts + run.failed
+    disagreements = _table(
+        "Owners whose title says one role while their deal mix says the other.",
+        [
+            (h, "", False)
+            for h in ("owner", "title", "works as", "rule", "the figures that decided")
+        ],
+        [
+            [_text(v) for v in (o.name, o.title, o.role, o.rule_id or "-", o.reason)]
+            for o in data.title_disagreements
+        ],
+    )
+    handoffs = _table(
+        "Every planned handoff with its route, its reason and what happened to it.",
+        [(h, "", False) for h in ("account", "name", "from", "to", "route", "why", "outcome")],
+        _handoff_rows(data),
+    )
+    skipped = _table(
+        "Accounts due for a handoff that did not move, and why.",
+        [(h, "", False) for h in ("account", "name", "owner", "code", "why")],
+        [
+            [_text(v) for v in (s.account_id, s.account_name, s.owner_name, s.code, s.reason)]
+            for s in data.skipped
+        ],
+    )
+    title = f"roleSync run {run.run_id} ({run.profile})"
+    warning = (
+        f'<p class="bad">{problems} planned handoffs did not go through: see the outcome '
+        "column.</p>"
+        if problems
+        else ""
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<main>
+<header>
+<h1>{escape(title)}</h1>
+<p class="meta">{escape(run.mode)} as of {run.as_of.isoformat()}, started \
+{escape(run.started.isoformat())}; roles from the last {run.window_days} days of deals; \
+rules {escape(run.rules_digest)}</p>
+{_cards(data)}
+{warning}
+<nav aria-label="sections"><a href="#roles">Role map</a><a href="#titles">Titles</a>\
+<a href="#balance">Farmers' books</a><a href="#handoffs">Handoffs</a>\
+<a href="#skipped">Skipped</a><a href="#metrics">Role metrics</a></nav>
+</header>
+<section id="roles" aria-labelledby="roles-h">
+<h2 id="roles-h">Who hunts, who farms</h2>
+<p class="lead">Hunters sit bottom right (much new business, small books), farmers top \
+left. A ringed diamond is an owner whose title says the other role.</p>
+<figure>{_role_map(data)}</figure>
+</section>
+<section id="titles" aria-labelledby="titles-h">
+<h2 id="titles-h">Titles that say otherwise ({len(data.title_disagreements)})</h2>
+{disagreements}
+</section>
+<section id="balance" aria-labelledby="balance-h">
+<h2 id="balance-h">Farmers' books before and after the run</h2>
+{_balance_charts(data)}
+</section>
+<section id="handoffs" aria-labelledby="handoffs-h">
+<h2 id="handoffs-h">Handoffs ({run.applied} of {run.planned} planned went through)</h2>
+<figure>{_outcome_chart(data)}</figure>
+{handoffs}
+</section>
+<section id="skipped" aria-labelledby="skipped-h">
+<h2 id="skipped-h">Skipped ({run.skipped})</h2>
+{skipped}
+</section>
+<section id="metrics" aria-labelledby="metrics-h">
+<h2 id="metrics-h">Role metrics</h2>
+{_metrics_table(data)}
+</section>
+<footer>Made by roleSync {escape(__version__)} from runs/{escape(run.run_id)}/plan.json \
+and report.json. Self-contained: no network, no external fonts or scripts.</footer>
+</main>
+<script>{SCRIPT}</script>
+</body>
+</html>
+"""

@@ -1,0 +1,284 @@
+"""One run's bookkeeping in the state store: its row, its journal, its audit and report.
+
+The audit log is the source of truth of a run's outcome: the report and the counts in
+`rolesync runs` are computed from it, so a run finished in two goes (killed, then
+completed by the next run) reports exactly what happened to every change, once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from roleSync.adapters.base import ApplyResult, OwnershipChange
+from roleSync.plan import Plan
+from roleSync.profile import Profile
+from roleSync.sync.guardrails import GuardrailError, exceeded
+from roleSync.sync.lock import RunLock
+from roleSync.sync.logs import event
+from roleSync.sync.report import RunReport, build_report
+from roleSync.sync.state import ROTATION_FILE, load_rotation
+from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
+
+Clock = Callable[[], datetime]
+NO_RESULT = "the adapter reported no result for this change"
+
+
+def state_file(profile: Profile) -> Path:
+    return (profile.state_path / profile.state.path).resolve()
+
+
+def lock_file(profile: Profile) -> Path:
+    return profile.state_path / f"{profile.name}.lock"
+
+
+def open_state(profile: Profile) -> StateStore:
+    """The profile's state store; the first time, the old rotation.json moves into it."""
+    store = StateStore.open(state_file(profile))
+    legacy = profile.state_path / ROTATION_FILE
+    try:
+        if legacy.exists():
+            store.import_rotation(
+                profile.name, load_rotation(profile.state_path), marker=f"imported {legacy}"
+            )
+            # Renamed, not deleted: an older roleSync (or a person) can still read it.
+            legacy.replace(legacy.with_name(ROTATION_FILE + ".imported"))
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def reset_state(profile: Profile) -> None:
+    """Forget the profile's history (the demo does, when it writes a fresh book)."""
+    path = state_file(profile)
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    (profile.state_path / ROTATION_FILE).unlink(missing_ok=True)
+
+
+@contextmanager
+def borrowed_state(profile: Profile, store: StateStore | None) -> Iterator[StateStore]:
+    """`store` if the caller has one open, else the profile's, opened for the block."""
+    if store is not None:
+        yield store
+        return
+    with open_state(profile) as opened:
+        yield opened
+
+
+@contextmanager
+def locked_state(profile: Profile, clock: Clock) -> Iterator[StateStore]:
+    """The profile's lock (LockHeldError, exit 4, if another run holds it) and its store."""
+    lock = RunLock(lock_file(profile), profile.name)
+    lock.acquire(clock())
+    try:
+        event("lock-acquired", f"lock of profile {profile.name} taken", profile=profile.name)
+        with open_state(profile) as store:
+            yield store
+    finally:
+        lock.release()
+
+
+def outcomes_of(result: ApplyResult, changes: Mapping[str, OwnershipChange]) -> list[ChangeOutcome]:
+    """The per-change outcomes of an ApplyResult (metric writes are not changes)."""
+    outcomes = [ChangeOutcome(changes[a], Outcome.APPLIED) for a in result.applied if a in changes]
+    outcomes += [
+        ChangeOutcome(changes[a], Outcome.ALREADY) for a in result.already_applied if a in changes
+    ]
+    outcomes += [
+        ChangeOutcome(changes[a], Outcome.CONFLICT, found_owner=found)
+        for a, found in result.conflicts.items()
+        if a in changes
+    ]
+    outcomes += [
+        ChangeOutcome(changes[a], Outcome.FAILED, error=error)
+        for a, error in result.failed.items()
+        if a in changes
+    ]
+    return outcomes
+
+
+class StoreJournal:
+    """The ApplyJournal of one run: every batch's intent and result into the store.
+    The adapter numbers its batches from 0; a run resumed after a crash continues the
+    numbering where the journal ends."""
+
+    def __init__(
+        self, store: StateStore, run: RunRow, changes: Mapping[str, OwnershipChange], clock: Clock
+    ) -> None:
+        self.store = store
+        self.run = run
+        self.changes = changes
+        self.clock = clock
+        self.first_batch = store.next_batch_no(run.id)
+
+    def intent(self, batch_no: int, changes: Sequence[OwnershipChange]) -> None:
+        self.store.journal_intent(
+            self.run.id, self.first_batch + batch_no, changes, self.clock().isoformat()
+        )
+
+    def result(self, batch_no: int, result: ApplyResult) -> None:
+        number = self.first_batch + batch_no
+        self.store.journal_result(
+            self.run.id,
+            number,
+            outcomes_of(result, self.changes),
+            rules_digest=self.run.rules_digest,
+            at=self.clock().isoformat(),
+        )
+        event(
+            "batch",
+            f"run {self.run.id}: batch {number}: {len(result.applied)} applied, "
+            f"{len(result.conflicts)} conflicts, {len(result.failed)} failed",
+            run_id=self.run.id,
+            batch=number,
+            applied=len(result.applied),
+            already_applied=len(result.already_applied),
+            conflicts=len(result.conflicts),
+            failed=len(result.failed),
+        )
+
+
+def result_from_audit(store: StateStore, run_id: str) -> ApplyResult:
+    result = ApplyResult()
+    for row in store.audit(run_id):
+        if row.result == Outcome.APPLIED:
+            result.applied.append(row.account_id)
+        elif row.result == Outcome.ALREADY:
+            result.already_applied.append(row.account_id)
+        elif row.result == Outcome.CONFLICT:
+            result.conflicts[row.account_id] = row.found_owner
+        else:
+            result.failed[row.account_id] = row.error
+    return result
+
+
+class RunRecorder:
+    """Opens a run (after the guardrails), journals its apply and closes it."""
+
+    def __init__(
+        self, store: StateStore, profile: Profile, plan: Plan, run: RunRow, clock: Clock
+    ) -> None:
+        self.store = store
+        self.profile = profile
+        self.plan = plan
+        self.run = run
+        self.clock = clock
+        self.changes = {c.account_id: c for c in plan.changes}
+
+    @classmethod
+    def start(
+        cls,
+        store: StateStore,
+        profile: Profile,
+        plan: Plan,
+        run: RunRow,
+        *,
+        allow_large: bool,
+        clock: Clock,
+    ) -> RunRecorder:
+        """Record the run; GuardrailError (with the run recorded as stopped) if the plan
+        is above the profile's guardrails and `allow_large` is not given."""
+        reasons = exceeded(len(plan.changes), plan.summary.get("accounts", 0), profile.guardrails)
+        if reasons and not allow_large:
+            message = (
+                "guardrail: " + "; ".join(reasons) + f"; nothing written. Plan saved to "
+                f"{run.plan_path}: review it, then apply it with `rolesync apply "
+                f"{run.plan_path} --allow-large` (and the same -c)"
+            )
+            store.begin_run(
+                replace(
+                    run, status=RunStatus.STOPPED, message=message, finished=clock().isoformat()
+                )
+            )
+            # INFO: the error itself reaches people as the command's error line.
+            event(
+                "guardrail",
+                message,
+                run_id=run.id,
+                planned=len(plan.changes),
+                accounts=plan.summary.get("accounts", 0),
+                plan_path=run.plan_path,
+            )
+            raise GuardrailError(message, run_id=run.id, plan_path=run.plan_path)
+        if reasons:
+            event("guardrail-allowed", "allowed by --allow-large: " + "; ".join(reasons))
+        store.begin_run(replace(run, status=RunStatus.APPLYING))
+        event(
+            "run-started",
+            f"run {run.id} ({run.mode}): {len(plan.changes)} ownership changes planned",
+            run_id=run.id,
+            mode=run.mode,
+            planned=len(plan.changes),
+            profile=profile.name,
+        )
+        return cls(store, profile, plan, run, clock)
+
+    def journal(self) -> StoreJournal:
+        return StoreJournal(self.store, self.run, self.changes, self.clock)
+
+    def record(self, outcomes: Sequence[ChangeOutcome]) -> None:
+        self.store.record_outcomes(
+            self.run.id, outcomes, rules_digest=self.run.rules_digest, at=self.clock().isoformat()
+        )
+
+    def interrupted(self, exc: BaseException) -> None:
+        """The apply raised: leave the run for the next one to reconcile and finish."""
+        with suppress(Exception):  # the original error matters more than this one
+            self.store.set_status(self.run.id, RunStatus.INTERRUPTED, message=str(exc))
+
+    def finish(self, result: ApplyResult, *, message: str = "") -> RunReport:
+        """Audit what the apply decided outside its batches, then close the run with a
+        report built from the audit log."""
+        self.record(outcomes_of(result, self.changes))
+        audited = {row.account_id for row in self.store.audit(self.run.id)}
+        self.record(
+            [
+                ChangeOutcome(c, Outcome.FAILED, error=NO_RESULT)
+                for c in self.plan.changes
+                if c.account_id not in audited
+            ]
+        )
+        if self.plan.rotation:
+            self.store.save_rotation(self.profile.name, self.plan.rotation)
+        total = result_from_audit(self.store, self.run.id)
+        total.metrics_written = result.metrics_written
+        total.metrics_failed = result.metrics_failed
+        report = build_report(
+            self.plan,
+            total,
+            run_id=self.run.id,
+            mode=self.run.mode,
+            started=datetime.fromisoformat(self.run.started),
+            finished=self.clock(),
+        )
+        report.plan_path = self.run.plan_path
+        report.write(Path(self.run.plan_path).with_name("report.json"))
+        status = RunStatus.OK if report.ok else RunStatus.FAILED
+        row = self.store.finish_run(
+            self.run.id,
+            status=status,
+            finished=report.finished.isoformat(),
+            report_path=report.report_path,
+            message=message,
+        )
+        event(
+            "run-finished",
+            f"run {row.id}: {status}: applied {row.applied}, already applied "
+            f"{row.already_applied}, conflicts {row.conflicts}, failed {row.failed}",
+            level=logging.INFO if status == RunStatus.OK else logging.WARNING,
+            run_id=row.id,
+            status=status,
+            planned=row.planned,
+            applied=row.applied,
+            already_applied=row.already_applied,
+            conflicts=row.conflicts,
+            failed=row.failed,
+            report_path=report.report_path,
+        )
+        return report

@@ -1,0 +1,128 @@
+"""`rolesync rollback RUN_ID`: undo one run's ownership changes, as a run of its own.
+
+The reverse plan comes from the audit log, not from the run's plan: only changes that
+were actually applied are undone (to -> from). An account whose owner is no longer the
+one the run left it with was changed since, by a person or a later run: it is skipped
+and reported, never overwritten; so is an account whose previous owner is inactive now
+(inactive owners never receive accounts). The rollback is applied like any plan (lock,
+recovery of an interrupted run, guardrails, journal, audit), under a new run id whose
+row names the run it undoes.
+
+Rolling back does not change the rules: if they still say so, the next sync plans the
+same handoffs again. Roll back, then fix the rules (or mark accounts do-not-route).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from roleSync.adapters.base import OwnershipChange
+from roleSync.errors import UsageError
+from roleSync.model import Book
+from roleSync.plan import PLAN_FORMAT, Plan, Skip
+from roleSync.profile import Profile
+from roleSync.sync.recorder import Clock, locked_state
+from roleSync.sync.recovery import recover
+from roleSync.sync.report import RunReport
+from roleSync.sync.runner import apply_plan, open_adapter, utc_now
+from roleSync.sync.store import Outcome, StateStore
+
+
+class RollbackSkip:
+    CHANGED = "changed-since"
+    GONE = "account-deleted"
+    NO_OWNER = "no-previous-owner"
+    INACTIVE = "previous-owner-inactive"
+    LOCKED = "locked"
+
+
+def _known_run(store: StateStore, profile: Profile, run_id: str) -> None:
+    run = store.run(run_id)
+    if run is None or run.profile != profile.name:
+        raise UsageError(f"no run {run_id!r} of profile {profile.name} in {store.path}")
+
+
+def reverse_plan(store: StateStore, profile: Profile, run_id: str, book: Book, as_of: date) -> Plan:
+    """The plan that restores the owners run `run_id` changed, from the book as it is now."""
+    _known_run(store, profile, run_id)
+    changes: list[OwnershipChange] = []
+    skipped: list[Skip] = []
+    for row in store.audit(run_id):
+        if row.result != Outcome.APPLIED:
+            continue
+        account = book.accounts.get(row.account_id)
+        if account is None:
+            skipped.append(
+                Skip(row.account_id, row.account_name, None, RollbackSkip.GONE, "no longer exists")
+            )
+        elif account.owner_id != row.to_owner:
+            reason = (
+                f"changed since run {run_id}: owner is {account.owner_id or 'nobody'}, "
+                f"not {row.to_owner} as the run left it"
+            )
+            skipped.append(
+                Skip(account.id, account.name, account.owner_id, RollbackSkip.CHANGED, reason)
+            )
+        elif row.from_owner is None:
+            reason = "had no owner before the run; roleSync never clears an owner"
+            skipped.append(
+                Skip(account.id, account.name, account.owner_id, RollbackSkip.NO_OWNER, reason)
+            )
+        elif not (previous := book.owners.get(row.from_owner)) or not previous.active:
+            reason = f"the owner before the run, {row.from_owner}, is inactive or gone now"
+            skipped.append(
+                Skip(account.id, account.name, account.owner_id, RollbackSkip.INACTIVE, reason)
+            )
+        elif account.locked:
+            reason = "account is marked do-not-route"
+            skipped.append(
+                Skip(account.id, account.name, account.owner_id, RollbackSkip.LOCKED, reason)
+            )
+        else:
+            changes.append(
+                OwnershipChange(
+                    account.id,
+                    account.name,
+                    row.to_owner,
+                    row.from_owner,
+                    f"rollback:{run_id}",
+                    f"rollback of run {run_id}: back to the owner before {row.rule_id}",
+                )
+            )
+    return Plan(
+        PLAN_FORMAT,
+        profile.name,
+        as_of,
+        0,
+        # What the rollback was computed from, in the place of a rules digest.
+        f"rollback:{run_id}",
+        [],
+        changes,
+        [],
+        skipped,
+        summary={"accounts": len(book.accounts), "handoffs": len(changes), "skipped": len(skipped)},
+    )
+
+
+def rollback(
+    profile: Profile, run_id: str, *, clock: Clock = utc_now, allow_large: bool = False
+) -> RunReport:
+    """lock -> finish an interrupted run -> pull -> reverse plan -> guardrails -> apply."""
+    with locked_state(profile, clock) as store:
+        _known_run(store, profile, run_id)  # before any CRM call
+        adapter = open_adapter(profile, clock)
+        try:
+            recover(store, profile, adapter, clock=clock)
+            plan = reverse_plan(store, profile, run_id, adapter.pull(), clock().date())
+            return apply_plan(
+                profile,
+                plan,
+                adapter,
+                mode="rollback",
+                clock=clock,
+                allow_large=allow_large,
+                store=store,
+                parent_run=run_id,
+            )
+        finally:
+            adapter.close()

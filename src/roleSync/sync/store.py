@@ -1,0 +1,397 @@
+"""The state store: one SQLite file holding a profile's runs, apply journal, audit log
+and round-robin positions (default `<state_dir>/state.db`; `state.path` in the profile).
+
+Why SQLite and not files: the journal must be durable before each batch is written,
+and the audit log must never get a change twice. A transaction per journal step and a
+UNIQUE (run, account) constraint give both, across crashes, without fsync choreography.
+
+Opened in WAL mode so that `rolesync runs` (a reader) never waits for a running sync,
+with synchronous=FULL so a committed journal entry survives a power cut, not just a
+killed process. Every write goes through `_write`, one explicit transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+
+from roleSync.adapters.base import OwnershipChange
+from roleSync.errors import RoleSyncError
+from roleSync.plan import HandedOff
+from roleSync.sync.migrations import NewerSchemaError, migrate
+
+DEFAULT_FILE = "state.db"
+# Seconds a writer waits for another process's transaction (another profile sharing
+# the file, or `rolesync runs`) before giving up.
+BUSY_TIMEOUT = 15.0
+
+
+class StateError(RoleSyncError):
+    """The state store is missing, unreadable, or of a newer roleSync."""
+
+
+class Outcome:
+    APPLIED = "applied"
+    ALREADY = "already-applied"
+    CONFLICT = "conflict"
+    FAILED = "failed"
+    # Journal only: sent or about to be retried, no final outcome yet.
+    PENDING = "pending"
+
+
+FINAL_OUTCOMES = (Outcome.APPLIED, Outcome.ALREADY, Outcome.CONFLICT, Outcome.FAILED)
+
+
+class RunStatus:
+    APPLYING = "applying"
+    OK = "ok"
+    FAILED = "failed"
+    # Stopped by an exception after writing may have begun: finished by the next run.
+    INTERRUPTED = "interrupted"
+    STOPPED = "stopped-by-guardrail"
+
+
+# Runs the next run of the profile must reconcile and finish before doing its own.
+UNFINISHED = (RunStatus.APPLYING, RunStatus.INTERRUPTED)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    id: str
+    profile: str
+    mode: str
+    started: str
+    status: str
+    rules_digest: str = ""
+    planned: int = 0
+    skipped: int = 0
+    plan_path: str = ""
+    parent_run: str | None = None
+    message: str = ""
+    finished: str | None = None
+    applied: int = 0
+    already_applied: int = 0
+    conflicts: int = 0
+    failed: int = 0
+    report_path: str = ""
+
+
+_RUN_COLUMNS = ", ".join(f.name for f in fields(RunRow))
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeOutcome:
+    """The final (or pending) outcome of one planned change."""
+
+    change: OwnershipChange
+    result: str
+    found_owner: str | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    seq: int
+    run_id: str
+    account_id: str
+    account_name: str
+    from_owner: str | None
+    to_owner: str
+    rule_id: str
+    rules_digest: str
+    reason: str
+    at: str
+    result: str
+    found_owner: str | None
+    error: str
+
+
+_AUDIT_COLUMNS = ", ".join(f.name for f in fields(AuditRow))
+
+
+class StateStore:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> StateStore:
+        """Open (creating it and its folder if needed) and migrate the store at `path`."""
+        path = path.resolve()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"cannot open state store {path}: {exc}") from None
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            migrate(conn)
+        except NewerSchemaError as exc:
+            conn.close()
+            raise StateError(f"{path}: {exc}") from None
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StateError(f"{path} is not a roleSync state store: {exc}") from None
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StateError(f"the state store {self.path} is busy: {exc}") from None
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- meta and round-robin positions ----------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def rotation(self, profile: str) -> dict[str, str]:
+        rows = self._conn.execute(
+            "SELECT route_id, owner_id FROM rotation WHERE profile = ? ORDER BY route_id",
+            (profile,),
+        )
+        return {str(r): str(o) for r, o in rows}
+
+    def save_rotation(self, profile: str, rotation: Mapping[str, str]) -> None:
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO rotation (profile, route_id, owner_id) VALUES (?, ?, ?) "
+                "ON CONFLICT (profile, route_id) DO UPDATE SET owner_id = excluded.owner_id",
+                [(profile, route, owner) for route, owner in sorted(rotation.items())],
+            )
+
+    def import_rotation(self, profile: str, rotation: Mapping[str, str], marker: str) -> bool:
+        """Import positions from the old rotation.json once (`marker` names the import);
+        positions the store already holds win. False if this import happened before."""
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM meta WHERE key = ?", (marker,)).fetchone():
+                return False
+            conn.executemany(
+                "INSERT INTO rotation (profile, route_id, owner_id) VALUES (?, ?, ?) "
+                "ON CONFLICT (profile, route_id) DO NOTHING",
+                [(profile, route, owner) for route, owner in sorted(rotation.items())],
+            )
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (marker, profile))
+        return True
+
+    # -- runs ------------------------------------------------------------------
+
+    def begin_run(self, run: RunRow) -> None:
+        with self._write() as conn:
+            values = astuple(run)
+            conn.execute(
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * len(values))})",
+                values,
+            )
+
+    def set_status(self, run_id: str, status: str, *, message: str = "") -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET status = ?, message = ? WHERE id = ?", (status, message, run_id)
+            )
+
+    def finish_run(
+        self, run_id: str, *, status: str, finished: str, report_path: str, message: str = ""
+    ) -> RunRow:
+        """Close the run with counts taken from its audit rows, so they always agree."""
+        with self._write() as conn:
+            counts = dict(
+                conn.execute(
+                    "SELECT result, count(*) FROM audit WHERE run_id = ? GROUP BY result",
+                    (run_id,),
+                ).fetchall()
+            )
+            conn.execute(
+                "UPDATE runs SET status = ?, finished = ?, report_path = ?, message = ?, "
+                "applied = ?, already_applied = ?, conflicts = ?, failed = ? WHERE id = ?",
+                (
+                    status,
+                    finished,
+                    report_path,
+                    message,
+                    counts.get(Outcome.APPLIED, 0),
+                    counts.get(Outcome.ALREADY, 0),
+                    counts.get(Outcome.CONFLICT, 0),
+                    counts.get(Outcome.FAILED, 0),
+                    run_id,
+                ),
+            )
+        run = self.run(run_id)
+        assert run is not None
+        return run
+
+    def run(self, run_id: str) -> RunRow | None:
+        row = self._conn.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        return None if row is None else RunRow(*row)
+
+    def runs(self, profile: str | None = None, limit: int | None = None) -> list[RunRow]:
+        """Newest first; every profile's when `profile` is None."""
+        where, params = ("WHERE profile = ?", [profile]) if profile else ("", [])
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY started DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit):d}"
+        return [RunRow(*row) for row in self._conn.execute(sql, params)]
+
+    def unfinished_runs(self, profile: str) -> list[RunRow]:
+        rows = self._conn.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE profile = ? AND status IN (?, ?) "
+            "ORDER BY started, id",
+            (profile, *UNFINISHED),
+        )
+        return [RunRow(*row) for row in rows]
+
+    # -- the apply journal -----------------------------------------------------
+
+    def next_batch_no(self, run_id: str) -> int:
+        row = self._conn.execute(
+            "SELECT coalesce(max(batch_no) + 1, 0) FROM journal WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return int(row[0])
+
+    def journal_intent(
+        self, run_id: str, batch_no: int, changes: Sequence[OwnershipChange], at: str
+    ) -> None:
+        """Committed before the batch is written: after a crash, these accounts are the
+        ones whose write may or may not have happened."""
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO journal (run_id, batch_no, account_id, from_owner, to_owner, "
+                "intent_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, batch_no, c.account_id, c.from_owner_id, c.to_owner_id, at)
+                    for c in changes
+                ],
+            )
+
+    def journal_result(
+        self,
+        run_id: str,
+        batch_no: int,
+        outcomes: Sequence[ChangeOutcome],
+        *,
+        rules_digest: str,
+        at: str,
+    ) -> None:
+        """Complete a batch: its journal rows and the audit rows of its final outcomes in
+        one transaction. Intended accounts without an outcome stay open as `pending`."""
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE journal SET outcome = ?, result_at = ? "
+                "WHERE run_id = ? AND batch_no = ? AND account_id = ?",
+                [(o.result, at, run_id, batch_no, o.change.account_id) for o in outcomes],
+            )
+            conn.execute(
+                "UPDATE journal SET outcome = ?, result_at = ? "
+                "WHERE run_id = ? AND batch_no = ? AND outcome IS NULL",
+                (Outcome.PENDING, at, run_id, batch_no),
+            )
+            self._audit(conn, run_id, outcomes, rules_digest, at)
+
+    def record_outcomes(
+        self, run_id: str, outcomes: Sequence[ChangeOutcome], *, rules_digest: str, at: str
+    ) -> None:
+        """Audit final outcomes decided outside a journaled batch (a compare-and-set read
+        that found a conflict, a reconciliation after a crash). First outcome wins."""
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE journal SET outcome = ?, result_at = ? WHERE run_id = ? "
+                "AND account_id = ? AND (outcome IS NULL OR outcome = ?)",
+                [
+                    (o.result, at, run_id, o.change.account_id, Outcome.PENDING)
+                    for o in outcomes
+                    if o.result in FINAL_OUTCOMES
+                ],
+            )
+            self._audit(conn, run_id, outcomes, rules_digest, at)
+
+    @staticmethod
+    def _audit(
+        conn: sqlite3.Connection,
+        run_id: str,
+        outcomes: Sequence[ChangeOutcome],
+        rules_digest: str,
+        at: str,
+    ) -> None:
+        # DO NOTHING on (run, account): a change already audited keeps its first outcome,
+        # so re-reporting it (batch result, then the run's final result) cannot double it.
+        conn.executemany(
+            "INSERT INTO audit (run_id, account_id, account_name, from_owner, to_owner, "
+            "rule_id, rules_digest, reason, at, result, found_owner, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (run_id, account_id) DO NOTHING",
+            [
+                (
+                    run_id,
+                    o.change.account_id,
+                    o.change.account_name,
+                    o.change.from_owner_id,
+                    o.change.to_owner_id,
+                    o.change.rule_id,
+                    rules_digest,
+                    o.change.reason,
+                    at,
+                    o.result,
+                    o.found_owner,
+                    o.error,
+                )
+                for o in outcomes
+                if o.result in FINAL_OUTCOMES
+            ],
+        )
+
+    def intended_accounts(self, run_id: str) -> set[str]:
+        """Accounts of the run that had a write journaled (sent or about to be)."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT account_id FROM journal WHERE run_id = ?", (run_id,)
+        )
+        return {str(r[0]) for r in rows}
+
+    # -- the audit log ---------------------------------------------------------
+
+    def audit(self, run_id: str) -> list[AuditRow]:
+        rows = self._conn.execute(
+            f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
+        return [AuditRow(*row) for row in rows]
+
+    def handed_off(self, profile: str) -> dict[str, HandedOff]:
+        """Account id -> roleSync's last applied ownership write of it, for the planner."""
+        last: dict[str, HandedOff] = {}
+        for row in self.audit_of_profile(profile, Outcome.APPLIED):
+            last[row.account_id] = HandedOff(row.to_owner, row.run_id)
+        return last
+
+    def audit_of_profile(self, profile: str, result: str | None = None) -> list[AuditRow]:
+        """Every audit row of the profile's runs, oldest first."""
+        columns = ", ".join(f"a.{c.strip()}" for c in _AUDIT_COLUMNS.split(","))
+        sql = f"SELECT {columns} FROM audit a JOIN runs r ON r.id = a.run_id WHERE r.profile = ?"
+        params: list[str] = [profile]
+        if result is not None:
+            sql += " AND a.result = ?"
+            params.append(result)
+        return [AuditRow(*row) for row in self._conn.execute(sql + " ORDER BY a.seq", params)]

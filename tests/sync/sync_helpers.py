@@ -1,0 +1,189 @@
+"""A small local book, its rules and profile, for the state, lock and fault tests.
+
+Hunters (h-*) own freshly won customers, each with one new-business deal won a month
+before AS_OF; farmers (f-*) own customers with expansion wins only. With
+`from_roles: [hunter]` every hunter account is due for a handoff to a farmer, round
+robin, so the number of planned changes is `hunters * accounts_per_hunter`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from roleSync.adapters.local_store import write_book
+from roleSync.model import Account, Deal, DealKind, Owner
+
+AS_OF = date(2026, 6, 30)
+
+ROLES = """\
+version: 1
+kind: roles
+window_days: 365
+classify:
+  - id: hunter
+    role: hunter
+    when: {metric: new_business_share, op: gte, value: 0.6}
+  - id: farmer
+    role: farmer
+    when: {metric: new_business_share, op: lte, value: 0.4}
+"""
+
+ROUTING = """\
+version: 1
+kind: routing
+handoff:
+  delay_days: 0
+  from_roles: [{from_roles}]
+  from_inactive_owners: false
+routes:
+  - id: farmers
+    assign: {{pool: {{role: farmer}}, strategy: round_robin}}
+"""
+
+
+# Most tests move most of a small book: far above the default guardrails.
+LARGE = {"max_changes": 100_000, "max_share": 1.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Fixture:
+    folder: Path
+    profile: Path
+    rules: Path
+    book: Path
+    state: Path
+
+    def cli(self, command: str, *extra: str) -> list[str]:
+        """Arguments of `rolesync <command>` against this fixture."""
+        args = [command, "-c", str(self.profile)]
+        if command == "sync":
+            args += ["-r", str(self.rules), "--as-of", AS_OF.isoformat()]
+        return [*args, *extra]
+
+    def owners(self) -> dict[str, str | None]:
+        con = sqlite3.connect(self.book)
+        try:
+            return dict(con.execute("SELECT id, owner_id FROM accounts").fetchall())
+        finally:
+            con.close()
+
+    def reassign(self, owner_id: str, *account_ids: str) -> None:
+        """What a human does in the CRM."""
+        con = sqlite3.connect(self.book)
+        with con:
+            con.executemany(
+                "UPDATE accounts SET owner_id = ? WHERE id = ?",
+                [(owner_id, a) for a in account_ids],
+            )
+        con.close()
+
+    def set_routing(self, from_roles: str = "hunter", extra: str = "") -> None:
+        text = ROUTING.format(from_roles=from_roles)
+        if extra:
+            text = text.replace(
+                "  from_inactive_owners: false\n", f"  from_inactive_owners: false\n{extra}"
+            )
+        (self.rules / "routing.yaml").write_text(text)
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        con = sqlite3.connect(self.state)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
+
+def make_fixture(
+    folder: Path,
+    *,
+    hunters: int = 2,
+    accounts_per_hunter: int = 15,
+    farmers: int = 4,
+    farmer_accounts: int = 3,
+    from_roles: str = "hunter",
+    guardrails: dict[str, float] | None = LARGE,
+) -> Fixture:
+    """`guardrails=None`: the product's defaults (500 changes, a fifth of the book)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    owners, accounts, deals = [], [], []
+    won = AS_OF - timedelta(days=30)
+    for h in range(hunters):
+        hunter = f"h-{h}"
+        owners.append(Owner(hunter, f"Hunter {h}", f"{hunter}@example.com"))
+        for n in range(accounts_per_hunter):
+            aid = f"a-{h}-{n:05d}"
+            accounts.append(Account(aid, f"Account {aid}", hunter, lifecycle="customer"))
+            deals.append(
+                Deal(
+                    f"d-{aid}",
+                    aid,
+                    hunter,
+                    DealKind.NEW_BUSINESS,
+                    "Closed Won",
+                    True,
+                    True,
+                    1000.0,
+                    won - timedelta(days=60),
+                    won,
+                )
+            )
+    for f in range(farmers):
+        farmer = f"f-{f}"
+        owners.append(Owner(farmer, f"Farmer {f}", f"{farmer}@example.com"))
+        for n in range(farmer_accounts):
+            aid = f"fa-{f}-{n}"
+            accounts.append(Account(aid, f"Account {aid}", farmer, lifecycle="customer"))
+            deals.append(
+                Deal(
+                    f"d-{aid}",
+                    aid,
+                    farmer,
+                    DealKind.EXPANSION,
+                    "Closed Won",
+                    True,
+                    True,
+                    500.0,
+                    won - timedelta(days=90),
+                    won - timedelta(days=10),
+                )
+            )
+    book = folder / "book.db"
+    write_book(book, owners, accounts, deals)
+    rules = folder / "rules"
+    rules.mkdir(exist_ok=True)
+    (rules / "roles.yaml").write_text(ROLES)
+    profile = folder / "profile.yaml"
+    lines = [
+        "version: 1",
+        "kind: local",
+        "name: test",
+        "local: {path: book.db}",
+        "metrics: {write: false}",
+    ]
+    if guardrails is not None:
+        lines.append(f"guardrails: {json.dumps(guardrails)}")
+    profile.write_text("\n".join(lines) + "\n")
+    fixture = Fixture(folder, profile, rules, book, folder / ".rolesync" / "state.db")
+    fixture.set_routing(from_roles)
+    return fixture
+
+
+def rolesync(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`rolesync ARGS` in a child process (what a scheduler runs)."""
+    return subprocess.run(
+        [sys.executable, "-m", "roleSync", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )

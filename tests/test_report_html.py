@@ -1,0 +1,128 @@
+"""The HTML page and its SVG charts, as text: escaped, self-contained, accessible."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from roleSync.report.html import CHART_IDS, render_html
+from roleSync.report.svg import (
+    BarRow,
+    Dot,
+    Series,
+    _overlaps,
+    _place_label,
+    bars,
+    nice_ticks,
+    scatter,
+)
+from test_report_data import EVIL, FORMULA, data
+
+SERIES = (Series("a", "a", "#000000"),)
+SECTIONS = ("roles", "titles", "balance", "handoffs", "skipped", "metrics")
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return render_html(data())
+
+
+def test_crm_text_is_escaped_everywhere(page: str) -> None:
+    assert EVIL not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    # The one script on the page is ours (the table sorter).
+    assert page.count("<script") == 1
+    assert FORMULA not in page  # its quotes are escaped too
+
+
+def test_page_is_self_contained(page: str) -> None:
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    # Links only within the page; the one URL in a tag is the SVG namespace, never fetched.
+    assert set(re.findall(r'href="([^"]*)"', page)) <= {f"#{s}" for s in SECTIONS}
+    in_tags = {
+        u for tag in re.findall(r"<[^>]+>", page) for u in re.findall(r"https?://[^\s\"]+", tag)
+    }
+    assert in_tags == {"http://www.w3.org/2000/svg"}
+    for fetching in ("<link", " src=", "@import", "url(", "<iframe", "<object"):
+        assert fetching not in page
+
+
+def test_every_chart_is_there_accessible_and_has_marks(page: str) -> None:
+    for chart_id in CHART_IDS:
+        tag = re.search(rf'<svg class="chart" id="{chart_id}"[^>]*>', page)
+        assert tag, chart_id
+        assert 'role="img"' in tag.group(0)
+        assert f'aria-labelledby="{chart_id}-title {chart_id}-desc"' in tag.group(0)
+        count = int(re.search(r'data-mark-count="(\d+)"', tag.group(0)).group(1))  # type: ignore[union-attr]
+        assert count > 0, chart_id
+        body = page[tag.end() : page.index("</svg>", tag.end())]
+        assert f'<title id="{chart_id}-title">' in body and f'<desc id="{chart_id}-desc">' in body
+        assert body.count("data-mark=") == count
+
+
+def test_role_map_marks_the_owner_whose_title_disagrees(page: str) -> None:
+    start = page.index('data-chart="role-map"')
+    chart = page[start : page.index("</svg>", start)]
+    assert chart.count('class="halo"') == 1
+    assert "Account Manager, works as a hunter" in chart
+
+
+def test_tables_sortable_and_sections_titled(page: str) -> None:
+    assert '<table data-sortable="" id="role-metrics">' in page
+    assert page.count('<th scope="col" class="num" title=') >= 12  # one per metric
+    for section in SECTIONS:
+        assert f'<section id="{section}" aria-labelledby="{section}-h">' in page
+    assert "<title>roleSync run r1 (test)</title>" in page
+
+
+def test_revenue_unknown_is_said_not_drawn() -> None:
+    page = render_html(data(revenue=False))
+    assert "rolesync report --pull" in page
+    start = page.index('data-chart="balance-revenue"')
+    # Only the "before" bars: one per farmer.
+    assert re.search(r'data-mark-count="(\d+)"', page[start - 200 :]).group(1) == "2"  # type: ignore[union-attr]
+
+
+def test_nice_ticks() -> None:
+    assert nice_ticks(0) == [0.0, 1.0]
+    assert nice_ticks(7) == [0, 2, 4, 6, 8]
+    assert nice_ticks(25_519_200)[-1] == 30_000_000
+    assert nice_ticks(400) == [0, 100, 200, 300, 400]
+    assert nice_ticks(11) == [0, 2.5, 5.0, 7.5, 10.0, 12.5]
+
+
+def test_labels_find_free_spots_in_a_crowd() -> None:
+    taken: list[tuple[float, float, float, float]] = []
+    for _ in range(12):  # a dozen owners at the very same point
+        box, _lead = _place_label(400, 300, 120, 30, taken, (0, 0, 960, 600))
+        assert not any(_overlaps(box, t) for t in taken)
+        taken.append(box)
+
+
+def test_charts_without_data_say_so() -> None:
+    empty = scatter("x", "t", "d", [], SERIES, x_label="x", y_label="y", flag_label="f")
+    assert 'data-mark-count="0"' in empty and "nothing to plot" in empty
+    assert "nothing to show" in bars("b", "t", "d", [], SERIES, fmt=str)
+
+
+def test_zero_bars_are_a_visible_sliver_and_none_draws_nothing() -> None:
+    svg = bars("b", "t", "d", [BarRow("z", (0.0,)), BarRow("n", (None,))], SERIES, fmt=str)
+    assert 'data-mark-count="1"' in svg
+    assert 'width="1.5"' in svg
+
+
+def test_scatter_escapes_labels_and_tooltips() -> None:
+    dot = Dot(EVIL, EVIL, 1.0, 2.0, "a", True, EVIL)
+    svg = scatter(
+        "s",
+        EVIL,
+        EVIL,
+        [dot, replace(dot, flagged=False)],
+        SERIES,
+        x_label=EVIL,
+        y_label="y",
+        flag_label="f",
+    )
+    assert "<script" not in svg
