@@ -1,0 +1,38 @@
+"""Connector profiles: one YAML file per CRM instance (see `model` for the whole story).
+
+Split by section: `common` (shared types and defaults), `sections` (what every kind
+shares), `salesforce` and `hubspot` (their own sections), `model` (the Profile itself).
+"""
+
+from roleSync.profile.common import DEFAULT_DEAL_KINDS, DEFAULT_LIFECYCLE, METRIC_FIELD_KEYS
+from roleSync.profile.hubspot import HubSpotAuth, HubSpotSection
+from roleSync.profile.model import Profile, load_profile
+from roleSync.profile.salesforce import SalesforceAuth, SalesforceSection
+from roleSync.profile.sections import (
+    AccountColumns,
+    DealColumns,
+    GuardrailsSection,
+    ImportSection,
+    LocalSection,
+    MetricsSection,
+    OwnerColumns,
+)
+
+__all__ = [
+    "DEFAULT_DEAL_KINDS",
+    "DEFAULT_LIFECYCLE",
+    "METRIC_FIELD_KEYS",
+    "AccountColumns",
+    "DealColumns",
+    "GuardrailsSection",
+    "HubSpotAuth",
+    "HubSpotSection",
+    "ImportSection",
+    "LocalSection",
+    "MetricsSection",
+    "OwnerColumns",
+    "Profile",
+    "SalesforceAuth",
+    "SalesforceSection",
+    "load_profile",
+]

@@ -1,0 +1,114 @@
+"""Shared pieces of connector profiles: the strict base model, field types, defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+)
+
+from roleSync.metrics import METRIC_NAMES
+from roleSync.model import DealKind
+
+Lifecycle = Literal["customer", "prospect", "other"]
+# Keys of `metrics.fields`: the role itself, or one of the role metrics.
+METRIC_FIELD_KEYS = ("role", *METRIC_NAMES)
+
+ProfileName = Annotated[
+    str, Field(pattern=r"^[a-z0-9_-]{1,64}$", description="Profile name: a-z, 0-9, - and _.")
+]
+Column = Annotated[str, Field(min_length=1, description="A CSV header name.")]
+FieldName = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
+        description="Name of an extra account field, used in rules as account.fields.<name>.",
+    ),
+]
+Destination = Annotated[
+    str, Field(min_length=1, max_length=255, description="Destination field name in the CRM.")
+]
+
+
+def _known_metric(name: str) -> str:
+    if name not in METRIC_FIELD_KEYS:
+        raise ValueError(
+            f"unknown metric {name!r}; expected one of: " + ", ".join(METRIC_FIELD_KEYS)
+        )
+    return name
+
+
+MetricKey = Annotated[str, AfterValidator(_known_metric)]
+
+
+def normalized(raw: str) -> str:
+    # CRM picklist values drift in case and stray spaces between orgs and exports;
+    # the mapping should not care.
+    return raw.strip().casefold()
+
+
+# Salesforce stock Opportunity.Type values and HubSpot's dealtype values.
+DEFAULT_DEAL_KINDS: Mapping[str, DealKind] = {
+    "New Customer": DealKind.NEW_BUSINESS,
+    "Existing Customer - Upgrade": DealKind.EXPANSION,
+    "Existing Customer - Replacement": DealKind.RENEWAL,
+    "Existing Customer - Downgrade": DealKind.CONTRACTION,
+    "newbusiness": DealKind.NEW_BUSINESS,
+    "existingbusiness": DealKind.EXPANSION,
+    **{kind.value: kind for kind in DealKind},
+}
+
+# Salesforce stock Account.Type values and HubSpot's lifecyclestage values.
+DEFAULT_LIFECYCLE: Mapping[str, Lifecycle] = {
+    "Customer - Direct": "customer",
+    "Customer - Channel": "customer",
+    "Prospect": "prospect",
+    "customer": "customer",
+    "prospect": "prospect",
+    "evangelist": "customer",
+    "subscriber": "prospect",
+    "lead": "prospect",
+    "marketingqualifiedlead": "prospect",
+    "salesqualifiedlead": "prospect",
+    "opportunity": "prospect",
+}
+
+
+class StrictSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+EnvName = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$",
+        description="NAME of an environment variable (never the secret itself).",
+    ),
+]
+HttpsUrl = Annotated[
+    str,
+    Field(pattern=r"^https://[^\s/?#]+(/[^\s?#]*)?$", description="An https:// URL."),
+]
+
+
+def check_unique_normalized(mapping: Mapping[str, object]) -> None:
+    seen: dict[str, str] = {}
+    for raw in mapping:
+        key = normalized(raw)
+        if not key:
+            raise ValueError("a blank CRM value cannot be mapped (blank is always unmapped)")
+        if key in seen:
+            raise ValueError(
+                f"{seen[key]!r} and {raw!r} are the same value once "
+                "case and surrounding spaces are ignored"
+            )
+        seen[key] = raw
+
+
+# (deal_kinds as given, lifecycle as given, normalized deal kinds, normalized lifecycle)
+Lookup = tuple[dict[str, DealKind], dict[str, Lifecycle], dict[str, DealKind], dict[str, str]]

@@ -1,0 +1,242 @@
+"""Connector profiles: one YAML file per CRM instance.
+
+A profile says which CRM to talk to (`kind` plus the section of that kind), how its
+values map onto roleSync's words (deal kinds, lifecycle), how CSV columns map onto
+the book for `rolesync import`, and where role metrics are written back.
+
+Kinds: `local` (the embedded SQLite book), `salesforce` and `hubspot`. Each kind gets
+its own section (`local:`, `salesforce:`, `hubspot:`) so that adding a kind adds a
+section and a Literal value, and never changes the meaning of the sections already
+there. Secrets never appear in a profile: only the NAMES of the environment
+variables that hold them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from roleSync.errors import UsageError
+from roleSync.model import DealKind
+from roleSync.profile.common import (
+    DEFAULT_DEAL_KINDS,
+    DEFAULT_LIFECYCLE,
+    Lifecycle,
+    Lookup,
+    ProfileName,
+    StrictSection,
+    check_unique_normalized,
+    normalized,
+)
+from roleSync.profile.hubspot import HUBSPOT_NAME, HubSpotSection
+from roleSync.profile.salesforce import SALESFORCE_NAME, SalesforceSection
+from roleSync.profile.sections import (
+    GuardrailsSection,
+    ImportSection,
+    LocalSection,
+    MetricsSection,
+    StateSection,
+)
+from roleSync.rules.loader import load_yaml, validate
+
+
+class Profile(StrictSection):
+    """A validated connector profile. Build it with `load_profile` or `for_local_book`."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True
+    )
+
+    version: Literal[1]
+    kind: Literal["local", "salesforce", "hubspot"]
+    name: ProfileName
+    local: LocalSection | None = None
+    salesforce: SalesforceSection | None = None
+    hubspot: HubSpotSection | None = None
+    state_dir: str = Field(default=".rolesync", min_length=1)
+    # A section given in the file replaces the default section as a whole, so what
+    # the file says is all there is (plus the canonical names, see `deal_kind`).
+    deal_kinds: dict[str, DealKind] = Field(default_factory=lambda: dict(DEFAULT_DEAL_KINDS))
+    lifecycle: dict[str, Lifecycle] = Field(default_factory=lambda: dict(DEFAULT_LIFECYCLE))
+    import_: ImportSection = Field(default_factory=ImportSection, alias="import")
+    metrics: MetricsSection = Field(default_factory=MetricsSection)
+    guardrails: GuardrailsSection = Field(default_factory=GuardrailsSection)
+    state: StateSection = Field(default_factory=StateSection)
+
+    # The folder relative paths are resolved against; not part of the YAML.
+    _base_dir: Path | None = PrivateAttr(default=None)
+    _lookup: Lookup | None = PrivateAttr(default=None)
+
+    @field_validator("deal_kinds", "lifecycle")
+    @classmethod
+    def _unique_keys(cls, mapping: dict[str, Any]) -> dict[str, Any]:
+        check_unique_normalized(mapping)
+        return mapping
+
+    @model_validator(mode="after")
+    def _check(self) -> Profile:
+        # Each kind's own section is only meaningful with that kind.
+        for section in ("local", "salesforce", "hubspot"):
+            if self.kind != section and getattr(self, section) is not None:
+                raise ValueError(
+                    f"section {section!r} is only meaningful with kind: {section}, "
+                    f"not kind: {self.kind}"
+                )
+        if self.kind == "salesforce":
+            if self.salesforce is None:
+                raise ValueError("kind: salesforce needs a 'salesforce' section")
+            if self.metrics.write and "fields" not in self.metrics.model_fields_set:
+                # The default destinations (won_amount, ...) are not Salesforce field
+                # names; writing them would fail on the first pull with INVALID_FIELD.
+                raise ValueError(
+                    "kind: salesforce writes role metrics into User fields: list them in "
+                    "metrics.fields (e.g. role: Sales_Role__c), or set metrics.write: false"
+                )
+            bad = [d for d in self.metrics.fields.values() if not SALESFORCE_NAME.fullmatch(d)]
+            if bad:
+                raise ValueError(
+                    "metrics.fields must name Salesforce User fields (API names such as "
+                    "Sales_Role__c); not field names: " + ", ".join(repr(d) for d in bad)
+                )
+        if self.metrics.destination is not None and self.kind != "hubspot":
+            raise ValueError("metrics.destination is only meaningful with kind: hubspot")
+        if self.kind == "hubspot":
+            self._check_hubspot()
+        return self
+
+    def _check_hubspot(self) -> None:
+        if self.hubspot is None:
+            raise ValueError("kind: hubspot needs a 'hubspot' section")
+        if not self.metrics.write:
+            return
+        if "fields" not in self.metrics.model_fields_set:
+            raise ValueError(
+                "kind: hubspot writes role metrics into HubSpot properties: list them in "
+                "metrics.fields (e.g. role: rolesync_role), or set metrics.write: false"
+            )
+        bad = [d for d in self.metrics.fields.values() if not HUBSPOT_NAME.fullmatch(d)]
+        if bad:
+            raise ValueError(
+                "metrics.fields must name HubSpot properties (internal names: lower-case "
+                "letters, digits and _, e.g. rolesync_role); not: "
+                + ", ".join(repr(d) for d in bad)
+            )
+        if self.metrics.destination == "companies":
+            mapped = self.hubspot.properties
+            named = (mapped.segment, mapped.region, mapped.tier, mapped.lock, mapped.lifecycle)
+            used = {n for n in named if n is not None} | set(mapped.extra.values())
+            clash = sorted(used & set(self.metrics.fields.values()))
+            if clash:
+                raise ValueError(
+                    "metrics.fields would overwrite company properties roleSync reads: "
+                    + ", ".join(clash)
+                )
+
+    def _tables(self) -> tuple[dict[str, DealKind], dict[str, str]]:
+        """Normalized lookup tables, built once per mapping object.
+
+        Keyed on the identity of the mappings rather than built in model_post_init,
+        because `model_copy(update=...)` replaces fields without re-initialising.
+        """
+        cached = self._lookup
+        if cached is None or cached[0] is not self.deal_kinds or cached[1] is not self.lifecycle:
+            # Canonical names always map to themselves, so data already in roleSync's
+            # words imports under any profile; the file's own entries take precedence.
+            kinds = {kind.value: kind for kind in DealKind}
+            kinds.update({normalized(k): v for k, v in self.deal_kinds.items()})
+            stages: dict[str, str] = {name: name for name in ("customer", "prospect", "other")}
+            stages.update({normalized(k): v for k, v in self.lifecycle.items()})
+            cached = (self.deal_kinds, self.lifecycle, kinds, stages)
+            self._lookup = cached
+        return cached[2], cached[3]
+
+    # -- value mapping ---------------------------------------------------------
+
+    def deal_kind(self, raw: str | None) -> DealKind | None:
+        """The deal kind of a CRM deal-type value; None when blank or unmapped (Book infers)."""
+        if raw is None:
+            return None
+        return self._tables()[0].get(normalized(raw))
+
+    def lifecycle_of(self, raw: str | None) -> str:
+        """Canonical lifecycle of a CRM value: "" when blank, "other" when unmapped."""
+        key = normalized(raw or "")
+        if not key:
+            return ""
+        return self._tables()[1].get(key, "other")
+
+    # -- paths -----------------------------------------------------------------
+
+    @property
+    def base_dir(self) -> Path:
+        """The profile file's folder; the working directory for profiles built in memory."""
+        return self._base_dir if self._base_dir is not None else Path.cwd()
+
+    @property
+    def book_path(self) -> Path:
+        """Absolute path of the local SQLite book."""
+        if self.kind != "local":
+            raise UsageError(f"profile {self.name!r} of kind {self.kind} has no local book")
+        relative = self.local.path if self.local and self.local.path else f"{self.name}.db"
+        return (self.base_dir / relative).resolve()
+
+    @property
+    def ca_bundle_path(self) -> Path | None:
+        """Absolute path of the Salesforce CA bundle, if the profile names one."""
+        if self.salesforce is None or self.salesforce.ca_bundle is None:
+            return None
+        return (self.base_dir / self.salesforce.ca_bundle).resolve()
+
+    @property
+    def hubspot_ca_bundle_path(self) -> Path | None:
+        """Absolute path of the HubSpot CA bundle, if the profile names one."""
+        if self.hubspot is None or self.hubspot.ca_bundle is None:
+            return None
+        return (self.base_dir / self.hubspot.ca_bundle).resolve()
+
+    @property
+    def metrics_destination(self) -> str:
+        """Where a hubspot profile's role metrics go (users unless it says companies)."""
+        return self.metrics.destination or "users"
+
+    @property
+    def mirror_path(self) -> Path:
+        """Absolute path of a remote CRM's local mirror (local-book format)."""
+        section = self.salesforce or self.hubspot
+        if section is None:
+            raise UsageError(f"profile {self.name!r} of kind {self.kind} has no mirror")
+        return (self.state_path / section.mirror).resolve()
+
+    @property
+    def state_path(self) -> Path:
+        """Absolute path of the folder where runs and reports go."""
+        return (self.base_dir / self.state_dir).resolve()
+
+    def with_base_dir(self, base_dir: Path) -> Profile:
+        """This profile, resolving relative paths against `base_dir`."""
+        copy = self.model_copy()
+        copy._base_dir = base_dir.resolve()
+        return copy
+
+    @classmethod
+    def for_local_book(cls, path: Path, name: str = "local") -> Profile:
+        """A default profile over the SQLite book at `path` (state next to it)."""
+        path = path.resolve()
+        profile = cls.model_validate(
+            {"version": 1, "kind": "local", "name": name, "local": {"path": path.name}}
+        )
+        return profile.with_base_dir(path.parent)
+
+
+def load_profile(path: Path) -> Profile:
+    """Read and validate a profile file; InputError with `file:line:col` on any problem."""
+    loaded = load_yaml(path)
+    return validate(loaded, Profile).with_base_dir(path.parent)
