@@ -24,8 +24,8 @@ from roleSync.adapters.hubspot.records import (
     owner_row,
     write_results,
 )
-from roleSync.adapters.hubspot.rounds import Outcome
 from roleSync.adapters.hubspot.search import ChangedSince, record_stamp
+from roleSync.adapters.rounds import Outcome
 
 # Replays match on method, path, query and body; the token never reaches the tape.
 ENV = {

@@ -23,9 +23,10 @@ from record_cassettes import (
 )
 
 from roleSync.adapters.resilience import RetryingSession, RetryPolicy, decide_salesforce
+from roleSync.adapters.rounds import Outcome
 from roleSync.adapters.salesforce.auth import OAuthFlow
 from roleSync.adapters.salesforce.client import SalesforceClient
-from roleSync.adapters.salesforce.rounds import Outcome, record_result
+from roleSync.adapters.salesforce.rounds import record_result
 from roleSync.profile import SalesforceSection
 
 ENV = {"SF_ACCESS_TOKEN": "replay-token"}

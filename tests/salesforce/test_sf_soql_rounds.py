@@ -6,13 +6,8 @@ from datetime import UTC, datetime
 from urllib.parse import quote_plus
 
 from roleSync.adapters.mirror import Cursor
-from roleSync.adapters.salesforce.rounds import (
-    Outcome,
-    RecordResult,
-    Rounds,
-    RoundSettings,
-    record_result,
-)
+from roleSync.adapters.rounds import Outcome, RecordResult
+from roleSync.adapters.salesforce.rounds import Rounds, RoundSettings, record_result
 from roleSync.adapters.salesforce.soql import (
     ObjectQuery,
     advance,

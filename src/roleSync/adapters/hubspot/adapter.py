@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.crm import MirroredAdapter
 from roleSync.adapters.hubspot.apply import OwnershipWriter, current_companies
 from roleSync.adapters.hubspot.client import HubSpotClient
 from roleSync.adapters.hubspot.metrics import MetricWriter
@@ -25,7 +26,6 @@ from roleSync.adapters.hubspot.rounds import RoundSettings
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.resilience import RetryPolicy
 from roleSync.errors import UsageError
-from roleSync.model import Book
 from roleSync.profile import Profile
 
 
@@ -33,7 +33,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class HubSpotAdapter:
+class HubSpotAdapter(MirroredAdapter[HubSpotClient]):
     """One run's connection to one portal. Nothing touches the network before `pull`,
     `apply` or `client` is used."""
 
@@ -75,12 +75,6 @@ class HubSpotAdapter:
         self._progress = callback
 
     @property
-    def mirror(self) -> Mirror:
-        if self._mirror is None:
-            self._mirror = Mirror(self.profile.mirror_path, self.profile, self._source())
-        return self._mirror
-
-    @property
     def puller(self) -> Puller:
         if self._puller is None:
             self._puller = Puller(self.client, self.mirror, self.profile, now=self._now)
@@ -97,14 +91,8 @@ class HubSpotAdapter:
         }
         return json.dumps(selection, sort_keys=True)
 
-    @property
-    def requests_sent(self) -> int:
-        return self.client.requests_sent
-
-    def pull(self) -> Book:
-        self.last_pull = self.puller.run(full=self.full)
-        self.full = False  # a second pull in the same run only needs the changes
-        return self.mirror.read_book()
+    def _pull(self, *, full: bool) -> None:
+        self.last_pull = self.puller.run(full=full)
 
     def apply(
         self,
@@ -159,14 +147,5 @@ class HubSpotAdapter:
         return owners
 
     def close(self) -> None:
-        self.client.close()
-        if self._mirror is not None:
-            self._mirror.close()
-            self._mirror = None
-            self._puller = None
-
-    def __enter__(self) -> HubSpotAdapter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().close()
+        self._puller = None  # it pulled into the mirror just closed

@@ -25,10 +25,10 @@ from roleSync.adapters.hubspot.records import (
     truthy,
     write_results,
 )
-from roleSync.adapters.hubspot.rounds import Outcome, RecordResult, Rounds, RoundSettings, Write
+from roleSync.adapters.hubspot.rounds import Rounds, RoundSettings
 from roleSync.adapters.hubspot.search import STAMP
 from roleSync.adapters.mirror import Mirror
-from roleSync.adapters.resilience import RefusedError, RequestError
+from roleSync.adapters.rounds import Journaled, Outcome, RecordResult, Write
 from roleSync.profile import Profile
 
 LOCKED = "company was locked (do not route) after the plan was made"
@@ -73,7 +73,7 @@ class OwnershipWriter:
         self._deleted: list[str] = []
         self._stamp: str | None = None
         self.journal = journal
-        self._batches = 0
+        self._journaled_writes: Journaled | None = None
         self._progress = progress
         self._reported = 0
 
@@ -144,35 +144,12 @@ class OwnershipWriter:
         return to_write
 
     def _journaled(self, writer: Write) -> Write:
-        """`writer` with each batch journaled: the intent (the companies that passed
-        compare-and-set) before it is sent, the decided outcomes after. Companies left
-        open (a per-record error that may pass, or no answer) stay pending: retried in a
-        later round, or read back by the next run if this one dies first."""
-        journal = self.journal
-        if journal is None:
+        """`writer` with each batch journaled (see `Journaled`)."""
+        if self.journal is None:
             return writer
-
-        def write(ids: list[str]) -> dict[str, RecordResult]:
-            batch_no, self._batches = self._batches, self._batches + 1
-            journal.intent(batch_no, [self.changes[i] for i in ids])
-            try:
-                results = writer(ids)
-            except RefusedError as exc:  # refused as a whole: nothing written
-                journal.result(batch_no, ApplyResult(failed={i: str(exc) for i in ids}))
-                raise
-            except RequestError:  # no answer: every company stays open
-                journal.result(batch_no, ApplyResult())
-                raise
-            done = ApplyResult()
-            for i, answer in results.items():
-                if answer.outcome is Outcome.APPLIED:
-                    done.applied.append(i)
-                elif answer.outcome is Outcome.FAILED:
-                    done.failed[i] = answer.reason
-            journal.result(batch_no, done)
-            return results
-
-        return write
+        if self._journaled_writes is None:
+            self._journaled_writes = Journaled(self.journal, self.changes)
+        return self._journaled_writes.wrap(writer)
 
     def write(self, ids: list[str]) -> dict[str, RecordResult]:
         inputs = [{"id": i, "properties": {OWNER: self.changes[i].to_owner_id}} for i in ids]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from roleSync.adapters.resilience import AuthenticationError
+from roleSync.adapters import crm
 from roleSync.errors import RoleSyncError
 from roleSync.profile import HubSpotAuth
 
@@ -24,33 +24,17 @@ class HubSpotConfigError(RoleSyncError):
 
 
 def env_value(env: Mapping[str, str], name: str, setting: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise HubSpotConfigError(
-            f"environment variable {name} is not set (named by hubspot.auth.{setting})"
-        )
-    return value
+    return crm.env_value(env, name, f"hubspot.auth.{setting}", HubSpotConfigError)
 
 
-class StaticToken:
+class StaticToken(crm.StaticToken):
     """A private app's access token: it does not expire, and cannot be refreshed."""
 
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    @property
-    def access_token(self) -> str:
-        return self._token
-
-    def refresh(self) -> None:
-        raise AuthenticationError(
-            "HubSpot rejected the private app's access token (rotated, revoked, or missing "
-            "a scope?) and a private app token cannot be refreshed: set the current token "
-            "in the variable named by hubspot.auth.access_token_env"
-        )
-
-    def __repr__(self) -> str:
-        return "StaticToken(<redacted>)"
+    rejected = (
+        "HubSpot rejected the private app's access token (rotated, revoked, or missing "
+        "a scope?) and a private app token cannot be refreshed: set the current token "
+        "in the variable named by hubspot.auth.access_token_env"
+    )
 
 
 # (access token, seconds until it expires or None)

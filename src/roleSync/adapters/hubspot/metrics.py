@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from roleSync.adapters.base import ApplyResult, MetricWrite
+from roleSync.adapters.crm import accepted_metric_writes
 from roleSync.adapters.hubspot.client import HubSpotClient
 from roleSync.adapters.hubspot.pull import OwnerLinks
 from roleSync.adapters.hubspot.records import (
@@ -28,8 +29,9 @@ from roleSync.adapters.hubspot.records import (
     metric_value,
     write_results,
 )
-from roleSync.adapters.hubspot.rounds import Outcome, RecordResult, Rounds, RoundSettings
+from roleSync.adapters.hubspot.rounds import Rounds, RoundSettings
 from roleSync.adapters.mirror import Mirror
+from roleSync.adapters.rounds import Outcome, RecordResult
 from roleSync.model import FieldValue
 from roleSync.profile import Profile
 
@@ -117,21 +119,8 @@ class MetricWriter:
 
     def run(self, writes: Sequence[MetricWrite], moved: Mapping[str, str]) -> None:
         """`moved`: company id -> new owner, for the changes applied in this run."""
-        allowed = set(self.profile.metrics.fields.values())
         known = self.mirror.owners_active()
-        wanted: dict[str, Values] = {}
-        for write in writes:
-            unknown = sorted(set(write.values) - allowed)
-            if not self.profile.metrics.write:
-                self.result.metrics_failed[write.owner_id] = "the profile has metrics.write: false"
-            elif unknown:
-                self.result.metrics_failed[write.owner_id] = (
-                    "not a destination property of this profile: " + ", ".join(unknown)
-                )
-            elif write.owner_id not in known:
-                self.result.metrics_failed[write.owner_id] = "owner no longer exists"
-            else:
-                wanted[write.owner_id] = write.values
+        wanted = accepted_metric_writes(writes, self.profile, known, self.result, "property")
         if self.profile.metrics_destination == "companies":
             if self.profile.metrics.write:
                 self._companies(wanted, moved)

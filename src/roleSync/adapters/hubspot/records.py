@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from roleSync.adapters.hubspot.rounds import Outcome, RecordResult
 from roleSync.adapters.hubspot.search import STAMP, stamp_ms
 from roleSync.adapters.mirror import AccountRow, DealRow, OwnerRow
+from roleSync.adapters.rounds import Outcome, RecordResult
 from roleSync.model import FieldValue
 from roleSync.profile import Profile
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.crm import MirroredAdapter
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.resilience import RetryPolicy
 from roleSync.adapters.salesforce.apply import (
@@ -28,7 +29,6 @@ from roleSync.adapters.salesforce.pull import PullReport, pull_into
 from roleSync.adapters.salesforce.rounds import RoundSettings
 from roleSync.adapters.salesforce.soql import object_queries
 from roleSync.errors import RoleSyncError, UsageError
-from roleSync.model import Book
 from roleSync.profile import Profile
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SalesforceAdapter:
+class SalesforceAdapter(MirroredAdapter[SalesforceClient]):
     """One run's connection to one org. Nothing touches the network before `pull` or
     `apply` is called."""
 
@@ -72,12 +72,6 @@ class SalesforceAdapter:
         self._mirror: Mirror | None = None
         self.last_pull: PullReport | None = None
 
-    @property
-    def mirror(self) -> Mirror:
-        if self._mirror is None:
-            self._mirror = Mirror(self.profile.mirror_path, self.profile, self._source())
-        return self._mirror
-
     def _source(self) -> str:
         """What the mirror's content depends on: another org or other selected fields
         make the mirror's cursors meaningless, so the next pull is a full one."""
@@ -85,14 +79,8 @@ class SalesforceAdapter:
         queries = {q.sobject: list(q.fields) for q in object_queries(self.profile)}
         return json.dumps({"org": where, "fields": queries}, sort_keys=True)
 
-    @property
-    def requests_sent(self) -> int:
-        return self.client.requests_sent
-
-    def pull(self) -> Book:
-        self.last_pull = pull_into(self.client, self.mirror, self.profile, full=self.full)
-        self.full = False  # a second pull in the same run only needs the changes
-        return self.mirror.read_book()
+    def _pull(self, *, full: bool) -> None:
+        self.last_pull = pull_into(self.client, self.mirror, self.profile, full=full)
 
     def apply(
         self,
@@ -153,15 +141,3 @@ class SalesforceAdapter:
         except RoleSyncError as exc:
             # The writes are done and recorded; the next pull picks them up instead.
             log.info("could not pull back what this run wrote: %s", exc)
-
-    def close(self) -> None:
-        self.client.close()
-        if self._mirror is not None:
-            self._mirror.close()
-            self._mirror = None
-
-    def __enter__(self) -> SalesforceAdapter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

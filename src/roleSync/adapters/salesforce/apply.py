@@ -14,18 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.crm import accepted_metric_writes
 from roleSync.adapters.mirror import Mirror
-from roleSync.adapters.resilience import RequestError
+from roleSync.adapters.rounds import Journaled, Outcome, RecordResult, Write
 from roleSync.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
-from roleSync.adapters.salesforce.rounds import (
-    Outcome,
-    RecordResult,
-    Rounds,
-    RoundSettings,
-    Write,
-    classify_error,
-    record_result,
-)
+from roleSync.adapters.salesforce.rounds import Rounds, RoundSettings, classify_error, record_result
 from roleSync.adapters.salesforce.soql import chunk_ids, current_owner_soql, user_fields_soql
 from roleSync.model import FieldValue
 from roleSync.profile import Profile
@@ -86,7 +79,7 @@ class OwnershipWriter:
         self._written: dict[str, str | None] = {}
         self._deleted: list[str] = []
         self.journal = journal
-        self._batches = 0
+        self._journaled_writes: Journaled | None = None
 
     def run(self, changes: Sequence[OwnershipChange]) -> None:
         active = self.mirror.owners_active()
@@ -154,35 +147,12 @@ class OwnershipWriter:
     # -- writes ----------------------------------------------------------------
 
     def _journaled(self, writer: Write) -> Write:
-        """`writer` with each request journaled: the intent (the accounts that passed
-        compare-and-set) before it is sent, the decided outcomes after. Accounts left
-        open (row locked, or no answer) stay pending: retried in a later round, or
-        re-read by the next run if this one dies first."""
-        journal = self.journal
-        if journal is None:
+        """`writer` with each batch journaled (see `Journaled`)."""
+        if self.journal is None:
             return writer
-
-        def write(ids: list[str]) -> dict[str, RecordResult]:
-            batch_no, self._batches = self._batches, self._batches + 1
-            journal.intent(batch_no, [self.changes[i] for i in ids])
-            try:
-                results = writer(ids)
-            except SalesforceRequestError as exc:  # refused as a whole: nothing written
-                journal.result(batch_no, ApplyResult(failed={i: str(exc) for i in ids}))
-                raise
-            except RequestError:  # no answer: every record stays open
-                journal.result(batch_no, ApplyResult())
-                raise
-            done = ApplyResult()
-            for i, answer in results.items():
-                if answer.outcome is Outcome.APPLIED:
-                    done.applied.append(i)
-                elif answer.outcome is Outcome.FAILED:
-                    done.failed[i] = answer.reason
-            journal.result(batch_no, done)
-            return results
-
-        return write
+        if self._journaled_writes is None:
+            self._journaled_writes = Journaled(self.journal, self.changes, SalesforceRequestError)
+        return self._journaled_writes.wrap(writer)
 
     def write_collection(self, ids: list[str]) -> dict[str, RecordResult]:
         records = [
@@ -248,20 +218,10 @@ class MetricWriter:
         self._written: dict[str, Mapping[str, FieldValue]] = {}
 
     def run(self, writes: Sequence[MetricWrite]) -> None:
-        allowed = set(self.profile.metrics.fields.values())
         known = self.mirror.owners_active()
-        for write in writes:
-            unknown = sorted(set(write.values) - allowed)
-            if not self.profile.metrics.write:
-                self.result.metrics_failed[write.owner_id] = "the profile has metrics.write: false"
-            elif unknown:
-                self.result.metrics_failed[write.owner_id] = (
-                    "not a destination field of this profile: " + ", ".join(unknown)
-                )
-            elif write.owner_id not in known:
-                self.result.metrics_failed[write.owner_id] = "owner no longer exists"
-            else:
-                self.writes[write.owner_id] = write.values
+        self.writes.update(
+            accepted_metric_writes(writes, self.profile, known, self.result, "field")
+        )
         Rounds(
             self.settings,
             check=self.check,

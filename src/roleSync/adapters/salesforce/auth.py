@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import jwt
 import requests
 
+from roleSync.adapters import crm
 from roleSync.adapters.resilience import AuthenticationError, RetryingSession
 from roleSync.errors import RoleSyncError
 from roleSync.profile import SalesforceAuth
@@ -36,12 +37,7 @@ class SalesforceConfigError(RoleSyncError):
 
 
 def _env(env: Mapping[str, str], name: str, setting: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise SalesforceConfigError(
-            f"environment variable {name} is not set (named by salesforce.auth.{setting})"
-        )
-    return value
+    return crm.env_value(env, name, f"salesforce.auth.{setting}", SalesforceConfigError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,24 +46,13 @@ class Grant:
     instance_url: str | None
 
 
-class StaticToken:
+class StaticToken(crm.StaticToken):
     """A token obtained elsewhere (`sf org display`, a secrets manager): no refresh."""
 
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    @property
-    def access_token(self) -> str:
-        return self._token
-
-    def refresh(self) -> None:
-        raise AuthenticationError(
-            "Salesforce rejected the access token (expired or revoked) and auth method "
-            "access_token cannot refresh it: set a new token, or use refresh_token or jwt"
-        )
-
-    def __repr__(self) -> str:
-        return "StaticToken(<redacted>)"
+    rejected = (
+        "Salesforce rejected the access token (expired or revoked) and auth method "
+        "access_token cannot refresh it: set a new token, or use refresh_token or jwt"
+    )
 
 
 class OAuthFlow:

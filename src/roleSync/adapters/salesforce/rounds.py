@@ -20,29 +20,12 @@ with that reason, so none is lost.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
-from roleSync.adapters.resilience import RequestError
+from roleSync.adapters import rounds as shared
+from roleSync.adapters.rounds import Check, Decide, Outcome, RecordResult, Write, chunks
 from roleSync.adapters.salesforce.client import SalesforceRequestError
-from roleSync.errors import RoleSyncError
-
-log = logging.getLogger(__name__)
-
-
-class Outcome(StrEnum):
-    APPLIED = "applied"
-    FAILED = "failed"
-    LOCKED = "locked"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class RecordResult:
-    outcome: Outcome
-    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,28 +54,15 @@ def classify_error(code: str, message: str) -> RecordResult:
     return RecordResult(Outcome.FAILED, f"{code}: {message}" if code else message or "failed")
 
 
-def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
+class Rounds(shared.Rounds[RoundSettings]):
+    """Drive entries (by id) to a decision (see `roleSync.adapters.rounds.Rounds` for
+    `check`, `write`, `decide` and `flush`). Salesforce adds:
 
-
-Check = Callable[[list[str], set[str]], list[str]]
-Write = Callable[[list[str]], dict[str, RecordResult]]
-Decide = Callable[[str, RecordResult], None]
-
-
-class Rounds:
-    """Drive entries (by id) to a decision. The caller supplies:
-
-    - `check(ids, unknown)`: read the current state of `ids`, decide (via its own
-      bookkeeping) those that need no write, return the ids still to write. `unknown`
-      are ids whose last write went unanswered: found at the target, they are applied.
-    - `write(ids)`: write one batch; a result per id.
     - `bulk(ids)`: optional, a result per id for a large first round.
-    - `decide(id, result)`: record an APPLIED or FAILED outcome.
-    - `flush()`: optional, called after each batch and at the end (mirror writes are
-      grouped per batch rather than one transaction per record).
     """
+
+    refused = SalesforceRequestError
+    rerun_note = "an account already at its target owner counts as already applied"
 
     def __init__(
         self,
@@ -106,67 +76,43 @@ class Rounds:
         bulk_threshold: int | None = None,
         flush: Callable[[], None] | None = None,
     ) -> None:
-        self.settings = settings
-        self._check = check
-        self._write = write
-        self._decide = decide
-        self._sleep = sleep
+        super().__init__(
+            settings, check=check, write=write, decide=decide, sleep=sleep, flush=flush
+        )
         self._bulk = bulk
         self._bulk_threshold = bulk_threshold
-        self._flush = flush or (lambda: None)
-        self.open: dict[str, RecordResult] = {}
 
-    def run(self, ids: Iterable[str]) -> None:
+    @property
+    def attempts(self) -> int:
+        return len(self.settings.lock_batch_sizes) + 1
+
+    def _rounds(self, pending: list[str]) -> set[str]:
         lock_sizes = self.settings.lock_batch_sizes
-        self.open = {i: RecordResult(Outcome.UNKNOWN, "not attempted") for i in ids}
         locked: set[str] = set()
         unknown: set[str] = set()
-        pending = list(self.open)
-        try:
-            for round_no in range(len(lock_sizes) + 1):
-                if not pending:
-                    return
-                if round_no:
-                    self._sleep(self.settings.lock_pause * round_no)
-                to_write = self._check(pending, unknown)
-                for decided in set(pending) - set(to_write):
-                    self.open.pop(decided, None)
-                retry_locked = [i for i in to_write if i in locked]
-                fresh = [i for i in to_write if i not in locked]
-                locked, unknown = set(), set()
-                size = lock_sizes[round_no - 1] if round_no else self.settings.batch_size
-                batches = self._batches(fresh, round_no) + [
-                    (self._write, b) for b in chunks(retry_locked, size)
-                ]
-                for writer, batch in batches:
-                    for record_id, result in self._send(writer, batch).items():
-                        if result.outcome in (Outcome.APPLIED, Outcome.FAILED):
-                            self._decide(record_id, result)
-                            self.open.pop(record_id, None)
-                            continue
-                        self.open[record_id] = result
+        for round_no in range(len(lock_sizes) + 1):
+            if not pending:
+                return set()
+            if round_no:
+                self._sleep(self.settings.lock_pause * round_no)
+            to_write = self._checked(pending, unknown)
+            retry_locked = [i for i in to_write if i in locked]
+            fresh = [i for i in to_write if i not in locked]
+            locked, unknown = set(), set()
+            size = lock_sizes[round_no - 1] if round_no else self.settings.batch_size
+            batches = self._batches(fresh, round_no) + [
+                (self._write, b) for b in chunks(retry_locked, size)
+            ]
+            for writer, batch in batches:
+                for record_id, result in self._send(writer, batch).items():
+                    if not self._take(record_id, result):
                         (locked if result.outcome is Outcome.LOCKED else unknown).add(record_id)
-                    self._flush()
-                pending = [i for i in self.open if i in locked or i in unknown]
-            if unknown:
-                # Out of rounds: one last read settles the unanswered writes that did land.
-                still = set(self._check(sorted(unknown), unknown))
-                for decided in unknown - still:
-                    self.open.pop(decided, None)
-                for record_id in still:
-                    last = self.open[record_id].reason
-                    self.open[record_id] = RecordResult(
-                        Outcome.FAILED, f"not applied: no answer to any attempt ({last})"
-                    )
-            for record_id, result in list(self.open.items()):
-                self._give_up(record_id, result, f"after {len(lock_sizes) + 1} attempts")
-        except RoleSyncError as exc:
-            # Budget, daily limit, credentials, or a read that kept failing: stop here.
-            log.info("stopping the write loop: %s", exc)  # the report says it per entry
-            for record_id, result in list(self.open.items()):
-                self._give_up(record_id, result, f"the run stopped: {exc}")
-        finally:
-            self._flush()
+                self._flush()
+            pending = [i for i in self.open if i in locked or i in unknown]
+        return unknown
+
+    def _settle(self, unknown: set[str]) -> None:
+        self._settle_batch(sorted(unknown))
 
     def _batches(self, ids: list[str], round_no: int) -> list[tuple[Write, list[str]]]:
         if (
@@ -177,27 +123,3 @@ class Rounds:
         ):
             return [(self._bulk, ids)]
         return [(self._write, b) for b in chunks(ids, self.settings.batch_size)]
-
-    def _send(self, writer: Write, batch: list[str]) -> dict[str, RecordResult]:
-        try:
-            results = writer(batch)
-        except SalesforceRequestError as exc:
-            # Refused as a whole (a bad field, no permission): nothing was written.
-            return {i: RecordResult(Outcome.FAILED, str(exc)) for i in batch}
-        except RequestError as exc:
-            return {i: RecordResult(Outcome.UNKNOWN, str(exc)) for i in batch}
-        # An id the CRM did not answer for is unknown: read before re-sending.
-        return {i: results.get(i, RecordResult(Outcome.UNKNOWN, "no result")) for i in batch}
-
-    def _give_up(self, record_id: str, last: RecordResult, why: str) -> None:
-        if last.outcome is Outcome.UNKNOWN and last.reason != "not attempted":
-            reason = (
-                f"outcome unknown ({last.reason}); {why}. Re-running the plan is safe: "
-                "an account already at its target owner counts as already applied"
-            )
-        elif last.outcome in (Outcome.LOCKED, Outcome.FAILED):
-            reason = f"{last.reason} ({why})"
-        else:
-            reason = f"not applied: {why}"
-        self._decide(record_id, RecordResult(Outcome.FAILED, reason))
-        self.open.pop(record_id, None)
