@@ -9,13 +9,13 @@ Re-record with `python tests/hubspot_connector/record_hs_cassettes.py` (emulator
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from record_hs_cassettes import CASSETTE_HOST, CASSETTES, INPUTS, client_for, recorder
 
+from cassette_scan import cassette_files, leaks, secret_patterns
 from roleSync.adapters.hubspot.client import HubSpotClient
 from roleSync.adapters.hubspot.pull import _company_links
 from roleSync.adapters.hubspot.records import (
@@ -118,23 +118,15 @@ def test_token_answer_is_parsed() -> None:
 
 # -- no secrets on tape --------------------------------------------------------------
 
-FORBIDDEN = [
-    re.compile(r"(?im)^\s*-?\s*authorization\s*:"),  # a header key in the YAML
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9!._-]{8,}"),
-    re.compile(
-        r'(?i)"?(access_token|refresh_token|client_secret|client_id|hapikey)"?\s*[:=]\s*"?(?!REDACTED)[A-Za-z0-9!._-]{8,}'
-    ),
-    re.compile(r"pat-(na|eu)\d-[0-9a-f-]{20,}"),  # a private app token
-    re.compile(r"\bCN[A-Za-z0-9_-]{30,}"),  # an OAuth access token (the emulator's shape)
-]
-
-
-def cassette_files() -> list[Path]:
-    return sorted(p for p in CASSETTES.iterdir() if p.is_file())
+FORBIDDEN = secret_patterns(
+    ("access_token", "refresh_token", "client_secret", "client_id", "hapikey"),
+    r"pat-(na|eu)\d-[0-9a-f-]{20,}",  # a private app token
+    r"\bCN[A-Za-z0-9_-]{30,}",  # an OAuth access token (the emulator's shape)
+)
 
 
 def test_there_are_cassettes() -> None:
-    names = {p.name for p in cassette_files()}
+    names = {p.name for p in cassette_files(CASSETTES)}
     assert {
         "hs_list_companies.yaml",
         "hs_search.yaml",
@@ -146,20 +138,18 @@ def test_there_are_cassettes() -> None:
     } <= names
 
 
-@pytest.mark.parametrize("path", cassette_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", cassette_files(CASSETTES), ids=lambda p: p.name)
 def test_no_cassette_holds_a_token(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
-    for pattern in FORBIDDEN:
-        assert not pattern.search(text), f"{path.name}: {pattern.pattern}"
+    assert leaks(path.read_text(encoding="utf-8"), FORBIDDEN) == [], path.name
 
 
 def test_the_scan_catches_what_it_should() -> None:
-    leaks = [
+    samples = [
         "    Authorization:\n    - Bearer abc",
         "Bearer pat-na1-11111111-2222-3333-4444-555555555555",
         '{"access_token":"CNabcdefghijklmnopqrstuvwxyz0123456789"}',
         "grant_type=refresh_token&refresh_token=na1-0123456789abcdef",
         "client_secret=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
     ]
-    for leak in leaks:
-        assert any(p.search(leak) for p in FORBIDDEN), leak
+    for leak in samples:
+        assert leaks(leak, FORBIDDEN), leak

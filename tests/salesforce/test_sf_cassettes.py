@@ -8,7 +8,6 @@ Re-record with `python tests/salesforce/record_cassettes.py` (emulator) or `--or
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from record_cassettes import (
     recorder,
 )
 
+from cassette_scan import cassette_files, leaks, secret_patterns
 from roleSync.adapters.resilience import RetryingSession, RetryPolicy, decide_salesforce
 from roleSync.adapters.rounds import Outcome
 from roleSync.adapters.salesforce.auth import OAuthFlow
@@ -104,22 +104,14 @@ def test_token_response_is_parsed(inputs: dict[str, Any]) -> None:
 
 # -- no secrets on tape --------------------------------------------------------------
 
-FORBIDDEN = [
-    re.compile(r"(?im)^\s*-?\s*authorization\s*:"),  # a header key in the YAML
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9!._-]{8,}"),
-    re.compile(
-        r'(?i)"?(access_token|refresh_token|client_secret|assertion)"?\s*[:=]\s*"?(?!REDACTED)[A-Za-z0-9!._-]{8,}'
-    ),
-    re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]{20,}"),  # a Salesforce session id
-]
-
-
-def cassette_files() -> list[Path]:
-    return sorted(p for p in CASSETTES.iterdir() if p.is_file())
+FORBIDDEN = secret_patterns(
+    ("access_token", "refresh_token", "client_secret", "assertion"),
+    r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]{20,}",  # a Salesforce session id
+)
 
 
 def test_there_are_cassettes() -> None:
-    names = {p.name for p in cassette_files()}
+    names = {p.name for p in cassette_files(CASSETTES)}
     assert {
         "sf_query_pages.yaml",
         "sf_collections.yaml",
@@ -129,19 +121,17 @@ def test_there_are_cassettes() -> None:
     } <= names
 
 
-@pytest.mark.parametrize("path", cassette_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", cassette_files(CASSETTES), ids=lambda p: p.name)
 def test_no_cassette_holds_a_token(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
-    for pattern in FORBIDDEN:
-        assert not pattern.search(text), f"{path.name}: {pattern.pattern}"
+    assert leaks(path.read_text(encoding="utf-8"), FORBIDDEN) == [], path.name
 
 
 def test_the_scan_catches_what_it_should() -> None:
-    leaks = [
+    samples = [
         "    Authorization:\n    - Bearer abc",
         "Bearer 00DEM0000000001!abcdefghijklmnopqrstuvwxyz",
         '{"access_token":"00DEM0000000001!abcdefghijklmnopqrstuvwxyz"}',
         "grant_type=refresh_token&refresh_token=5Aep861TSESvWeug_abc",
     ]
-    for leak in leaks:
-        assert any(p.search(leak) for p in FORBIDDEN), leak
+    for leak in samples:
+        assert leaks(leak, FORBIDDEN), leak
