@@ -21,7 +21,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
+from roleSync.adapters.local_store import write_book
 from roleSync.model import Account, Book, Deal, DealKind, Owner
 
 AS_OF = date(2026, 6, 30)
@@ -115,6 +117,11 @@ def iter_deals(spec: BookSpec) -> Iterator[Deal]:
 
 def build_book(spec: BookSpec) -> Book:
     return Book(iter_owners(spec), iter_accounts(spec), iter_deals(spec))
+
+
+def write_local_book(spec: BookSpec, path: Path) -> None:
+    """The generated book as a local-book SQLite file (streamed: no record is held)."""
+    write_book(path, iter_owners(spec), iter_accounts(spec), iter_deals(spec))
 
 
 def peak_rss_mib() -> float:

@@ -3,7 +3,8 @@
 Run: python benchmarks/rule_eval.py [--accounts 1000000]
 For each account, its owner's role is decided by `rules/roles.yaml` (first matching rule)
 and its route by `rules/routing.yaml`. Three ways, in the same run, on the same data:
-- compiled: the compiled predicates of CompiledRoles / CompiledRouting (`route_for`);
+- compiled: the generated functions behind `CompiledRoles.rule_for` (the deciding rule,
+  no reason text) and `CompiledRouting.route_for`;
 - public API: `CompiledRoles.classify` (which also writes the reason text) + `route_for`;
 - reference: a hand-written Python function making the same decisions.
 Each is timed --runs times (default 3) and the best kept. All three must agree on every
@@ -51,14 +52,14 @@ def make_data(n: int, owners: int, seed: int) -> tuple[list[OwnerFacts], list[Ac
 
 
 def compiled(roles: CompiledRoles, routing: CompiledRouting) -> Evaluator:
-    rules = roles._rules  # the compiled predicates, without the reason text
-
     def run(facts: Sequence[OwnerFacts], accounts: Sequence[Account]) -> list[Decision]:
         out: list[Decision] = []
         for f, a in zip(facts, accounts, strict=True):
-            rule_id = next((r.id for r in rules if r.matches(f)), None)
+            rule = roles.rule_for(f.owner, f.metrics)
             route = routing.route_for(a)
-            out.append((rule_id, route.id if route is not None else None))
+            out.append(
+                (rule.id if rule is not None else None, route.id if route is not None else None)
+            )
         return out
 
     return run

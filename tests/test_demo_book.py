@@ -234,7 +234,11 @@ def test_blank_kinds_are_left_for_the_book_to_infer(demo: DemoBook, book: Book) 
     assert 0.05 <= len(blank) / len(deals) <= 0.15
     assert all(d.kind is not None for d in book.deals)
     inferred = [d for d in book.deals if d.id in blank]
-    firsts = [d for d in inferred if d.won and book.first_won_new_business(d.account_id) == d]
+    firsts = [
+        d
+        for d in inferred
+        if d.won and (t := book.first_won_new_business(d.account_id)) is not None and t.id == d.id
+    ]
     later = [d for d in inferred if d.won and d not in firsts]
     assert firsts and later
     assert all(d.kind is DealKind.EXPANSION for d in later)

@@ -383,5 +383,5 @@ def generate_demo_book(
         deals += account_deals
     # Stable sort: deals created on one day keep their (deterministic) generation order.
     deals.sort(key=lambda d: d.created)
-    deals = [replace(d, id=f"deal-{n:05d}") for n, d in enumerate(deals, start=1)]
+    deals = [d._replace(id=f"deal-{n:05d}") for n, d in enumerate(deals, start=1)]
     return [_owner(p) for p in _PERSONAS], accounts, deals

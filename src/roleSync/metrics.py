@@ -7,10 +7,11 @@ count in every count and add nothing to any amount.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from roleSync.model import Book, DealKind
+from roleSync.model import CUSTOMER, Book, DealTally, DealWindow
 
 # Every metric a rule may name, in the order reports show them.
 METRIC_NAMES = (
@@ -64,80 +65,49 @@ class RoleMetrics:
         return asdict(self)
 
 
-@dataclass(slots=True)
-class _Tally:
-    won: int = 0
-    closed: int = 0
-    nb_count: int = 0
-    nb_amount: float = 0.0
-    expansion_amount: float = 0.0
-    renewal_amount: float = 0.0
-    cycle_days: int = 0
-    accounts: int = 0
-    customers: int = 0
-    managed: float = 0.0
-
-
 def window_start(as_of: date, window_days: int) -> date:
     """First day inside the window: deals closing on or after it and on or before as_of count."""
-    return as_of - timedelta(days=window_days - 1)
+    return DealWindow(as_of, window_days).start
 
 
-def account_revenue(book: Book, as_of: date, window_days: int) -> dict[str, float]:
+def account_revenue(book: Book, as_of: date, window_days: int) -> Mapping[str, float]:
     """Won amount per account in the window (new business + expansion + renewal)."""
-    start = window_start(as_of, window_days)
-    revenue: dict[str, float] = {}
-    for deal in book.deals:
-        if (
-            deal.won
-            and deal.closed
-            and deal.close_date is not None
-            and start <= deal.close_date <= as_of
-            and deal.kind is not DealKind.CONTRACTION
-        ):
-            revenue[deal.account_id] = revenue.get(deal.account_id, 0.0) + (deal.amount or 0.0)
-    return revenue
+    return book.deal_facts(DealWindow(as_of, window_days)).revenue
 
 
 def _ratio(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+@dataclass(slots=True)
+class _Holdings:
+    """What an owner owns now: accounts, customers, and the window's revenue on them."""
+
+    accounts: int = 0
+    customers: int = 0
+    managed: float = 0.0
+
+
 def compute_role_metrics(book: Book, as_of: date, window_days: int) -> dict[str, RoleMetrics]:
     """Role metrics of every owner in the book, keyed by owner id (inactive owners included)."""
-    start = window_start(as_of, window_days)
-    tallies = {owner_id: _Tally() for owner_id in book.owners}
-    for deal in book.deals:
-        tally = tallies.get(deal.owner_id or "")
-        if tally is None or not deal.closed or deal.close_date is None:
-            continue
-        if not start <= deal.close_date <= as_of:
-            continue
-        tally.closed += 1
-        if not deal.won:
-            continue
-        tally.won += 1
-        tally.cycle_days += max((deal.close_date - deal.created).days, 0)
-        amount = deal.amount or 0.0
-        if deal.kind is DealKind.NEW_BUSINESS:
-            tally.nb_count += 1
-            tally.nb_amount += amount
-        elif deal.kind is DealKind.EXPANSION:
-            tally.expansion_amount += amount
-        elif deal.kind is DealKind.RENEWAL:
-            tally.renewal_amount += amount
-    revenue = account_revenue(book, as_of, window_days)
+    facts = book.deal_facts(DealWindow(as_of, window_days))
+    holdings = {owner_id: _Holdings() for owner_id in book.owners}
+    revenue, won_accounts = facts.revenue, facts.won_accounts
     for account in book.accounts.values():
-        tally = tallies.get(account.owner_id or "")
-        if tally is None:
+        held = holdings.get(account.owner_id or "")
+        if held is None:
             continue
-        tally.accounts += 1
-        tally.customers += book.is_customer(account)
-        tally.managed += revenue.get(account.id, 0.0)
-    return {owner_id: _metrics(t) for owner_id, t in tallies.items()}
+        held.accounts += 1
+        held.customers += account.lifecycle == CUSTOMER or account.id in won_accounts
+        held.managed += revenue.get(account.id, 0.0)
+    empty = DealTally()
+    return {
+        owner_id: _metrics(facts.tallies.get(owner_id, empty), held)
+        for owner_id, held in holdings.items()
+    }
 
 
-def _metrics(t: _Tally) -> RoleMetrics:
+def _metrics(t: DealTally, held: _Holdings) -> RoleMetrics:
     won_amount = t.nb_amount + t.expansion_amount + t.renewal_amount
     return RoleMetrics(
         won_deals=t.won,
@@ -149,7 +119,7 @@ def _metrics(t: _Tally) -> RoleMetrics:
         new_business_share=_ratio(t.nb_amount, won_amount),
         win_rate=_ratio(t.won, t.closed),
         avg_sales_cycle_days=round(t.cycle_days / t.won, 1) if t.won else None,
-        accounts_owned=t.accounts,
-        customer_accounts_owned=t.customers,
-        managed_revenue=round(t.managed, 2),
+        accounts_owned=held.accounts,
+        customer_accounts_owned=held.customers,
+        managed_revenue=round(held.managed, 2),
     )

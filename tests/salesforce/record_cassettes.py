@@ -7,7 +7,9 @@ With --org the org comes from the environment: SF_INSTANCE_URL, SF_ACCESS_TOKEN,
 for the token cassette SF_TOKEN_URL, SF_CLIENT_ID, SF_REFRESH_TOKEN (and optionally
 SF_CLIENT_SECRET), plus SF_CA_BUNDLE if needed. The writes it records are harmless:
 each account gets the owner it already has, plus one write to an Id that does not
-exist, so that a per-record error is on tape. See docs/salesforce.md.
+exist, so that a per-record error is on tape. The compare-and-set read (sObject
+Collections retrieve) is recorded for a few accounts and that Id (answered null), then
+once with a field that does not exist (refused). See docs/salesforce.md.
 
 Whatever the source, the cassettes are made safe before they are written: the
 Authorization header is dropped, tokens and secrets are removed from query strings,
@@ -37,6 +39,8 @@ CASSETTE_INSTANCE = "https://127.0.0.1:18443"
 API_VERSION = "62.0"
 SECRET_FIELDS = ("access_token", "refresh_token", "assertion", "client_secret", "signature")
 QUERY_SOQL = "SELECT Id, Name, OwnerId FROM Account ORDER BY Id LIMIT 12"
+RETRIEVE_FIELDS = ["Id", "OwnerId", "Name"]
+NO_SUCH_FIELD = "RoleSync_No_Such_Field__c"
 _TOKENISH = re.compile(r'("(?:' + "|".join(SECRET_FIELDS) + r')"\s*:\s*)"[^"]*"')
 
 
@@ -96,6 +100,7 @@ def record(instance: str, env: Mapping[str, str], ca_bundle: str | None, token_u
     """Record every cassette against the org at `instance`."""
     from roleSync.adapters.resilience import RetryingSession, decide_salesforce
     from roleSync.adapters.salesforce.auth import OAuthFlow
+    from roleSync.adapters.salesforce.client import SalesforceRequestError
 
     CASSETTES.mkdir(exist_ok=True)
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(instance))
@@ -128,6 +133,15 @@ def record(instance: str, env: Mapping[str, str], ca_bundle: str | None, token_u
     with tape.use_cassette("sf_limits.yaml", record_mode="all"):
         client.budget.ceiling = None
         client.ensure_budget_known()
+    # Recorded last, so the cassettes before it see the same requests as without it.
+    retrieve_ids = [a for a, _ in accounts[:4]] + [missing]
+    inputs["retrieve"] = {"ids": retrieve_ids, "fields": RETRIEVE_FIELDS}
+    with tape.use_cassette("sf_retrieve.yaml", record_mode="all"):
+        client.retrieve("Account", retrieve_ids, RETRIEVE_FIELDS)
+        try:
+            client.retrieve("Account", retrieve_ids[:1], ["Id", NO_SUCH_FIELD])
+        except SalesforceRequestError as exc:
+            print(f"retrieve with {NO_SUCH_FIELD}: {exc}", file=sys.stderr)
     session = RetryingSession(decide_salesforce, verify=ca_bundle or True)
 
     def form() -> dict[str, str]:

@@ -10,6 +10,7 @@ from sf_helpers import adapter_for, changes_for, new_emulator, writes_of
 
 from roleSync.adapters.base import MetricWrite
 from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceFaults
+from roleSync.emulators.salesforce.schema import make_id
 
 
 def test_changes_are_written_and_the_mirror_follows(
@@ -25,7 +26,9 @@ def test_changes_are_written_and_the_mirror_follows(
     for change in changes:
         assert small_org.store.get("Account", change.account_id)["OwnerId"] == change.to_owner_id  # type: ignore[index]
     # One compare-and-set read, one collections write, one pull of what was written.
+    assert small_org.counters["collections_retrieve"] == 1
     assert small_org.counters["collections_patch"] == 1
+    assert not [e.soql for e in small_org.log if e.soql and " Id IN " in e.soql]
     assert small_org.counters["auto_assign_false"] == 1
     assert small_org.counters["auto_assign_missing"] == 0
     after = adapter.pull()
@@ -173,3 +176,61 @@ def test_apply_without_a_pull_in_the_same_run(
     assert set(result.failed) == gone
     assert all("inactive" in e for e in result.failed.values())
     assert sorted(result.applied) == sorted({c.account_id for c in changes} - gone)
+
+
+def test_compare_and_set_reads_2000_accounts_a_request_and_null_is_gone(
+    small_org: SalesforceEmulator, tmp_path: Path
+) -> None:
+    """`current_owners` (journal recovery) is the compare-and-set read: sObject
+    Collections retrieve, 2,000 ids a request; an id answered null is absent."""
+    adapter = adapter_for(small_org, tmp_path)
+    real = sorted(adapter.pull().accounts)
+    deleted = real[0]
+    small_org.store.delete("Account", deleted)
+    missing = [make_id("001", 900_000 + n) for n in range(2_000)]  # well-formed, no such
+    small_org.reset_counters()
+    found = adapter.current_owners([*real, *missing, real[1]])
+    assert set(found) == set(real) - {deleted}
+    assert all(found[a] == small_org.store.get("Account", a)["OwnerId"] for a in found)  # type: ignore[index]
+    # 2,300 distinct ids: two requests, and nothing else.
+    assert small_org.counters["collections_retrieve"] == 2
+    assert small_org.counters["api_requests"] == 2
+
+
+def test_a_dropped_compare_and_set_read_is_read_again(
+    small_org: SalesforceEmulator, tmp_path: Path
+) -> None:
+    """The retrieve is a POST, but only reads: a dropped connection is retried like a
+    query's, not reported as a write of unknown outcome."""
+    adapter = adapter_for(small_org, tmp_path)
+    ids = sorted(adapter.pull().accounts)[:10]
+    small_org.set_faults(SalesforceFaults(drop_every=2))  # numbering starts again
+    small_org.reset_counters()
+    first = adapter.client.retrieve("Account", ids, ["OwnerId"])
+    second = adapter.client.retrieve("Account", ids, ["OwnerId"])
+    assert first == second and sorted(first) == ids
+    assert [(e.kind, e.fault) for e in small_org.log] == [
+        ("collections_retrieve", None),
+        ("collections_retrieve", "drop"),
+        ("collections_retrieve", None),
+    ]
+
+
+def test_unanswered_metric_writes_are_read_back_not_written_twice(
+    small_org: SalesforceEmulator, tmp_path: Path
+) -> None:
+    adapter = adapter_for(small_org, tmp_path)
+    owners = sorted(o.id for o in adapter.pull().owners.values() if o.active)[:3]
+    writes = [MetricWrite(o, {"Won_Deals__c": 5, "Sales_Role__c": "farmer"}) for o in owners]
+    before = {o: writes_of(small_org)[o] for o in owners}
+    # Request 1 refreshes users, request 2 is the write: it lands, its answer is lost.
+    small_org.set_faults(SalesforceFaults(drop_every=2, drop_after_processing=True))
+    small_org.reset_counters()
+    result = adapter.apply([], writes)
+    assert sorted(result.metrics_written) == owners and not result.metrics_failed
+    assert all(writes_of(small_org)[o] - before[o] == 1 for o in owners)
+    # The unanswered write was read back once, through a User collections retrieve.
+    assert small_org.counters["collections_patch"] == 1
+    assert small_org.counters["collections_retrieve"] == 1
+    retrieve = next(e for e in small_org.log if e.kind == "collections_retrieve")
+    assert retrieve.path.endswith("/composite/sobjects/User")

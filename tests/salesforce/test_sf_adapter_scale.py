@@ -1,6 +1,7 @@
 """The issue's "Done when" figures on a 20,000-account emulated org, counted by the
 emulator: 10,000 ownership changes in at most 52 write requests through Collections
-or at most 6 through Bulk 2.0, and an immediate second incremental sync with nothing
+or at most 6 through Bulk 2.0, their compare-and-set reads in ceil(10,000 / 2,000) = 5
+sObject Collections retrieves, and an immediate second incremental sync with nothing
 changed in at most 4 requests."""
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def _apply_10k(emu: SalesforceEmulator, folder: Path, skip: int, **section: Any)
     assert len(result.applied) == 10_000, (result.failed, result.conflicts)
     writes = writes_of(emu)
     assert all(writes[c.account_id] - before[c.account_id] == 1 for c in changes)
+    # The compare-and-set reads: 2,000 accounts a retrieve, no SOQL `Id IN (...)`.
+    assert emu.counters["collections_retrieve"] == 5
+    assert not [e.soql for e in emu.log if e.soql and " Id IN " in e.soql]
     for change in changes[::97]:
         assert emu.store.get("Account", change.account_id)["OwnerId"] == change.to_owner_id  # type: ignore[index]
 
@@ -76,6 +80,9 @@ def test_10k_changes_through_collections_in_at_most_52_write_requests(
     assert big_org.counters["write_requests"] <= 52
     assert big_org.counters["collections_patch"] == 50
     assert big_org.counters["bulk_create"] == 0
+    # 50 writes, 5 reads, a User refresh, the catch-up pull of the 10,000 accounts
+    # (5 pages): 61. The issue's 150x fewer than one request a change allows 66.
+    assert big_org.counters["api_requests"] <= 62
 
 
 def test_10k_changes_through_bulk_in_at_most_6_write_requests(
@@ -86,3 +93,4 @@ def test_10k_changes_through_bulk_in_at_most_6_write_requests(
     assert big_org.counters["write_requests"] <= 6
     assert big_org.counters["bulk_create"] == 1
     assert big_org.counters["collections_patch"] == 0
+    assert big_org.counters["api_requests"] <= 17

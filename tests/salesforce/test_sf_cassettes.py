@@ -17,6 +17,7 @@ from record_cassettes import (
     CASSETTE_INSTANCE,
     CASSETTES,
     INPUTS,
+    NO_SUCH_FIELD,
     QUERY_SOQL,
     recorder,
 )
@@ -25,7 +26,7 @@ from cassette_scan import cassette_files, leaks, secret_patterns
 from roleSync.adapters.resilience import RetryingSession, RetryPolicy, decide_salesforce
 from roleSync.adapters.rounds import Outcome
 from roleSync.adapters.salesforce.auth import OAuthFlow
-from roleSync.adapters.salesforce.client import SalesforceClient
+from roleSync.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
 from roleSync.adapters.salesforce.rounds import record_result
 from roleSync.profile import SalesforceSection
 
@@ -77,6 +78,25 @@ def test_collections_results_map_by_position(
             assert answer["id"] == record["id"]
 
 
+def test_retrieve_maps_records_by_position_and_null_is_absent(
+    client: SalesforceClient, inputs: dict[str, Any]
+) -> None:
+    ids, fields = inputs["retrieve"]["ids"], inputs["retrieve"]["fields"]
+    with replay("sf_retrieve.yaml") as cassette:
+        found = client.retrieve("Account", ids, fields)
+        # The last id does not exist: answered null, so absent, not an error.
+        assert sorted(found) == sorted(ids[:-1])
+        for record_id, record in found.items():
+            assert record["Id"][:15] == record_id[:15]
+            assert record["attributes"]["type"] == "Account"
+            assert {"OwnerId", "Name"} <= set(record)
+        # A field that does not exist refuses the whole request (HTTP 400).
+        with pytest.raises(SalesforceRequestError) as refused:
+            client.retrieve("Account", ids[:1], ["Id", NO_SUCH_FIELD])
+        assert refused.value.status == 400 and refused.value.code
+        assert cassette.all_played
+
+
 def test_bulk_results_map_by_record_id(client: SalesforceClient, inputs: dict[str, Any]) -> None:
     rows = inputs["bulk"]
     with replay("sf_bulk.yaml"):
@@ -118,6 +138,7 @@ def test_there_are_cassettes() -> None:
         "sf_bulk.yaml",
         "sf_limits.yaml",
         "sf_oauth_refresh.yaml",
+        "sf_retrieve.yaml",
     } <= names
 
 

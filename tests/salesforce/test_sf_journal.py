@@ -19,7 +19,7 @@ from roleSync.adapters.salesforce import SalesforceAdapter
 from roleSync.adapters.salesforce.rounds import RoundSettings
 from roleSync.cli import main
 from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceFaults
-from roleSync.model import Book
+from roleSync.model import Book, DealWindow
 from roleSync.plan import PLAN_FORMAT, Plan
 from roleSync.sync.recorder import open_state
 from roleSync.sync.recovery import recover
@@ -85,8 +85,8 @@ class DiesAfterWriting:
     def __init__(self, inner: SalesforceAdapter, batch: int) -> None:
         self.inner, self.batch = inner, batch
 
-    def pull(self) -> Book:
-        return self.inner.pull()
+    def pull(self, window: DealWindow | None = None) -> Book:
+        return self.inner.pull(window)
 
     def apply(
         self,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import quote_plus
 
 from roleSync.adapters.mirror import Cursor
 from roleSync.adapters.rounds import Outcome, RecordResult
@@ -11,8 +10,7 @@ from roleSync.adapters.salesforce.rounds import Rounds, RoundSettings, record_re
 from roleSync.adapters.salesforce.soql import (
     ObjectQuery,
     advance,
-    chunk_ids,
-    current_owner_soql,
+    check_fields,
     parse_stamp,
     pull_soql,
     unseen,
@@ -32,15 +30,10 @@ def test_pull_soql_full_and_incremental() -> None:
     )
 
 
-def test_ids_are_quoted_and_chunked_by_url_length() -> None:
-    assert current_owner_soql(["001'x"], "Do_Not_Route__c") == (
-        "SELECT Id, OwnerId, Do_Not_Route__c FROM Account WHERE Id IN ('001\\'x')"
-    )
-    ids = [f"001EM{n:013d}" for n in range(2000)]
-    chunks = list(chunk_ids(ids, current_owner_soql([], None), limit=6000))
-    assert [i for c in chunks for i in c] == ids
-    for chunk in chunks:
-        assert len(quote_plus(current_owner_soql(chunk, None))) < 6000 - 100
+def test_check_reads_ask_for_the_id_first_and_each_field_once() -> None:
+    assert check_fields(("OwnerId", "Do_Not_Route__c")) == ("Id", "OwnerId", "Do_Not_Route__c")
+    assert check_fields(("OwnerId", None)) == ("Id", "OwnerId")
+    assert check_fields(("id", "Win_Rate__c", "win_rate__c")) == ("Id", "Win_Rate__c")
 
 
 def test_stamps_parse_in_every_spelling() -> None:

@@ -14,7 +14,7 @@ from sync_helpers import AS_OF, Fixture, make_fixture
 from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
 from roleSync.adapters.local import LocalAdapter
 from roleSync.cli import main
-from roleSync.model import Book
+from roleSync.model import Book, DealWindow
 from roleSync.plan import Plan
 from roleSync.profile import load_profile
 from roleSync.sync.recorder import open_state
@@ -55,8 +55,8 @@ class CrashingAdapter:
         self.inner.batch_size = 3
         self.at = at
 
-    def pull(self) -> Book:
-        return self.inner.pull()
+    def pull(self, window: DealWindow | None = None) -> Book:
+        return self.inner.pull(window)
 
     def apply(
         self,

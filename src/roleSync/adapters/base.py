@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from roleSync.model import Book, FieldValue
+from roleSync.model import Book, DealWindow, FieldValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +75,9 @@ class OwnerReader(Protocol):
 class Adapter(Protocol):
     """What every connector implements."""
 
-    def pull(self) -> Book:
-        """A full snapshot of owners, accounts and deals."""
+    def pull(self, window: DealWindow | None = None) -> Book:
+        """A full snapshot of owners, accounts and deals. With a window, deals are folded
+        into that window's facts as they are read and not kept (`Book.folded`)."""
         ...
 
     def apply(

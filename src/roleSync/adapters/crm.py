@@ -12,7 +12,7 @@ from roleSync.adapters.base import ApplyResult, MetricWrite
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.resilience import AuthenticationError
 from roleSync.errors import RoleSyncError
-from roleSync.model import Book, FieldValue
+from roleSync.model import Book, DealWindow, FieldValue
 from roleSync.profile import Profile
 
 
@@ -55,10 +55,10 @@ class MirroredAdapter(Generic[C]):
     def requests_sent(self) -> int:
         return self.client.requests_sent
 
-    def pull(self) -> Book:
+    def pull(self, window: DealWindow | None = None) -> Book:
         self._pull(full=self.full)
         self.full = False  # a second pull in the same run only needs the changes
-        return self.mirror.read_book()
+        return self.mirror.read_book(window)
 
     def close(self) -> None:
         self.client.close()

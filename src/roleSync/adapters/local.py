@@ -13,104 +13,17 @@ is reported as a conflict and left alone.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.book_reader import read_book
 from roleSync.adapters.local_store import BookError, encode_json, open_book, snapshot, transaction
-from roleSync.model import Account, Book, Deal, FieldValue, Owner
+from roleSync.model import Book, DealWindow
 from roleSync.profile import Profile
-
-
-def _datetime(raw: str | None) -> datetime | None:
-    return datetime.fromisoformat(raw) if raw else None
-
-
-def _date(raw: str | None) -> date | None:
-    return date.fromisoformat(raw) if raw else None
-
-
-# -- reading ----------------------------------------------------------------------
-
-
-def _read_owners(conn: sqlite3.Connection) -> list[Owner]:
-    recorded: dict[str, dict[str, FieldValue]] = {}
-    for owner_id, name, value in conn.execute("SELECT owner_id, name, value FROM owner_fields"):
-        recorded.setdefault(owner_id, {})[name] = json.loads(value)
-    return [
-        Owner(
-            id=row[0],
-            name=row[1],
-            email=row[2],
-            title=row[3],
-            active=bool(row[4]),
-            recorded=recorded.get(row[0], {}),
-        )
-        for row in conn.execute("SELECT id, name, email, title, active FROM owners")
-    ]
-
-
-def _read_accounts(conn: sqlite3.Connection, profile: Profile) -> list[Account]:
-    rows = conn.execute(
-        "SELECT id, name, owner_id, lifecycle, segment, region, tier, locked, "
-        "fields, created, updated FROM accounts"
-    )
-    accounts = []
-    for row in rows:
-        try:
-            accounts.append(
-                Account(
-                    id=row[0],
-                    name=row[1],
-                    owner_id=row[2],
-                    lifecycle=profile.lifecycle_of(row[3]),
-                    segment=row[4],
-                    region=row[5],
-                    tier=row[6],
-                    locked=bool(row[7]),
-                    fields=json.loads(row[8]),
-                    created=_datetime(row[9]),
-                    updated=_datetime(row[10]),
-                )
-            )
-        except ValueError as exc:
-            raise BookError(f"account {row[0]!r}: {exc}") from None
-    return accounts
-
-
-def _read_deals(conn: sqlite3.Connection, profile: Profile) -> list[Deal]:
-    rows = conn.execute(
-        "SELECT id, account_id, owner_id, kind, stage, closed, won, amount, "
-        "created, close_date FROM deals"
-    )
-    deals = []
-    for row in rows:
-        try:
-            created = _date(row[8])
-            if created is None:
-                raise ValueError("no creation date")
-            deals.append(
-                Deal(
-                    id=row[0],
-                    account_id=row[1],
-                    owner_id=row[2],
-                    kind=profile.deal_kind(row[3]),
-                    stage=row[4],
-                    closed=bool(row[5]),
-                    won=bool(row[6]),
-                    amount=float(row[7]) if row[7] is not None else None,
-                    created=created,
-                    close_date=_date(row[9]),
-                )
-            )
-        except ValueError as exc:
-            raise BookError(f"deal {row[0]!r}: {exc}") from None
-    return deals
-
 
 # -- the adapter ------------------------------------------------------------------
 
@@ -159,18 +72,8 @@ class LocalAdapter:
             self._conn = open_book(self.path, create=False)
         return self._conn
 
-    def pull(self) -> Book:
-        conn = self._connection()
-        with snapshot(conn):
-            try:
-                owners = _read_owners(conn)
-                accounts = _read_accounts(conn, self.profile)
-                deals = _read_deals(conn, self.profile)
-            except BookError as exc:
-                raise BookError(f"{self.path}: {exc}") from None
-            except (ValueError, sqlite3.DatabaseError) as exc:
-                raise BookError(f"{self.path}: cannot read book: {exc}") from None
-        return Book(owners, accounts, deals)
+    def pull(self, window: DealWindow | None = None) -> Book:
+        return read_book(self._connection(), self.path, self.profile, window)
 
     def apply(
         self,

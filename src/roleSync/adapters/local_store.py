@@ -183,7 +183,8 @@ def write_book(
     """Create the book at `path`, or replace the contents of the book there, atomically.
 
     Deal kinds are stored as their canonical value (NULL when None), which every
-    profile maps back to itself; `Owner.recorded` goes to owner_fields.
+    profile maps back to itself; `Owner.recorded` goes to owner_fields. Accounts and
+    deals are written as they are iterated, so a generator of millions costs no memory.
     """
     owners = list(owners)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +210,7 @@ def write_book(
             conn.executemany(
                 "INSERT INTO accounts (id, name, owner_id, lifecycle, segment, region, tier, "
                 "locked, fields, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
+                (
                     (
                         a.id,
                         a.name,
@@ -224,12 +225,12 @@ def write_book(
                         encode_datetime(a.updated),
                     )
                     for a in accounts
-                ],
+                ),
             )
             conn.executemany(
                 "INSERT INTO deals (id, account_id, owner_id, kind, stage, closed, won, amount, "
                 "created, close_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
+                (
                     (
                         d.id,
                         d.account_id,
@@ -243,7 +244,7 @@ def write_book(
                         d.close_date.isoformat() if d.close_date else None,
                     )
                     for d in deals
-                ],
+                ),
             )
     except sqlite3.IntegrityError as exc:
         raise BookError(f"{path}: cannot write book: {exc}") from None

@@ -25,15 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from roleSync.adapters.local import _read_accounts, _read_deals, _read_owners
+from roleSync.adapters.book_reader import read_book
 from roleSync.adapters.local_store import (
     BookError,
     encode_json,
     open_book,
-    snapshot,
     transaction,
 )
-from roleSync.model import Book, FieldValue
+from roleSync.model import Book, DealWindow, FieldValue
 from roleSync.profile import Profile
 
 Table = Literal["owners", "accounts", "deals"]
@@ -295,18 +294,9 @@ class Mirror:
     def owners_active(self) -> dict[str, bool]:
         return {row[0]: bool(row[1]) for row in self._conn.execute("SELECT id, active FROM owners")}
 
-    def read_book(self) -> Book:
+    def read_book(self, window: DealWindow | None = None) -> Book:
         """The Book, through the local book's reading and the profile's mappings."""
-        with snapshot(self._conn) as conn:
-            try:
-                owners = _read_owners(conn)
-                accounts = _read_accounts(conn, self.profile)
-                deals = _read_deals(conn, self.profile)
-            except BookError as exc:
-                raise BookError(f"{self.path}: {exc}") from None
-            except (ValueError, sqlite3.DatabaseError) as exc:
-                raise BookError(f"{self.path}: cannot read the mirror: {exc}") from None
-        return Book(owners, accounts, deals)
+        return read_book(self._conn, self.path, self.profile, window)
 
     def close(self) -> None:
         self._conn.close()

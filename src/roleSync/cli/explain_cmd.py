@@ -54,6 +54,7 @@ def run_explain(args: argparse.Namespace) -> ExitCode:
 
 
 def _from_book(args: argparse.Namespace, profile: Profile) -> str:
+    from roleSync.model import DealWindow
     from roleSync.report.explain import Explainer, PastHandoff
     from roleSync.report.progress import progress_for
     from roleSync.report.runs import last_handoff
@@ -62,10 +63,11 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
     from roleSync.sync.runner import open_adapter
 
     rules = load_rule_set(rule_paths(args))  # before the pull: a broken file costs no calls
+    as_of = args.as_of or today()
     adapter = open_adapter(profile)
     try:
         with progress_for(sys.stderr).stage("pull") as stage:
-            book = adapter.pull()
+            book = adapter.pull(DealWindow(as_of, rules.roles.window_days))
             stage.done(f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts")
     finally:
         adapter.close()
@@ -76,7 +78,7 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
         book,
         rules.roles,
         rules.routing,
-        args.as_of or today(),
+        as_of,
         rotation,
         profile=profile.name,
         rules_digest=rules.digest,

@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from roleSync.adapters.base import OwnershipChange
 from roleSync.errors import Diagnostic, InputError, RoleSyncError, Severity
 from roleSync.metrics import account_revenue
+from roleSync.model import DealWindow
 from roleSync.plan import Plan
 from roleSync.profile import Profile
 from roleSync.report.data import ReportData, build_report_data, csv_tables, to_json
@@ -109,7 +110,7 @@ def moved_account_revenue(
     adapter = open_adapter(profile)
     try:
         with progress.stage("pull") as stage:
-            book = adapter.pull()
+            book = adapter.pull(DealWindow(run.plan.as_of, run.plan.window_days))
             stage.done(f"pulled {len(book.accounts)} accounts for the revenue balance")
     finally:
         adapter.close()

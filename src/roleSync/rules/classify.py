@@ -1,15 +1,21 @@
-"""Classify owners as hunters or farmers from their role metrics (first match wins)."""
+"""Classify owners as hunters or farmers from their role metrics (first match wins).
+
+A roles file's rules compile into one generated function (`roleSync.rules.codegen`):
+`CompiledRoles.rule_for` finds the deciding rule in a single call, and `classify` writes
+the reason text only for the rule that matched.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from roleSync.metrics import RoleMetrics
 from roleSync.model import Book, Owner, Role
-from roleSync.rules.compile import Getter, Predicate, comparisons, compile_condition
-from roleSync.rules.schema import Comparison, RolesFile
+from roleSync.rules.codegen import Attribute, Read, first_match
+from roleSync.rules.compile import Getter, comparisons
+from roleSync.rules.schema import OWNER_FIELDS, Comparison, RolesFile
 
 OVERRIDE_RULE = "override"
 
@@ -50,28 +56,67 @@ def resolve_owner_subject(cmp: Comparison) -> Getter[OwnerFacts]:
     return lambda facts: getter(facts.owner)
 
 
+def _owner_read(cmp: Comparison) -> Read:
+    """Where generated code finds a comparison's value: `metrics.<metric>` (numbers or
+    None) or `owner.<field>` (text, except `active`)."""
+    if cmp.metric is not None:
+        return Attribute("metrics", cmp.metric)
+    field = cmp.field or ""
+    if field not in OWNER_FIELDS:
+        # The rule-set loader rejects unknown fields with a position; this is a bug guard.
+        raise ValueError(f"unknown owner field {cmp.field!r}")
+    name = field.partition(".")[2]
+    return Attribute("owner", name, text=name != "active")
+
+
+Figures = tuple[tuple[str, Getter[OwnerFacts]], ...]
+
+
+def _figures(shown: list[Comparison]) -> Figures:
+    """What a reason text shows for these comparisons: each metric or field once, in
+    reading order, with its getter (resolved here once, not per owner)."""
+    getters: dict[str, Getter[OwnerFacts]] = {}
+    for cmp in shown:
+        getters.setdefault(cmp.metric or cmp.field or "", resolve_owner_subject(cmp))
+    return tuple(getters.items())
+
+
 @dataclass(frozen=True, slots=True)
-class _CompiledRule:
+class CompiledRule:
+    """A classification rule, and the figures its reason text shows."""
+
     id: str
     role: Role
-    matches: Predicate[OwnerFacts]
-    shown: tuple[Comparison, ...]
+    figures: Figures
 
 
 class CompiledRoles:
-    """A roles file compiled once; `classify` is then a loop over closures."""
+    """A roles file compiled once; `rule_for` is then one generated call."""
+
+    rule_for: Callable[[Owner, RoleMetrics], CompiledRule | None]
+    """`rule_for(owner, metrics)`: the first classify rule whose condition holds, None when
+    none does. Overrides are not consulted (`classify` does that first) and no reason text
+    is written. The generated function itself, not a method calling it: one call saved
+    per owner."""
 
     def __init__(self, roles: RolesFile) -> None:
         self.window_days = roles.window_days
-        self._rules = tuple(
-            _CompiledRule(
-                rule.id,
-                Role(rule.role.value),
-                compile_condition(rule.when, resolve_owner_subject),
-                tuple(comparisons(rule.when)),
-            )
+        rules = [
+            CompiledRule(rule.id, Role(rule.role.value), _figures(comparisons(rule.when)))
             for rule in roles.classify
+        ]
+        self._all_figures = _figures([c for r in roles.classify for c in comparisons(r.when)])
+        generated = first_match(
+            [rule.when for rule in roles.classify],
+            rules,
+            None,
+            ["owner", "metrics"],
+            _owner_read,
         )
+        self.rule_for = cast(
+            Callable[[Owner, RoleMetrics], CompiledRule | None], generated.function()
+        )
+        self.source = generated.source  # what `rule_for` runs, for tests and debugging
         self._overrides = {o.owner.casefold(): o for o in roles.overrides}
 
     def classify(self, owner: Owner, metrics: RoleMetrics) -> RoleDecision:
@@ -82,33 +127,27 @@ class CompiledRoles:
             return RoleDecision(
                 owner.id, Role(override.role.value), OVERRIDE_RULE, f"override: {override.reason}"
             )
+        rule = self.rule_for(owner, metrics)
         facts = OwnerFacts(owner, metrics)
-        for rule in self._rules:
-            if rule.matches(facts):
-                return RoleDecision(
-                    owner.id, rule.role, rule.id, f"{rule.id}: {_show_values(rule.shown, facts)}"
-                )
+        if rule is not None:
+            return RoleDecision(
+                owner.id, rule.role, rule.id, f"{rule.id}: {_show_values(rule.figures, facts)}"
+            )
         return RoleDecision(
             owner.id,
             Role.UNCLASSIFIED,
             None,
-            f"no rule matched ({_show_values(self._all_shown(), facts)})",
+            f"no rule matched ({_show_values(self._all_figures, facts)})",
         )
 
-    def _all_shown(self) -> tuple[Comparison, ...]:
-        return tuple(c for rule in self._rules for c in rule.shown)
 
-
-def _show_values(shown: tuple[Comparison, ...], facts: OwnerFacts) -> str:
-    """The figures a rule looked at, each once: `new_business_share=0.82, won_deals=7`."""
-    seen: dict[str, str] = {}
-    for cmp in shown:
-        name = cmp.metric or cmp.field or ""
-        if name in seen:
-            continue
-        value = resolve_owner_subject(cmp)(facts)
-        seen[name] = "none" if value is None else _fmt(value)
-    return ", ".join(f"{k}={v}" for k, v in seen.items()) or "always"
+def _show_values(figures: Figures, facts: OwnerFacts) -> str:
+    """The figures a rule looked at: `new_business_share=0.82, won_deals=7`."""
+    shown = ", ".join(
+        f"{name}={'none' if (value := get(facts)) is None else _fmt(value)}"
+        for name, get in figures
+    )
+    return shown or "always"
 
 
 def _fmt(value: Any) -> str:

@@ -7,13 +7,17 @@ accounts already given out by earlier picks.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from roleSync.model import Account, Book, Owner, Role
 from roleSync.rules.classify import RoleDecision
-from roleSync.rules.compile import Getter, Predicate, compile_condition
+from roleSync.rules.codegen import Attribute, Lookup, Read, first_match
+from roleSync.rules.compile import Getter
+from roleSync.rules.pool_index import PoolIndex
 from roleSync.rules.schema import (
     ACCOUNT_EXTRA_PREFIX,
     Assign,
@@ -47,26 +51,38 @@ def resolve_account_subject(cmp: Comparison) -> Getter[Account]:
     return getter
 
 
+def _account_read(cmp: Comparison) -> Read:
+    """Where generated code finds a comparison's value: `account.<field>` (text) or, for
+    `account.fields.<name>`, `account.fields.get(<name>)` with the name held as data."""
+    name = cmp.field or ""
+    if name.startswith(ACCOUNT_EXTRA_PREFIX):
+        return Lookup("account", "fields", name[len(ACCOUNT_EXTRA_PREFIX) :])
+    if name not in _ACCOUNT_GETTERS:
+        raise ValueError(f"routes compare account fields only, not {name!r}")
+    return Attribute("account", name.partition(".")[2], text=True)
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledRoute:
     id: str
-    matches: Predicate[Account]
     assign: Assign
 
 
 class CompiledRouting:
+    """A routing file compiled once: `route_for` is one call of a generated function."""
+
+    route_for: Callable[[Account], CompiledRoute | None]
+    """`route_for(account)`: the first route whose condition holds, None when none does.
+    The generated function itself, not a method calling it: one call saved per account."""
+
     def __init__(self, routing: RoutingFile) -> None:
         self.handoff: Handoff = routing.handoff
-        self.routes = tuple(
-            CompiledRoute(r.id, compile_condition(r.when, resolve_account_subject), r.assign)
-            for r in routing.routes
+        self.routes = tuple(CompiledRoute(r.id, r.assign) for r in routing.routes)
+        generated = first_match(
+            [r.when for r in routing.routes], self.routes, None, ["account"], _account_read
         )
-
-    def route_for(self, account: Account) -> CompiledRoute | None:
-        for route in self.routes:
-            if route.matches(account):
-                return route
-        return None
+        self.route_for = cast(Callable[[Account], CompiledRoute | None], generated.function())
+        self.source = generated.source  # what `route_for` runs, for tests and debugging
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +97,12 @@ def _money(value: float) -> str:
 
 
 class FarmerPicker:
-    """Chooses farmers for one plan, tracking load and rotation as it goes."""
+    """Chooses farmers for one plan, tracking load and rotation as it goes.
+
+    Picks go through a `PoolIndex` per pool and `max_accounts` cap (pool_index.py), so a
+    pick costs O(log pool) rather than a look at every member. Loads are shared by all
+    routes, so `_take` re-files an owner in every index holding them, the account's
+    previous owner included (explicit owner lists may name anyone)."""
 
     def __init__(
         self,
@@ -103,6 +124,17 @@ class FarmerPicker:
                     account.owner_id, 0.0
                 ) + account_revenue.get(account.id, 0.0)
         self._pools: dict[str, list[Owner]] = {}
+        self._turns: dict[str, dict[str, int]] = {}  # route id -> owner id -> rotation position
+        # Routes with the same members and `max_accounts` share an index; the second map
+        # finds it per route without hashing the member list on every pick.
+        self._indexes: dict[tuple[tuple[str, ...], int | None], PoolIndex] = {}
+        self._route_indexes: dict[tuple[str, int | None], PoolIndex] = {}
+        self._memberships: dict[str, list[tuple[PoolIndex, int]]] = {}
+        # A NaN or infinite load breaks the orderings the indexes keep (NaN compares false
+        # both ways): from the first one seen, every pick is the linear scan. The account's
+        # own revenue x may be anything: for finite loads r, `r + x > cap` stays monotone
+        # in r (constant if x is not finite), and taking the account makes a load non-finite.
+        self._scan = not all(_finite(r) for r in self.revenue.values())
 
     def _pool(self, route: CompiledRoute) -> list[Owner]:
         """Pool members sorted by email then id, so rotation order is stable across runs."""
@@ -119,7 +151,25 @@ class FarmerPicker:
                 found = (self._book.find_owner(key) for key in pool)
                 members = list({o.id: o for o in found if o is not None}.values())
             self._pools[route.id] = sorted(members, key=lambda o: (o.email.casefold(), o.id))
+            self._turns[route.id] = {o.id: i for i, o in enumerate(self._pools[route.id])}
         return self._pools[route.id]
+
+    def _index(self, route: CompiledRoute, pool: list[Owner]) -> PoolIndex:
+        cap = route.assign.capacity
+        max_accounts = None if cap is None else cap.max_accounts
+        index = self._route_indexes.get((route.id, max_accounts))
+        if index is None:
+            shared = (tuple(o.id for o in pool), max_accounts)
+            index = self._indexes.get(shared)
+            if index is None:
+                index = self._indexes[shared] = PoolIndex(pool, max_accounts, self._loads)
+                for position, owner in enumerate(pool):
+                    self._memberships.setdefault(owner.id, []).append((index, position))
+            self._route_indexes[route.id, max_accounts] = index
+        return index
+
+    def _loads(self, owner_id: str) -> tuple[int, float]:
+        return self.accounts.get(owner_id, 0), self.revenue.get(owner_id, 0.0)
 
     def _refusal(
         self, owner: Owner, assign: Assign, account: Account, current_owner_id: str | None
@@ -134,7 +184,7 @@ class FarmerPicker:
             and cap.max_accounts is not None
             and self.accounts.get(owner.id, 0) >= cap.max_accounts
         ):
-            return f"at capacity ({cap.max_accounts} accounts)"
+            return _accounts_cap(cap.max_accounts)
         if (
             cap is not None
             and cap.max_revenue is not None
@@ -143,7 +193,7 @@ class FarmerPicker:
                 > cap.max_revenue
             )
         ):
-            return f"at capacity (revenue {_money(cap.max_revenue)})"
+            return _revenue_cap(cap.max_revenue)
         return None
 
     def candidates(self, route: CompiledRoute, account: Account) -> list[tuple[Owner, str | None]]:
@@ -157,46 +207,74 @@ class FarmerPicker:
     def pick(self, route: CompiledRoute, account: Account) -> Pick:
         pool = self._pool(route)
         assign = route.assign
-        refusals = {o.id: self._refusal(o, assign, account, account.owner_id) for o in pool}
-        eligible = [o for o in pool if refusals[o.id] is None]
-        if not eligible:
-            return Pick(None, _no_farmer_reason(route.id, pool, refusals))
+        if self._scan:
+            return self._pick_by_scan(route, pool, account)
+        cap = assign.capacity
+        max_revenue = None if cap is None else cap.max_revenue
+        revenue = self._revenue.get(account.id, 0.0)
+        query = self._index(route, pool).query(account.owner_id, revenue, max_revenue)
+        if query.eligible == 0:
+            inactive, current, at_accounts, at_revenue = query.refusals()
+            counts = {"inactive": inactive, "current owner": current}
+            if cap is not None and cap.max_accounts is not None:
+                counts[_accounts_cap(cap.max_accounts)] = at_accounts
+            if cap is not None and cap.max_revenue is not None:
+                counts[_revenue_cap(cap.max_revenue)] = at_revenue
+            return Pick(None, _no_farmer_reason(route.id, len(pool), counts))
         if assign.strategy is Strategy.ROUND_ROBIN:
-            chosen, why = self._next_in_turn(route.id, pool, eligible)
+            start = self._turn_start(route.id)
+            chosen, why = self._next_in_turn(route.id, pool, query.next_in_turn(start), start)
         else:
-            chosen, why = self._least_loaded(assign.balance_by, eligible)
+            chosen = pool[query.lowest(assign.balance_by)]
+            why = self._least_loaded(assign.balance_by, chosen, query.eligible)
         self._take(chosen, account)
         return Pick(chosen, f"route {route.id}: {why}")
 
-    def _next_in_turn(
-        self, route_id: str, pool: list[Owner], eligible: list[Owner]
-    ) -> tuple[Owner, str]:
-        last = self.rotation.get(route_id)
-        order = [o.id for o in pool]
-        start = order.index(last) + 1 if last in order else 0
-        eligible_ids = {o.id for o in eligible}
-        for step in range(len(order)):
-            candidate = order[(start + step) % len(order)]
-            if candidate in eligible_ids:
-                chosen = self._book.owners[candidate]
-                break
-        self.rotation[route_id] = chosen.id
-        skipped = f", {step} skipped as ineligible" if step else ""
-        return chosen, (
-            f"round robin, turn {order.index(chosen.id) + 1} of {len(order)} in the pool{skipped}"
-        )
+    def _pick_by_scan(self, route: CompiledRoute, pool: list[Owner], account: Account) -> Pick:
+        """The linear pick: every member's refusal, then the next in turn or the lightest
+        of the eligible. Only while revenue is not finite (see `_scan`)."""
+        assign = route.assign
+        refusals = [self._refusal(o, assign, account, account.owner_id) for o in pool]
+        eligible = [o for o, why in zip(pool, refusals, strict=True) if why is None]
+        if not eligible:
+            counts = Counter(why for why in refusals if why is not None)
+            return Pick(None, _no_farmer_reason(route.id, len(pool), counts))
+        if assign.strategy is Strategy.ROUND_ROBIN:
+            start = self._turn_start(route.id)
+            turns = ((start + step) % len(pool) for step in range(len(pool)))
+            position = next(p for p in turns if refusals[p] is None)
+            chosen, why = self._next_in_turn(route.id, pool, position, start)
+        else:
+            if assign.balance_by is BalanceBy.REVENUE:
+                chosen = min(eligible, key=lambda o: (self.revenue.get(o.id, 0.0), o.email, o.id))
+            else:
+                chosen = min(eligible, key=lambda o: (self.accounts.get(o.id, 0), o.email, o.id))
+            why = self._least_loaded(assign.balance_by, chosen, len(eligible))
+        self._take(chosen, account)
+        return Pick(chosen, f"route {route.id}: {why}")
 
-    def _least_loaded(self, balance_by: BalanceBy, eligible: list[Owner]) -> tuple[Owner, str]:
+    def _turn_start(self, route_id: str) -> int:
+        """Where the rotation resumes: after the last pick, or at the top if there was
+        none or that owner has left the pool."""
+        last = self.rotation.get(route_id)
+        at = None if last is None else self._turns[route_id].get(last)
+        return 0 if at is None else at + 1
+
+    def _next_in_turn(
+        self, route_id: str, pool: list[Owner], position: int, start: int
+    ) -> tuple[Owner, str]:
+        chosen = self._book.owners[pool[position].id]
+        self.rotation[route_id] = chosen.id
+        step = (position - start) % len(pool)  # members passed over on the way
+        skipped = f", {step} skipped as ineligible" if step else ""
+        return chosen, f"round robin, turn {position + 1} of {len(pool)} in the pool{skipped}"
+
+    def _least_loaded(self, balance_by: BalanceBy, chosen: Owner, eligible: int) -> str:
         if balance_by is BalanceBy.REVENUE:
-            chosen = min(eligible, key=lambda o: (self.revenue.get(o.id, 0.0), o.email, o.id))
             load = f"managed revenue {_money(self.revenue.get(chosen.id, 0.0))}"
         else:
-            chosen = min(eligible, key=lambda o: (self.accounts.get(o.id, 0), o.email, o.id))
             load = f"{self.accounts.get(chosen.id, 0)} accounts"
-        return (
-            chosen,
-            f"least loaded by {balance_by.value} ({load}, lowest of {len(eligible)} eligible)",
-        )
+        return f"least loaded by {balance_by.value} ({load}, lowest of {eligible} eligible)"
 
     def _take(self, owner: Owner, account: Account) -> None:
         """Move the account's load from its current owner to the chosen farmer."""
@@ -204,16 +282,37 @@ class FarmerPicker:
         if account.owner_id is not None:
             self.accounts[account.owner_id] = self.accounts.get(account.owner_id, 1) - 1
             self.revenue[account.owner_id] = self.revenue.get(account.owner_id, 0.0) - revenue
+            self._moved(account.owner_id)
         self.accounts[owner.id] = self.accounts.get(owner.id, 0) + 1
         self.revenue[owner.id] = self.revenue.get(owner.id, 0.0) + revenue
+        self._moved(owner.id)
+
+    def _moved(self, owner_id: str) -> None:
+        """Re-file an owner whose load changed in every index that holds them."""
+        revenue = self.revenue[owner_id]
+        self._scan = self._scan or not _finite(revenue)
+        if not self._scan:
+            accounts = self.accounts[owner_id]
+            for index, position in self._memberships.get(owner_id, ()):
+                index.moved(position, accounts, revenue)
 
 
-def _no_farmer_reason(route_id: str, pool: list[Owner], refusals: Mapping[str, str | None]) -> str:
-    if not pool:
+def _finite(value: float) -> bool:
+    # Not math.isfinite: an int too large for a float is finite but would raise there.
+    return value == value and abs(value) != math.inf
+
+
+def _accounts_cap(max_accounts: int) -> str:
+    return f"at capacity ({max_accounts} accounts)"
+
+
+def _revenue_cap(max_revenue: float) -> str:
+    return f"at capacity (revenue {_money(max_revenue)})"
+
+
+def _no_farmer_reason(route_id: str, pool_size: int, counts: Mapping[str, int]) -> str:
+    """Why nobody can take the account: how many members each refusal kept out."""
+    if not pool_size:
         return f"route {route_id}: the pool is empty"
-    counts: dict[str, int] = {}
-    for why in refusals.values():
-        if why is not None:
-            counts[why] = counts.get(why, 0) + 1
-    detail = ", ".join(f"{n} {why}" for why, n in sorted(counts.items()))
-    return f"route {route_id}: no eligible farmer among {len(pool)} ({detail})"
+    detail = ", ".join(f"{n} {why}" for why, n in sorted(counts.items()) if n)
+    return f"route {route_id}: no eligible farmer among {pool_size} ({detail})"

@@ -15,6 +15,7 @@ from pathlib import Path
 from roleSync.adapters.base import Adapter
 from roleSync.adapters.local import LocalAdapter
 from roleSync.errors import ConflictError
+from roleSync.model import DealWindow
 from roleSync.plan import Plan, PlanInputs, build_plan
 from roleSync.profile import Profile
 from roleSync.report.progress import NO_PROGRESS, Progress, watching
@@ -85,10 +86,11 @@ def make_plan(
         metric_fields=dict(request.profile.metrics.fields) if request.profile.metrics.write else {},
     )
     with progress.stage("pull") as stage:
-        book = adapter.pull()
+        # Deals are folded into the rules' window as they are read: none is kept.
+        book = adapter.pull(DealWindow(inputs.as_of, inputs.roles.window_days))
         stage.done(
             f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts, "
-            f"{len(book.deals)} deals"
+            f"{book.deal_count} deals"
         )
     return build_plan(book, inputs)
 

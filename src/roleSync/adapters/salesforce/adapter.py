@@ -124,7 +124,8 @@ class SalesforceAdapter(MirroredAdapter[SalesforceClient]):
         return result
 
     def current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
-        """The compare-and-set read (a few queries), for reconciling a journal."""
+        """The compare-and-set read (a collections retrieve per 2,000 accounts), for
+        reconciling a journal; accounts Salesforce no longer shows are absent."""
         found = current_accounts(self.client, list(account_ids), self.section.fields.lock)
         return {account_id: owner for account_id, (owner, _) in found.items()}
 

@@ -1,9 +1,10 @@
 """Write a plan's ownership changes and metric writes to Salesforce.
 
 Ownership: compare-and-set first (read each account's current owner and lock just
-before writing), then Account.OwnerId through sObject Collections (200 a request,
-allOrNone false, Sforce-Auto-Assign: FALSE), or one Bulk API 2.0 job when there are
-more changes than `bulk_threshold`. Metrics: the configured User fields, through
+before writing, through sObject Collections retrieve, 2,000 accounts a request), then
+Account.OwnerId through sObject Collections (200 a request, allOrNone false,
+Sforce-Auto-Assign: FALSE), or one Bulk API 2.0 job when there are more changes than
+`bulk_threshold`. Metrics: the configured User fields, through
 Collections. Every outcome also goes into the mirror, so the next plan sees it.
 """
 
@@ -17,9 +18,13 @@ from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, Owner
 from roleSync.adapters.crm import accepted_metric_writes
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.rounds import Journaled, Outcome, RecordResult, Write
-from roleSync.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
+from roleSync.adapters.salesforce.client import (
+    MAX_RETRIEVE_IDS,
+    SalesforceClient,
+    SalesforceRequestError,
+)
 from roleSync.adapters.salesforce.rounds import Rounds, RoundSettings, classify_error, record_result
-from roleSync.adapters.salesforce.soql import chunk_ids, current_owner_soql, user_fields_soql
+from roleSync.adapters.salesforce.soql import check_fields
 from roleSync.model import FieldValue
 from roleSync.profile import Profile
 
@@ -30,9 +35,9 @@ def estimate_requests(
     changes: int, metric_writes: int, *, batch_size: int, bulk_threshold: int
 ) -> int:
     """Requests an apply is expected to send, for the budget check before any write:
-    compare-and-set reads (about 400 ids a query), writes, a follow-up pull of what was
-    written, and a tenth more for retries."""
-    reads = math.ceil(changes / 400) + math.ceil(metric_writes / 400)
+    compare-and-set reads (2,000 ids a collections retrieve), writes, a follow-up pull of
+    what was written, and a tenth more for retries."""
+    reads = math.ceil(changes / MAX_RETRIEVE_IDS) + math.ceil(metric_writes / MAX_RETRIEVE_IDS)
     # A bulk job: create, upload, close, a few polls, the job, three result files.
     writes = 10 if changes > bulk_threshold else math.ceil(changes / batch_size)
     writes += math.ceil(metric_writes / batch_size)
@@ -44,13 +49,16 @@ def estimate_requests(
 def current_accounts(
     client: SalesforceClient, ids: list[str], lock_field: str | None
 ) -> dict[str, tuple[str | None, bool]]:
-    """Account id -> (owner, locked) as Salesforce holds them now; deleted ones absent."""
+    """Account id -> (owner, locked) as Salesforce holds them now, by the ids asked for.
+    Accounts Salesforce answers null for (deleted, never existed, not visible) are
+    absent: the caller reports them "deleted in Salesforce"."""
     found: dict[str, tuple[str | None, bool]] = {}
-    for chunk in chunk_ids(ids, current_owner_soql([], lock_field)):
-        for record in client.query(current_owner_soql(chunk, lock_field)):
-            lower = {k.lower(): v for k, v in record.items()}
-            locked = bool(lower.get(lock_field.lower())) if lock_field else False
-            found[str(record["Id"])] = (lower.get("ownerid"), locked)
+    records = client.retrieve("Account", ids, check_fields(("OwnerId", lock_field)))
+    for account_id, record in records.items():
+        lower = {k.lower(): v for k, v in record.items()}
+        locked = bool(lower.get(lock_field.lower())) if lock_field else False
+        owner = lower.get("ownerid")
+        found[account_id] = (None if owner is None else str(owner), locked)
     return found
 
 
@@ -236,11 +244,11 @@ class MetricWriter:
         went unanswered are read back, and those already holding the values are done."""
         if not unknown:
             return ids
-        fields = sorted({name for i in unknown for name in self.writes[i]})
-        holding: dict[str, dict[str, object]] = {}
-        for chunk in chunk_ids(sorted(unknown), user_fields_soql([], fields)):
-            for record in self.client.query(user_fields_soql(chunk, fields)):
-                holding[str(record["Id"])] = {k.lower(): v for k, v in record.items()}
+        fields = check_fields(sorted({name for i in unknown for name in self.writes[i]}))
+        holding = {
+            owner_id: {k.lower(): v for k, v in record.items()}
+            for owner_id, record in self.client.retrieve("User", sorted(unknown), fields).items()
+        }
         to_write = []
         for owner_id in ids:
             now = holding.get(owner_id)

@@ -11,10 +11,12 @@ import csv
 import io
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import SFBulk2Handler
 from simple_salesforce.exceptions import (
@@ -36,6 +38,8 @@ from roleSync.profile import SalesforceSection
 
 # Header that keeps Salesforce from re-running assignment rules on an owner change.
 NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
+# sObject Collections retrieve: at most 2,000 ids a request (documented for the POST form).
+MAX_RETRIEVE_IDS = 2000
 
 
 class SalesforceRequestError(RequestError):
@@ -53,6 +57,34 @@ def _refusal(exc: SalesforceError, what: str) -> SalesforceRequestError:
         status=exc.status,
         code=errors[0][0] if errors else "",
     )
+
+
+class SalesforceSession(RetryingSession):
+    """The retrying session, plus `reading()`: requests sent inside it only read, so
+    they are re-sent like a GET whatever their method. sObject Collections retrieve is
+    a POST (the ids travel in the body); without this a 503 or a dropped connection on
+    it would be an unknown outcome, when reading again is all it takes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reading = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        self._reading += 1
+        try:
+            yield
+        finally:
+            self._reading -= 1
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        if not self._reading:
+            return super().request(method, url, *args, **kwargs)
+        verb = method.decode() if isinstance(method, bytes) else method
+        target = url.decode() if isinstance(url, bytes) else url
+        return self.send_with_policy(verb.upper(), target, True, *args, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +123,7 @@ class SalesforceClient:
         self._env = env if env is not None else os.environ
         self._policy = policy or RetryPolicy()
         self._bulk_poll_seconds = bulk_poll_seconds
-        self._session: RetryingSession | None = None
+        self._session: SalesforceSession | None = None
         self._sf: Salesforce | None = None
 
     # -- connecting ------------------------------------------------------------
@@ -125,7 +157,7 @@ class SalesforceClient:
             ca_bundle = Path(from_env).resolve()
         if ca_bundle is not None and not ca_bundle.is_file():
             raise SalesforceConfigError(f"salesforce CA bundle: no such file {ca_bundle}")
-        session = RetryingSession(
+        session = SalesforceSession(
             decide_salesforce,
             policy=self._policy,
             budget=self.budget,
@@ -191,6 +223,59 @@ class SalesforceClient:
                 f"{len(result) if isinstance(result, list) else 'no'} results"
             )
         return [dict(r) for r in result]
+
+    def retrieve(
+        self, sobject: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The records of `ids` (repeats read once) with `fields`, by the Id asked for:
+        sObject Collections retrieve, `POST composite/sobjects/{sobject}` with
+        `{"ids", "fields"}`, 2,000 ids a request. An id Salesforce answers `null` for
+        (deleted, never existed, not visible to the user, invalid) is absent.
+
+        Documented (REST API Developer Guide, "Get Records With a Request Body Using
+        sObject Collections"): up to 2,000 ids of one type; a 200 array with one element
+        per id, in request order, `null` for an invalid or inaccessible id; 400 for a
+        field that does not exist or cannot be read (a SalesforceRequestError here,
+        refusing the request as a whole, as a bad SOQL field did). Answers are matched
+        to ids by position and checked against the Id each record carries.
+        """
+        wanted = list(dict.fromkeys(ids))
+        names = list(fields)
+        if not any(name.lower() == "id" for name in names):
+            names.insert(0, "Id")  # what each answer is checked against
+        found: dict[str, dict[str, Any]] = {}
+        if not wanted:
+            return found
+        sf = self.sf()
+        assert self._session is not None
+        for start in range(0, len(wanted), MAX_RETRIEVE_IDS):
+            chunk = wanted[start : start + MAX_RETRIEVE_IDS]
+            try:
+                with self._session.reading():
+                    result = sf.restful(
+                        f"composite/sobjects/{sobject}",
+                        method="POST",
+                        json={"ids": chunk, "fields": names},
+                    )
+            except SalesforceError as exc:
+                raise _refusal(exc, f"a collections retrieve of {sobject}") from None
+            if not isinstance(result, list) or len(result) != len(chunk):
+                raise RequestError(
+                    f"collections retrieve of {len(chunk)} {sobject} ids answered "
+                    f"{len(result) if isinstance(result, list) else 'no'} records"
+                )
+            for record_id, record in zip(chunk, result, strict=True):
+                if record is None:
+                    continue
+                answered = str(record.get("Id", "")) if isinstance(record, Mapping) else ""
+                # 15 characters are the Id; the 18-character form only adds a suffix.
+                if answered[:15] != record_id[:15]:
+                    raise RequestError(
+                        f"collections retrieve of {sobject} answered out of order: "
+                        f"asked for {record_id}"
+                    )
+                found[record_id] = dict(record)
+        return found
 
     def bulk_update(self, sobject: str, rows: Sequence[Mapping[str, str]]) -> BulkOutcome:
         """One Bulk API 2.0 update job: create, upload CSV, close, poll, then the failed

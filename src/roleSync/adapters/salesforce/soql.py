@@ -1,4 +1,5 @@
-"""SOQL the adapter sends, and the cursor arithmetic of incremental pulls: pure functions.
+"""SOQL the adapter sends, the fields of its compare-and-set reads, and the cursor
+arithmetic of incremental pulls: pure functions.
 
 Values go into SOQL only through simple_salesforce's `format_soql`, which quotes and
 escapes them. Field names cannot be quoted in SOQL; the ones used here are constants
@@ -9,11 +10,10 @@ enter through format_soql's `:literal` spec so every query has one way in.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 from simple_salesforce.format import format_soql
 
@@ -21,10 +21,6 @@ from roleSync.adapters.mirror import Cursor
 from roleSync.profile import Profile
 
 STAMP_FIELD = "SystemModstamp"
-# A URL (path plus the encoded query) well under the ~16k characters Salesforce and
-# proxies in front of it accept.
-MAX_QUERY_URL_CHARS = 12_000
-_PATH_ALLOWANCE = 120  # https://host:port/services/data/vNN.N/query/?q=
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,37 +121,11 @@ def pull_soql(query: ObjectQuery, since: datetime | None) -> str:
     )
 
 
-def current_owner_soql(ids: Sequence[str], lock_field: str | None) -> str:
-    """Compare-and-set read: the owner (and lock) of these accounts now."""
-    fields = ", ".join(_unique(("Id", "OwnerId", lock_field)))
-    return format_soql("SELECT {:literal} FROM Account WHERE Id IN {}", fields, list(ids))
-
-
-def user_fields_soql(ids: Sequence[str], fields: Iterable[str]) -> str:
-    return format_soql(
-        "SELECT {:literal} FROM User WHERE Id IN {}", ", ".join(_unique(("Id", *fields))), list(ids)
-    )
-
-
-def chunk_ids(
-    ids: Sequence[str], fixed: str, limit: int = MAX_QUERY_URL_CHARS
-) -> Iterator[list[str]]:
-    """Split `ids` so each `... IN (...)` query's URL stays under `limit` characters.
-
-    `fixed` is the query without its ids; lengths are measured URL-encoded, as sent.
-    """
-    budget = limit - _PATH_ALLOWANCE - len(quote_plus(fixed))
-    chunk: list[str] = []
-    used = 0
-    for item in ids:
-        cost = len(quote_plus(format_soql("{},", item)))
-        if chunk and used + cost > budget:
-            yield chunk
-            chunk, used = [], 0
-        chunk.append(item)
-        used += cost
-    if chunk:
-        yield chunk
+def check_fields(names: Iterable[str | None]) -> tuple[str, ...]:
+    """The fields of a compare-and-set read (sObject Collections retrieve, not SOQL:
+    ids go in a JSON body, 2,000 a request, instead of an `Id IN (...)` list bounded
+    by the URL): `Id` first, then `names` without blanks or repeats."""
+    return _unique(("Id", *names))
 
 
 # -- cursors -----------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """The Salesforce emulator: configuration, routing, authentication, faults, counters.
 
 Request kinds counted in `counters`: query, query_more, query_all, sobject_get,
-sobject_patch, describe, collections_patch, bulk_create, bulk_upload, bulk_close
-(any job state change), bulk_poll, bulk_results, bulk_delete, bulk_list, limits,
-versions, oauth_token, not_found, method_not_allowed; totals requests (every
-request received), api_requests (all but oauth_token), write_requests (sObject and
+sobject_patch, describe, collections_patch, collections_retrieve (sObject Collections
+retrieve, POST or GET: a read), bulk_create, bulk_upload, bulk_close (any job state
+change), bulk_poll, bulk_results, bulk_delete, bulk_list, limits, versions,
+oauth_token, not_found, method_not_allowed; totals requests (every request
+received), api_requests (all but oauth_token), write_requests (sObject and
 collections PATCH and every Bulk 2.0 job call); header tallies auto_assign_false /
 auto_assign_missing on sObject and collections PATCHes; faults fault_slow,
 fault_drop, fault_unavailable, fault_invalid_session, fault_request_limit; and

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from roleSync.emulators.salesforce import bulk, oauth, rest
+from roleSync.emulators.salesforce import bulk, oauth, rest, retrieve
 from roleSync.emulators.salesforce.http import Request, Response, json_response, sf_error
 
 if TYPE_CHECKING:
@@ -58,6 +58,10 @@ def _collections(emu: SalesforceEmulator, request: Request, groups: Groups) -> R
     return rest.collections_patch(emu, request)
 
 
+def _retrieve(emu: SalesforceEmulator, request: Request, groups: Groups) -> Response:
+    return retrieve.retrieve(emu, request, groups["version"], groups["sobject"])
+
+
 def _bulk_create(emu: SalesforceEmulator, request: Request, groups: Groups) -> Response:
     return bulk.create(emu, request, groups["version"])
 
@@ -89,6 +93,7 @@ def _bulk_results(emu: SalesforceEmulator, request: Request, groups: Groups) -> 
 _V = r"/services/data/v(?P<version>\d+\.\d)/"
 _JOB = _V + r"jobs/ingest/(?P<job>\w+)"
 _SOBJECT = _V + r"sobjects/(?P<sobject>\w+)/"
+_COLLECTION = _V + r"composite/sobjects/(?P<sobject>\w+)/?"
 _RESULTS = r"(?P<kind>successfulResults|failedResults|unprocessedrecords)"
 # (method, path, kind, handler): the first full match wins.
 _TABLE: tuple[tuple[str, str, str, RouteHandler], ...] = (
@@ -102,6 +107,9 @@ _TABLE: tuple[tuple[str, str, str, RouteHandler], ...] = (
     ("GET", _SOBJECT + r"(?P<id>[^/]+)/?", "sobject_get", _sobject_get),
     ("PATCH", _SOBJECT + r"(?P<id>[^/]+)/?", "sobject_patch", _sobject_patch),
     ("PATCH", _V + r"composite/sobjects/?", "collections_patch", _collections),
+    # sObject Collections retrieve: a read, whatever the method (see retrieve.py).
+    ("POST", _COLLECTION, "collections_retrieve", _retrieve),
+    ("GET", _COLLECTION, "collections_retrieve", _retrieve),
     ("POST", _V + r"jobs/ingest/?", "bulk_create", _bulk_create),
     ("GET", _V + r"jobs/ingest/?", "bulk_list", _bulk_list),
     ("PUT", _JOB + r"/batches/?", "bulk_upload", _bulk_upload),

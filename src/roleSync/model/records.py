@@ -1,4 +1,4 @@
-"""The normalized, CRM-independent book: owners, accounts and deals.
+"""The records of a book: owners, accounts and deals, and deal-kind inference.
 
 Adapters translate whatever their CRM calls things into these values; everything
 after `pull` (metrics, rules, planning) reads only these. All values are frozen so
@@ -8,9 +8,10 @@ that a book can be shared between stages without anyone mutating it under anothe
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class DealKind(StrEnum):
@@ -64,8 +65,10 @@ class Account:
     updated: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Deal:
+class Deal(NamedTuple):
+    """One opportunity. A named tuple rather than a frozen dataclass: just as immutable,
+    and four times cheaper to build, which matters when a pull reads millions."""
+
     id: str
     account_id: str
     owner_id: str | None
@@ -79,7 +82,7 @@ class Deal:
     close_date: date | None
 
 
-def _won_order(deal: Deal) -> tuple[date, date, str]:
+def won_order(deal: Deal) -> tuple[date, date, str]:
     # Deterministic order of an account's won deals: close date, then creation, then id.
     return (deal.close_date or date.max, deal.created, deal.id)
 
@@ -96,7 +99,7 @@ def infer_deal_kinds(deals: Iterable[Deal]) -> list[Deal]:
     first_won: dict[str, tuple[date, date, str]] = {}
     for deal in deals:
         if deal.won:
-            key = _won_order(deal)
+            key = won_order(deal)
             if deal.account_id not in first_won or key < first_won[deal.account_id]:
                 first_won[deal.account_id] = key
     resolved: list[Deal] = []
@@ -104,62 +107,10 @@ def infer_deal_kinds(deals: Iterable[Deal]) -> list[Deal]:
         if deal.kind is None:
             first = first_won.get(deal.account_id)
             if deal.won:
-                is_first = first == _won_order(deal)
+                is_first = first == won_order(deal)
             else:
                 is_first = first is None or first[0] >= deal.created
             kind = DealKind.NEW_BUSINESS if is_first else DealKind.EXPANSION
-            deal = replace(deal, kind=kind)
+            deal = deal._replace(kind=kind)
         resolved.append(deal)
     return resolved
-
-
-class Book:
-    """A snapshot of one CRM: owners, accounts and deals, indexed for the pure stages.
-
-    Deal kinds are resolved on construction, so every deal in a Book has a kind.
-    """
-
-    __slots__ = ("_owners_by_key", "accounts", "deals", "deals_by_account", "owners")
-
-    def __init__(
-        self,
-        owners: Iterable[Owner],
-        accounts: Iterable[Account],
-        deals: Iterable[Deal],
-    ) -> None:
-        self.owners: dict[str, Owner] = {o.id: o for o in sorted(owners, key=lambda o: o.id)}
-        self.accounts: dict[str, Account] = {a.id: a for a in sorted(accounts, key=lambda a: a.id)}
-        self.deals: list[Deal] = sorted(infer_deal_kinds(deals), key=lambda d: d.id)
-        self.deals_by_account: dict[str, list[Deal]] = {}
-        for deal in self.deals:
-            self.deals_by_account.setdefault(deal.account_id, []).append(deal)
-        self._owners_by_key: dict[str, Owner] = {}
-        for owner in self.owners.values():
-            self._owners_by_key[owner.id] = owner
-            if owner.email:
-                self._owners_by_key.setdefault(owner.email.casefold(), owner)
-
-    def find_owner(self, key: str) -> Owner | None:
-        """An owner by id or by email (case-insensitive), as rule files name them."""
-        return self._owners_by_key.get(key) or self._owners_by_key.get(key.casefold())
-
-    def first_won_new_business(self, account_id: str) -> Deal | None:
-        """The account's first won new-business deal: the handoff trigger."""
-        won = [
-            d
-            for d in self.deals_by_account.get(account_id, ())
-            if d.won and d.kind is DealKind.NEW_BUSINESS and d.close_date is not None
-        ]
-        return min(won, key=_won_order) if won else None
-
-    def is_customer(self, account: Account) -> bool:
-        """A customer by its lifecycle, or by having won any deal."""
-        if account.lifecycle == CUSTOMER:
-            return True
-        return any(d.won for d in self.deals_by_account.get(account.id, ()))
-
-    def __repr__(self) -> str:
-        return (
-            f"Book(owners={len(self.owners)}, accounts={len(self.accounts)}, "
-            f"deals={len(self.deals)})"
-        )

@@ -1,0 +1,150 @@
+"""Deals folded into the few aggregates planning needs, one account at a time.
+
+A plan never needs a deal for itself, only per-owner tallies over the metrics window,
+per-account revenue in that window, each account's handoff trigger and whether it has
+won anything. Folding a stream of deals (grouped by account) into these lets a book of
+millions of deals be planned with memory that grows with accounts and owners only.
+
+Pure: deals and a window in, facts out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from operator import attrgetter
+from typing import NamedTuple
+
+from roleSync.model.records import Deal, DealKind, infer_deal_kinds, won_order
+
+
+@dataclass(frozen=True, slots=True)
+class DealWindow:
+    """The trailing metrics window: deals closing in (as_of - days, as_of] count."""
+
+    as_of: date
+    days: int
+
+    @property
+    def start(self) -> date:
+        """First day inside the window."""
+        return self.as_of - timedelta(days=self.days - 1)
+
+
+class Trigger(NamedTuple):
+    """An account's first won new-business deal: the event that starts its handoff.
+    (A named tuple: one per account of books with millions, and cheap to build.)"""
+
+    id: str
+    amount: float | None
+    close_date: date
+
+
+@dataclass(slots=True)
+class DealTally:
+    """One owner's deals that closed in the window."""
+
+    closed: int = 0
+    won: int = 0
+    nb_count: int = 0
+    nb_amount: float = 0.0
+    expansion_amount: float = 0.0
+    renewal_amount: float = 0.0
+    cycle_days: int = 0
+
+
+@dataclass(slots=True)
+class DealFacts:
+    """What planning reads from deals. Without a window: the triggers, won accounts and
+    count only (tallies and revenue stay empty)."""
+
+    window: DealWindow | None
+    deal_count: int = 0
+    # Account id -> its first won new-business deal (only accounts that have one).
+    triggers: dict[str, Trigger] = field(default_factory=dict)
+    # Accounts with at least one won deal: customers whatever their lifecycle says.
+    won_accounts: set[str] = field(default_factory=set)
+    # Owner id -> tally of the deals they own that closed in the window.
+    tallies: dict[str, DealTally] = field(default_factory=dict)
+    # Account id -> amount won in the window (new business + expansion + renewal).
+    revenue: dict[str, float] = field(default_factory=dict)
+
+
+class DealOrderError(ValueError):
+    """The deal stream did not give each account's deals together, in account order."""
+
+
+_BY_ID = attrgetter("id")
+
+
+def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None) -> DealFacts:
+    """Fold deals into facts. `groups` gives every deal of one account together, accounts
+    in ascending id order (checked): kind inference and the trigger need all of an
+    account's deals at once, and a fixed order keeps float sums identical run to run.
+
+    One flat loop on purpose: it runs once per deal of books with millions of them.
+    """
+    facts = DealFacts(window)
+    start, end = (window.start, window.as_of) if window is not None else (date.max, date.min)
+    tallies, revenue_of = facts.tallies, facts.revenue
+    previous: str | None = None
+    for group in groups:
+        if not group:
+            continue
+        account_id = group[0].account_id
+        if previous is not None and account_id <= previous:
+            raise DealOrderError(
+                f"deals of account {account_id!r} came after those of {previous!r}: "
+                "the deal stream must be grouped by account in ascending id order"
+            )
+        previous = account_id
+        deals = sorted(group, key=_BY_ID) if len(group) > 1 else group
+        if None in [d.kind for d in deals]:
+            deals = infer_deal_kinds(deals)
+        facts.deal_count += len(deals)
+        first: Deal | None = None
+        revenue = 0.0
+        any_won = in_window = False
+        for deal in deals:
+            close = deal.close_date
+            if deal.won:
+                any_won = True
+                if (
+                    deal.kind is DealKind.NEW_BUSINESS
+                    and close is not None
+                    and (first is None or won_order(deal) < won_order(first))
+                ):
+                    first = deal
+            # An empty window (start > end) when there is none: nothing is tallied.
+            if not deal.closed or close is None or close < start or close > end:
+                continue
+            kind = deal.kind
+            amount = deal.amount or 0.0
+            if deal.won and kind is not DealKind.CONTRACTION:
+                revenue += amount
+                in_window = True
+            if deal.owner_id is None:
+                continue
+            tally = tallies.get(deal.owner_id)
+            if tally is None:
+                tally = tallies[deal.owner_id] = DealTally()
+            tally.closed += 1
+            if not deal.won:
+                continue
+            tally.won += 1
+            tally.cycle_days += max((close - deal.created).days, 0)
+            if kind is DealKind.NEW_BUSINESS:
+                tally.nb_count += 1
+                tally.nb_amount += amount
+            elif kind is DealKind.EXPANSION:
+                tally.expansion_amount += amount
+            elif kind is DealKind.RENEWAL:
+                tally.renewal_amount += amount
+        if any_won:
+            facts.won_accounts.add(account_id)
+        if first is not None and first.close_date is not None:
+            facts.triggers[account_id] = Trigger(first.id, first.amount, first.close_date)
+        if in_window:
+            revenue_of[account_id] = revenue
+    return facts
