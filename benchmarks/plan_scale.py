@@ -140,7 +140,8 @@ def report(size: tuple[int, int, int], r: Result, scan_s: float) -> None:
     print(
         f"{size[0]:>9,} accounts {size[1]:>9,} deals {size[2]:>5,} owners: "
         f"pull {float(r['pull_s']):6.2f} s, build_plan {float(r['plan_s']):6.2f} s, "
-        f"to_json {float(r['json_s']):5.2f} s, total {total:6.2f} s "
+        f"to_json {float(r['json_s']):5.2f} s, total {total:6.2f} s, "
+        f"{sum(size) / total:,.0f} records/s "
         f"(reference, bare row scan: {scan_s:5.2f} s); "
         f"peak RSS {float(r['rss_mib']):7.1f} MiB "
         f"(reference, roleSync imported only: {float(r['baseline_mib']):.1f} MiB); "

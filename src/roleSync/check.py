@@ -61,7 +61,7 @@ def context_from_profile(path: Path) -> CheckContext:
     from roleSync.adapters.local import LocalAdapter
 
     with LocalAdapter(profile) as adapter:
-        owners = adapter.pull().owners.values()
+        owners = adapter.owners()  # not pull(): a big book's deals are not needed here
     by_key = {o.id: o for o in owners}
     by_key.update({o.email.casefold(): o for o in owners if o.email})
     return CheckContext(account_fields=fields, owners=by_key)

@@ -46,6 +46,14 @@ def read_book(
             raise BookError(f"{path}: cannot read book: {exc}") from None
 
 
+def read_owners(conn: sqlite3.Connection, path: Path) -> list[Owner]:
+    """The owners alone, for callers that need no account or deal."""
+    try:
+        return _read_owners(conn)
+    except (ValueError, sqlite3.DatabaseError) as exc:
+        raise BookError(f"{path}: cannot read book: {exc}") from None
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a book is read.

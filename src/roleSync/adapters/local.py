@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
-from roleSync.adapters.book_reader import read_book
+from roleSync.adapters.book_reader import read_book, read_owners
 from roleSync.adapters.local_store import BookError, encode_json, open_book, snapshot, transaction
-from roleSync.model import Book, DealWindow
+from roleSync.model import Book, DealWindow, Owner
 from roleSync.profile import Profile
 
 # -- the adapter ------------------------------------------------------------------
@@ -186,6 +186,10 @@ class LocalAdapter:
         else:
             return True
         return False
+
+    def owners(self) -> list[Owner]:
+        """The book's owners alone: for checks that need no account or deal."""
+        return read_owners(self._connection(), self.path)
 
     def current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
         """The compare-and-set read, for reconciling a journal after a crash."""
