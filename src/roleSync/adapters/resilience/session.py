@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -105,15 +106,27 @@ class RetryingSession(requests.Session):
         self.limiter = limiter
         self.tokens = tokens
         self.requests_sent = 0
+        self._reading = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Requests sent inside only read, whatever their method, so they are re-sent
+        like a GET: for reads an API makes POSTs because the ids travel in the body
+        (Salesforce's sObject Collections retrieve). Without it a 503 or a dropped
+        connection on one would be an unknown outcome, when reading again is all it takes."""
+        self._reading += 1
+        try:
+            yield
+        finally:
+            self._reading -= 1
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
-        verb = method.decode() if isinstance(method, bytes) else method
+        verb = (method.decode() if isinstance(method, bytes) else method).upper()
         target = url.decode() if isinstance(url, bytes) else url
-        return self.send_with_policy(
-            verb.upper(), target, verb.upper() in IDEMPOTENT_METHODS, *args, **kwargs
-        )
+        replayable = self._reading > 0 or verb in IDEMPOTENT_METHODS
+        return self.send_with_policy(verb, target, replayable, *args, **kwargs)
 
     def send_with_policy(
         self, method: str, url: str, replayable: bool, *args: Any, **kwargs: Any

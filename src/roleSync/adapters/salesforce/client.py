@@ -11,12 +11,10 @@ import csv
 import io
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import SFBulk2Handler
 from simple_salesforce.exceptions import (
@@ -59,34 +57,6 @@ def _refusal(exc: SalesforceError, what: str) -> SalesforceRequestError:
     )
 
 
-class SalesforceSession(RetryingSession):
-    """The retrying session, plus `reading()`: requests sent inside it only read, so
-    they are re-sent like a GET whatever their method. sObject Collections retrieve is
-    a POST (the ids travel in the body); without this a 503 or a dropped connection on
-    it would be an unknown outcome, when reading again is all it takes."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._reading = 0
-
-    @contextmanager
-    def reading(self) -> Iterator[None]:
-        self._reading += 1
-        try:
-            yield
-        finally:
-            self._reading -= 1
-
-    def request(
-        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
-    ) -> requests.Response:
-        if not self._reading:
-            return super().request(method, url, *args, **kwargs)
-        verb = method.decode() if isinstance(method, bytes) else method
-        target = url.decode() if isinstance(url, bytes) else url
-        return self.send_with_policy(verb.upper(), target, True, *args, **kwargs)
-
-
 @dataclass(frozen=True, slots=True)
 class BulkOutcome:
     """Per-record results of a Bulk API 2.0 ingest job, keyed by record Id."""
@@ -123,7 +93,7 @@ class SalesforceClient:
         self._env = env if env is not None else os.environ
         self._policy = policy or RetryPolicy()
         self._bulk_poll_seconds = bulk_poll_seconds
-        self._session: SalesforceSession | None = None
+        self._session: RetryingSession | None = None
         self._sf: Salesforce | None = None
 
     # -- connecting ------------------------------------------------------------
@@ -157,7 +127,7 @@ class SalesforceClient:
             ca_bundle = Path(from_env).resolve()
         if ca_bundle is not None and not ca_bundle.is_file():
             raise SalesforceConfigError(f"salesforce CA bundle: no such file {ca_bundle}")
-        session = SalesforceSession(
+        session = RetryingSession(
             decide_salesforce,
             policy=self._policy,
             budget=self.budget,
