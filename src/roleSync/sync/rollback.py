@@ -18,7 +18,7 @@ from datetime import date
 
 from roleSync.adapters.base import OwnershipChange
 from roleSync.errors import UsageError
-from roleSync.model import Book
+from roleSync.model import Book, DealWindow
 from roleSync.plan import PLAN_FORMAT, Plan, Skip
 from roleSync.profile import Profile
 from roleSync.sync.recorder import Clock, locked_state
@@ -113,7 +113,11 @@ def rollback(
         adapter = open_adapter(profile, clock)
         try:
             recover(store, profile, adapter, clock=clock)
-            plan = reverse_plan(store, profile, run_id, adapter.pull(), clock().date())
+            today = clock().date()
+            # A rollback reads owners and accounts only: folding the deals into the
+            # smallest window keeps none of them in memory (a held pull would).
+            book = adapter.pull(DealWindow(today, 1))
+            plan = reverse_plan(store, profile, run_id, book, today)
             return apply_plan(
                 profile,
                 plan,
