@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import urllib3
@@ -23,10 +22,8 @@ from hubspot.crm.companies import (
     PublicObjectSearchRequest,
 )
 
+from hs_portal import AS_OF, relaxed, seeded
 from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotEmulatorConfig
-
-# A fixed day: seeded portals are the same whenever the tests run.
-AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
 
 __all__ = [
     "AS_OF",
@@ -42,17 +39,6 @@ __all__ = [
 ]
 
 
-def relaxed(**overrides: Any) -> HubSpotEmulatorConfig:
-    """Limits high enough that tests of other things never meet them."""
-    settings: dict[str, Any] = {
-        "burst_limit": 100_000,
-        "daily_limit": 10_000_000,
-        "search_rate_limit": 100_000,
-    }
-    settings.update(overrides)
-    return HubSpotEmulatorConfig(**settings)
-
-
 @contextmanager
 def running(
     config: HubSpotEmulatorConfig | None = None,
@@ -63,10 +49,8 @@ def running(
     seed: int = 1,
 ) -> Iterator[HubSpotEmulator]:
     """A started, seeded emulator; fails the test if the emulator itself broke."""
-    with HubSpotEmulator(config or relaxed()) as emu:
-        emu.seed(owners=owners, companies=companies, deals=deals, seed=seed, as_of=AS_OF)
+    with seeded(config, owners=owners, companies=companies, deals=deals, seed=seed) as emu:
         yield emu
-        assert not emu.internal_errors, emu.internal_errors[0]
 
 
 def client(emu: HubSpotEmulator, token: str | None = None, *, retry: Any = None) -> Any:

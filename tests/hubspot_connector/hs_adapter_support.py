@@ -12,10 +12,10 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hs_portal import seeded
 from roleSync.adapters.base import ApplyResult, OwnershipChange
 from roleSync.adapters.hubspot import HubSpotAdapter
 from roleSync.adapters.hubspot.rounds import RoundSettings
@@ -24,24 +24,12 @@ from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotEmulatorConfig
 from roleSync.model import Book
 from roleSync.profile import Profile
 
-AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
 METRIC_FIELDS = {
     "role": "rolesync_role",
     "won_deals": "rolesync_won_deals",
     "new_business_share": "rolesync_new_business_share",
     "win_rate": "rolesync_win_rate",
 }
-
-
-def relaxed(**overrides: Any) -> HubSpotEmulatorConfig:
-    """Limits high enough that tests of other things never meet them."""
-    settings: dict[str, Any] = {
-        "burst_limit": 100_000,
-        "daily_limit": 10_000_000,
-        "search_rate_limit": 100_000,
-    }
-    settings.update(overrides)
-    return HubSpotEmulatorConfig(**settings)
 
 
 @contextmanager
@@ -54,10 +42,8 @@ def portal(
     seed: int = 3,
 ) -> Iterator[HubSpotEmulator]:
     """A started, seeded emulator; fails the test if the emulator itself broke."""
-    with HubSpotEmulator(config or relaxed()) as emu:
-        emu.seed(owners=owners, companies=companies, deals=deals, seed=seed, as_of=AS_OF)
+    with seeded(config, owners=owners, companies=companies, deals=deals, seed=seed) as emu:
         yield emu
-        assert not emu.internal_errors, emu.internal_errors[0]
 
 
 def profile_for(

@@ -17,10 +17,10 @@ from hs_adapter_support import (
     changes_for,
     fast_policy,
     portal,
-    relaxed,
     writes,
 )
 
+from hs_portal import relaxed
 from roleSync.adapters.base import OwnershipChange
 from roleSync.adapters.hubspot.rounds import RoundSettings
 from roleSync.adapters.resilience import AuthenticationError, DailyLimitError

@@ -8,8 +8,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from hs_adapter_support import AS_OF, adapter_for, portal, profile_for, relaxed
+from hs_adapter_support import adapter_for, portal, profile_for
 
+from hs_portal import AS_OF, relaxed
 from roleSync.adapters.mirror import AccountRow
 from roleSync.emulators.hubspot import HubSpotEmulator
 from roleSync.emulators.hubspot.wire import iso_ms, to_ms
