@@ -4,7 +4,13 @@ Split by section: `common` (shared types and defaults), `sections` (what every k
 shares), `salesforce` and `hubspot` (their own sections), `model` (the Profile itself).
 """
 
-from roleSync.profile.common import DEFAULT_DEAL_KINDS, DEFAULT_LIFECYCLE, METRIC_FIELD_KEYS
+from roleSync.profile.common import (
+    DEFAULT_DEAL_KINDS,
+    DEFAULT_LIFECYCLE,
+    DEFAULT_STAGES,
+    METRIC_FIELD_KEYS,
+    StageOutcome,
+)
 from roleSync.profile.hubspot import HubSpotAuth, HubSpotSection
 from roleSync.profile.model import Profile, load_profile
 from roleSync.profile.salesforce import SalesforceAuth, SalesforceSection
@@ -21,6 +27,7 @@ from roleSync.profile.sections import (
 __all__ = [
     "DEFAULT_DEAL_KINDS",
     "DEFAULT_LIFECYCLE",
+    "DEFAULT_STAGES",
     "METRIC_FIELD_KEYS",
     "AccountColumns",
     "DealColumns",
@@ -34,5 +41,6 @@ __all__ = [
     "Profile",
     "SalesforceAuth",
     "SalesforceSection",
+    "StageOutcome",
     "load_profile",
 ]

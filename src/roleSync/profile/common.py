@@ -16,6 +16,9 @@ from roleSync.metrics import METRIC_NAMES
 from roleSync.model import DealKind
 
 Lifecycle = Literal["customer", "prospect", "other"]
+# What a deal stage says about the deal, for sources without closed/won flags (CSV
+# report exports): IsClosed/IsWon or hs_is_closed(_won) take precedence when present.
+StageOutcome = Literal["open", "won", "lost"]
 # Keys of `metrics.fields`: the role itself, or one of the role metrics.
 METRIC_FIELD_KEYS = ("role", *METRIC_NAMES)
 
@@ -76,6 +79,34 @@ DEFAULT_LIFECYCLE: Mapping[str, Lifecycle] = {
     "marketingqualifiedlead": "prospect",
     "salesqualifiedlead": "prospect",
     "opportunity": "prospect",
+}
+
+
+# Salesforce stock Opportunity stages and HubSpot's default sales pipeline (labels, as
+# exports write them, and internal values, as the API sends them).
+DEFAULT_STAGES: Mapping[str, StageOutcome] = {
+    "Prospecting": "open",
+    "Qualification": "open",
+    "Needs Analysis": "open",
+    "Value Proposition": "open",
+    "Id. Decision Makers": "open",
+    "Perception Analysis": "open",
+    "Proposal/Price Quote": "open",
+    "Negotiation/Review": "open",
+    "Closed Won": "won",
+    "Closed Lost": "lost",
+    "Appointment Scheduled": "open",
+    "Qualified To Buy": "open",
+    "Presentation Scheduled": "open",
+    "Decision Maker Bought-In": "open",
+    "Contract Sent": "open",
+    "appointmentscheduled": "open",
+    "qualifiedtobuy": "open",
+    "presentationscheduled": "open",
+    "decisionmakerboughtin": "open",
+    "contractsent": "open",
+    "closedwon": "won",
+    "closedlost": "lost",
 }
 
 

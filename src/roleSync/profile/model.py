@@ -29,9 +29,11 @@ from roleSync.model import DealKind
 from roleSync.profile.common import (
     DEFAULT_DEAL_KINDS,
     DEFAULT_LIFECYCLE,
+    DEFAULT_STAGES,
     Lifecycle,
     Lookup,
     ProfileName,
+    StageOutcome,
     StrictSection,
     check_unique_normalized,
     normalized,
@@ -66,6 +68,8 @@ class Profile(StrictSection):
     # the file says is all there is (plus the canonical names, see `deal_kind`).
     deal_kinds: dict[str, DealKind] = Field(default_factory=lambda: dict(DEFAULT_DEAL_KINDS))
     lifecycle: dict[str, Lifecycle] = Field(default_factory=lambda: dict(DEFAULT_LIFECYCLE))
+    # Deal stage -> open | won | lost, for sources that carry no closed/won flags.
+    stages: dict[str, StageOutcome] = Field(default_factory=lambda: dict(DEFAULT_STAGES))
     import_: ImportSection = Field(default_factory=ImportSection, alias="import")
     metrics: MetricsSection = Field(default_factory=MetricsSection)
     guardrails: GuardrailsSection = Field(default_factory=GuardrailsSection)
@@ -74,8 +78,11 @@ class Profile(StrictSection):
     # The folder relative paths are resolved against; not part of the YAML.
     _base_dir: Path | None = PrivateAttr(default=None)
     _lookup: Lookup | None = PrivateAttr(default=None)
+    _stage_table: tuple[dict[str, StageOutcome], dict[str, StageOutcome]] | None = PrivateAttr(
+        default=None
+    )
 
-    @field_validator("deal_kinds", "lifecycle")
+    @field_validator("deal_kinds", "lifecycle", "stages")
     @classmethod
     def _unique_keys(cls, mapping: dict[str, Any]) -> dict[str, Any]:
         check_unique_normalized(mapping)
@@ -172,6 +179,18 @@ class Profile(StrictSection):
         if not key:
             return ""
         return self._tables()[1].get(key, "other")
+
+    def stage_outcome(self, raw: str | None) -> StageOutcome | None:
+        """open, won or lost for a deal stage (case and spaces ignored); None when blank
+        or unmapped."""
+        key = normalized(raw or "")
+        if not key:
+            return None
+        table = self._stage_table
+        if table is None or table[0] is not self.stages:
+            table = (self.stages, {normalized(k): v for k, v in self.stages.items()})
+            self._stage_table = table
+        return table[1].get(key)
 
     # -- paths -----------------------------------------------------------------
 
