@@ -61,13 +61,13 @@ from hubspot import HubSpot
 from hubspot.crm.companies import SimplePublicObjectInput
 from simple_salesforce.api import Salesforce, SFType
 
-from roleSync.adapters.base import OwnershipChange
 from roleSync.adapters.hubspot import HubSpotAdapter
 from roleSync.adapters.resilience import RetryPolicy
 from roleSync.adapters.salesforce import SalesforceAdapter
 from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotEmulatorConfig
 from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceEmulatorConfig
 from roleSync.model import Book
+from roleSync.plan import OwnershipChange
 from roleSync.profile import Profile
 
 RAISED_LIMIT = 1_000_000

@@ -88,13 +88,21 @@ class _Holdings:
     managed: float = 0.0
 
 
-def compute_role_metrics(book: Book, as_of: date, window_days: int) -> dict[str, RoleMetrics]:
-    """Role metrics of every owner in the book, keyed by owner id (inactive owners included)."""
+def compute_role_metrics(
+    book: Book, as_of: date, window_days: int, moves: Mapping[str, str] | None = None
+) -> dict[str, RoleMetrics]:
+    """Role metrics of every owner in the book, keyed by owner id (inactive owners included).
+
+    `moves` (account id -> new owner): the book as it will be once these ownership
+    changes are written. Holdings (accounts, customers, managed revenue) move with the
+    accounts; deal tallies stay with the deals' owners."""
     facts = book.deal_facts(DealWindow(as_of, window_days))
     holdings = {owner_id: _Holdings() for owner_id in book.owners}
     revenue, won_accounts = facts.revenue, facts.won_accounts
+    moved = moves or {}
     for account in book.accounts.values():
-        held = holdings.get(account.owner_id or "")
+        owner_id = moved.get(account.id, account.owner_id) if moved else account.owner_id
+        held = holdings.get(owner_id or "")
         if held is None:
             continue
         held.accounts += 1

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from roleSync.adapters.base import Adapter, MetricWrite, OwnershipChange
+from roleSync.adapters.base import Adapter
 from roleSync.adapters.local import LocalAdapter
 from roleSync.adapters.local_store import SCHEMA_VERSION, BookError, write_book
 from roleSync.errors import RoleSyncError
 from roleSync.model import Account, Book, Deal, DealKind, Owner
+from roleSync.plan import MetricWrite, OwnershipChange
 from roleSync.profile import Profile, load_profile
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from hs_portal import seeded
-from roleSync.adapters.base import ApplyResult, OwnershipChange
+from roleSync.adapters.base import ApplyResult
 from roleSync.adapters.hubspot import HubSpotAdapter
 from roleSync.adapters.hubspot.rounds import RoundSettings
 from roleSync.adapters.resilience import RetryPolicy
 from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotEmulatorConfig
 from roleSync.model import Book
+from roleSync.plan import OwnershipChange
 from roleSync.profile import Profile
 
 METRIC_FIELDS = {

@@ -18,11 +18,11 @@ from hs_adapter_support import (
     writes,
 )
 
-from roleSync.adapters.base import MetricWrite, OwnershipChange
 from roleSync.adapters.hubspot.setup import setup_portal
 from roleSync.adapters.resilience import RefusedError
 from roleSync.emulators.hubspot import HubSpotEmulator
 from roleSync.model import FieldValue
+from roleSync.plan import MetricWrite, OwnershipChange
 
 
 def test_changes_are_applied_in_batches_of_100_after_a_read(tmp_path: Path) -> None:

@@ -21,11 +21,11 @@ from hs_adapter_support import (
 )
 
 from hs_portal import relaxed
-from roleSync.adapters.base import OwnershipChange
 from roleSync.adapters.hubspot.rounds import RoundSettings
 from roleSync.adapters.resilience import AuthenticationError, DailyLimitError
 from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotFaults
 from roleSync.errors import ExitCode
+from roleSync.plan import OwnershipChange
 
 CHANGES = 600
 # Pauses between write rounds are real (a write the server is still working on after

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from roleSync.adapters.base import OwnershipChange
 from roleSync.adapters.resilience import RetryPolicy
 from roleSync.adapters.salesforce import SalesforceAdapter
 from roleSync.adapters.salesforce.rounds import RoundSettings
@@ -25,6 +24,7 @@ from roleSync.emulators.salesforce import (
 from roleSync.emulators.salesforce.schema import SObjectDef
 from roleSync.emulators.salesforce.store import Record
 from roleSync.model import Book
+from roleSync.plan import OwnershipChange
 from roleSync.profile import Profile
 
 METRIC_FIELDS = {

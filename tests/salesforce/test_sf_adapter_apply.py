@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sf_helpers import adapter_for, changes_for, new_emulator, writes_of
 
-from roleSync.adapters.base import MetricWrite
 from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceFaults
 from roleSync.emulators.salesforce.schema import make_id
+from roleSync.plan import MetricWrite
 
 
 def test_changes_are_written_and_the_mirror_follows(

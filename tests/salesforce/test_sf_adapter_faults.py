@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sf_helpers import adapter_for, changes_for, fast_policy, new_emulator, writes_of
 
-from roleSync.adapters.base import ApplyResult, OwnershipChange
+from roleSync.adapters.base import ApplyResult
 from roleSync.adapters.resilience import AuthenticationError, DailyLimitError
 from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceFaults
 from roleSync.errors import ExitCode
+from roleSync.plan import OwnershipChange
 
 CHANGES = 900
 

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from sf_helpers import adapter_for, changes_for, new_emulator, writes_of
 
-from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.salesforce import SalesforceAdapter
 from roleSync.adapters.salesforce.rounds import RoundSettings
 from roleSync.cli import main
 from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceFaults
 from roleSync.model import Book, DealWindow
-from roleSync.plan import PLAN_FORMAT, Plan
+from roleSync.plan import PLAN_FORMAT, MetricWrite, OwnershipChange, Plan
 from roleSync.sync.recorder import open_state
 from roleSync.sync.recovery import recover
 from roleSync.sync.runner import apply_plan

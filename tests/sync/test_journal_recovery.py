@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sync_helpers import AS_OF, Fixture, make_fixture
 
-from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.local import LocalAdapter
 from roleSync.cli import main
 from roleSync.model import Book, DealWindow
-from roleSync.plan import Plan
+from roleSync.plan import MetricWrite, OwnershipChange, Plan
 from roleSync.profile import load_profile
 from roleSync.sync.recorder import open_state
 from roleSync.sync.recovery import reconcile, recover

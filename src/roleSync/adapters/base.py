@@ -6,31 +6,14 @@ report, per entry, what happened; they never decide what to change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from roleSync.model import Book, DealWindow, FieldValue
+from roleSync.model import Book, DealWindow
 
-
-@dataclass(frozen=True, slots=True)
-class OwnershipChange:
-    """Move one account from one owner to another, for a stated rule and reason."""
-
-    account_id: str
-    account_name: str
-    from_owner_id: str | None
-    to_owner_id: str
-    rule_id: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class MetricWrite:
-    """Write role and role metrics of one owner into the profile's destination fields."""
-
-    owner_id: str
-    values: Mapping[str, FieldValue]
+# The plan's entries are core types: adapters import them, never the reverse.
+from roleSync.plan.types import MetricWrite, OwnershipChange
 
 
 @dataclass(slots=True)
@@ -45,6 +28,9 @@ class ApplyResult:
     failed: dict[str, str] = field(default_factory=dict)
     metrics_written: list[str] = field(default_factory=list)  # owner ids
     metrics_failed: dict[str, str] = field(default_factory=dict)
+    # owner id -> why: a destination field holds a value other than the one the plan was
+    # made from (someone wrote newer values since); nothing was written for that owner.
+    metric_conflicts: dict[str, str] = field(default_factory=dict)
 
 
 class ApplyJournal(Protocol):

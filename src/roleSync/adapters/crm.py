@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Generic, Protocol, Self, TypeVar
 
-from roleSync.adapters.base import ApplyResult, MetricWrite
+from roleSync.adapters.base import ApplyResult
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.resilience import AuthenticationError
 from roleSync.errors import RoleSyncError
 from roleSync.model import Book, DealWindow, FieldValue
+from roleSync.plan import MetricWrite
 from roleSync.profile import Profile
 
 

@@ -19,10 +19,11 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.book_reader import read_book, read_owners
 from roleSync.adapters.local_store import BookError, encode_json, open_book, snapshot, transaction
 from roleSync.model import Book, DealWindow, Owner
+from roleSync.plan import MetricWrite, OwnershipChange
 from roleSync.profile import Profile
 
 # -- the adapter ------------------------------------------------------------------

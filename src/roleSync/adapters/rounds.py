@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from roleSync.adapters.base import ApplyJournal, ApplyResult, OwnershipChange
+from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.resilience import RefusedError, RequestError
 from roleSync.errors import RoleSyncError
+from roleSync.plan import OwnershipChange
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from roleSync.adapters.base import OwnershipChange
 from roleSync.metrics import account_revenue, window_start
 from roleSync.model import Account, Book, Owner, Role
-from roleSync.plan import OwnerRole, Plan, PlanInputs, build_plan
+from roleSync.plan import OwnerRole, OwnershipChange, Plan, PlanInputs, build_plan
 from roleSync.render import table, title_disagrees
 from roleSync.report.conditions import classification_trail, describe, metric_lines
 from roleSync.report.fmt import money_full

@@ -12,11 +12,10 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from roleSync.adapters.base import OwnershipChange
 from roleSync.errors import Diagnostic, InputError, RoleSyncError, Severity
 from roleSync.metrics import account_revenue
 from roleSync.model import DealWindow
-from roleSync.plan import Plan
+from roleSync.plan import OwnershipChange, Plan
 from roleSync.profile import Profile
 from roleSync.report.data import ReportData, build_report_data, csv_tables, to_json
 from roleSync.report.html import render_html

@@ -14,8 +14,8 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from roleSync.adapters.base import ApplyResult, OwnershipChange
-from roleSync.plan import Plan
+from roleSync.adapters.base import ApplyResult
+from roleSync.plan import OwnershipChange, Plan
 from roleSync.profile import Profile
 from roleSync.sync.guardrails import GuardrailError, exceeded
 from roleSync.sync.lock import RunLock

@@ -22,9 +22,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from roleSync.adapters.base import Adapter, ApplyResult, OwnerReader, OwnershipChange
+from roleSync.adapters.base import Adapter, ApplyResult, OwnerReader
 from roleSync.errors import InputError
-from roleSync.plan import Plan
+from roleSync.plan import OwnershipChange, Plan
 from roleSync.profile import Profile
 from roleSync.sync.logs import event
 from roleSync.sync.recorder import Clock, RunRecorder

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from roleSync.adapters.base import ApplyResult, OwnershipChange
-from roleSync.plan import Plan, Skip
+from roleSync.adapters.base import ApplyResult
+from roleSync.plan import OwnershipChange, Plan, Skip
 from roleSync.sync.state import write_atomically
 
 REPORT_FORMAT = 1

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from roleSync.adapters.base import OwnershipChange
 from roleSync.errors import UsageError
 from roleSync.model import Book, DealWindow
-from roleSync.plan import PLAN_FORMAT, Plan, Skip
+from roleSync.plan import PLAN_FORMAT, OwnershipChange, Plan, Skip
 from roleSync.profile import Profile
 from roleSync.sync.recorder import Clock, locked_state
 from roleSync.sync.recovery import recover

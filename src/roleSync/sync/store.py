@@ -18,9 +18,8 @@ from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
-from roleSync.adapters.base import OwnershipChange
 from roleSync.errors import RoleSyncError
-from roleSync.plan import HandedOff
+from roleSync.plan import HandedOff, OwnershipChange
 from roleSync.sync.migrations import NewerSchemaError, migrate
 
 DEFAULT_FILE = "state.db"

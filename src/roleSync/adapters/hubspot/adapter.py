@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.crm import MirroredAdapter
 from roleSync.adapters.hubspot.apply import OwnershipWriter, current_companies
 from roleSync.adapters.hubspot.client import HubSpotClient
@@ -26,6 +26,7 @@ from roleSync.adapters.hubspot.rounds import RoundSettings
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.resilience import RetryPolicy
 from roleSync.errors import UsageError
+from roleSync.plan import MetricWrite, OwnershipChange
 from roleSync.profile import Profile
 
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from roleSync.adapters.base import ApplyJournal, ApplyResult, OwnershipChange
+from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.hubspot.client import HubSpotClient
 from roleSync.adapters.hubspot.records import (
     DELETED,
@@ -29,6 +29,7 @@ from roleSync.adapters.hubspot.rounds import Rounds, RoundSettings
 from roleSync.adapters.hubspot.search import STAMP
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.rounds import Journaled, Outcome, RecordResult, Write
+from roleSync.plan import OwnershipChange
 from roleSync.profile import Profile
 
 LOCKED = "company was locked (do not route) after the plan was made"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from roleSync.adapters.base import ApplyResult, MetricWrite
+from roleSync.adapters.base import ApplyResult
 from roleSync.adapters.crm import accepted_metric_writes
 from roleSync.adapters.hubspot.client import HubSpotClient
 from roleSync.adapters.hubspot.pull import OwnerLinks
@@ -33,6 +33,7 @@ from roleSync.adapters.hubspot.rounds import Rounds, RoundSettings
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.rounds import Outcome, RecordResult
 from roleSync.model import FieldValue
+from roleSync.plan import MetricWrite
 from roleSync.profile import Profile
 
 Values = Mapping[str, FieldValue]

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.crm import MirroredAdapter
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.resilience import RetryPolicy
@@ -29,6 +29,7 @@ from roleSync.adapters.salesforce.pull import PullReport, pull_into
 from roleSync.adapters.salesforce.rounds import RoundSettings
 from roleSync.adapters.salesforce.soql import object_queries
 from roleSync.errors import RoleSyncError, UsageError
+from roleSync.plan import MetricWrite, OwnershipChange
 from roleSync.profile import Profile
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from roleSync.adapters.base import ApplyJournal, ApplyResult, MetricWrite, OwnershipChange
+from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.crm import accepted_metric_writes
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.rounds import Journaled, Outcome, RecordResult, Write
@@ -26,6 +26,7 @@ from roleSync.adapters.salesforce.client import (
 from roleSync.adapters.salesforce.rounds import Rounds, RoundSettings, classify_error, record_result
 from roleSync.adapters.salesforce.soql import check_fields
 from roleSync.model import FieldValue
+from roleSync.plan import MetricWrite, OwnershipChange
 from roleSync.profile import Profile
 
 DELETED = "deleted in Salesforce"

@@ -9,132 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
-from roleSync.adapters.base import MetricWrite, OwnershipChange
-from roleSync.errors import Diagnostic, InputError, Severity
-from roleSync.json_text import pretty_json
 from roleSync.metrics import RoleMetrics, compute_role_metrics
 from roleSync.model import Account, Book, DealWindow, FieldValue, Role
+from roleSync.plan.document import PLAN_FORMAT, Plan
+from roleSync.plan.types import MetricWrite, OwnerRole, OwnershipChange, Skip, SkipCode
 from roleSync.rules.classify import CompiledRoles, RoleDecision, classify_owners
 from roleSync.rules.routing import CompiledRouting, FarmerPicker
-
-PLAN_FORMAT = 1
-
-
-class SkipCode:
-    LOCKED = "locked"
-    PENDING = "handoff-pending"
-    NO_ROUTE = "no-route"
-    NO_FARMER = "no-eligible-farmer"
-    MANUAL = "manual-reassignment"
-
-
-@dataclass(frozen=True, slots=True)
-class Skip:
-    """A post-sale account that met the handoff trigger but does not move, and why."""
-
-    account_id: str
-    account_name: str
-    owner_id: str | None
-    code: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class OwnerRole:
-    """One owner's classification with the metrics that decided it."""
-
-    owner_id: str
-    name: str
-    email: str
-    title: str
-    active: bool
-    role: Role
-    rule_id: str | None
-    reason: str
-    metrics: RoleMetrics
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    format: int
-    profile: str
-    as_of: date
-    window_days: int
-    rules_digest: str
-    owners: list[OwnerRole]
-    changes: list[OwnershipChange]
-    metric_writes: list[MetricWrite]
-    skipped: list[Skip]
-    # Route id -> last owner picked, after this plan: the next run continues from here.
-    rotation: dict[str, str] = field(default_factory=dict)
-    # Counts for people: accounts looked at, already with a farmer, not yet won, ...
-    summary: dict[str, int] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        # pretty_json: what json.dumps(indent=2, sort_keys=True) writes, faster.
-        return pretty_json(_PLAN_ADAPTER.dump_python(self, mode="json")) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str, path: str) -> Plan:
-        try:
-            plan = _PLAN_ADAPTER.validate_json(text)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise InputError(
-                [
-                    Diagnostic(
-                        path,
-                        1,
-                        1,
-                        Severity.ERROR,
-                        f"not a roleSync plan: {where}: {first['msg']}",
-                        "invalid-plan",
-                    )
-                ]
-            ) from None
-        if plan.format != PLAN_FORMAT:
-            raise InputError(
-                [
-                    Diagnostic(
-                        path,
-                        1,
-                        1,
-                        Severity.ERROR,
-                        f"plan format {plan.format} is not supported "
-                        f"(this roleSync reads format {PLAN_FORMAT})",
-                        "plan-format",
-                    )
-                ]
-            )
-        return plan
-
-    @classmethod
-    def read(cls, path: Path) -> Plan:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(
-                [
-                    Diagnostic(
-                        str(path),
-                        0,
-                        0,
-                        Severity.ERROR,
-                        f"cannot read plan: {exc}",
-                        "file-unreadable",
-                    )
-                ]
-            ) from None
-        return cls.from_json(text, str(path))
-
-
-_PLAN_ADAPTER: TypeAdapter[Plan] = TypeAdapter(Plan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,13 +58,35 @@ def _metric_writes(
     metrics: Mapping[str, RoleMetrics],
     fields: Mapping[str, str],
 ) -> list[MetricWrite]:
-    """Only the owners whose recorded values differ: a sync with nothing new writes nothing."""
+    """Only the owners whose recorded values differ: a sync with nothing new writes nothing.
+    Each write carries the values it was planned from, for apply's compare-and-set."""
     writes = []
     for owner_id, owner in book.owners.items():
         values = _metric_values(decisions[owner_id], metrics[owner_id], fields)
         if any(owner.recorded.get(k) != v for k, v in values.items()):
-            writes.append(MetricWrite(owner_id, values))
+            expected = {k: owner.recorded[k] for k in values if k in owner.recorded}
+            writes.append(MetricWrite(owner_id, values, expected))
     return writes
+
+
+def _writes_after_moves(
+    book: Book,
+    inputs: PlanInputs,
+    changes: list[OwnershipChange],
+    metrics: Mapping[str, RoleMetrics],
+    decisions: Mapping[str, RoleDecision],
+) -> list[MetricWrite]:
+    """The metric writes for the book as it will be once `changes` are written: accounts
+    move with their holdings (accounts owned, customers, managed revenue), and the role
+    written beside them is classified from those metrics. Writing what the book held
+    before the moves would leave the CRM one run behind: the next plan would rewrite it."""
+    if not inputs.metric_fields:
+        return []
+    if changes:
+        moves = {c.account_id: c.to_owner_id for c in changes}
+        metrics = compute_role_metrics(book, inputs.as_of, inputs.roles.window_days, moves)
+        decisions = classify_owners(book, metrics, inputs.roles)
+    return _metric_writes(book, decisions, metrics, inputs.metric_fields)
 
 
 def _candidate_from(
@@ -296,11 +200,7 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
         )
         for o in book.owners.values()
     ]
-    writes = (
-        _metric_writes(book, decisions, metrics, inputs.metric_fields)
-        if inputs.metric_fields
-        else []
-    )
+    writes = _writes_after_moves(book, inputs, changes, metrics, decisions)
     return Plan(
         PLAN_FORMAT,
         inputs.profile,

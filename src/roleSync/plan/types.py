@@ -1,0 +1,109 @@
+"""The entries of a plan: what a run would change and what it leaves alone, and why.
+
+Pure data of the core. Adapters receive these and report what happened to each; they
+import them from here, never the reverse (tests/test_import_direction.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from roleSync.metrics import RoleMetrics
+from roleSync.model import FieldValue, Role
+
+
+@dataclass(frozen=True, slots=True)
+class OwnershipChange:
+    """Move one account from one owner to another, for a stated rule and reason."""
+
+    account_id: str
+    account_name: str
+    from_owner_id: str | None
+    to_owner_id: str
+    rule_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MetricWrite:
+    """Write role and role metrics of one owner into the profile's destination fields.
+
+    `expected`: what each destination field held when the plan was made (absent: the
+    field was blank). Apply writes nothing for the owner when the CRM holds anything else
+    now (compare-and-set), so an old plan cannot overwrite newer values."""
+
+    owner_id: str
+    values: Mapping[str, FieldValue]
+    expected: Mapping[str, FieldValue] = field(default_factory=dict)
+
+    def conflict_with(self, current: Mapping[str, FieldValue]) -> str | None:
+        """Why the values found now forbid the write (a field holds neither what the plan
+        saw nor what it writes), or None. A field already holding the planned value is no
+        conflict: a run finished after a crash finds its own writes."""
+        changed = [
+            name
+            for name, value in self.values.items()
+            if not same_value(current.get(name), value)
+            and not same_value(current.get(name), self.expected.get(name))
+        ]
+        if not changed:
+            return None
+        shown = ", ".join(
+            f"{n}={current.get(n)!r} (planned from {self.expected.get(n)!r})" for n in changed
+        )
+        return f"changed since the plan was made: {shown}"
+
+    def pending(self, current: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
+        """The planned values the CRM does not hold yet."""
+        return {
+            name: value
+            for name, value in self.values.items()
+            if not same_value(current.get(name), value)
+        }
+
+
+def same_value(found: FieldValue | None, planned: FieldValue | None) -> bool:
+    """Field values equal as a CRM round-trips them: 3 and 3.0 are one number, a blank
+    string is no value."""
+    if found == "" or found is None:
+        return planned == "" or planned is None
+    if isinstance(found, bool) or isinstance(planned, bool):
+        return found == planned
+    if isinstance(found, int | float) and isinstance(planned, int | float):
+        return float(found) == float(planned)
+    return found == planned
+
+
+class SkipCode:
+    LOCKED = "locked"
+    PENDING = "handoff-pending"
+    NO_ROUTE = "no-route"
+    NO_FARMER = "no-eligible-farmer"
+    MANUAL = "manual-reassignment"
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A post-sale account that met the handoff trigger but does not move, and why."""
+
+    account_id: str
+    account_name: str
+    owner_id: str | None
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerRole:
+    """One owner's classification with the metrics that decided it."""
+
+    owner_id: str
+    name: str
+    email: str
+    title: str
+    active: bool
+    role: Role
+    rule_id: str | None
+    reason: str
+    metrics: RoleMetrics
