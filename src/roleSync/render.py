@@ -134,6 +134,8 @@ def run_summary(report: RunReport) -> str:
         f"skipped {len(report.skipped)}",
         f"metric writes {report.metrics_written}/{report.metrics_planned}",
     ]
+    if report.metric_conflicts:
+        parts.append(f"metric conflicts {len(report.metric_conflicts)}")
     return f"run {report.run_id}: " + ", ".join(parts)
 
 

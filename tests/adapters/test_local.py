@@ -339,7 +339,9 @@ def test_metric_writes_show_in_recorded_on_the_next_pull(adapter: LocalAdapter) 
     result = adapter.apply(
         [],
         [
-            MetricWrite("o-hank", {"role": "farmer", "new_business_share": 0.25}),
+            MetricWrite(
+                "o-hank", {"role": "farmer", "new_business_share": 0.25}, {"role": "hunter"}
+            ),
             MetricWrite("o-fran", {"role": "farmer", "win_rate": None, "won_deals": 3}),
         ],
     )
@@ -348,6 +350,30 @@ def test_metric_writes_show_in_recorded_on_the_next_pull(adapter: LocalAdapter) 
     book = adapter.pull()
     assert book.owners["o-hank"].recorded == {"role": "farmer", "new_business_share": 0.25}
     assert book.owners["o-fran"].recorded == {"role": "farmer", "win_rate": None, "won_deals": 3}
+
+
+def test_metric_writes_are_compare_and_set(adapter: LocalAdapter) -> None:
+    # o-hank holds role=hunter. A plan made when it held nothing, and one made from
+    # "farmer", are both stale: nothing is written, and each is a conflict.
+    result = adapter.apply(
+        [],
+        [
+            MetricWrite("o-hank", {"role": "farmer", "won_deals": 2}),
+            MetricWrite("o-fran", {"role": "farmer"}, {"role": "hunter"}),
+        ],
+    )
+    assert result.metrics_written == []
+    assert sorted(result.metric_conflicts) == ["o-fran", "o-hank"]
+    assert "role='hunter'" in result.metric_conflicts["o-hank"]
+    book = adapter.pull()
+    assert book.owners["o-hank"].recorded == {"role": "hunter"}
+    assert book.owners["o-fran"].recorded == {}
+    # Planned from what it holds: written; and applying it again finds it done.
+    fresh = MetricWrite("o-hank", {"role": "farmer"}, {"role": "hunter"})
+    assert adapter.apply([], [fresh]).metrics_written == ["o-hank"]
+    again = adapter.apply([], [fresh])
+    assert (again.metrics_written, again.metric_conflicts) == (["o-hank"], {})
+    assert adapter.pull().owners["o-hank"].recorded == {"role": "farmer"}
 
 
 def test_metric_writes_only_touch_the_profiles_destinations(

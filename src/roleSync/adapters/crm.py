@@ -12,7 +12,7 @@ from roleSync.adapters.base import ApplyResult
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.resilience import AuthenticationError
 from roleSync.errors import RoleSyncError
-from roleSync.model import Book, DealWindow, FieldValue
+from roleSync.model import Book, DealWindow
 from roleSync.plan import MetricWrite
 from roleSync.profile import Profile
 
@@ -80,12 +80,12 @@ def accepted_metric_writes(
     known: Mapping[str, bool],
     result: ApplyResult,
     destination: str,
-) -> dict[str, Mapping[str, FieldValue]]:
-    """The metric writes that may be sent (owner id -> values); the others are failed in
+) -> dict[str, MetricWrite]:
+    """The metric writes that may be sent (by owner id); the others are failed in
     `result`. `known`: the owners that exist; `destination`: what the CRM calls a
     metric's destination ("field", "property")."""
     allowed = set(profile.metrics.fields.values())
-    accepted: dict[str, Mapping[str, FieldValue]] = {}
+    accepted: dict[str, MetricWrite] = {}
     for write in writes:
         unknown = sorted(set(write.values) - allowed)
         if not profile.metrics.write:
@@ -97,7 +97,7 @@ def accepted_metric_writes(
         elif write.owner_id not in known:
             result.metrics_failed[write.owner_id] = "owner no longer exists"
         else:
-            accepted[write.owner_id] = write.values
+            accepted[write.owner_id] = write
     return accepted
 
 

@@ -13,6 +13,7 @@ is reported as a conflict and left alone.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -255,10 +256,25 @@ class LocalAdapter:
         if conn.execute("SELECT 1 FROM owners WHERE id = ?", (write.owner_id,)).fetchone() is None:
             result.metrics_failed[write.owner_id] = "owner no longer exists"
             return
+        # Compare-and-set, inside the write transaction: the values held now against
+        # those the plan was made from.
+        current = {
+            str(name): json.loads(value)
+            for name, value in conn.execute(
+                "SELECT name, value FROM owner_fields WHERE owner_id = ?", (write.owner_id,)
+            )
+        }
+        conflict = write.conflict_with(current)
+        if conflict is not None:
+            result.metric_conflicts[write.owner_id] = conflict
+            return
         conn.executemany(
             "INSERT INTO owner_fields (owner_id, name, value) VALUES (?, ?, ?) "
             "ON CONFLICT (owner_id, name) DO UPDATE SET value = excluded.value",
-            [(write.owner_id, name, encode_json(value)) for name, value in write.values.items()],
+            [
+                (write.owner_id, name, encode_json(value))
+                for name, value in write.values.items()
+            ],
         )
         result.metrics_written.append(write.owner_id)
 

@@ -131,12 +131,14 @@ def run_runs(args: argparse.Namespace) -> ExitCode:
         if run is None or (profile is not None and run.profile != profile):
             raise UsageError(f"no run {args.run_id!r} in {path}")
         audit = store.audit(run.id)
+    metric_conflicts = _metric_conflicts(run)
     if fmt == "json":
         data = _run_json(run)
         data["changes"] = [_audit_json(a) for a in audit]
+        data["metric_conflicts"] = metric_conflicts
         out(json.dumps(data, indent=2))
     else:
-        out(_details(run, audit))
+        out(_details(run, audit, metric_conflicts))
     return ExitCode.OK
 
 
@@ -214,7 +216,19 @@ def _table(runs: list[RunRow]) -> str:
     )
 
 
-def _details(run: RunRow, audit: list[AuditRow]) -> str:
+def _metric_conflicts(run: RunRow) -> dict[str, str]:
+    """Owner id -> why, from the run's report: metric writes are not in the audit log."""
+    if not run.report_path:
+        return {}
+    try:
+        data = json.loads(Path(run.report_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found = data.get("metric_conflicts") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def _details(run: RunRow, audit: list[AuditRow], metric_conflicts: dict[str, str]) -> str:
     lines = [
         f"run {run.id} ({run.mode}, profile {run.profile}): {run.status}",
         f"  started  {run.started}",
@@ -238,6 +252,12 @@ def _details(run: RunRow, audit: list[AuditRow]) -> str:
             f"found {a.found_owner or '-'}"
             for a in conflicts
         ]
+    if metric_conflicts:
+        lines.append(
+            f"metric conflicts ({len(metric_conflicts)}): fields changed in the CRM after "
+            "the plan, nothing written for these owners"
+        )
+        lines += [f"  {owner}  {why}" for owner, why in sorted(metric_conflicts.items())]
     failures = [a for a in audit if a.result == Outcome.FAILED]
     if failures:
         lines.append(f"failures ({len(failures)}):")

@@ -249,6 +249,7 @@ class RunRecorder:
         total = result_from_audit(self.store, self.run.id)
         total.metrics_written = result.metrics_written
         total.metrics_failed = result.metrics_failed
+        total.metric_conflicts = result.metric_conflicts
         report = build_report(
             self.plan,
             total,

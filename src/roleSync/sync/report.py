@@ -48,6 +48,8 @@ class RunReport:
     metrics_planned: int = 0
     metrics_written: int = 0
     metric_failures: dict[str, str] = field(default_factory=dict)
+    # Owner id -> why: its fields changed since the plan was made; nothing written.
+    metric_conflicts: dict[str, str] = field(default_factory=dict)
     plan_path: str = ""
     report_path: str = ""
 
@@ -104,4 +106,5 @@ def build_report(
         metrics_planned=len(plan.metric_writes),
         metrics_written=len(result.metrics_written),
         metric_failures=dict(sorted(result.metrics_failed.items())),
+        metric_conflicts=dict(sorted(result.metric_conflicts.items())),
     )

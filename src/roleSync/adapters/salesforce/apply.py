@@ -223,7 +223,9 @@ class MetricWriter:
         self.result = result
         self.settings = settings
         self.sleep = sleep
-        self.writes: dict[str, Mapping[str, FieldValue]] = {}
+        self.writes: dict[str, MetricWrite] = {}
+        # Owner id -> the values it does not hold yet (what the next write sends).
+        self.sending: dict[str, Mapping[str, FieldValue]] = {}
         self._written: dict[str, Mapping[str, FieldValue]] = {}
 
     def run(self, writes: Sequence[MetricWrite]) -> None:
@@ -241,34 +243,43 @@ class MetricWriter:
         ).run(list(self.writes))
 
     def check(self, ids: list[str], unknown: set[str]) -> list[str]:
-        """Values are idempotent, but a write is still sent once: owners whose last write
-        went unanswered are read back, and those already holding the values are done."""
-        if not unknown:
-            return ids
-        fields = check_fields(sorted({name for i in unknown for name in self.writes[i]}))
+        """Compare-and-set: every owner's fields are read (collections retrieve, 2,000 a
+        request) before they are written. An owner holding a value other than the one
+        the plan was made from is a conflict, and nothing is written for it; one already
+        holding the planned values is done (an unanswered write that landed)."""
+        fields = check_fields(sorted({name for i in ids for name in self.writes[i].values}))
         holding = {
             owner_id: {k.lower(): v for k, v in record.items()}
-            for owner_id, record in self.client.retrieve("User", sorted(unknown), fields).items()
+            for owner_id, record in self.client.retrieve("User", ids, fields).items()
         }
         to_write = []
         for owner_id in ids:
+            write = self.writes[owner_id]
             now = holding.get(owner_id)
-            values = self.writes[owner_id]
-            if now is not None and all(now.get(k.lower()) == v for k, v in values.items()):
-                self.decide(owner_id, RecordResult(Outcome.APPLIED))
-            else:
+            if now is None:
+                self.decide(owner_id, RecordResult(Outcome.FAILED, DELETED))
+                continue
+            current = {name: now.get(name.lower()) for name in write.values}
+            conflict = write.conflict_with(current)
+            if conflict is not None:
+                self.result.metric_conflicts[owner_id] = conflict
+                continue
+            self.sending[owner_id] = write.pending(current)
+            if self.sending[owner_id]:
                 to_write.append(owner_id)
+            else:
+                self.decide(owner_id, RecordResult(Outcome.APPLIED))
         return to_write
 
     def write(self, ids: list[str]) -> dict[str, RecordResult]:
-        records = [{"attributes": {"type": "User"}, "id": i, **self.writes[i]} for i in ids]
+        records = [{"attributes": {"type": "User"}, "id": i, **self.sending[i]} for i in ids]
         answers = self.client.update_collection(records)
         return {i: record_result(answer) for i, answer in zip(ids, answers, strict=True)}
 
     def decide(self, owner_id: str, result: RecordResult) -> None:
         if result.outcome is Outcome.APPLIED:
             self.result.metrics_written.append(owner_id)
-            self._written[owner_id] = self.writes[owner_id]
+            self._written[owner_id] = self.writes[owner_id].values
         else:
             self.result.metrics_failed[owner_id] = result.reason
 
