@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 from roleSync.model import Account, Deal, DealKind, Owner
-from roleSync.plan import PlanInputs
+from roleSync.plan import OwnershipChange, PlanInputs
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.ruleset import load_rule_set
 from roleSync.rules.schema import RolesFile, RoutingFile
 
 AS_OF = date(2026, 6, 30)
@@ -129,3 +134,19 @@ def inputs(
         rotation=rotation or {},
         metric_fields=metric_fields or {},
     )
+
+
+def rules_for_any_move(folder: Path, changes: Sequence[OwnershipChange]) -> tuple[Path, str]:
+    """Rule files under which hand-made `changes` pass apply's re-check: the shipped roles,
+    and a route named after the changes' rule id whose pool lists every target. Returns
+    the folder (for `apply -r`) and its digest (for the plan's `rules_digest`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(__file__).parents[1] / "rules" / "roles.yaml", folder / "roles.yaml")
+    routes = sorted({c.rule_id for c in changes}) or ["test"]
+    targets = sorted({c.to_owner_id for c in changes}) or ["nobody"]
+    body = "version: 1\nkind: routing\nroutes:\n" + "".join(
+        f"  - id: {r}\n    assign: {{pool: {json.dumps(targets)}, strategy: round_robin}}\n"
+        for r in routes
+    )
+    (folder / "routing.yaml").write_text(body, encoding="utf-8")
+    return folder, load_rule_set([folder]).digest

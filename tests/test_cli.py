@@ -183,10 +183,10 @@ def test_apply_writes_a_plan_and_reapplying_it_changes_nothing(
     reassign(demo, "u-02", "acc-0001", "acc-0002", "acc-0003")
     profile, planned = plan_to_file(demo)
     plan_file = demo / "plan.json"
-    assert main(["apply", str(plan_file), *profile]) == 0
+    assert main(["apply", str(plan_file), *profile, "-r", str(demo / "rules")]) == 0
     first = capsys.readouterr().out
     assert f"applied {len(planned)}, already applied 0, conflicts 0, failed 0" in first
-    assert main(["apply", str(plan_file), *profile]) == 0
+    assert main(["apply", str(plan_file), *profile, "-r", str(demo / "rules")]) == 0
     second = capsys.readouterr().out
     assert f"applied 0, already applied {len(planned)}, conflicts 0, failed 0" in second
 
@@ -200,7 +200,7 @@ def test_apply_skips_accounts_a_human_changed_after_the_plan(
     target = changes[0]["account_id"]
     reassign(demo, "u-01", target)  # a human reassigns it between plan and apply
     capsys.readouterr()
-    assert main(["apply", str(plan_file), *profile]) == 0
+    assert main(["apply", str(plan_file), *profile, "-r", str(demo / "rules")]) == 0
     stdout = capsys.readouterr().out
     assert "conflicts 1" in stdout
     report = printed_report(stdout)

@@ -78,7 +78,8 @@ def test_setup_plan_apply_and_sync_through_the_cli(
     assert plan["metric_writes"], "the metric properties are new: every seller gets values"
     assert emu.counters["write_requests"] == 0  # planning writes nothing
 
-    assert main(["apply", str(plan_file), "-c", str(example)]) == 0, capsys.readouterr().err
+    code = main(["apply", str(plan_file), "-c", str(example), "-r", str(RULES)])
+    assert code == 0, capsys.readouterr().err
     moved = {c["account_id"]: c["to_owner_id"] for c in plan["changes"]}
     assert all(owner_of(emu, a) == o for a, o in moved.items())
     users = {u["hs_internal_user_id"]: u for u in emu.store.all("users")}

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from hs_adapter_support import METRIC_FIELDS, adapter_for, changes_for, env_for, portal, writes
 
+from builders import rules_for_any_move
 from roleSync.emulators.hubspot import HubSpotEmulator
 from roleSync.plan import PLAN_FORMAT, Plan
 from roleSync.sync.store import StateStore
@@ -65,12 +66,14 @@ def test_kill_9_while_writing_to_hubspot_loses_and_duplicates_nothing(
     profile = _profile(emu, tmp_path)
     book = adapter_for(emu, tmp_path / "scratch").pull()
     changes = changes_for(book, CHANGES)
-    plan = Plan(PLAN_FORMAT, "hs-kill", date(2026, 6, 30), 365, "sha256:test", [], changes,
+    rules, digest = rules_for_any_move(tmp_path / "rules", changes)
+    plan = Plan(PLAN_FORMAT, "hs-kill", date(2026, 6, 30), 365, digest, [], changes,
                 [], [], summary={"accounts": len(book.accounts)})  # fmt: skip
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(plan.to_json())
     env = {**os.environ, **env_for(emu)}
     command = [sys.executable, "-m", "roleSync", "apply", str(plan_file), "-c", str(profile)]
+    command += ["-r", str(rules)]
     command += ["--log-format", "json"]
     ids = [c.account_id for c in changes]
 

@@ -59,7 +59,8 @@ def test_plan_apply_and_sync_through_the_cli(
     assert plan["changes"], "the seeded org has handoffs to make"
     assert small_org.counters["write_requests"] == 0  # planning writes nothing
 
-    assert main(["apply", str(plan_file), "-c", str(example)]) == 0, capsys.readouterr().err
+    code = main(["apply", str(plan_file), "-c", str(example), "-r", str(RULES)])
+    assert code == 0, capsys.readouterr().err
     moved = {c["account_id"]: c["to_owner_id"] for c in plan["changes"]}
     for account_id, owner in moved.items():
         assert small_org.store.get("Account", account_id)["OwnerId"] == owner  # type: ignore[index]

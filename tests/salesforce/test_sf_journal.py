@@ -140,7 +140,12 @@ def test_a_run_dead_after_a_write_is_finished_without_writing_twice(
         )
         with pytest.raises(Crash):
             apply_plan(
-                adapter.profile, plan, DiesAfterWriting(adapter, 2), mode="apply", clock=lambda: NOW
+                adapter.profile,
+                plan,
+                DiesAfterWriting(adapter, 2),
+                book_accounts=len(book.accounts),
+                mode="apply",
+                clock=lambda: NOW,
             )
         adapter.close()
         assert sum(writes_of(org)[c.account_id] for c in changes) == 30  # batches 0, 1, 2
@@ -219,7 +224,13 @@ def test_every_fault_and_a_human_through_a_journaled_run_audits_each_change_once
         plan = Plan(PLAN_FORMAT, adapter.profile.name, date(2026, 6, 30), 365, "sha256:t",
                     [], changes, [], [], summary={"accounts": len(book.accounts)})  # fmt: skip
         report = apply_plan(
-            adapter.profile, plan, adapter, mode="apply", clock=lambda: NOW, allow_large=True
+            adapter.profile,
+            plan,
+            adapter,
+            book_accounts=len(book.accounts),
+            mode="apply",
+            clock=lambda: NOW,
+            allow_large=True,
         )
         adapter.close()
         writes = writes_of(emu)

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from sf_helpers import adapter_for, changes_for, new_emulator, writes_of
 
+from builders import rules_for_any_move
 from roleSync.emulators.salesforce import SalesforceEmulator
 from roleSync.plan import PLAN_FORMAT, Plan
 from roleSync.sync.store import StateStore
@@ -58,7 +59,8 @@ def test_kill_9_while_writing_to_salesforce_loses_and_duplicates_nothing(
     profile = _profile(tmp_path)
     book = adapter_for(org, tmp_path / "scratch").pull()
     changes = changes_for(book, CHANGES)
-    plan = Plan(PLAN_FORMAT, "acme-sales", date(2026, 6, 30), 365, "sha256:test", [], changes,
+    rules, digest = rules_for_any_move(tmp_path / "rules", changes)
+    plan = Plan(PLAN_FORMAT, "acme-sales", date(2026, 6, 30), 365, digest, [], changes,
                 [], [], summary={"accounts": len(book.accounts)})  # fmt: skip
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(plan.to_json())
@@ -69,6 +71,7 @@ def test_kill_9_while_writing_to_salesforce_loses_and_duplicates_nothing(
         "SF_CA_BUNDLE": str(org.ca_path),
     }
     command = [sys.executable, "-m", "roleSync", "apply", str(plan_file), "-c", str(profile)]
+    command += ["-r", str(rules)]
     command += ["--log-format", "json"]
     ids = [c.account_id for c in changes]
 

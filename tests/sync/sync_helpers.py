@@ -65,6 +65,8 @@ class Fixture:
         args = [command, "-c", str(self.profile)]
         if command == "sync":
             args += ["-r", str(self.rules), "--as-of", AS_OF.isoformat()]
+        elif command == "apply":
+            args += ["-r", str(self.rules)]  # the rules the plan is re-checked under
         return [*args, *extra]
 
     def owners(self) -> dict[str, str | None]:

@@ -76,7 +76,14 @@ def crash_a_run(fixture: Fixture, at: tuple[str, int]) -> Plan:
     adapter = CrashingAdapter(LocalAdapter(profile, now=NOW), at)
     plan = make_plan(PlanRequest(profile, [fixture.rules], AS_OF), adapter)
     with pytest.raises(Crash):
-        apply_plan(profile, plan, adapter, mode="sync", clock=lambda: NOW)
+        apply_plan(
+            profile,
+            plan,
+            adapter,
+            book_accounts=plan.summary["accounts"],
+            mode="sync",
+            clock=lambda: NOW,
+        )
     adapter.close()
     return plan
 
@@ -144,7 +151,15 @@ def test_reapplying_a_finished_plan_and_crashing_counts_nothing_twice(tmp_path: 
     profile = load_profile(fixture.profile)
     adapter = CrashingAdapter(LocalAdapter(profile, now=NOW), ("intent", 0))
     with pytest.raises(Crash):
-        apply_plan(profile, Plan.read(plan_file), adapter, mode="apply", clock=lambda: NOW)
+        stale = Plan.read(plan_file)
+        apply_plan(
+            profile,
+            stale,
+            adapter,
+            book_accounts=stale.summary["accounts"],
+            mode="apply",
+            clock=lambda: NOW,
+        )
     assert main([*fixture.cli("apply"), str(plan_file)]) == 0
     assert applied_once(fixture) == {c: 1 for c in applied_once(fixture)}
     assert len(applied_once(fixture)) == 6

@@ -271,10 +271,7 @@ class LocalAdapter:
         conn.executemany(
             "INSERT INTO owner_fields (owner_id, name, value) VALUES (?, ?, ?) "
             "ON CONFLICT (owner_id, name) DO UPDATE SET value = excluded.value",
-            [
-                (write.owner_id, name, encode_json(value))
-                for name, value in write.values.items()
-            ],
+            [(write.owner_id, name, encode_json(value)) for name, value in write.values.items()],
         )
         result.metrics_written.append(write.owner_id)
 

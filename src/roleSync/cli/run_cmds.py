@@ -61,6 +61,21 @@ def register(sub: Subparsers) -> None:
     apply = sub.add_parser("apply", help="write a plan made by `rolesync plan`")
     apply.add_argument("plan", type=Path, metavar="PLAN")
     add_profile_option(apply)
+    apply.add_argument(
+        "-r",
+        "--rules",
+        type=Path,
+        action="append",
+        metavar="PATH",
+        help="the rules to re-check the plan under: rule file or folder (repeatable; "
+        "default: ./rules); must be those the plan was made with",
+    )
+    apply.add_argument(
+        "--allow-stale-rules",
+        action="store_true",
+        help="apply a plan made under other rules (its changes are still re-checked "
+        "under the rules given)",
+    )
     add_run_options(apply)
     apply.set_defaults(handler=logged(run_apply))
 
@@ -149,7 +164,14 @@ def run_apply(args: argparse.Namespace) -> ExitCode:
     plan = Plan.read(args.plan)
     profile = load_profile(args.connector)
     # Takes the profile's lock and finishes an interrupted run first.
-    report = apply_saved(profile, plan, allow_large=args.allow_large, progress=progress_of(args))
+    report = apply_saved(
+        profile,
+        plan,
+        rule_paths(args),
+        allow_large=args.allow_large,
+        allow_stale_rules=args.allow_stale_rules,
+        progress=progress_of(args),
+    )
     out(run_summary(report))
     out(f"report: {report.report_path}")
     return ExitCode.OK if report.ok else ExitCode.INVALID

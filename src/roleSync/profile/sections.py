@@ -95,13 +95,21 @@ class MetricsSection(StrictSection):
 
 
 class GuardrailsSection(StrictSection):
-    """Limits on one run's ownership changes. A plan above either is saved and nothing is
-    written (exit 3) unless the run is given --allow-large: a bad rule edit must not be
-    able to reassign the whole book."""
+    """Limits on everything one run writes. A plan above any is saved and nothing is
+    written (exit 3) unless the run is given --allow-large: a bad rule edit or a broken
+    data mapping must not be able to reassign the whole book or relabel the whole team."""
 
     max_changes: int = Field(default=500, ge=0)
-    # Share of the book's accounts one run may move (0.2: a fifth of the book).
+    # Share of the book's accounts one run may move (0.2: a fifth of the book), counted
+    # against the book as the adapter reads it at apply time, never the plan's summary.
     max_share: float = Field(default=0.2, ge=0, le=1)
+    # Owners whose role flips from a known role to another one. Previous role: what the
+    # CRM holds in the role destination field when the profile writes roles, else the
+    # role the profile's last run recorded in its plan.
+    max_role_changes: int = Field(default=10, ge=0)
+    # Metric values rewritten: destination fields that held a value and get another one
+    # (filling a blank field is not a rewrite, so a first run is not stopped).
+    max_metric_writes: int = Field(default=2000, ge=0)
 
 
 class StateSection(StrictSection):

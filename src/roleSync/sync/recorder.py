@@ -15,9 +15,10 @@ from datetime import datetime
 from pathlib import Path
 
 from roleSync.adapters.base import ApplyResult
+from roleSync.errors import InputError
 from roleSync.plan import OwnershipChange, Plan
 from roleSync.profile import Profile
-from roleSync.sync.guardrails import GuardrailError, exceeded
+from roleSync.sync.guardrails import GuardrailError, exceeded, role_field, write_limits
 from roleSync.sync.lock import RunLock
 from roleSync.sync.logs import event
 from roleSync.sync.report import RunReport, build_report
@@ -158,6 +159,24 @@ def result_from_audit(store: StateStore, run_id: str) -> ApplyResult:
     return result
 
 
+def last_run_roles(store: StateStore, profile: Profile, plan: Plan) -> dict[str, str]:
+    """Owner id -> role in the plan of the profile's last finished sync or apply: the
+    previous roles for `max_role_changes` when the profile does not write roles to the
+    CRM (when it does, the CRM's values are the previous roles). Empty without one."""
+    if role_field(profile) is not None or not plan.owners:
+        return {}
+    for run in store.runs(profile.name, limit=50):
+        if run.mode not in ("sync", "apply") or run.status not in (RunStatus.OK, RunStatus.FAILED):
+            continue
+        try:
+            last = Plan.read(Path(run.plan_path))
+        except InputError:
+            continue  # unreadable or of an older format: look further back
+        if last.owners:
+            return {o.owner_id: o.role.value for o in last.owners}
+    return {}
+
+
 class RunRecorder:
     """Opens a run (after the guardrails), journals its apply and closes it."""
 
@@ -181,10 +200,13 @@ class RunRecorder:
         *,
         allow_large: bool,
         clock: Clock,
+        book_accounts: int,
     ) -> RunRecorder:
         """Record the run; GuardrailError (with the run recorded as stopped) if the plan
-        is above the profile's guardrails and `allow_large` is not given."""
-        reasons = exceeded(len(plan.changes), plan.summary.get("accounts", 0), profile.guardrails)
+        is above the profile's guardrails and `allow_large` is not given. `book_accounts`:
+        the book's size as the adapter reads it (a plan's summary is only a claim)."""
+        reasons = exceeded(len(plan.changes), book_accounts, profile.guardrails)
+        reasons += write_limits(plan, profile, last_run_roles(store, profile, plan))
         if reasons and not allow_large:
             message = (
                 "guardrail: " + "; ".join(reasons) + f"; nothing written. Plan saved to "
@@ -202,7 +224,7 @@ class RunRecorder:
                 message,
                 run_id=run.id,
                 planned=len(plan.changes),
-                accounts=plan.summary.get("accounts", 0),
+                accounts=book_accounts,
                 plan_path=run.plan_path,
             )
             raise GuardrailError(message, run_id=run.id, plan_path=run.plan_path)

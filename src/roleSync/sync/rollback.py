@@ -121,6 +121,7 @@ def rollback(
                 profile,
                 plan,
                 adapter,
+                book_accounts=len(book.accounts),
                 mode="rollback",
                 clock=clock,
                 allow_large=allow_large,

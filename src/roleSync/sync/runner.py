@@ -7,16 +7,17 @@ gathers it: the profile, the rule files, the rotation state, `as_of`, the run id
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from roleSync.adapters.base import Adapter
 from roleSync.adapters.local import LocalAdapter
-from roleSync.errors import ConflictError
+from roleSync.errors import ConflictError, RoleSyncError
 from roleSync.model import DealWindow
 from roleSync.plan import Plan, PlanInputs, build_plan
+from roleSync.plan.recheck import refused_changes
 from roleSync.profile import Profile
 from roleSync.report.progress import NO_PROGRESS, Progress, watching
 from roleSync.rules.classify import CompiledRoles
@@ -26,7 +27,7 @@ from roleSync.sync.recorder import RunRecorder, borrowed_state, locked_state
 from roleSync.sync.recovery import recover
 from roleSync.sync.report import RunReport
 from roleSync.sync.state import write_atomically
-from roleSync.sync.store import RunRow, RunStatus, StateStore
+from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
 
 Clock = Callable[[], datetime]
 
@@ -103,13 +104,18 @@ def apply_plan(
     mode: str,
     clock: Clock = utc_now,
     progress: Progress = NO_PROGRESS,
+    book_accounts: int,
     allow_large: bool = False,
     store: StateStore | None = None,
     parent_run: str | None = None,
+    refused: Mapping[str, str] | None = None,
 ) -> RunReport:
     """Write a plan as a new run: saved, checked against the guardrails (GuardrailError,
     nothing written), journaled batch by batch, audited and reported. Take the profile's
-    lock first (`sync`, `apply_saved`): this function does not."""
+    lock first (`sync`, `apply_saved`): this function does not.
+
+    `book_accounts`: the book's size as the adapter read it, for `max_share`.
+    `refused`: account id -> why a change failed its re-check: reported, not written."""
     if plan.profile != profile.name:
         raise ConflictError(
             f"this plan was made for profile {plan.profile!r}, not {profile.name!r}"
@@ -133,12 +139,27 @@ def apply_plan(
     )
     with borrowed_state(profile, store) as state:
         recorder = RunRecorder.start(
-            state, profile, plan, run, allow_large=allow_large, clock=clock
+            state,
+            profile,
+            plan,
+            run,
+            allow_large=allow_large,
+            clock=clock,
+            book_accounts=book_accounts,
         )
+        refused = refused or {}
+        recorder.record(
+            [
+                ChangeOutcome(c, Outcome.FAILED, error=refused[c.account_id])
+                for c in plan.changes
+                if c.account_id in refused
+            ]
+        )
+        changes = [c for c in plan.changes if c.account_id not in refused]
         try:
-            with progress.stage("apply", len(plan.changes) + len(plan.metric_writes)) as stage:
+            with progress.stage("apply", len(changes) + len(plan.metric_writes)) as stage:
                 with watching(adapter, stage):
-                    result = adapter.apply(plan.changes, plan.metric_writes, recorder.journal())
+                    result = adapter.apply(changes, plan.metric_writes, recorder.journal())
                 stage.done(
                     f"applied {len(result.applied)} of {len(plan.changes)} ownership changes, "
                     f"{len(result.metrics_written)} metric writes"
@@ -167,6 +188,8 @@ def sync(
                 request.profile,
                 plan,
                 adapter,
+                # Made from the book just pulled, in this process: its count is the book's.
+                book_accounts=plan.summary.get("accounts", 0),
                 mode="sync",
                 clock=clock,
                 progress=progress,
@@ -178,23 +201,48 @@ def sync(
             adapter.close()
 
 
+class StaleRulesError(RoleSyncError):
+    """The plan was made under other rules than those given to apply (exit 1)."""
+
+
 def apply_saved(
     profile: Profile,
     plan: Plan,
+    rule_paths: Sequence[Path],
     *,
     clock: Clock = utc_now,
     progress: Progress = NO_PROGRESS,
     allow_large: bool = False,
+    allow_stale_rules: bool = False,
 ) -> RunReport:
-    """`rolesync apply PLAN`: lock -> finish an interrupted run -> guardrails -> apply."""
+    """`rolesync apply PLAN`: rules digest -> lock -> finish an interrupted run -> pull ->
+    re-check every change under the current rules -> guardrails -> apply.
+
+    The plan is a claim: the book's size comes from the pull, each change's target is
+    checked against the book and the rules given here (refused changes are reported and
+    not written), and a plan made under other rules is refused unless
+    `allow_stale_rules`."""
+    rules = load_rule_set(rule_paths)  # before the lock and any network call
+    if rules.digest != plan.rules_digest and not allow_stale_rules:
+        raise StaleRulesError(
+            f"the plan was made under rules {plan.rules_digest[:12]}, not the rules given "
+            f"({rules.digest[:12]}, from {', '.join(str(p) for p in rule_paths)}): make "
+            "the plan again, give apply its rules with -r, or pass --allow-stale-rules"
+        )
+    roles, routing = CompiledRoles(rules.roles), CompiledRouting(rules.routing)
     with locked_state(profile, clock) as store:
         adapter = open_adapter(profile, clock)
         try:
             recover(store, profile, adapter, clock=clock)
+            with progress.stage("pull") as stage:
+                book = adapter.pull(DealWindow(plan.as_of, roles.window_days))
+                stage.done(f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts")
             return apply_plan(
                 profile,
                 plan,
                 adapter,
+                book_accounts=len(book.accounts),
+                refused=refused_changes(plan, book, roles, routing),
                 mode="apply",
                 clock=clock,
                 progress=progress,

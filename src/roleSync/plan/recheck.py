@@ -1,0 +1,67 @@
+"""Apply re-checks a plan against the world, not against the plan's own claims.
+
+A plan file can be old, or edited. Before anything is written, every ownership change
+is checked against the book as it is now and the rules as given to `apply`: the target
+must exist, be active, and belong to the pool of the route the change names, with the
+role that pool asks for. A change that fails is reported with the reason and not written.
+
+Pure: the plan, the book and the compiled rules in; account id -> reason out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from roleSync.metrics import compute_role_metrics
+from roleSync.model import Book, Role
+from roleSync.plan.document import Plan
+from roleSync.rules.classify import CompiledRoles, RoleDecision, classify_owners
+from roleSync.rules.routing import CompiledRoute, CompiledRouting
+from roleSync.rules.schema import RolePool
+
+
+def refused_changes(
+    plan: Plan, book: Book, roles: CompiledRoles, routing: CompiledRouting
+) -> dict[str, str]:
+    """Account id -> why the change may not be written under the current book and rules.
+    Owners are classified afresh as of the plan's date: a plan's own roles are a claim."""
+    if not plan.changes:
+        return {}
+    metrics = compute_role_metrics(book, plan.as_of, roles.window_days)
+    decisions = classify_owners(book, metrics, roles)
+    routes = {route.id: route for route in routing.routes}
+    refused: dict[str, str] = {}
+    for change in plan.changes:
+        target = book.owners.get(change.to_owner_id)
+        route = routes.get(change.rule_id)
+        if target is None:
+            why = f"target owner {change.to_owner_id} no longer exists"
+        elif not target.active:
+            why = f"target owner {change.to_owner_id} is inactive"
+        elif route is None:
+            why = f"route {change.rule_id!r} is not in the current rules"
+        else:
+            why = _not_in_pool(route, change.to_owner_id, book, decisions) or ""
+        if why:
+            refused[change.account_id] = f"re-checked before writing: {why}; not written"
+    return refused
+
+
+def _not_in_pool(
+    route: CompiledRoute, owner_id: str, book: Book, decisions: Mapping[str, RoleDecision]
+) -> str | None:
+    pool = route.assign.pool
+    if isinstance(pool, RolePool):
+        wanted = Role(pool.role.value)
+        decision = decisions.get(owner_id)
+        found = decision.role if decision is not None else Role.UNCLASSIFIED
+        if found is not wanted:
+            return (
+                f"target owner {owner_id} is a {found.value} under the current rules; "
+                f"route {route.id!r} assigns to a {wanted.value}"
+            )
+        return None
+    members = {o.id for o in (book.find_owner(key) for key in pool) if o is not None}
+    if owner_id not in members:
+        return f"target owner {owner_id} is not in the pool of route {route.id!r}"
+    return None

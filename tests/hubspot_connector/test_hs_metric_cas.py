@@ -1,0 +1,77 @@
+"""Done when: a stale plan applied after newer metric values landed in HubSpot
+overwrites none of them (counted by the emulator), and reports them as conflicts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hs_adapter_support import portal
+
+from roleSync.cli import main
+from roleSync.emulators.hubspot import HubSpotEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "connectors" / "hubspot.example.yaml"
+RULES = ROOT / "rules"
+AS_OF = "2026-06-30"
+
+
+@pytest.fixture
+def emu() -> Iterator[HubSpotEmulator]:
+    with portal(owners=8, companies=120, deals=300) as fresh:
+        yield fresh
+
+
+@pytest.fixture
+def example(tmp_path: Path, emu: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch) -> Path:
+    profile = tmp_path / "hubspot.yaml"
+    shutil.copy(EXAMPLE, profile)
+    monkeypatch.setenv("HUBSPOT_HOST", emu.url)
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", emu.config.access_token)
+    monkeypatch.setenv("HUBSPOT_CLIENT_ID", emu.config.client_id)
+    monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", emu.config.client_secret)
+    monkeypatch.setenv("HUBSPOT_REFRESH_TOKEN", emu.config.refresh_token)
+    return profile
+
+
+def _user_record(emu: HubSpotEmulator, owner_id: str) -> str:
+    owner = emu.store.owner(owner_id)
+    assert owner is not None
+    for user in emu.store.all("users"):
+        if user.get("hs_internal_user_id") == str(owner.user_id):
+            return str(user["hs_object_id"])
+    raise AssertionError(f"owner {owner_id} has no users record")
+
+
+def test_a_stale_plan_overwrites_no_newer_metric_value(
+    example: Path, emu: HubSpotEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["setup", "-c", str(example)]) == 0
+    plan_file = tmp_path / "plan-a.json"
+    code = main(
+        ["plan", "-c", str(example), "-r", str(RULES), "--as-of", AS_OF, "-o", str(plan_file)]
+    )
+    assert code == 0, capsys.readouterr().err
+    writes = json.loads(plan_file.read_text())["metric_writes"]
+    assert len(writes) >= 3, "the metric properties are new: every seller gets values"
+    stale = sorted(w["owner_id"] for w in writes)[:2]
+    records = {o: _user_record(emu, o) for o in stale}
+    for record in records.values():
+        emu.store.update("users", record, {"rolesync_won_deals": "977"})
+    capsys.readouterr()
+
+    assert main(["apply", str(plan_file), "-c", str(example), "-r", str(RULES)]) == 0
+    output = capsys.readouterr().out
+    assert "metric conflicts 2" in output
+    for record in records.values():
+        assert emu.store.api_writes[("users", record)] == 0  # not one property written
+        held = emu.store.get("users", record)
+        assert held is not None and held["rolesync_won_deals"] == "977"
+    others = [_user_record(emu, w["owner_id"]) for w in writes if w["owner_id"] not in stale]
+    assert all(emu.store.api_writes[("users", r)] == 1 for r in others)
+    report = json.loads(Path(output.rsplit("report: ", 1)[1].strip()).read_text())
+    assert sorted(report["metric_conflicts"]) == stale
