@@ -170,6 +170,7 @@ def run_apply(args: argparse.Namespace) -> ExitCode:
         rule_paths(args),
         allow_large=args.allow_large,
         allow_stale_rules=args.allow_stale_rules,
+        plan_path=args.plan,
         progress=progress_of(args),
     )
     out(run_summary(report))

@@ -158,6 +158,11 @@ def _position(text: str, needle: str, occurrence: int) -> tuple[int, int]:
     return line, at - (text.rfind("\n", 0, at) + 1) + 1
 
 
+def key_position(text: str, key: str) -> tuple[int, int]:
+    """Line and column of a top-level key of a plan file (1:1 when absent)."""
+    return _position(text, f'"{key}"', 0)
+
+
 def _format_error(path: str, text: str, found: int) -> InputError:
     line, col = _position(text, '"format"', 0)
     return InputError(

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from roleSync.adapters.base import Adapter
 from roleSync.adapters.local import LocalAdapter
-from roleSync.errors import ConflictError, RoleSyncError
+from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
 from roleSync.model import DealWindow
 from roleSync.plan import Plan, PlanInputs, build_plan
+from roleSync.plan.document import key_position
 from roleSync.plan.recheck import refused_changes
 from roleSync.profile import Profile
 from roleSync.report.progress import NO_PROGRESS, Progress, watching
@@ -201,8 +202,21 @@ def sync(
             adapter.close()
 
 
-class StaleRulesError(RoleSyncError):
-    """The plan was made under other rules than those given to apply (exit 1)."""
+def stale_rules(plan: Plan, digest: str, rule_paths: Sequence[Path], plan_path: Path) -> InputError:
+    """The plan was made under other rules than those given to apply: one positioned
+    line at the plan's `rules_digest` (exit 1)."""
+    try:
+        line, col = key_position(plan_path.read_text(encoding="utf-8"), "rules_digest")
+    except (OSError, UnicodeDecodeError):
+        line, col = 1, 1
+    message = (
+        f"the plan was made under rules {plan.rules_digest[:19]}, not those given "
+        f"({digest[:19]}, from {', '.join(str(p) for p in rule_paths)}): plan again, give "
+        "apply the plan's rules with -r, or pass --allow-stale-rules; nothing written"
+    )
+    return InputError(
+        [Diagnostic(str(plan_path), line, col, Severity.ERROR, message, "stale-rules")]
+    )
 
 
 def apply_saved(
@@ -214,6 +228,7 @@ def apply_saved(
     progress: Progress = NO_PROGRESS,
     allow_large: bool = False,
     allow_stale_rules: bool = False,
+    plan_path: Path = Path("PLAN"),
 ) -> RunReport:
     """`rolesync apply PLAN`: rules digest -> lock -> finish an interrupted run -> pull ->
     re-check every change under the current rules -> guardrails -> apply.
@@ -224,11 +239,7 @@ def apply_saved(
     `allow_stale_rules`."""
     rules = load_rule_set(rule_paths)  # before the lock and any network call
     if rules.digest != plan.rules_digest and not allow_stale_rules:
-        raise StaleRulesError(
-            f"the plan was made under rules {plan.rules_digest[:12]}, not the rules given "
-            f"({rules.digest[:12]}, from {', '.join(str(p) for p in rule_paths)}): make "
-            "the plan again, give apply its rules with -r, or pass --allow-stale-rules"
-        )
+        raise stale_rules(plan, rules.digest, rule_paths, plan_path)
     roles, routing = CompiledRoles(rules.roles), CompiledRouting(rules.routing)
     with locked_state(profile, clock) as store:
         adapter = open_adapter(profile, clock)
