@@ -25,7 +25,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-large",
         action="store_true",
-        help="apply even above the profile's guardrails (max_changes, max_share)",
+        help="apply even above the profile's guardrails (max_changes, max_share, "
+        "max_role_changes, max_metric_writes)",
     )
     parser.add_argument(
         "--log-format",

@@ -211,7 +211,7 @@ class RunRecorder:
             message = (
                 "guardrail: " + "; ".join(reasons) + f"; nothing written. Plan saved to "
                 f"{run.plan_path}: review it, then apply it with `rolesync apply "
-                f"{run.plan_path} --allow-large` (and the same -c)"
+                f"{run.plan_path} --allow-large` (and the same -c and -r)"
             )
             store.begin_run(
                 replace(

@@ -37,8 +37,8 @@ LOCKED = "company was locked (do not route) after the plan was made"
 
 def estimate_requests(changes: int, metric_records: int, batch: int = 100) -> int:
     """Requests an apply is expected to send without faults: owners, a read and a write
-    per batch of changes, a write per batch of metric records."""
-    return 3 + 2 * math.ceil(changes / batch) + math.ceil(metric_records / batch)
+    per batch of changes, a compare-and-set read and a write per batch of metric records."""
+    return 3 + 2 * math.ceil(changes / batch) + 2 * math.ceil(metric_records / batch)
 
 
 def current_companies(client: HubSpotClient, ids: list[str], lock: str | None) -> BatchAnswer:
