@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hs_adapter_support import portal
+from hs_adapter_support import METRIC_FIELDS, adapter_for, portal
 
+from roleSync.adapters.hubspot.setup import setup_portal
 from roleSync.cli import main
 from roleSync.emulators.hubspot import HubSpotEmulator
+from roleSync.model import FieldValue
+from roleSync.plan import MetricWrite
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "connectors" / "hubspot.example.yaml"
@@ -75,3 +79,39 @@ def test_a_stale_plan_overwrites_no_newer_metric_value(
     assert all(emu.store.api_writes[("users", r)] == 1 for r in others)
     report = json.loads(Path(output.rsplit("report: ", 1)[1].strip()).read_text())
     assert sorted(report["metric_conflicts"]) == stale
+
+
+def test_onto_companies_a_changed_company_stops_its_owners_writes(tmp_path: Path) -> None:
+    with portal(owners=6, companies=90, deals=0) as emu:
+        metrics = {"destination": "companies", "fields": dict(METRIC_FIELDS)}
+        adapter = adapter_for(emu, tmp_path, metrics=metrics)
+        setup_portal(adapter.client, adapter.profile)
+        book = adapter.pull()
+        held = Counter(a.owner_id for a in book.accounts.values())
+        first, second = sorted(o.id for o in book.owners.values() if o.active and held[o.id] >= 2)[
+            :2
+        ]
+        old: dict[str, FieldValue] = {"rolesync_role": "hunter", "rolesync_won_deals": 3}
+        new: dict[str, FieldValue] = {"rolesync_role": "farmer", "rolesync_won_deals": 4}
+        fill = [MetricWrite(o, old, book.owners[o].recorded) for o in (first, second)]
+        assert sorted(adapter.apply([], fill).metrics_written) == [first, second]
+        # Plan A, made while every company of both owners carries `old`.
+        recorded = adapter_for(emu, tmp_path, metrics=metrics).pull().owners
+        plan_a = [MetricWrite(o, new, recorded[o].recorded) for o in (first, second)]
+        assert all(w.expected == {**w.expected, **old} for w in plan_a)
+        # Then a person edits one company of `first`.
+        companies = sorted(a.id for a in book.accounts.values() if a.owner_id == first)
+        emu.store.update("companies", companies[0], {"rolesync_won_deals": "977"})
+        before = Counter(emu.store.api_writes)
+        result = adapter_for(emu, tmp_path, metrics=metrics).apply([], plan_a)
+        assert result.metrics_written == [second]
+        assert list(result.metric_conflicts) == [first]
+        assert f"company {companies[0]}" in result.metric_conflicts[first]
+        # Not one of `first`'s companies was written; every one of `second`'s was.
+        assert all(emu.store.api_writes[("companies", c)] == before[("companies", c)]
+                   for c in companies)  # fmt: skip
+        theirs = [a.id for a in book.accounts.values() if a.owner_id == second]
+        assert all(emu.store.api_writes[("companies", c)] == before[("companies", c)] + 1
+                   for c in theirs)  # fmt: skip
+        found = emu.store.get("companies", companies[0])
+        assert found is not None and found["rolesync_won_deals"] == "977"

@@ -101,6 +101,8 @@ class RunInfo:
     skipped: int
     metrics_planned: int
     metrics_written: int
+    # Owners whose metric fields changed since the plan: nothing written for them.
+    metric_conflicts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +202,7 @@ def build_report_data(
         len(report.skipped),
         report.metrics_planned,
         report.metrics_written,
+        len(report.metric_conflicts),
     )
     return ReportData(
         run,

@@ -177,6 +177,10 @@ def _cards(data: ReportData) -> str:
         ("skipped", str(run.skipped)),
         ("conflicts + failed", str(run.conflicts + run.failed)),
     ]
+    if run.metric_conflicts:
+        cards.append(
+            ("metric conflicts (values changed since the plan)", str(run.metric_conflicts))
+        )
     items = "".join(f"<li><b>{escape(v)}</b>{escape(k)}</li>" for k, v in cards)
     return f'<ul class="cards" aria-label="run summary">{items}</ul>'
 
