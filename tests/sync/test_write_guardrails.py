@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,35 @@ def test_a_plan_of_an_older_format_is_refused_with_a_position(
         f"{plan_file}:{row}:3: error: plan format 1 is not supported (this roleSync reads "
         "format 2); make the plan again with `rolesync plan` [plan-format]"
     )
+
+
+def test_a_stale_plan_overwrites_no_value_a_newer_run_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The local book: plan A is made, a newer run writes newer values, A is applied.
+    fixture = make_fixture(tmp_path, hunters=1, accounts_per_hunter=2, farmers=2)
+    _profile(fixture, "{fields: {role: Sales_Role, accounts_owned: Accounts}}", LIMITS)
+    assert main(fixture.cli("sync")) == 0
+    fixture.reassign("f-0", "fa-1-0")  # by hand: f-0 holds one more, f-1 one fewer
+    plan_a = tmp_path / "plan-a.json"
+    assert main(["plan", *fixture.cli("sync")[1:], "-o", str(plan_a)]) == 0
+    assert {w["owner_id"] for w in json.loads(plan_a.read_text())["metric_writes"]} == {
+        "f-0",
+        "f-1",
+    }
+    fixture.reassign("f-0", "fa-1-1")
+    assert main(fixture.cli("sync")) == 0  # writes the newer counts
+    newer = _fields(fixture)
+    capsys.readouterr()
+    assert main([*fixture.cli("apply"), str(plan_a)]) == 0
+    assert "metric writes 0/2, metric conflicts 2" in capsys.readouterr().out
+    assert _fields(fixture) == newer
+
+
+def _fields(fixture: Fixture) -> dict[tuple[str, str], str]:
+    con = sqlite3.connect(fixture.book)
+    try:
+        rows = con.execute("SELECT owner_id, name, value FROM owner_fields").fetchall()
+    finally:
+        con.close()
+    return {(o, n): v for o, n, v in rows}
