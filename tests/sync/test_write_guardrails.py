@@ -14,6 +14,8 @@ import pytest
 from sync_helpers import ROLES, Fixture, make_fixture
 
 from roleSync.cli import main
+from roleSync.errors import InputError
+from roleSync.plan import Plan
 
 # Hunters and farmers swap: the kind of flip a broken deal-type mapping causes.
 SWAPPED = (
@@ -126,3 +128,21 @@ def _fields(fixture: Fixture) -> dict[tuple[str, str], str]:
     finally:
         con.close()
     return {(o, n): v for o, n, v in rows}
+
+
+def test_the_run_history_still_reads_format_1_plans(tmp_path: Path) -> None:
+    fixture = make_fixture(tmp_path, hunters=1, accounts_per_hunter=2)
+    plan_file = tmp_path / "plan.json"
+    assert main(["plan", *fixture.cli("sync")[1:], "-o", str(plan_file)]) == 0
+    data = json.loads(plan_file.read_text())
+    data["format"] = 1
+    plan_file.write_text(json.dumps(data))
+    # Reports, explain and recovery of runs made before the upgrade read it...
+    assert Plan.read(plan_file, history=True).format == 1
+    # ...`apply` does not, and no reader takes a format from the future.
+    with pytest.raises(InputError, match="plan format 1 is not supported"):
+        Plan.read(plan_file)
+    data["format"] = 3
+    plan_file.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="plan format 3 is not supported"):
+        Plan.read(plan_file, history=True)

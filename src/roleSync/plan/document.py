@@ -20,6 +20,10 @@ from roleSync.plan.types import MetricWrite, OwnerRole, OwnershipChange, Skip
 
 # 2: metric writes carry the values they were planned from (`expected`, compare-and-set).
 PLAN_FORMAT = 2
+# What the run history may still hold: readable for reports, explain and finishing an
+# interrupted run (a format-1 metric write expects blank fields, so against a CRM that
+# holds values it is a conflict, never an overwrite). `rolesync apply` takes PLAN_FORMAT.
+HISTORY_FORMATS = frozenset({1, PLAN_FORMAT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +48,14 @@ class Plan:
         return pretty_json(_PLAN_ADAPTER.dump_python(self, mode="json")) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, path: str) -> Plan:
+    def from_json(cls, text: str, path: str, *, history: bool = False) -> Plan:
+        """The plan in `text`; InputError, positioned, if it is not one, is of another
+        format (`history`: any of HISTORY_FORMATS), or repeats or contradicts itself."""
         try:
             plan = _PLAN_ADAPTER.validate_json(text)
         except ValidationError as exc:
             old = _declared_format(text)
-            if old is not None and old != PLAN_FORMAT:
+            if old is not None and old not in (HISTORY_FORMATS if history else {PLAN_FORMAT}):
                 raise _format_error(path, text, old) from None
             first = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -65,7 +71,7 @@ class Plan:
                     )
                 ]
             ) from None
-        if plan.format != PLAN_FORMAT:
+        if plan.format not in (HISTORY_FORMATS if history else {PLAN_FORMAT}):
             raise _format_error(path, text, plan.format)
         duplicates = duplicate_entries(plan)
         if duplicates:
@@ -73,7 +79,7 @@ class Plan:
         return plan
 
     @classmethod
-    def read(cls, path: Path) -> Plan:
+    def read(cls, path: Path, *, history: bool = False) -> Plan:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -89,7 +95,7 @@ class Plan:
                     )
                 ]
             ) from None
-        return cls.from_json(text, str(path))
+        return cls.from_json(text, str(path), history=history)
 
 
 _PLAN_ADAPTER: TypeAdapter[Plan] = TypeAdapter(Plan)

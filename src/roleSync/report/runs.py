@@ -95,7 +95,7 @@ def load_run(profile: Profile, run_id: str | None = None) -> RunFiles:
     return RunFiles(
         folder.name,
         folder,
-        Plan.read(folder / "plan.json"),
+        Plan.read(folder / "plan.json", history=True),
         read_run_report(folder / "report.json"),
     )
 

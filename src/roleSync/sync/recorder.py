@@ -169,7 +169,7 @@ def last_run_roles(store: StateStore, profile: Profile, plan: Plan) -> dict[str,
         if run.mode not in ("sync", "apply") or run.status not in (RunStatus.OK, RunStatus.FAILED):
             continue
         try:
-            last = Plan.read(Path(run.plan_path))
+            last = Plan.read(Path(run.plan_path), history=True)
         except InputError:
             continue  # unreadable or of an older format: look further back
         if last.owners:

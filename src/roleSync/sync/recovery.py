@@ -83,7 +83,7 @@ def _finish(
     store: StateStore, profile: Profile, run: RunRow, adapter: Adapter, clock: Clock
 ) -> RunReport | None:
     try:
-        plan = Plan.read(Path(run.plan_path))
+        plan = Plan.read(Path(run.plan_path), history=True)
     except InputError as exc:
         # Without its plan the run cannot be finished; say so once and move on rather
         # than block every future run of the profile.
