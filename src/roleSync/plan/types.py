@@ -69,7 +69,7 @@ def same_value(found: FieldValue | None, planned: FieldValue | None) -> bool:
     if found == "" or found is None:
         return planned == "" or planned is None
     if isinstance(found, bool) or isinstance(planned, bool):
-        return found == planned
+        return isinstance(found, bool) and isinstance(planned, bool) and found == planned
     if isinstance(found, int | float) and isinstance(planned, int | float):
         return float(found) == float(planned)
     return found == planned
