@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roleSync.cli.common import (
     CommandUsageError,
@@ -18,6 +20,11 @@ from roleSync.cli.common import (
 )
 from roleSync.cli.history_cmds import add_run_options, logged, progress_of
 from roleSync.errors import ExitCode
+
+if TYPE_CHECKING:
+    from roleSync.health import BookHealth
+    from roleSync.profile import Profile
+
 from roleSync.render import (
     handoff_table,
     owner_names,
@@ -69,6 +76,17 @@ def register(sub: Subparsers) -> None:
     add_rules_options(sync)
     add_run_options(sync)
     sync.set_defaults(handler=logged(run_sync))
+
+
+def health_printer(profile: Profile) -> Callable[[BookHealth], None]:
+    """Prints a book's health warnings on stderr, one diagnostic a line (errors stop the
+    run and are printed with its error)."""
+
+    def show(health: BookHealth) -> None:
+        for diagnostic in health.diagnostics(profile):
+            print(diagnostic, file=sys.stderr)
+
+    return show
 
 
 def run_demo(args: argparse.Namespace) -> ExitCode:
@@ -126,7 +144,9 @@ def run_plan(args: argparse.Namespace) -> ExitCode:
     request = PlanRequest(profile, rule_paths(args), args.as_of or today())
     adapter = open_adapter(profile)
     try:
-        plan = make_plan(request, adapter, progress_for(sys.stderr))
+        plan = make_plan(
+            request, adapter, progress_for(sys.stderr), on_health=health_printer(profile)
+        )
     finally:
         adapter.close()
     if not args.output:
@@ -161,7 +181,12 @@ def run_sync(args: argparse.Namespace) -> ExitCode:
 
     profile = load_profile(args.connector)
     request = PlanRequest(profile, rule_paths(args), args.as_of or today())
-    _, report = sync(request, allow_large=args.allow_large, progress=progress_of(args))
+    _, report = sync(
+        request,
+        allow_large=args.allow_large,
+        progress=progress_of(args),
+        on_health=health_printer(profile),
+    )
     out(run_summary(report))
     out(f"report: {report.report_path}")
     return ExitCode.OK if report.ok else ExitCode.INVALID

@@ -10,7 +10,15 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from roleSync.adapters.mirror import AccountRow, DealRow, Mirror, OwnerRow, Row, Table
+from roleSync.adapters.mirror import (
+    AccountRow,
+    DealRow,
+    Mirror,
+    OwnerRow,
+    Row,
+    Table,
+    entry_amount,
+)
 from roleSync.adapters.salesforce.client import SalesforceClient
 from roleSync.adapters.salesforce.soql import (
     ObjectQuery,
@@ -117,7 +125,7 @@ def _deal_row(profile: Profile) -> Callable[[_Fields], Row]:
             stage=f.text("StageName"),
             closed=bool(f.get("IsClosed")),
             won=bool(f.get("IsWon")),
-            amount=float(amount) if amount is not None else None,
+            amount=entry_amount(amount),
             created=(created or "")[:10],
             close_date=f.text("CloseDate")[:10] or None,
         )
