@@ -159,7 +159,7 @@ def _drafts(census: BookCensus, profile: Profile, check: str) -> list[_Draft]:
                 c.count,
                 c.table,
                 c.ids,
-                f"{c.count} {c.table} ids are the same once case and spaces are ignored "
+                f"{c.count} ids of {c.table} are the same once case and spaces are ignored "
                 f"({c.normal!r})",
                 quality,
             )
