@@ -196,9 +196,7 @@ def test_a_tolerance_lets_a_few_rows_through(
 ) -> None:
     profile, rules = demo
     _execute(profile, "UPDATE deals SET kind = 'Legacy' WHERE id = (SELECT min(id) FROM deals)")
-    profile.write_text(
-        profile.read_text() + "data_quality:\n  unmapped_deal_kind: {max_rows: 1}\n"
-    )
+    profile.write_text(profile.read_text() + "data_quality:\n  unmapped_deal_kind: {max_rows: 1}\n")
     code = main(["sync", "-c", str(profile), "-r", str(rules), "--as-of", AS_OF])
     captured = capsys.readouterr()
     assert code == 0, captured.err
