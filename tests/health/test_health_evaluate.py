@@ -195,3 +195,16 @@ def test_bad_data_quality_sections_are_positioned_errors(
         load_profile(path)
     lines = [str(d) for d in caught.value.diagnostics]
     assert any(position in line and words in line for line in lines), lines
+
+
+@pytest.mark.parametrize("name", ["local", "salesforce", "hubspot"])
+def test_the_example_profiles_document_the_defaults(name: str) -> None:
+    from roleSync.profile import DataQualitySection
+    from roleSync.profile.data_quality import CHECKS
+
+    example = Path(__file__).resolve().parents[2] / "connectors" / f"{name}.example.yaml"
+    shown = load_profile(example).data_quality
+    defaults = DataQualitySection()
+    assert "data_quality" in load_profile(example).model_fields_set
+    assert shown.amounts == defaults.amounts
+    assert [shown.policy(c) for c in CHECKS] == [defaults.policy(c) for c in CHECKS]
