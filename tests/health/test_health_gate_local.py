@@ -142,6 +142,15 @@ def test_warnings_are_printed_and_recorded_in_the_run_report(
     assert codes["missing-close-date"]["rows"] == "deals"
     assert len(codes["missing-close-date"]["examples"]) == 3
 
+    # The HTML report has a small section of them.
+    assert main(["report", "-c", str(profile), "-o", "-"]) == 0
+    html = capsys.readouterr().out
+    section = html[html.index('<section id="health"') :]
+    section = section[: section.index("</section>")]
+    assert f"Book health ({len(health['findings'])} findings)" in section
+    assert "missing-close-date" in section
+    assert f"{closed_without_date} closed deals have no close date" in section
+
 
 def test_check_reports_findings_at_their_profile_keys(
     demo: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
