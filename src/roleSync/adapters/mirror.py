@@ -101,6 +101,11 @@ class DealRow:
 
 Row = OwnerRow | AccountRow | DealRow
 
+# The account id a deal without an account gets: its own group for deal-kind inference,
+# instead of all account-less deals being one pseudo-account. Book health knows these
+# point at no account on purpose.
+NO_ACCOUNT_PREFIX = "(no account) "
+
 
 def entry_amount(raw: object) -> float | str | None:
     """A deal amount as a CRM sent it, checked where it enters the mirror.

@@ -78,13 +78,28 @@ def register(sub: Subparsers) -> None:
     sync.set_defaults(handler=logged(run_sync))
 
 
-def health_printer(profile: Profile) -> Callable[[BookHealth], None]:
-    """Prints a book's health warnings on stderr, one diagnostic a line (errors stop the
-    run and are printed with its error)."""
+def health_printer(profile: Profile, *, as_events: bool = False) -> Callable[[BookHealth], None]:
+    """Shows a book's health warnings on stderr: one diagnostic a line, or one JSON event
+    each with `as_events` (--log-format json). Errors stop the run and are shown with it."""
 
     def show(health: BookHealth) -> None:
-        for diagnostic in health.diagnostics(profile):
-            print(diagnostic, file=sys.stderr)
+        import logging
+
+        from roleSync.sync import logs
+
+        for finding in health.findings:
+            line = str(finding.diagnostic(profile))
+            if as_events:
+                logs.event(
+                    "book-health",
+                    line,
+                    level=logging.WARNING,
+                    code=finding.code,
+                    count=finding.count,
+                    rows=finding.rows,
+                )
+            else:
+                print(line, file=sys.stderr)
 
     return show
 
@@ -185,7 +200,7 @@ def run_sync(args: argparse.Namespace) -> ExitCode:
         request,
         allow_large=args.allow_large,
         progress=progress_of(args),
-        on_health=health_printer(profile),
+        on_health=health_printer(profile, as_events=args.log_format == "json"),
     )
     out(run_summary(report))
     out(f"report: {report.report_path}")

@@ -20,12 +20,10 @@ import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from roleSync.adapters.mirror import NO_ACCOUNT_PREFIX
 from roleSync.profile.common import normalized
 
 EXAMPLES = 3
-# Deals without an account get a stand-alone id of this form from the CRM adapters
-# (each its own group for deal-kind inference); they point at no account on purpose.
-NO_ACCOUNT_PREFIX = "(no account) "
 _SPACES = "' ' || char(9) || char(10) || char(13)"
 # An id as compared for collisions: ASCII case folded, surrounding spaces removed and
 # runs of inner spaces (up to 8) collapsed to one.
@@ -177,7 +175,7 @@ def _unknown_owner(conn: sqlite3.Connection, table: str, owners: set[str]) -> Af
 
 def _unknown_account(conn: sqlite3.Connection) -> Affected:
     # One lookup per distinct account of the deals (through the account index), not one
-    # per deal.
+    # per deal. Deals a CRM sent without an account (NO_ACCOUNT_PREFIX) are left out.
     rows = conn.execute(
         "SELECT g.account_id, g.n FROM (SELECT account_id, count(*) AS n FROM deals "
         "GROUP BY account_id) AS g WHERE NOT EXISTS "

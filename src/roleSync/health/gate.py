@@ -30,6 +30,8 @@ def stages_decide(profile: Profile) -> bool:
     if profile.kind != "local":
         return False
     columns = profile.import_.deals
+    # Typed optional on purpose: a report export has neither column, and the import
+    # section then leaves them out (the import branch makes them optional).
     closed: str | None = columns.closed
     won: str | None = columns.won
     return closed is None or won is None

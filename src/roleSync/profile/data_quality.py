@@ -58,11 +58,6 @@ class Policy:
             return affected > self.max_share * total
         return affected > (self.max_rows or 0)
 
-    def describe(self) -> str:
-        if self.max_share is not None:
-            return f"more than {self.max_share:.2%} of the rows"
-        return f"more than {self.max_rows or 0} rows"
-
 
 class CheckPolicy(StrictSection):
     """One check: `severity` (default: the check's own) and at most one tolerance."""

@@ -13,7 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from roleSync.adapters.hubspot.search import STAMP, stamp_ms
-from roleSync.adapters.mirror import AccountRow, DealRow, OwnerRow, entry_amount
+from roleSync.adapters.mirror import (
+    NO_ACCOUNT_PREFIX,
+    AccountRow,
+    DealRow,
+    OwnerRow,
+    entry_amount,
+)
 from roleSync.adapters.rounds import Outcome, RecordResult
 from roleSync.model import FieldValue
 from roleSync.profile import Profile
@@ -160,7 +166,7 @@ def deal_row(profile: Profile, record: Mapping[str, Any], company_id: str | None
     return DealRow(
         id=deal_id,
         # A deal without a company stands alone: its own group for deal-kind inference.
-        account_id=company_id or f"(no account) {deal_id}",
+        account_id=company_id or NO_ACCOUNT_PREFIX + deal_id,
         owner_id=text(p, OWNER) or None,
         kind=kind or None,
         stage=stage,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from roleSync.adapters.mirror import (
+    NO_ACCOUNT_PREFIX,
     AccountRow,
     DealRow,
     Mirror,
@@ -119,7 +120,7 @@ def _deal_row(profile: Profile) -> Callable[[_Fields], Row]:
             id=f.text("Id"),
             # A deal without an account stands alone: its own group for deal-kind
             # inference, instead of all account-less deals being one pseudo-account.
-            account_id=f.text("AccountId") or f"(no account) {f.text('Id')}",
+            account_id=f.text("AccountId") or NO_ACCOUNT_PREFIX + f.text("Id"),
             owner_id=f.get("OwnerId"),
             kind=str(kind) if kind not in (None, "") else None,
             stage=f.text("StageName"),
