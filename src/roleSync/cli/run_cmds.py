@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,11 +21,6 @@ from roleSync.cli.common import (
 )
 from roleSync.cli.history_cmds import add_run_options, logged, progress_of
 from roleSync.errors import ExitCode
-
-if TYPE_CHECKING:
-    from roleSync.health import BookHealth
-    from roleSync.profile import Profile
-
 from roleSync.render import (
     handoff_table,
     owner_names,
@@ -33,6 +29,11 @@ from roleSync.render import (
     skip_summary,
     titles_that_lie,
 )
+from roleSync.sync import logs
+
+if TYPE_CHECKING:
+    from roleSync.health import BookHealth
+    from roleSync.profile import Profile
 
 
 def register(sub: Subparsers) -> None:
@@ -83,10 +84,6 @@ def health_printer(profile: Profile, *, as_events: bool = False) -> Callable[[Bo
     each with `as_events` (--log-format json). Errors stop the run and are shown with it."""
 
     def show(health: BookHealth) -> None:
-        import logging
-
-        from roleSync.sync import logs
-
         for finding in health.findings:
             line = str(finding.diagnostic(profile))
             if as_events:
