@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from roleSync.json_text import pretty_json
+from roleSync.json_text import NotFiniteError, pretty_json
 
 TEXTS = ["", "a", "Zürich", 'quote " and \\ slash', "tab\tnew\nline", "\x00\x1f", "😀", "\u2028"]
 NUMBERS: list[Any] = [0, -1, 2**70, 1.5, -0.0, 1e-7, 1e22, 0.1 + 0.2, float("inf"), float("nan")]
@@ -28,13 +28,34 @@ def random_json(rng: random.Random, depth: int = 0) -> Any:
 
 
 def stdlib(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+
+
+def written(write: Any, value: Any) -> str:
+    """What a writer gives, or "refused" where it refuses a NaN or an infinity."""
+    try:
+        return str(write(value))
+    except ValueError as exc:
+        assert "JSON" in str(exc)
+        return "refused"
 
 
 @pytest.mark.parametrize("seed", range(300))
 def test_random_documents_are_written_as_the_standard_library_writes_them(seed: int) -> None:
     value = random_json(random.Random(seed))
-    assert pretty_json(value) == stdlib(value)
+    assert written(pretty_json, value) == written(stdlib, value)
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf"), 1e308 * 10])
+@pytest.mark.parametrize("shape", ["plain", "tuple"])
+def test_a_number_that_is_not_finite_is_a_clear_error_not_a_nan_in_a_file(
+    number: float, shape: str
+) -> None:
+    value: Any = {"metrics": [{"won_amount": number}]}
+    if shape == "tuple":
+        value = {"metrics": (number,)}  # the standard library's path
+    with pytest.raises(NotFiniteError, match="not a finite number"):
+        pretty_json(value)
 
 
 @pytest.mark.parametrize(

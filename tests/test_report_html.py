@@ -21,7 +21,7 @@ from roleSync.report.svg import (
 from test_report_data import EVIL, FORMULA, data
 
 SERIES = (Series("a", "a", "#000000"),)
-SECTIONS = ("roles", "titles", "balance", "handoffs", "skipped", "metrics")
+SECTIONS = ("roles", "titles", "balance", "handoffs", "skipped", "metrics", "health")
 
 
 @pytest.fixture(scope="module")

@@ -118,7 +118,8 @@ def test_sync_command_prints_plain_lines_when_not_a_terminal(tmp_path: Path) -> 
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["sync", "-c", str(profile_path), "-r", str(rules), "--as-of", str(AS_OF)])
     assert code == 0, err.getvalue()
-    lines = err.getvalue().splitlines()
+    # Book health warnings of the demo book (its won deals without amount) come first.
+    lines = [x for x in err.getvalue().splitlines() if ": warning: " not in x]
     assert lines[0].startswith("pulled 13 owners, 2005 accounts, ")
     assert lines[1].startswith("applied ") and lines[1].endswith(" metric writes")
     assert "pulled" not in out.getvalue()  # stdout stays for results

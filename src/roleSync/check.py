@@ -67,6 +67,15 @@ def context_from_profile(path: Path) -> CheckContext:
     return CheckContext(account_fields=fields, owners=by_key)
 
 
+def book_health_problems(path: Path) -> list[Diagnostic]:
+    """The book health findings of a profile's book (its mirror for a CRM profile),
+    positioned at the profile keys that fix them; none when there is no book yet."""
+    from roleSync.health import scan
+
+    profile = load_profile(path)
+    return scan(profile).diagnostics(profile)
+
+
 def check_paths(
     paths: Iterable[Path], context: CheckContext | None = None
 ) -> tuple[int, list[Diagnostic]]:

@@ -1,5 +1,8 @@
 """Indented, key-sorted JSON text: byte for byte what `json.dumps` writes, in less time.
 
+NaN and Infinity are refused (`allow_nan=False`): they are not JSON, and one in a plan
+or report is a bug upstream (an amount out of range) to stop at, not a file to write.
+
 `json.dumps(..., indent=2)` cannot use the C encoder (CPython uses it only without
 indentation) and falls back to a generator per container, which made writing the plan
 of a million-account book take seconds. This writer appends to one list instead and
@@ -13,19 +16,37 @@ import json
 from json.encoder import encode_basestring
 from typing import Any
 
+from roleSync.errors import RoleSyncError
+
 _INFINITY = float("inf")
 
 
+class NotFiniteError(RoleSyncError, ValueError):
+    """A NaN or infinite number was about to be written as JSON."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__(
+            f"refusing to write {value!r} as JSON: a figure is not a finite number "
+            "(an amount out of range? see `rolesync check -c PROFILE`)"
+        )
+
+
 def pretty_json(value: Any) -> str:
-    """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`, for JSON data
-    (dict with str keys, list, str, int, float, bool, None)."""
+    """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)`,
+    for JSON data (dict with str keys, list, str, int, float, bool, None); NotFiniteError
+    where json.dumps raises ValueError for a NaN or an infinity."""
     parts: list[str] = []
     try:
         _write(value, parts, "\n")
     except (_NotPlainJsonError, TypeError):
         # Anything unusual (non-str keys, tuples, other types): the standard library's
         # answer, whatever it is, is by definition the right one.
-        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+        try:
+            return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        except ValueError as exc:
+            if "not JSON compliant" in str(exc):
+                raise NotFiniteError(float("nan")) from None
+            raise
     return "".join(parts)
 
 
@@ -45,12 +66,8 @@ def _scalar(value: Any) -> str:
     if isinstance(value, int):
         return int.__repr__(value)
     if isinstance(value, float):
-        if value != value:
-            return "NaN"
-        if value == _INFINITY:
-            return "Infinity"
-        if value == -_INFINITY:
-            return "-Infinity"
+        if value != value or value == _INFINITY or value == -_INFINITY:
+            raise NotFiniteError(value)
         return float.__repr__(value)
     raise _NotPlainJsonError
 

@@ -7,11 +7,18 @@ count in every count and add nothing to any amount.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 
+from roleSync.errors import RoleSyncError
 from roleSync.model import CUSTOMER, Book, DealTally, DealWindow
+
+
+class NotFiniteMetricError(RoleSyncError):
+    """A metric came out NaN or infinite: amounts in the book are out of range."""
+
 
 # Every metric a rule may name, in the order reports show them.
 METRIC_NAMES = (
@@ -109,10 +116,24 @@ def compute_role_metrics(
         held.customers += account.lifecycle == CUSTOMER or account.id in won_accounts
         held.managed += revenue.get(account.id, 0.0)
     empty = DealTally()
-    return {
+    metrics = {
         owner_id: _metrics(facts.tallies.get(owner_id, empty), held)
         for owner_id, held in holdings.items()
     }
+    _check_finite(metrics)
+    return metrics
+
+
+def _check_finite(metrics: Mapping[str, RoleMetrics]) -> None:
+    """The last line of defence (book health refuses such amounts first): a NaN or an
+    infinity must stop the run here, never reach a plan or a CRM field."""
+    for owner_id, values in metrics.items():
+        for name, value in values.as_dict().items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise NotFiniteMetricError(
+                    f"metric {name} of owner {owner_id} is {value}: the book's amounts are "
+                    "out of range (see `rolesync check -c PROFILE`, data_quality.amounts)"
+                )
 
 
 def _metrics(t: DealTally, held: _Holdings) -> RoleMetrics:

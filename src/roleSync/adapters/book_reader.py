@@ -147,10 +147,20 @@ def _read_deals(
             row[4],
             bool(row[5]),
             bool(row[6]),
-            float(row[7]) if row[7] is not None else None,
+            row[7] if row[7].__class__ is float else _amount(row[7]),
             created,
             close,
         )
+
+
+def _amount(raw: object) -> float | None:
+    """An amount that SQLite did not give as a float. Text is what a CRM sent that is no
+    finite number (`mirror.entry_amount`) or a hand-edited book: book health reports it
+    and stops any plan before a Book is used, so other readers (explain, reports) see
+    no amount rather than fail."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    return None
 
 
 def _date(raw: str | None) -> date | None:

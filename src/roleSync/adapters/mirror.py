@@ -19,6 +19,7 @@ finished, with their cursors, and nothing of the one it was on.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -91,12 +92,39 @@ class DealRow:
     stage: str
     closed: bool
     won: bool
-    amount: float | None
+    # A finite number; None when blank; text (see `entry_amount`) when the CRM sent
+    # something that is not a finite number: book health reports it, nothing sums it.
+    amount: float | str | None
     created: str  # ISO date
     close_date: str | None
 
 
 Row = OwnerRow | AccountRow | DealRow
+
+# The account id a deal without an account gets: its own group for deal-kind inference,
+# instead of all account-less deals being one pseudo-account. Book health knows these
+# point at no account on purpose.
+NO_ACCOUNT_PREFIX = "(no account) "
+
+
+def entry_amount(raw: object) -> float | str | None:
+    """A deal amount as a CRM sent it, checked where it enters the mirror.
+
+    A finite number is kept as a float and blank is None. Anything else (text that is no
+    number, NaN, an infinity, 1e400 which floats read as infinity) is kept as text that
+    SQLite cannot take for a number, so it is never stored as an infinity: book health
+    reports it (`absurd_amount`) and stops the run before anything sums it.
+    """
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, (int, float, str)) and not isinstance(raw, bool):
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value):
+            return value
+    return f"not a finite number: {raw}"
 
 
 def _insert(conn: sqlite3.Connection, table: Table, rows: Iterable[Row]) -> None:

@@ -26,7 +26,13 @@ FORMAT_HELP = (
 
 def register(sub: Subparsers) -> None:
     check = sub.add_parser("check", help="validate rule files and connector profiles")
-    check.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    check.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="rule files, rule tests, profiles or folders (default with -c: the profile)",
+    )
     check.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
     check.add_argument(
         "--strict", action="store_true", help="warnings count as errors (exit 1, not 3)"
@@ -36,8 +42,8 @@ def register(sub: Subparsers) -> None:
         "--connector",
         type=Path,
         metavar="PROFILE",
-        help="also check field names against this profile's mapping and owner names "
-        "against its book",
+        help="also check field names against this profile's mapping, owner names against "
+        "its book, and the health of its book (the local book, or a CRM profile's mirror)",
     )
     check.set_defaults(handler=run_check)
 
@@ -73,13 +79,18 @@ def _append_step_summary(markdown: str) -> None:
 
 
 def run_check(args: argparse.Namespace) -> ExitCode:
-    from roleSync.check import check_paths, context_from_profile
+    from roleSync.check import book_health_problems, check_paths, context_from_profile
+    from roleSync.cli.common import CommandUsageError
     from roleSync.rules.ruleset import rule_file_paths
 
+    if not args.paths and not args.connector:
+        raise CommandUsageError("check needs a PATH, or a profile with -c")
     context = context_from_profile(args.connector) if args.connector else None
     # Expanding folders here as check_paths does gives JUnit the names of the clean files.
-    files = rule_file_paths(args.paths)
+    files = rule_file_paths(args.paths or [args.connector])
     count, problems = check_paths(files, context)
+    if args.connector:
+        problems = sorted([*problems, *book_health_problems(args.connector)])
     strict: bool = args.strict
     summary = summary_line(problems, count, strict)
     if args.format == "text":

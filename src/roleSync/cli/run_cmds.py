@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roleSync.cli.common import (
     CommandUsageError,
@@ -26,6 +29,11 @@ from roleSync.render import (
     skip_summary,
     titles_that_lie,
 )
+from roleSync.sync import logs
+
+if TYPE_CHECKING:
+    from roleSync.health import BookHealth
+    from roleSync.profile import Profile
 
 
 def register(sub: Subparsers) -> None:
@@ -86,6 +94,28 @@ def register(sub: Subparsers) -> None:
     sync.set_defaults(handler=logged(run_sync))
 
 
+def health_printer(profile: Profile, *, as_events: bool = False) -> Callable[[BookHealth], None]:
+    """Shows a book's health warnings on stderr: one diagnostic a line, or one JSON event
+    each with `as_events` (--log-format json). Errors stop the run and are shown with it."""
+
+    def show(health: BookHealth) -> None:
+        for finding in health.findings:
+            line = str(finding.diagnostic(profile))
+            if as_events:
+                logs.event(
+                    "book-health",
+                    line,
+                    level=logging.WARNING,
+                    code=finding.code,
+                    count=finding.count,
+                    rows=finding.rows,
+                )
+            else:
+                print(line, file=sys.stderr)
+
+    return show
+
+
 def run_demo(args: argparse.Namespace) -> ExitCode:
     from roleSync.demo import PROFILE_NAME
     from roleSync.demo import run_demo as demo
@@ -141,7 +171,9 @@ def run_plan(args: argparse.Namespace) -> ExitCode:
     request = PlanRequest(profile, rule_paths(args), args.as_of or today())
     adapter = open_adapter(profile)
     try:
-        plan = make_plan(request, adapter, progress_for(sys.stderr))
+        plan = make_plan(
+            request, adapter, progress_for(sys.stderr), on_health=health_printer(profile)
+        )
     finally:
         adapter.close()
     if not args.output:
@@ -184,7 +216,12 @@ def run_sync(args: argparse.Namespace) -> ExitCode:
 
     profile = load_profile(args.connector)
     request = PlanRequest(profile, rule_paths(args), args.as_of or today())
-    _, report = sync(request, allow_large=args.allow_large, progress=progress_of(args))
+    _, report = sync(
+        request,
+        allow_large=args.allow_large,
+        progress=progress_of(args),
+        on_health=health_printer(profile, as_events=args.log_format == "json"),
+    )
     out(run_summary(report))
     out(f"report: {report.report_path}")
     return ExitCode.OK if report.ok else ExitCode.INVALID

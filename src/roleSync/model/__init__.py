@@ -21,6 +21,7 @@ from roleSync.model.records import (
     FieldValue,
     Owner,
     Role,
+    credit_account_owners,
     infer_deal_kinds,
     won_order,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "Owner",
     "Role",
     "Trigger",
+    "credit_account_owners",
     "infer_deal_kinds",
     "summarize_deals",
     "won_order",

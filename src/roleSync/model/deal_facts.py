@@ -10,7 +10,7 @@ Pure: deals and a window in, facts out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from operator import attrgetter
@@ -78,10 +78,16 @@ class DealOrderError(ValueError):
 _BY_ID = attrgetter("id")
 
 
-def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None) -> DealFacts:
+def summarize_deals(
+    groups: Iterable[Sequence[Deal]],
+    window: DealWindow | None,
+    account_owner: Callable[[str], str | None] | None = None,
+) -> DealFacts:
     """Fold deals into facts. `groups` gives every deal of one account together, accounts
     in ascending id order (checked): kind inference and the trigger need all of an
     account's deals at once, and a fixed order keeps float sums identical run to run.
+    `account_owner`: an account's owner, who is credited with its deals of blank owner
+    (the Book's rule; without it such deals count for nobody).
 
     One flat loop on purpose: it runs once per deal of books with millions of them.
     """
@@ -104,6 +110,7 @@ def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None)
             deals = infer_deal_kinds(deals)
         facts.deal_count += len(deals)
         first: Deal | None = None
+        credited = account_owner(account_id) if account_owner is not None else None
         revenue = 0.0
         any_won = in_window = False
         for deal in deals:
@@ -124,11 +131,12 @@ def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None)
             if deal.won and kind is not DealKind.CONTRACTION:
                 revenue += amount
                 in_window = True
-            if deal.owner_id is None:
+            owner_id = deal.owner_id or credited
+            if owner_id is None:
                 continue
-            tally = tallies.get(deal.owner_id)
+            tally = tallies.get(owner_id)
             if tally is None:
-                tally = tallies[deal.owner_id] = DealTally()
+                tally = tallies[owner_id] = DealTally()
             tally.closed += 1
             if not deal.won:
                 continue

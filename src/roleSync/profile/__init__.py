@@ -11,6 +11,7 @@ from roleSync.profile.common import (
     METRIC_FIELD_KEYS,
     StageOutcome,
 )
+from roleSync.profile.data_quality import DataQualitySection
 from roleSync.profile.hubspot import HubSpotAuth, HubSpotSection
 from roleSync.profile.model import Profile, load_profile
 from roleSync.profile.salesforce import SalesforceAuth, SalesforceSection
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_STAGES",
     "METRIC_FIELD_KEYS",
     "AccountColumns",
+    "DataQualitySection",
     "DealColumns",
     "GuardrailsSection",
     "HubSpotAuth",

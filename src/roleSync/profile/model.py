@@ -38,6 +38,7 @@ from roleSync.profile.common import (
     check_unique_normalized,
     normalized,
 )
+from roleSync.profile.data_quality import DataQualitySection
 from roleSync.profile.hubspot import HUBSPOT_NAME, HubSpotSection
 from roleSync.profile.salesforce import SALESFORCE_NAME, SalesforceSection
 from roleSync.profile.sections import (
@@ -47,7 +48,7 @@ from roleSync.profile.sections import (
     MetricsSection,
     StateSection,
 )
-from roleSync.rules.loader import load_yaml, validate
+from roleSync.rules.loader import LoadedYaml, Loc, load_yaml, validate
 
 
 class Profile(StrictSection):
@@ -74,9 +75,14 @@ class Profile(StrictSection):
     metrics: MetricsSection = Field(default_factory=MetricsSection)
     guardrails: GuardrailsSection = Field(default_factory=GuardrailsSection)
     state: StateSection = Field(default_factory=StateSection)
+    # How book health findings gate a run (see roleSync.health and docs/data-quality.md).
+    data_quality: DataQualitySection = Field(default_factory=DataQualitySection)
 
     # The folder relative paths are resolved against; not part of the YAML.
     _base_dir: Path | None = PrivateAttr(default=None)
+    # The file it was loaded from, with the position of every key: book health findings
+    # point at the key the user has to edit. None for profiles built in memory.
+    _source: LoadedYaml | None = PrivateAttr(default=None)
     _lookup: Lookup | None = PrivateAttr(default=None)
     _stage_table: tuple[dict[str, StageOutcome], dict[str, StageOutcome]] | None = PrivateAttr(
         default=None
@@ -180,6 +186,10 @@ class Profile(StrictSection):
             return ""
         return self._tables()[1].get(key, "other")
 
+    def maps_lifecycle(self, raw: str) -> bool:
+        """True when a non-blank lifecycle value is mapped (not read as "other" by default)."""
+        return normalized(raw) in self._tables()[1]
+
     def stage_outcome(self, raw: str | None) -> StageOutcome | None:
         """open, won or lost for a deal stage (case and spaces ignored); None when blank
         or unmapped."""
@@ -191,6 +201,24 @@ class Profile(StrictSection):
             table = (self.stages, {normalized(k): v for k, v in self.stages.items()})
             self._stage_table = table
         return table[1].get(key)
+
+    # -- where keys are -----------------------------------------------------------
+
+    @property
+    def source_path(self) -> str:
+        """The profile file as given to `load_profile`; a description when built in memory."""
+        return self._source.path if self._source is not None else f"<profile {self.name}>"
+
+    def key_position(self, loc: Loc) -> tuple[int, int]:
+        """(line, col) of the key at `loc` in the profile file, or of its closest parent
+        the file has; (0, 0) for a profile built in memory."""
+        if self._source is None:
+            return (0, 0)
+        return self._source.position(loc, prefer_key=True)
+
+    def has_key(self, loc: Loc) -> bool:
+        """True when the profile file itself writes the key at `loc`."""
+        return self._source is not None and loc in self._source.key_positions
 
     # -- paths -----------------------------------------------------------------
 
@@ -258,4 +286,6 @@ class Profile(StrictSection):
 def load_profile(path: Path) -> Profile:
     """Read and validate a profile file; InputError with `file:line:col` on any problem."""
     loaded = load_yaml(path)
-    return validate(loaded, Profile).with_base_dir(path.parent)
+    profile = validate(loaded, Profile).with_base_dir(path.parent)
+    profile._source = loaded
+    return profile

@@ -106,6 +106,18 @@ class RunInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthRow:
+    """A book health finding the run was planned with (warnings: errors stop a run)."""
+
+    severity: str
+    code: str
+    count: int
+    rows: str
+    message: str
+    examples: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReportData:
     run: RunInfo
     owners: tuple[OwnerRow, ...]
@@ -113,6 +125,7 @@ class ReportData:
     handoffs: tuple[HandoffRow, ...]
     skipped: tuple[SkipRow, ...]
     revenue_known: bool
+    book_health: tuple[HealthRow, ...] = ()
 
     @property
     def title_disagreements(self) -> tuple[OwnerRow, ...]:
@@ -211,6 +224,23 @@ def build_report_data(
         handoffs,
         skipped,
         account_revenue is not None,
+        _health_rows(report),
+    )
+
+
+def _health_rows(report: RunReport) -> tuple[HealthRow, ...]:
+    found = (report.book_health or {}).get("findings", [])
+    return tuple(
+        HealthRow(
+            str(f.get("severity", "")),
+            str(f.get("code", "")),
+            int(f.get("count", 0)),
+            str(f.get("rows", "")),
+            str(f.get("message", "")),
+            ", ".join(str(e) for e in f.get("examples", [])),
+        )
+        for f in found
+        if isinstance(f, dict)
     )
 
 
@@ -268,6 +298,7 @@ def to_json(data: ReportData) -> str:
         "handoffs": [asdict(h) for h in data.handoffs],
         "skipped": [asdict(s) for s in data.skipped],
         "revenue_known": data.revenue_known,
+        "book_health": [asdict(h) for h in data.book_health],
     }
     return json.dumps(document, indent=2, ensure_ascii=False, default=_plain) + "\n"
 

@@ -257,6 +257,29 @@ def render_html(data: ReportData) -> str:
             for s in data.skipped
         ],
     )
+    health = _table(
+        "Book health findings the run was planned with (see docs/data-quality.md).",
+        [
+            (h, "", n)
+            for h, n in (
+                ("severity", False),
+                ("check", False),
+                ("rows", True),
+                ("what", False),
+                ("e.g.", False),
+            )
+        ],
+        [
+            [
+                _text(h.severity),
+                _text(h.code),
+                (f"{h.count:,}", str(h.count)),
+                _text(h.message),
+                _text(h.examples),
+            ]
+            for h in data.book_health
+        ],
+    )
     title = f"roleSync run {run.run_id} ({run.profile})"
     warning = (
         f'<p class="bad">{problems} planned handoffs did not go through: see the outcome '
@@ -284,7 +307,8 @@ rules {escape(run.rules_digest)}</p>
 {warning}
 <nav aria-label="sections"><a href="#roles">Role map</a><a href="#titles">Titles</a>\
 <a href="#balance">Farmers' books</a><a href="#handoffs">Handoffs</a>\
-<a href="#skipped">Skipped</a><a href="#metrics">Role metrics</a></nav>
+<a href="#skipped">Skipped</a><a href="#metrics">Role metrics</a>\
+<a href="#health">Book health</a></nav>
 </header>
 <section id="roles" aria-labelledby="roles-h">
 <h2 id="roles-h">Who hunts, who farms</h2>
@@ -312,6 +336,10 @@ left. A ringed diamond is an owner whose title says the other role.</p>
 <section id="metrics" aria-labelledby="metrics-h">
 <h2 id="metrics-h">Role metrics</h2>
 {_metrics_table(data)}
+</section>
+<section id="health" aria-labelledby="health-h">
+<h2 id="health-h">Book health ({len(data.book_health)} findings)</h2>
+{health}
 </section>
 <footer>Made by roleSync {escape(__version__)} from runs/{escape(run.run_id)}/plan.json \
 and report.json. Self-contained: no network, no external fonts or scripts.</footer>

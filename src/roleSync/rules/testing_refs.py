@@ -84,10 +84,9 @@ class BookBuilder:
                 message = f"no account {d.account!r} in the book"
                 self._problem(("deals", index, "account"), message, "unknown-account")
                 continue
+            # No owner: the Book credits the account's owner (the rule every source shares).
             owner_id = (
-                self._owner(d.owner, ("deals", index, "owner"))
-                if d.owner is not None
-                else account.owner_id
+                self._owner(d.owner, ("deals", index, "owner")) if d.owner is not None else None
             )
             created = d.created or d.closed
             assert created is not None  # DealSpec requires one of them

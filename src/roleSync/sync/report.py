@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import TypeAdapter
 
@@ -52,6 +53,10 @@ class RunReport:
     metric_conflicts: dict[str, str] = field(default_factory=dict)
     plan_path: str = ""
     report_path: str = ""
+    # The book health the run was planned on (roleSync.health.BookHealth.as_json):
+    # counts, findings that fired (warnings: errors stop a run before it starts) and
+    # what was tolerated. None for `rolesync apply` of a saved plan.
+    book_health: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 from roleSync.adapters.base import Adapter
 from roleSync.adapters.local import LocalAdapter
 from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
+from roleSync.health import BookHealth, gate
 from roleSync.model import DealWindow
 from roleSync.plan import Plan, PlanInputs, build_plan
 from roleSync.plan.document import key_position
@@ -31,6 +32,8 @@ from roleSync.sync.state import write_atomically
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
 
 Clock = Callable[[], datetime]
+# Told the book health of a plan that passed the gate (its warnings, if any).
+HealthSink = Callable[[BookHealth], None]
 
 
 def utc_now() -> datetime:
@@ -71,8 +74,13 @@ def make_plan(
     adapter: Adapter,
     progress: Progress = NO_PROGRESS,
     store: StateStore | None = None,
+    on_health: HealthSink | None = None,
 ) -> Plan:
-    """Load and compile the rules first, so a broken rule file fails before any pull."""
+    """Load and compile the rules first, so a broken rule file fails before any pull.
+
+    The book health gate runs before anything is planned (BookHealthError: nothing
+    planned, nothing written): on a local book before the pull, which would read it as
+    it stands; on a CRM's mirror after the pull that brought it up to date."""
     rules = load_rule_set(request.rule_paths)
     with borrowed_state(request.profile, store) as state:
         rotation = state.rotation(request.profile.name)
@@ -87,6 +95,8 @@ def make_plan(
         handed_off=handed_off,
         metric_fields=dict(request.profile.metrics.fields) if request.profile.metrics.write else {},
     )
+    local = request.profile.kind == "local"
+    health = gate(request.profile) if local else None
     with progress.stage("pull") as stage:
         # Deals are folded into the rules' window as they are read: none is kept.
         book = adapter.pull(DealWindow(inputs.as_of, inputs.roles.window_days))
@@ -94,6 +104,10 @@ def make_plan(
             f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts, "
             f"{book.deal_count} deals"
         )
+    if health is None:
+        health = gate(request.profile)
+    if on_health is not None:
+        on_health(health)
     return build_plan(book, inputs)
 
 
@@ -178,13 +192,22 @@ def sync(
     clock: Clock = utc_now,
     progress: Progress = NO_PROGRESS,
     allow_large: bool = False,
+    on_health: HealthSink | None = None,
 ) -> tuple[Plan, RunReport]:
-    """lock -> finish an interrupted run -> pull -> plan -> guardrails -> journaled apply."""
+    """lock -> finish an interrupted run -> pull -> book health -> plan -> guardrails ->
+    journaled apply. The run report records the book health."""
+    seen: list[BookHealth] = []
+
+    def health_seen(health: BookHealth) -> None:
+        seen.append(health)
+        if on_health is not None:
+            on_health(health)
+
     with locked_state(request.profile, clock) as store:
         adapter = open_adapter(request.profile, clock)
         try:
             recover(store, request.profile, adapter, clock=clock)
-            plan = make_plan(request, adapter, progress, store)
+            plan = make_plan(request, adapter, progress, store, health_seen)
             report = apply_plan(
                 request.profile,
                 plan,
@@ -197,6 +220,9 @@ def sync(
                 allow_large=allow_large,
                 store=store,
             )
+            if seen:
+                report.book_health = seen[0].as_json()
+                report.write(Path(report.report_path))
             return plan, report
         finally:
             adapter.close()

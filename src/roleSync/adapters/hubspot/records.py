@@ -13,7 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from roleSync.adapters.hubspot.search import STAMP, stamp_ms
-from roleSync.adapters.mirror import AccountRow, DealRow, OwnerRow
+from roleSync.adapters.mirror import (
+    NO_ACCOUNT_PREFIX,
+    AccountRow,
+    DealRow,
+    OwnerRow,
+    entry_amount,
+)
 from roleSync.adapters.rounds import Outcome, RecordResult
 from roleSync.model import FieldValue
 from roleSync.profile import Profile
@@ -156,22 +162,17 @@ def deal_row(profile: Profile, record: Mapping[str, Any], company_id: str | None
     stage = text(p, "dealstage")
     closed = truthy(p["hs_is_closed"]) if p.get("hs_is_closed") else stage in _CLOSED_STAGES
     won = truthy(p["hs_is_closed_won"]) if p.get("hs_is_closed_won") else stage == "closedwon"
-    amount = p.get("amount")
-    try:
-        value = float(amount) if amount not in (None, "") else None
-    except (TypeError, ValueError):
-        value = None
     kind = text(p, section.deal_type_property)
     return DealRow(
         id=deal_id,
         # A deal without a company stands alone: its own group for deal-kind inference.
-        account_id=company_id or f"(no account) {deal_id}",
+        account_id=company_id or NO_ACCOUNT_PREFIX + deal_id,
         owner_id=text(p, OWNER) or None,
         kind=kind or None,
         stage=stage,
         closed=closed,
         won=won,
-        amount=value,
+        amount=entry_amount(p.get("amount")),
         created=(iso(p.get("createdate") or record.get("createdAt")) or "")[:10],
         close_date=(iso(p.get("closedate")) or "")[:10] or None,
     )

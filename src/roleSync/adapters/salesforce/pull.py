@@ -10,7 +10,16 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from roleSync.adapters.mirror import AccountRow, DealRow, Mirror, OwnerRow, Row, Table
+from roleSync.adapters.mirror import (
+    NO_ACCOUNT_PREFIX,
+    AccountRow,
+    DealRow,
+    Mirror,
+    OwnerRow,
+    Row,
+    Table,
+    entry_amount,
+)
 from roleSync.adapters.salesforce.client import SalesforceClient
 from roleSync.adapters.salesforce.soql import (
     ObjectQuery,
@@ -111,13 +120,13 @@ def _deal_row(profile: Profile) -> Callable[[_Fields], Row]:
             id=f.text("Id"),
             # A deal without an account stands alone: its own group for deal-kind
             # inference, instead of all account-less deals being one pseudo-account.
-            account_id=f.text("AccountId") or f"(no account) {f.text('Id')}",
+            account_id=f.text("AccountId") or NO_ACCOUNT_PREFIX + f.text("Id"),
             owner_id=f.get("OwnerId"),
             kind=str(kind) if kind not in (None, "") else None,
             stage=f.text("StageName"),
             closed=bool(f.get("IsClosed")),
             won=bool(f.get("IsWon")),
-            amount=float(amount) if amount is not None else None,
+            amount=entry_amount(amount),
             created=(created or "")[:10],
             close_date=f.text("CloseDate")[:10] or None,
         )

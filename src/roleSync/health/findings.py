@@ -1,0 +1,104 @@
+"""Book health findings, the health of a book as a whole, and how both are shown.
+
+A finding is one problem of the data (an unmapped value, deals pointing at an unknown
+account, ...): its severity from the profile's `data_quality` section, how many rows it
+affects, a few of their ids, and the profile key the user edits to fix or tolerate it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from roleSync.errors import Diagnostic, InputError, Severity
+from roleSync.profile import Profile
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    check: str  # the data_quality key, e.g. "unmapped_deal_kind"
+    code: str  # the diagnostic code, e.g. "unmapped-deal-kind"
+    severity: Severity
+    count: int  # rows affected
+    rows: str  # what the rows are: "deals", "accounts", "owners", "deals and accounts"
+    examples: tuple[str, ...]
+    message: str
+    # Where in the profile the fix goes: the mapping to add a value to, or the check's
+    # own data_quality entry.
+    profile_key: tuple[str, ...]
+
+    def diagnostic(self, profile: Profile) -> Diagnostic:
+        line, col = profile.key_position(self.profile_key)
+        shown = ", ".join(self.examples)
+        more = f" (e.g. {shown})" if shown else ""
+        return Diagnostic(
+            profile.source_path, line, col, self.severity, self.message + more, self.code
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "code": self.code,
+            "severity": str(self.severity),
+            "count": self.count,
+            "rows": self.rows,
+            "examples": list(self.examples),
+            "message": self.message,
+            "profile_key": ".".join(self.profile_key),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerated:
+    """A check that found rows, but no more than its tolerance: recorded, not shown."""
+
+    check: str
+    count: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"check": self.check, "count": self.count}
+
+
+@dataclass(frozen=True, slots=True)
+class BookHealth:
+    owners: int = 0
+    accounts: int = 0
+    deals: int = 0
+    findings: tuple[Finding, ...] = ()
+    tolerated: tuple[Tolerated, ...] = ()
+    # False when there was no book to scan (an adapter that keeps no book file).
+    scanned: bool = True
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.WARNING)
+
+    def diagnostics(self, profile: Profile) -> list[Diagnostic]:
+        return [f.diagnostic(profile) for f in self.findings]
+
+    def as_json(self) -> dict[str, Any]:
+        """The run report's `book_health` section."""
+        return {
+            "scanned": self.scanned,
+            "owners": self.owners,
+            "accounts": self.accounts,
+            "deals": self.deals,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "findings": [f.as_json() for f in self.findings],
+            "tolerated": [t.as_json() for t in self.tolerated],
+        }
+
+
+class BookHealthError(InputError):
+    """Book health found errors above their thresholds: nothing may be planned or written.
+    Carries every finding (warnings too), each one positioned at its profile key."""
+
+    def __init__(self, health: BookHealth, diagnostics: Sequence[Diagnostic]) -> None:
+        self.health = health
+        super().__init__(diagnostics)
