@@ -37,7 +37,8 @@ def _book(owner_id: str | None) -> Book:
 @pytest.mark.parametrize("blank", [None, ""])
 def test_a_held_book_credits_the_account_owner(blank: str | None) -> None:
     book = _book(blank)
-    assert {d.id: d.owner_id for d in book.deals} == {"d1": "o1", "d2": None}
+    # The deal keeps its blank owner: it counts for whoever owns the account.
+    assert {d.id: d.owner_id for d in book.deals} == {"d1": blank, "d2": None}
     metrics = compute_role_metrics(book, AS_OF, 365)
     assert metrics["o1"].won_deals == 1 and metrics["o1"].renewal_won_amount == 100.0
     assert metrics["o2"].won_deals == 0  # an unowned account's deal counts for nobody
@@ -52,7 +53,22 @@ def test_a_folded_book_credits_the_account_owner_as_a_held_one_does() -> None:
         WINDOW,
     )
     assert compute_role_metrics(folded, AS_OF, 365) == compute_role_metrics(held, AS_OF, 365)
-    assert folded.deal_facts(WINDOW).tallies["o1"].won == 1
+    assert folded.deal_facts(WINDOW).unowned["a1"].won == 1
+
+
+def test_a_blank_owner_deal_moves_with_its_account() -> None:
+    """A plan's metrics are those of the book after its own moves: the account's new
+    owner is credited with its blank-owner deals, as the next plan will credit them."""
+    book = _book(None)
+    moved = compute_role_metrics(book, AS_OF, 365, moves={"a1": "o2"})
+    assert moved["o2"].won_deals == 1 and moved["o2"].renewal_won_amount == 100.0
+    assert moved["o1"].won_deals == 0
+    after = Book(
+        book.owners.values(),
+        [account("a1", "o2"), account("a2", None)],
+        book.deals,
+    )
+    assert compute_role_metrics(after, AS_OF, 365) == moved
 
 
 def test_a_csv_import_credits_the_account_owner(

@@ -102,11 +102,14 @@ def compute_role_metrics(
 
     `moves` (account id -> new owner): the book as it will be once these ownership
     changes are written. Holdings (accounts, customers, managed revenue) move with the
-    accounts; deal tallies stay with the deals' owners."""
+    accounts, and so do deals with a blank owner; other deals stay with their owners."""
     facts = book.deal_facts(DealWindow(as_of, window_days))
     holdings = {owner_id: _Holdings() for owner_id in book.owners}
     revenue, won_accounts = facts.revenue, facts.won_accounts
     moved = moves or {}
+    # Deals with a blank owner count for whoever owns their account (after the moves):
+    # added per account, accounts in id order, so the sums are the same in every run.
+    tallies = dict(facts.tallies)
     for account in book.accounts.values():
         owner_id = moved.get(account.id, account.owner_id) if moved else account.owner_id
         held = holdings.get(owner_id or "")
@@ -115,13 +118,18 @@ def compute_role_metrics(
         held.accounts += 1
         held.customers += account.lifecycle == CUSTOMER or account.id in won_accounts
         held.managed += revenue.get(account.id, 0.0)
-    empty = DealTally()
+        unowned = facts.unowned.get(account.id)
+        if unowned is not None and owner_id is not None:
+            tallies[owner_id] = tallies.get(owner_id, _EMPTY).plus(unowned)
     metrics = {
-        owner_id: _metrics(facts.tallies.get(owner_id, empty), held)
+        owner_id: _metrics(tallies.get(owner_id, _EMPTY), held)
         for owner_id, held in holdings.items()
     }
     _check_finite(metrics)
     return metrics
+
+
+_EMPTY = DealTally()
 
 
 def _check_finite(metrics: Mapping[str, RoleMetrics]) -> None:

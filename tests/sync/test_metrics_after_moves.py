@@ -60,3 +60,36 @@ def test_holdings_move_with_the_accounts_and_tallies_stay() -> None:
     # The deal stays its owner's: won counts do not move with the account.
     assert after["h"].new_business_won_amount == 100.0
     assert after["f"].won_deals == 0
+
+
+def test_blank_owner_deals_follow_their_account_through_a_sync(tmp_path: Path) -> None:
+    """Deals with no owner count for whoever owns their account: when a sync hands the
+    account to a farmer, the metrics it writes already credit the farmer, so the plan
+    right after has nothing to write."""
+    from roleSync.adapters.local_store import open_book, transaction
+    from roleSync.sync.runner import sync
+
+    prepare = run_demo(tmp_path / "demo", AS_OF, clock=_clock)
+    profile = load_profile(tmp_path / "demo" / PROFILE_NAME)
+    conn = open_book(profile.book_path, create=False)
+    try:
+        with transaction(conn):
+            blanked = conn.execute("UPDATE deals SET owner_id = NULL WHERE won = 1").rowcount
+    finally:
+        conn.close()
+    assert blanked > 0 and prepare.report.applied
+    later = date(2026, 7, 15)  # the pending handoffs are due by then
+    rules = [tmp_path / "demo" / "rules"]
+
+    def clock() -> datetime:
+        return datetime(2026, 7, 15, 9, 0, tzinfo=UTC)
+
+    plan, report = sync(PlanRequest(profile, rules, later), clock=clock, allow_large=True)
+    assert plan.changes and report.metrics_written > 0
+    adapter = open_adapter(profile, clock)
+    try:
+        again = make_plan(PlanRequest(profile, rules, later), adapter)
+    finally:
+        adapter.close()
+    assert again.changes == []
+    assert again.metric_writes == []

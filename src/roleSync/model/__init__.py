@@ -21,7 +21,6 @@ from roleSync.model.records import (
     FieldValue,
     Owner,
     Role,
-    credit_account_owners,
     infer_deal_kinds,
     won_order,
 )
@@ -41,7 +40,6 @@ __all__ = [
     "Owner",
     "Role",
     "Trigger",
-    "credit_account_owners",
     "infer_deal_kinds",
     "summarize_deals",
     "won_order",

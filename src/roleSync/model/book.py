@@ -11,7 +11,6 @@ from roleSync.model.records import (
     Account,
     Deal,
     Owner,
-    credit_account_owners,
     infer_deal_kinds,
 )
 
@@ -40,9 +39,9 @@ class Book:
     ) -> None:
         self.owners: dict[str, Owner] = {o.id: o for o in sorted(owners, key=_BY_ID)}
         self.accounts: dict[str, Account] = {a.id: a for a in sorted(accounts, key=_BY_ID)}
-        # A deal with a blank owner counts for its account's owner.
-        resolved = credit_account_owners(infer_deal_kinds(deals), self.accounts)
-        self._deals: list[Deal] | None = sorted(resolved, key=_BY_ID)
+        # A deal with a blank owner keeps it blank: it counts for whoever owns its account
+        # (DealFacts.unowned, resolved by compute_role_metrics), before or after a move.
+        self._deals: list[Deal] | None = sorted(infer_deal_kinds(deals), key=_BY_ID)
         self._by_account: dict[str, list[Deal]] | None = None
         self._facts: dict[DealWindow | None, DealFacts] = {}
         self._owners_by_key: dict[str, Owner] = {}
@@ -69,7 +68,7 @@ class Book:
         """
         book = cls(owners, accounts, ())
         book._deals = None
-        facts = summarize_deals(deal_groups, window, book.account_owner)
+        facts = summarize_deals(deal_groups, window)
         if deal_count is not None:
             facts.deal_count = deal_count
         book._facts = {window: facts}
@@ -126,11 +125,6 @@ class Book:
     def find_owner(self, key: str) -> Owner | None:
         """An owner by id or by email (case-insensitive), as rule files name them."""
         return self._owners_by_key.get(key) or self._owners_by_key.get(key.casefold())
-
-    def account_owner(self, account_id: str) -> str | None:
-        """The owner of an account; None when it has none or is not in the book."""
-        account = self.accounts.get(account_id)
-        return account.owner_id if account is not None else None
 
     def first_won_new_business(self, account_id: str) -> Trigger | None:
         """The account's first won new-business deal: the handoff trigger."""

@@ -10,7 +10,7 @@ Pure: deals and a window in, facts out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from operator import attrgetter
@@ -53,6 +53,18 @@ class DealTally:
     renewal_amount: float = 0.0
     cycle_days: int = 0
 
+    def plus(self, other: DealTally) -> DealTally:
+        """The two tallies together (a new tally; neither is changed)."""
+        return DealTally(
+            self.closed + other.closed,
+            self.won + other.won,
+            self.nb_count + other.nb_count,
+            self.nb_amount + other.nb_amount,
+            self.expansion_amount + other.expansion_amount,
+            self.renewal_amount + other.renewal_amount,
+            self.cycle_days + other.cycle_days,
+        )
+
 
 @dataclass(slots=True)
 class DealFacts:
@@ -67,6 +79,10 @@ class DealFacts:
     won_accounts: set[str] = field(default_factory=set)
     # Owner id -> tally of the deals they own that closed in the window.
     tallies: dict[str, DealTally] = field(default_factory=dict)
+    # Account id -> tally of its deals with a blank owner that closed in the window.
+    # They count for whoever owns the account (the Book's rule), so they are kept per
+    # account: when a plan moves the account, they move with it (`compute_role_metrics`).
+    unowned: dict[str, DealTally] = field(default_factory=dict)
     # Account id -> amount won in the window (new business + expansion + renewal).
     revenue: dict[str, float] = field(default_factory=dict)
 
@@ -78,16 +94,11 @@ class DealOrderError(ValueError):
 _BY_ID = attrgetter("id")
 
 
-def summarize_deals(
-    groups: Iterable[Sequence[Deal]],
-    window: DealWindow | None,
-    account_owner: Callable[[str], str | None] | None = None,
-) -> DealFacts:
+def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None) -> DealFacts:
     """Fold deals into facts. `groups` gives every deal of one account together, accounts
     in ascending id order (checked): kind inference and the trigger need all of an
     account's deals at once, and a fixed order keeps float sums identical run to run.
-    `account_owner`: an account's owner, who is credited with its deals of blank owner
-    (the Book's rule; without it such deals count for nobody).
+    Deals with a blank owner are tallied per account (`DealFacts.unowned`).
 
     One flat loop on purpose: it runs once per deal of books with millions of them.
     """
@@ -110,7 +121,6 @@ def summarize_deals(
             deals = infer_deal_kinds(deals)
         facts.deal_count += len(deals)
         first: Deal | None = None
-        credited = account_owner(account_id) if account_owner is not None else None
         revenue = 0.0
         any_won = in_window = False
         for deal in deals:
@@ -131,12 +141,14 @@ def summarize_deals(
             if deal.won and kind is not DealKind.CONTRACTION:
                 revenue += amount
                 in_window = True
-            owner_id = deal.owner_id or credited
-            if owner_id is None:
-                continue
-            tally = tallies.get(owner_id)
-            if tally is None:
-                tally = tallies[owner_id] = DealTally()
+            if deal.owner_id:
+                tally = tallies.get(deal.owner_id)
+                if tally is None:
+                    tally = tallies[deal.owner_id] = DealTally()
+            else:
+                tally = facts.unowned.get(account_id)
+                if tally is None:
+                    tally = facts.unowned[account_id] = DealTally()
             tally.closed += 1
             if not deal.won:
                 continue

@@ -82,19 +82,6 @@ class Deal(NamedTuple):
     close_date: date | None
 
 
-def credit_account_owners(deals: Iterable[Deal], accounts: Mapping[str, Account]) -> list[Deal]:
-    """Deals with a blank owner credited to their account's owner: one rule everywhere
-    (CSV import, both CRM adapters, rule tests). A deal of an unknown or unowned account
-    keeps no owner."""
-    credited: list[Deal] = []
-    for deal in deals:
-        if not deal.owner_id:
-            account = accounts.get(deal.account_id)
-            deal = deal._replace(owner_id=account.owner_id if account is not None else None)
-        credited.append(deal)
-    return credited
-
-
 def won_order(deal: Deal) -> tuple[date, date, str]:
     # Deterministic order of an account's won deals: close date, then creation, then id.
     return (deal.close_date or date.max, deal.created, deal.id)
