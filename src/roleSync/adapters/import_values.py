@@ -29,6 +29,28 @@ class CellError(ValueError):
         self.code = code
 
 
+class Memo(dict[str, Any]):
+    """`parse` of each distinct cell, remembered: looking a cell up is then one C-level
+    dict access. For columns of few distinct values (booleans, dates, owners); at most
+    _CACHE_LIMIT are remembered, so memory stays bounded."""
+
+    __slots__ = ("parse",)
+
+    def __init__(self, parse: Parser) -> None:
+        super().__init__()
+        self.parse = parse
+
+    def __missing__(self, cell: str) -> Any:
+        value = self.parse(cell)
+        if len(self) < _CACHE_LIMIT:
+            self[cell] = value
+        return value
+
+
+def blank() -> None:
+    raise CellError("blank value; this field is required")
+
+
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 
@@ -152,10 +174,19 @@ def amount_parser(fmt: AmountFormat) -> Parser:
         shown += ", with " + " or ".join(repr(m) for m in fmt.currencies)
     example = "1" + (fmt.thousands or "") + "234" + fmt.decimal + "50"
 
+    plain_decimal = fmt.decimal == "."
+
     def parse(cell: str) -> float | None:
         value = cell.strip()
         if not value:
             return None
+        if plain_decimal and value.replace(".", "", 1).isdigit() and value.isascii():
+            # The common case, digits and at most one point: no regex needed. (isdigit
+            # alone would let "²" or "١" through; isascii keeps to 0-9.)
+            number = float(value)
+            if number < math.inf:  # 400 digits read as inf
+                return number
+            raise CellError(f"{value!r} is not a finite amount")
         match = pattern.fullmatch(value)
         if (
             match is None
