@@ -38,6 +38,10 @@ local:
 """
 
 
+ACCOUNT_COLUMNS = "id name owner_id lifecycle segment region tier locked created updated".split()
+DEAL_COLUMNS = "id account_id owner_id kind stage closed won amount created close_date".split()
+
+
 def write_csvs(spec: BookSpec, folder: Path) -> dict[str, Path]:
     """The book as three CSV files with the default import headers (streamed)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -52,25 +56,18 @@ def write_csvs(spec: BookSpec, folder: Path) -> dict[str, Path]:
             out.writerow([o.id, o.name, o.email, o.title, "true" if o.active else "false"])
     with paths["accounts"].open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(
-            ["id", "name", "owner_id", "lifecycle", "segment", "region", "tier", "locked"]
-            + ["created", "updated"]
-        )
+        out.writerow(ACCOUNT_COLUMNS)
         for a in iter_accounts(spec):
             locked = "true" if a.locked else "false"
+            created = a.created.isoformat() if a.created else ""
+            updated = a.updated.isoformat() if a.updated else ""
             out.writerow(
-                [a.id, a.name, a.owner_id, a.lifecycle, a.segment, a.region, a.tier, locked]
-                + [
-                    a.created.isoformat() if a.created else "",
-                    a.updated.isoformat() if a.updated else "",
-                ]
+                (a.id, a.name, a.owner_id, a.lifecycle, a.segment, a.region, a.tier, locked)
+                + (created, updated)
             )
     with paths["deals"].open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(
-            ["id", "account_id", "owner_id", "kind", "stage", "closed", "won", "amount"]
-            + ["created", "close_date"]
-        )
+        out.writerow(DEAL_COLUMNS)
         for d in iter_deals(spec):
             out.writerow(
                 [
