@@ -38,8 +38,30 @@ local:
 """
 
 
-ACCOUNT_COLUMNS = "id name owner_id lifecycle segment region tier locked created updated".split()
-DEAL_COLUMNS = "id account_id owner_id kind stage closed won amount created close_date".split()
+ACCOUNT_COLUMNS = [
+    "id",
+    "name",
+    "owner_id",
+    "lifecycle",
+    "segment",
+    "region",
+    "tier",
+    "locked",
+    "created",
+    "updated",
+]
+DEAL_COLUMNS = [
+    "id",
+    "account_id",
+    "owner_id",
+    "kind",
+    "stage",
+    "closed",
+    "won",
+    "amount",
+    "created",
+    "close_date",
+]
 
 
 def write_csvs(spec: BookSpec, folder: Path) -> dict[str, Path]:
@@ -62,8 +84,8 @@ def write_csvs(spec: BookSpec, folder: Path) -> dict[str, Path]:
             created = a.created.isoformat() if a.created else ""
             updated = a.updated.isoformat() if a.updated else ""
             out.writerow(
-                (a.id, a.name, a.owner_id, a.lifecycle, a.segment, a.region, a.tier, locked)
-                + (created, updated)
+                (a.id, a.name, a.owner_id, a.lifecycle, a.segment, a.region, a.tier)
+                + (locked, created, updated)
             )
     with paths["deals"].open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
