@@ -83,10 +83,8 @@ def write_csvs(spec: BookSpec, folder: Path) -> dict[str, Path]:
             locked = "true" if a.locked else "false"
             created = a.created.isoformat() if a.created else ""
             updated = a.updated.isoformat() if a.updated else ""
-            out.writerow(
-                (a.id, a.name, a.owner_id, a.lifecycle, a.segment, a.region, a.tier)
-                + (locked, created, updated)
-            )
+            place = (a.lifecycle, a.segment, a.region, a.tier)
+            out.writerow((a.id, a.name, a.owner_id, *place, locked, created, updated))
     with paths["deals"].open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(DEAL_COLUMNS)
