@@ -88,8 +88,16 @@ def salesforce(owners: list[Owner], accounts: list[Account], deals: list[Deal]) 
     account_ids = {a.id: _sf_id("001", n) for n, a in enumerate(accounts, start=1)}
     account_names = {a.id: a.name for a in accounts}
     account_rows = [
-        ["Account ID", "Account Name", "Account Owner", "Type", "Segment", "Region"]
-        + ["Created Date", "Last Modified Date"]
+        [
+            "Account ID",
+            "Account Name",
+            "Account Owner",
+            "Type",
+            "Segment",
+            "Region",
+            "Created Date",
+            "Last Modified Date",
+        ]
     ]
     for a in accounts:
         created = _us_date(a.created.date()) if a.created else ""
@@ -99,8 +107,17 @@ def salesforce(owners: list[Owner], accounts: list[Account], deals: list[Deal]) 
             [account_ids[a.id], a.name, owner, a.lifecycle, a.segment, a.region, created, updated]
         )
     opportunities = [
-        ["Opportunity ID", "Opportunity Name", "Account ID", "Opportunity Owner", "Type"]
-        + ["Stage", "Amount", "Close Date", "Created Date"]
+        [
+            "Opportunity ID",
+            "Opportunity Name",
+            "Account ID",
+            "Opportunity Owner",
+            "Type",
+            "Stage",
+            "Amount",
+            "Close Date",
+            "Created Date",
+        ]
     ]
     for n, d in enumerate(deals, start=1):
         kind = _SF_TYPES[d.kind] if d.kind else ""
@@ -146,23 +163,41 @@ def hubspot(owners: list[Owner], accounts: list[Account], deals: list[Deal]) -> 
     owner_rows += [[*o.name.split(" ", 1), o.email] for o in owners]
     company_ids = {a.id: str(18_000_000_000 + 137 * n) for n, a in enumerate(accounts, 1)}
     companies = [
-        ["Record ID", "Company name", "Company owner", "Lifecycle Stage", "Segment", "Region"]
-        + ["Create Date", "Last Modified Date"]
+        [
+            "Record ID",
+            "Company name",
+            "Company owner",
+            "Lifecycle Stage",
+            "Segment",
+            "Region",
+            "Create Date",
+            "Last Modified Date",
+        ]
     ]
     for a in accounts:
         stage = (
             "Customer" if a.lifecycle.startswith("Customer") else rng.choice(_HS_PROSPECT_STAGES)
         )
         owner = names[a.owner_id] if a.owner_id else ""
+        created, updated = _hs_time(rng, a.created), _hs_time(rng, a.updated)
         companies.append(
-            [company_ids[a.id], a.name, owner, stage, a.segment, a.region]
-            + [_hs_time(rng, a.created), _hs_time(rng, a.updated)]
+            [company_ids[a.id], a.name, owner, stage, a.segment, a.region, created, updated]
         )
     every_company = list(company_ids.values())
     account_names = {a.id: a.name for a in accounts}
     deal_rows = [
-        ["Record ID", "Deal Name", "Deal Stage", "Pipeline", "Amount", "Close Date"]
-        + ["Create Date", "Deal owner", "Deal Type", "Associated Company IDs"]
+        [
+            "Record ID",
+            "Deal Name",
+            "Deal Stage",
+            "Pipeline",
+            "Amount",
+            "Close Date",
+            "Create Date",
+            "Deal owner",
+            "Deal Type",
+            "Associated Company IDs",
+        ]
     ]
     for n, d in enumerate(deals, start=1):
         kind = (
