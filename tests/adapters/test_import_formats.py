@@ -343,3 +343,28 @@ def test_health_warnings_come_back_with_the_report(profile: Profile, tmp_path: P
     again = import_sample(profile, tmp_path, health=health)  # an existing book this time
     assert [d.message for d in again.warnings] == ["finding 0"]
     assert (again.deals.inserted, again.deals.updated) == (0, 3)
+
+
+def test_a_repeated_id_in_a_first_import_names_its_first_line(
+    profile: Profile, tmp_path: Path
+) -> None:
+    users = write(tmp_path, "u.csv", USERS + '"005A","Hank Again","hank3@example.com"\n')
+    [error] = errors_of(profile, owners=users)
+    assert error == f"{users}:4:1: error: duplicate id '005A' (first on line 2) [csv-duplicate-id]"
+    assert not profile.book_path.exists()
+
+
+def test_the_command_reports_every_problem_and_exits_1(
+    profile: Profile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    accounts = write(tmp_path, "a.csv", ACCOUNTS.replace("Hank Hunter", "Hank Hunterr"))
+    deals = write(tmp_path, "d.csv", DEALS.replace("USD 10,000.00", "EUR 10"))
+    owners = write(tmp_path, "u.csv", USERS)
+    files = ["--owners", str(owners), "--accounts", str(accounts), "--deals", str(deals)]
+    code = main(["import", "-c", str(tmp_path / "sf.yaml"), *files])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{accounts}:2:3: error: Account Owner: no owner has a full name 'Hank Hunterr'" in err
+    assert f"{deals}:2:6: error: Amount: 'EUR 10' is not an amount" in err
+    assert "Traceback" not in err
+    assert not profile.book_path.exists()

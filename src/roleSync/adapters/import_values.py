@@ -1,8 +1,8 @@
 """Cell parsers of `rolesync import`, built from the profile: each returns the value to
 store or raises CellError with the reason (and the finding's code).
 
-Pure apart from small caches: a date column repeats a few hundred distinct days over
-millions of rows, so each distinct text is parsed once.
+Pure. Columns of few distinct values (booleans, dates, owners) are read through a Memo,
+so each distinct text is parsed once.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from roleSync.profile.sections import AmountFormat, ImportSection
 from roleSync.rules.suggest import close_match
 
 Parser = Callable[[str], Any]
-_CACHE_LIMIT = 100_000  # distinct texts remembered per date column; then started afresh
+_CACHE_LIMIT = 100_000  # distinct texts a Memo remembers; past it, the rest are parsed each time
 
 
 class CellError(ValueError):
@@ -91,21 +91,6 @@ def first_of(separator: str | None, parse: Parser) -> Parser:
     return lambda cell: parse(cell.split(separator, 1)[0])
 
 
-def _cached(convert: Callable[[str], str]) -> Parser:
-    cache: dict[str, str] = {}
-
-    def parse(cell: str) -> str:
-        found = cache.get(cell)
-        if found is None:
-            found = convert(cell)
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            cache[cell] = found
-        return found
-
-    return parse
-
-
 class Dates:
     """Parsers for date and date-time cells in the profile's declared formats."""
 
@@ -124,11 +109,13 @@ class Dates:
         # A date-time keeps the calendar day it was written with: the day the CRM user saw.
         return self._read(value).date().isoformat()
 
+    # Used through a Memo (one parse per distinct text): a date column repeats a few
+    # hundred distinct days over millions of rows.
     def datetime(self) -> Parser:
-        return self._optional(_cached(self._datetime))
+        return self._optional(self._datetime)
 
     def date(self, *, required: bool) -> Parser:
-        parse = self._optional(_cached(self._date))
+        parse = self._optional(self._date)
         if not required:
             return parse
 

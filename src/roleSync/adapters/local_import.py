@@ -212,12 +212,21 @@ def _merge(
 
 
 def _link_into_place(stage_path: Path, book: Path) -> None:
+    """The staging file becomes the book, never over a book created meanwhile."""
     try:
         os.link(stage_path, book)
     except FileExistsError:
         raise BookError(
             f"{book} was created by someone else during this import; import again"
         ) from None
+    except OSError:
+        # A file system without hard links: check, then rename (a narrow race, where
+        # the link above has none).
+        if book.exists():
+            raise BookError(
+                f"{book} was created by someone else during this import; import again"
+            ) from None
+        stage_path.replace(book)
 
 
 def import_csv(
@@ -258,6 +267,9 @@ def import_csv(
                 counts = {e: (n, 0) for e, n in staging.staged.items()}
         finally:
             staging.conn.close()
+    except sqlite3.Error as exc:
+        # Disk full, a read-only folder: the book is untouched, say so in one line.
+        raise BookError(f"cannot import into {book}: {exc}") from None
     finally:
         stage_path.unlink(missing_ok=True)
     owner_counts, account_counts, deal_counts = (
