@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from roleSync.adapters.csv_rows import MAX_PER_CODE
+from roleSync.adapters.import_tables import StageTally
 from roleSync.adapters.local import LocalAdapter
 from roleSync.adapters.local_import import ImportReport, import_csv
 from roleSync.cli import main
@@ -368,3 +369,18 @@ def test_the_command_reports_every_problem_and_exits_1(
     assert f"{deals}:2:6: error: Amount: 'EUR 10' is not an amount" in err
     assert "Traceback" not in err
     assert not profile.book_path.exists()
+
+
+def test_past_so_many_distinct_unmapped_stages_the_rest_are_counted(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(StageTally, "MAX_VALUES", 2)
+    header = DEALS.splitlines()[0]
+    rows = [f'"{n}","001A","","","Stage {n}","","","1/1/2026"' for n in range(5)]
+    deals = write(tmp_path, "d.csv", "\n".join([header, *rows]) + "\n")
+    errors = errors_of(profile, deals=deals)
+    assert len(errors) == 3
+    assert errors[-1] == (
+        f"{deals}:4:5: error: 3 more deals have stages the profile's stages does not map, "
+        "past the first 2 distinct ones listed [import-unmapped-stage]"
+    )

@@ -117,19 +117,33 @@ def _field_specs(entity: str, profile: Profile, owners: OwnerIndex | None) -> li
 class StageTally:
     """Deal stages the profile's `stages` does not map: each with its count and first place."""
 
+    MAX_VALUES = 1_000  # distinct values listed; a column of free text stays bounded
+
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.seen: dict[str, list[Any]] = {}  # key -> [value as written, count, line, col]
+        self.others = 0  # deals with a distinct value past MAX_VALUES
+        self.first_other: tuple[int, int] = (0, 0)
 
     def add(self, value: str, line: int, col: int) -> None:
         key = " ".join(value.split()).casefold()
         entry = self.seen.get(key)
-        if entry is None:
+        if entry is not None:
+            entry[1] += 1
+        elif len(self.seen) < self.MAX_VALUES:
             self.seen[key] = [value, 1, line, col]
         else:
-            entry[1] += 1
+            self.others += 1
+            self.first_other = self.first_other if self.others > 1 else (line, col)
 
     def report(self, problems: Problems) -> None:
+        if self.others:
+            problems.add(
+                *self.first_other,
+                f"{self.others:,} more deals have stages the profile's stages does not map, "
+                f"past the first {self.MAX_VALUES:,} distinct ones listed",
+                "import-unmapped-stage",
+            )
         for value, count, line, col in self.seen.values():
             deals = "deal" if count == 1 else "deals"
             problems.add(
