@@ -9,8 +9,14 @@ the same run, each in a child process of its own:
 
 * roleSync: `rolesync import` of the three files into a new local book, through a
   profile whose import columns are the files' headers;
-* reference: the sqlite3 CLI, `.mode csv` and `.import` of the same three files into a
-  new database file (tables made from the headers, no keys, no indexes, no checks).
+* bare reference: the sqlite3 CLI, `.mode csv` and `.import` of the same three files
+  into a new database file (tables made from the headers, no keys, no indexes, no checks);
+* keyed reference: the sqlite3 CLI again, into a new database file that first gets the
+  book's own schema (roleSync's table and index statements from local_store: primary
+  keys and the three indexes), then `.import --csv --skip 1` of each file into its
+  table. The accounts file has no `fields` column, so it goes to a temp table and on
+  with INSERT ... SELECT in the same script. Values stay as sqlite3 reads them (text);
+  nothing is checked.
 
 Wall time and peak RSS of each child come from os.wait4, which reports one child's own
 resource usage.
@@ -21,12 +27,15 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from book_generator import BookSpec, iter_accounts, iter_deals, iter_owners
+
+from roleSync.adapters.local_store import BOOK_INDEXES, BOOK_TABLES
 
 _VERSION = "2 "  # of the files' layout: files written by an older one are written again
 PROFILE = """\
@@ -107,6 +116,21 @@ def write_csvs(spec: BookSpec, folder: Path) -> dict[str, Path]:
     return paths
 
 
+def keyed_script(paths: dict[str, Path]) -> str:
+    """sqlite3 CLI script: the book's schema, then each file into its table."""
+    statements = [f"{statement};" for statement in BOOK_TABLES + BOOK_INDEXES]
+    lines = ["BEGIN;", *statements, "COMMIT;"]
+    lines.append(f".import --csv --skip 1 {paths['owners']} owners")
+    # accounts.csv lacks the table's `fields` column: through a temp table, whose
+    # columns the CLI names from the header.
+    lines.append(f".import --csv --schema temp {paths['accounts']} accounts_csv")
+    columns = ", ".join(ACCOUNT_COLUMNS)
+    lines.append(f"INSERT INTO accounts ({columns}) SELECT {columns} FROM temp.accounts_csv;")
+    lines.append("DROP TABLE temp.accounts_csv;")
+    lines.append(f".import --csv --skip 1 {paths['deals']} deals")
+    return "\n".join(lines) + "\n"
+
+
 def run_child(command: list[str], stdin: str | None = None) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MiB, output) of one child process, via os.wait4."""
     started = time.perf_counter()
@@ -130,6 +154,22 @@ def run_child(command: list[str], stdin: str | None = None) -> tuple[float, floa
     return elapsed, usage.ru_maxrss / 1024, output
 
 
+def check_counts(database: Path, spec: BookSpec) -> None:
+    """The keyed reference loaded every row (a silent short load would flatter it)."""
+    conn = sqlite3.connect(database)
+    try:
+        for table, expected in (
+            ("owners", spec.owners),
+            ("accounts", spec.accounts),
+            ("deals", spec.deals),
+        ):
+            (count,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            if count != expected:
+                raise SystemExit(f"{database}: {table} has {count} rows, expected {expected}")
+    finally:
+        conn.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -149,22 +189,27 @@ def main(argv: list[str] | None = None) -> int:
     profile = folder / "bench.yaml"
     profile.write_text(PROFILE, encoding="utf-8")
     book, reference = folder / "book.db", folder / "sqlite-import.db"
-    book.unlink(missing_ok=True)
-    reference.unlink(missing_ok=True)
+    keyed = folder / "sqlite-keyed-import.db"
+    for stale in (book, reference, keyed):
+        stale.unlink(missing_ok=True)
     rolesync = [sys.executable, "-m", "roleSync", "import", "-c", str(profile)]
     rolesync += [f"--{name}={path}" for name, path in paths.items()]
     seconds, rss, output = run_child(rolesync)
     print(output.strip())
     script = ".mode csv\n" + "".join(f".import {p} {name}\n" for name, p in paths.items())
     ref_seconds, ref_rss, _ = run_child([args.sqlite, str(reference)], script)
+    keyed_seconds, keyed_rss, _ = run_child([args.sqlite, str(keyed)], keyed_script(paths))
+    check_counts(keyed, spec)
     records = spec.owners + spec.accounts + spec.deals
-    print(f"{'':24}{'wall time':>12}{'records/s':>12}{'peak RSS':>12}")
+    print(f"{'':28}{'wall time':>12}{'records/s':>12}{'peak RSS':>12}")
     for label, wall, peak in (
         ("rolesync import", seconds, rss),
-        ("sqlite3 .import", ref_seconds, ref_rss),
+        ("sqlite3 .import, bare", ref_seconds, ref_rss),
+        ("sqlite3 .import, keyed", keyed_seconds, keyed_rss),
     ):
-        print(f"{label:24}{wall:10.2f} s{records / wall:12,.0f}{peak:8.1f} MiB")
-    print(f"roleSync / sqlite3: {seconds / ref_seconds:.2f}x the time")
+        print(f"{label:28}{wall:10.2f} s{records / wall:12,.0f}{peak:8.1f} MiB")
+    print(f"roleSync / sqlite3 bare:  {seconds / ref_seconds:.2f}x the time")
+    print(f"roleSync / sqlite3 keyed: {seconds / keyed_seconds:.2f}x the time")
     return 0
 
 

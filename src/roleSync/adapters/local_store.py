@@ -69,6 +69,8 @@ _INDEXES = (
     "CREATE INDEX deals_by_owner ON deals (owner_id)",
 )
 _SCHEMA = _TABLES + _INDEXES
+# The same statements, for benchmarks/import_scale.py's like-for-like sqlite3 reference.
+BOOK_TABLES, BOOK_INDEXES = _TABLES, _INDEXES
 
 
 class BookError(RoleSyncError):
