@@ -60,6 +60,16 @@ def _row_builder(specs: list[tuple[int, _Spec]]) -> Callable[[list[str]], list[A
         elif spec.how == "memo":
             namespace[f"_m{n}"] = Memo(spec.parse)
             parts.append(f"_m{n}[{cell}]")
+        elif spec.how == "amount":
+            # The amount parser's own fast path, inline: plain digits with at most one
+            # point, ASCII, short enough never to read as inf. Anything else (and so every
+            # refusal) goes through the parser.
+            namespace[f"_f{n}"] = spec.parse
+            v = f"_v{n}"
+            parts.append(
+                f"(float({v}) if ({v} := {cell}.strip()).replace('.', '', 1).isdigit() "
+                f"and {v}.isascii() and len({v}) < 300 else _f{n}({cell}))"
+            )
         else:
             namespace[f"_f{n}"] = spec.parse
             parts.append(f"_f{n}({cell})")
@@ -108,7 +118,12 @@ def _field_specs(entity: str, profile: Profile, owners: OwnerIndex | None) -> li
         _Spec("stage", "stage", text, "text"),
         _Spec("closed", "closed", boolean(False), "memo"),
         _Spec("won", "won", boolean(False), "memo"),
-        _Spec("amount", "amount", amount_parser(section.amounts)),
+        _Spec(
+            "amount",
+            "amount",
+            amount_parser(section.amounts),
+            "amount" if section.amounts.decimal == "." else "call",
+        ),
         _Spec("created", "created", dates.date(required=True), "memo"),
         _Spec("close_date", "close_date", dates.date(required=False), "memo"),
     ]
@@ -178,6 +193,8 @@ class TableRows:
         self._extras: list[tuple[str, int]] = []
         self._joined: list[int] | None = None  # owners: name from several columns
         self._complete: Callable[[list[Any], int], bool] | None = None
+        # Deals with both columns mapped: (won, closed) positions in a row's values.
+        self._won_closed: tuple[int, int] | None = None
         self._where: dict[str, tuple[int, int]] = {}
         self._outcomes = Memo(profile.stage_outcome)
         header = next(self.records, None)
@@ -241,24 +258,21 @@ class TableRows:
         if self.entity == "deals":
             # book column -> (position in a row's values, CSV column index)
             self._where = {spec.column: (n, i) for n, (i, spec) in enumerate(self._specs)}
-            self._complete = self._deal_outcome
             if self.mapping.stage_decides:
+                self._complete = self._stage_outcome
                 self.columns += ["closed", "won"]
+            elif "won" in self._where and "closed" in self._where:
+                self._won_closed = (self._where["won"][0], self._where["closed"][0])
         if self._extras:
             self.columns.append("fields")
 
-    def _deal_outcome(self, values: list[Any], line: int) -> bool:
-        where = self._where
-        if not self.mapping.stage_decides:
-            if "won" in where and "closed" in where:
-                won, closed = values[where["won"][0]], values[where["closed"][0]]
-                if won and not closed:
-                    self.problems.add(
-                        line, where["won"][1] + 1, "a won deal must be closed", "csv-invalid-value"
-                    )
-                    return False
-            return True
-        position, index = where["stage"]
+    def _won_not_closed(self, line: int) -> None:
+        index = self._where["won"][1]
+        self.problems.add(line, index + 1, "a won deal must be closed", "csv-invalid-value")
+
+    def _stage_outcome(self, values: list[Any], line: int) -> bool:
+        """The profile maps no closed/won columns: the stage decides, appended to the row."""
+        position, index = self._where["stage"]
         stage = values[position]
         if not stage:
             self.problems.add(
@@ -289,6 +303,9 @@ class TableRows:
         width = len(self.header)
         build = _row_builder(self._specs)
         extras, joined, complete = self._extras, self._joined, self._complete
+        # -1: no such check. Kept inline: a call per row costs more than the check.
+        won, closed = self._won_closed or (-1, -1)
+        yielded = 0
         for line, cells in self.records:
             if len(cells) != width:
                 self.problems.add(
@@ -305,13 +322,17 @@ class TableRows:
             except CellError:
                 self._report(line, cells)
                 continue
+            if won >= 0 and values[won] and not values[closed]:
+                self._won_not_closed(line)
+                continue
             if complete is not None and not complete(values, line):
                 continue
             if extras:
                 values.append(encode_json({name: cells[i].strip() for name, i in extras}))
             values.append(line)
-            self.yielded += 1
+            yielded += 1
             yield values
+        self.yielded = yielded
         self.stages.report(self.problems)
 
     def ids(self) -> Iterator[tuple[int, str, int]]:
