@@ -208,8 +208,8 @@ def test_a_bad_file_reports_every_error_and_writes_nothing(
         "(2026-03-31 or 2026-03-31T09:30:00Z) [csv-invalid-value]",
         f"{d}:3:6: error: IsClosed: 'maybe' is not a boolean (true/false, yes/no, 1/0) "
         "[csv-invalid-value]",
-        f"{d}:3:8: error: Amount: '1,000' is not a number (digits and a decimal point, "
-        "e.g. 1234.50) [csv-invalid-value]",
+        f"{d}:3:8: error: Amount: '1,000' is not an amount in the profile's format (digits "
+        "and '.' before decimals, e.g. 1234.50) [csv-invalid-value]",
         f"{d}:4:9: error: CreatedDate: '2025-13-01' is not an ISO date or date-time "
         "(2026-03-31 or 2026-03-31T09:30:00Z) [csv-invalid-value]",
         f"{d}:4:10: error: CloseDate: 'yesterday' is not an ISO date or date-time "
@@ -222,7 +222,8 @@ def test_a_bad_file_reports_every_error_and_writes_nothing(
         f"{d}:11:2: error: AccountId: blank value; this field is required [csv-invalid-value]",
         f"{d}:11:7: error: IsWon: 'Y' is not a boolean (true/false, yes/no, 1/0) "
         "[csv-invalid-value]",
-        f"{d}:11:8: error: Amount: 'nan' is not a finite amount [csv-invalid-value]",
+        f"{d}:11:8: error: Amount: 'nan' is not an amount in the profile's format (digits "
+        "and '.' before decimals, e.g. 1234.50) [csv-invalid-value]",
         f"{d}:11:9: error: CreatedDate: blank value; this field is required [csv-invalid-value]",
     ]
     assert profile.book_path.read_bytes() == before

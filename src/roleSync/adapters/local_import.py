@@ -1,32 +1,48 @@
 """`rolesync import`: CSV exports (owners, accounts, deals) into the local book.
 
-All or nothing: every file is read and every cell checked before the book is
-opened, and every problem is reported at once as `file.csv:LINE:COL` (LINE the
-physical line in the file, COL the 1-based index of the cell). Only when there is
-none is anything written, in one transaction, upserting rows by id.
+All or nothing, streamed. Rows go from the CSV reader straight into a new staging
+SQLite file next to the book (no journal, no fsync: a failure only deletes it), so
+memory stays flat whatever the size of the files. Every problem of every file is
+reported at once as `file.csv:LINE:COL` (LINE the physical line in the file, COL the
+1-based index of the cell). Only when there is none, and the health check (if given)
+finds no error, is the book written:
 
-The CSV column of each book field comes from the profile's `import` section. A
-field mapped to null is not imported: new rows get its default and existing rows
-keep their value.
+* no book yet: the staging file is indexed and becomes the book (a hard link, so a
+  book created meanwhile by someone else is never overwritten);
+* a book: the staged rows are upserted by id in one transaction, rolled back if the
+  health check finds an error.
+
+The CSV column of each book field comes from the profile's `import` section. A field
+mapped to null is not imported: new rows get its default and existing rows keep their
+value. A blank deal owner is stored as NULL (the account's owner, by the model's rule).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
+import os
 import sqlite3
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
-from roleSync.adapters.local_store import encode_json, open_book, transaction
+from roleSync.adapters.csv_rows import Problems
+from roleSync.adapters.import_tables import TableRows
+from roleSync.adapters.import_values import OwnerIndex
+from roleSync.adapters.local_store import (
+    BookError,
+    create_tables,
+    finish_schema,
+    open_book,
+    transaction,
+)
 from roleSync.errors import Diagnostic, InputError, Severity, UsageError
-from roleSync.profile import AccountColumns, DealColumns, OwnerColumns, Profile
+from roleSync.profile import Profile
 
-Parser = Callable[[str], Any]
+# The book health gate: called with the book as it will be, before anything is made
+# visible; an error among its findings means nothing is written.
+Health = Callable[[sqlite3.Connection], Sequence[Diagnostic]]
+ENTITIES = ("owners", "accounts", "deals")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +57,8 @@ class ImportReport:
     owners: EntityCounts = field(default_factory=EntityCounts)
     accounts: EntityCounts = field(default_factory=EntityCounts)
     deals: EntityCounts = field(default_factory=EntityCounts)
+    # The health check's warnings: the import went through; the CLI prints them.
+    warnings: tuple[Diagnostic, ...] = ()
 
     def __str__(self) -> str:
         parts = [
@@ -54,350 +72,207 @@ class ImportReport:
         return f"{self.book}: " + "; ".join(parts)
 
 
-# -- cell parsers: return the stored value or raise ValueError with the reason -----
-
-_TRUE = frozenset({"true", "yes", "1"})
-_FALSE = frozenset({"false", "no", "0"})
-
-
-def _text(cell: str) -> str:
-    return cell.strip()
-
-
-def _optional_text(cell: str) -> str | None:
-    return cell.strip() or None
-
-
-def _required_text(cell: str) -> str:
-    if not cell.strip():
-        raise ValueError("blank value; this field is required")
-    return cell.strip()
+def _connect_staging(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    # A staging file is deleted on any failure, so it needs neither a journal nor
+    # fsync; the cache is bounded so that memory stays flat.
+    for pragma in (
+        "journal_mode = OFF",
+        "synchronous = OFF",
+        "locking_mode = EXCLUSIVE",
+        "cache_size = -32768",
+        "temp_store = FILE",
+    ):
+        conn.execute(f"PRAGMA {pragma}")
+    return conn
 
 
-def _boolean(default: bool) -> Parser:
-    def parse(cell: str) -> int:
-        value = cell.strip().casefold()
-        if not value:
-            return int(default)
-        if value in _TRUE:
-            return 1
-        if value in _FALSE:
-            return 0
-        raise ValueError(f"{cell.strip()!r} is not a boolean (true/false, yes/no, 1/0)")
+class _Staging:
+    """The rows of every file, checked and loaded into the staging file."""
 
-    return parse
+    def __init__(self, path: Path, profile: Profile, book: Path | None) -> None:
+        self.profile, self.book = profile, book
+        self.conn = _connect_staging(path)
+        create_tables(self.conn)
+        self.conn.execute("BEGIN")
+        self.diagnostics: list[Diagnostic] = []
+        self.columns: dict[str, list[str]] = {}
+        self.staged: dict[str, int] = {}
+        self._owners: OwnerIndex | None = None
 
+    def owner_index(self) -> OwnerIndex:
+        """Owners of the book, updated by the owners file of this import."""
+        if self._owners is None:
+            known: dict[str, tuple[str, str]] = {}
+            if self.book is not None:
+                conn = open_book(self.book, create=False)
+                try:
+                    known = {r[0]: (r[1], r[2]) for r in conn.execute(_OWNERS_SQL)}
+                finally:
+                    conn.close()
+            for owner_id, name, email in self.conn.execute(_OWNERS_SQL):
+                old = known.get(owner_id, ("", ""))
+                known[owner_id] = (name or old[0], email or old[1])
+            self._owners = OwnerIndex((i, n, e) for i, (n, e) in known.items())
+        return self._owners
 
-def _datetime(cell: str) -> str | None:
-    # Stored as UTC with an explicit offset, so every imported time compares with
-    # every other: date-only and offset-less values are taken as UTC.
-    value = cell.strip()
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(
-            f"{value!r} is not an ISO date or date-time (2026-03-31 or 2026-03-31T09:30:00Z)"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat()
-
-
-def _date(cell: str) -> str | None:
-    # A date-time keeps the calendar day it was written with: the day the CRM user saw.
-    value = cell.strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(value).date().isoformat()
-    except ValueError:
-        raise ValueError(
-            f"{value!r} is not an ISO date or date-time (2026-03-31 or 2026-03-31T09:30:00Z)"
-        ) from None
-
-
-def _required_date(cell: str) -> str:
-    value = _date(cell)
-    if value is None:
-        raise ValueError("blank value; this field is required")
-    return value
-
-
-def _amount(cell: str) -> float | None:
-    value = cell.strip()
-    if not value:
-        return None
-    try:
-        amount = float(value)
-    except ValueError:
-        # Thousands separators and currency symbols are rejected rather than guessed:
-        # "1,234" is 1234 in one locale and 1.234 in another.
-        raise ValueError(
-            f"{value!r} is not a number (digits and a decimal point, e.g. 1234.50)"
-        ) from None
-    if not math.isfinite(amount):
-        raise ValueError(f"{value!r} is not a finite amount")
-    return amount
-
-
-# -- what each entity imports -------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Field:
-    column: str  # book column (a constant of this module, safe to put in SQL)
-    attr: str  # attribute of the profile's column mapping
-    parse: Parser
-
-
-_OWNER_FIELDS = (
-    _Field("id", "id", _required_text),
-    _Field("name", "name", _text),
-    _Field("email", "email", _text),
-    _Field("title", "title", _text),
-    _Field("active", "active", _boolean(True)),
-)
-_ACCOUNT_FIELDS = (
-    _Field("id", "id", _required_text),
-    _Field("name", "name", _text),
-    _Field("owner_id", "owner", _optional_text),
-    _Field("lifecycle", "lifecycle", _text),
-    _Field("segment", "segment", _text),
-    _Field("region", "region", _text),
-    _Field("tier", "tier", _text),
-    _Field("locked", "locked", _boolean(False)),
-    _Field("created", "created", _datetime),
-    _Field("updated", "updated", _datetime),
-)
-_DEAL_FIELDS = (
-    _Field("id", "id", _required_text),
-    _Field("account_id", "account", _required_text),
-    _Field("owner_id", "owner", _optional_text),
-    _Field("kind", "kind", _optional_text),
-    _Field("stage", "stage", _text),
-    _Field("closed", "closed", _boolean(False)),
-    _Field("won", "won", _boolean(False)),
-    _Field("amount", "amount", _amount),
-    _Field("created", "created", _required_date),
-    _Field("close_date", "close_date", _date),
-)
-_TABLES = {"owners": _OWNER_FIELDS, "accounts": _ACCOUNT_FIELDS, "deals": _DEAL_FIELDS}
-
-
-@dataclass(slots=True)
-class _Parsed:
-    """One entity's rows, ready to write: values in `columns` order."""
-
-    table: str
-    columns: list[str]
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-
-
-class _Problems:
-    def __init__(self, display: str) -> None:
-        self.display = display
-        self.items: list[Diagnostic] = []
-
-    def add(self, line: int, col: int, message: str, code: str) -> None:
-        self.items.append(Diagnostic(self.display, line, col, Severity.ERROR, message, code))
-
-
-def _decode(raw: bytes, problems: _Problems) -> str | None:
-    try:
-        return raw.decode("utf-8-sig")  # Excel writes UTF-8 with a BOM
-    except UnicodeDecodeError as exc:
-        line_start = raw.rfind(b"\n", 0, exc.start) + 1
-        before = raw[line_start : exc.start].decode("utf-8", "replace")
-        cell = len(next(csv.reader([before]), [""])) if before else 1
-        problems.add(
-            raw.count(b"\n", 0, exc.start) + 1,
-            cell,
-            "not valid UTF-8 (save the file as UTF-8)",
-            "csv-not-utf8",
-        )
-        return None
-
-
-def _records(text: str, problems: _Problems) -> list[tuple[int, list[str]]]:
-    """(physical line where the record starts, cells) for every non-blank record."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[tuple[int, list[str]]] = []
-    previous_end = 0
-    try:
-        for cells in reader:
-            # line_num is the line a record ends on; it starts right after the last one.
-            start, previous_end = previous_end + 1, reader.line_num
-            if cells:
-                records.append((start, cells))
-    except csv.Error as exc:
-        problems.add(reader.line_num, 0, f"malformed CSV: {exc}", "csv-syntax")
-    return records
-
-
-def _parse_file(
-    path: Path,
-    entity: str,
-    mapping: OwnerColumns | AccountColumns | DealColumns,
-    problems: _Problems,
-) -> _Parsed | None:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        problems.add(0, 0, f"cannot read file: {exc.strerror}", "file-unreadable")
-        return None
-    text = _decode(raw, problems)
-    if text is None:
-        return None
-    records = _records(text, problems)
-    if not records:
-        if not problems.items:
-            problems.add(1, 1, "empty file: expected a header line", "csv-empty")
-        return None
-    header_line, header = records[0]
-    positions: dict[str, int] = {}
-    for index, name in enumerate(header):
-        positions.setdefault(name.strip(), index)
-
-    fields: list[tuple[_Field, int]] = []
-    for spec in _TABLES[entity]:
-        column: str | None = getattr(mapping, spec.attr)
-        if column is None:
-            continue  # mapped to null: not imported
-        if column not in positions:
-            problems.add(
-                header_line,
-                1,
-                f"no column {column!r} (import.{entity}.{spec.attr} in the profile)",
-                "csv-missing-column",
+    def load(self, entity: str, path: Path) -> None:
+        problems = Problems(str(path))
+        section = getattr(self.profile.import_, entity)
+        by_reference = getattr(section, "owner_by", "id") != "id"
+        owners = self.owner_index() if by_reference else None
+        table = TableRows(entity, path, self.profile, problems, owners)
+        if table.columns and not problems.errors:
+            names = [*table.columns, "rowid"]
+            # Table and column names are this package's constants (never from the CSV or
+            # the profile); every value goes through a placeholder. OR IGNORE: a repeated
+            # id is found below, with the line of its first row.
+            self.conn.executemany(
+                f"INSERT OR IGNORE INTO {entity} ({', '.join(names)}) "
+                f"VALUES ({', '.join('?' for _ in names)})",
+                table.rows(),
             )
-            continue
-        fields.append((spec, positions[column]))
-    extras: list[tuple[str, int]] = []
-    for name, column in getattr(mapping, "fields", {}).items():
-        if column not in positions:
-            problems.add(
-                header_line,
-                1,
-                f"no column {column!r} (import.{entity}.fields.{name} in the profile)",
-                "csv-missing-column",
-            )
-            continue
-        extras.append((name, positions[column]))
-    used = {header[index].strip() for _, index in fields} | {
-        header[index].strip() for _, index in extras
-    }
-    for index, name in enumerate(header):
-        if name.strip() in used and positions[name.strip()] != index:
-            problems.add(
-                header_line,
-                index + 1,
-                f"column {name.strip()!r} appears twice",
-                "csv-duplicate-column",
-            )
+        else:
+            for _ in table.rows():  # a header problem: the rows' problems still count
+                pass
+        staged: int = self.conn.execute(f"SELECT count(*) FROM {entity}").fetchone()[0]
+        if problems.errors or staged < table.yielded:
+            self._duplicates(TableRows(entity, path, self.profile, Problems(""), owners), problems)
+        self.diagnostics += problems.diagnostics()
+        self.columns[entity], self.staged[entity] = table.columns, staged
 
-    # Rows are checked even when a header is missing: the other columns' problems
-    # are worth knowing in the same run.
-    parsed = _Parsed(entity, [spec.column for spec, _ in fields] + (["fields"] if extras else []))
-    index_of = {spec.column: index for spec, index in fields}
-    seen: dict[str, int] = {}
-    for line, cells in records[1:]:
-        if len(cells) != len(header):
-            problems.add(
-                line,
-                min(len(cells), len(header)) + 1,
-                f"row has {len(cells)} cells; the header has {len(header)}",
-                "csv-row-length",
-            )
-            continue
-        # Duplicates are checked even on rows with other problems, so that one run
-        # reports both.
-        row_id = cells[index_of["id"]].strip() if "id" in index_of else ""
-        if row_id and row_id in seen:
-            problems.add(
-                line,
-                index_of["id"] + 1,
-                f"duplicate id {row_id!r} (first on line {seen[row_id]})",
-                "csv-duplicate-id",
-            )
-        elif row_id:
-            seen[row_id] = line
-        row: list[Any] = []
-        for spec, index in fields:
-            try:
-                row.append(spec.parse(cells[index]))
-            except ValueError as exc:
+    def _duplicates(self, again: TableRows, problems: Problems) -> None:
+        """Second reading, only when something is wrong: every repeated id, on its line."""
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, line INT)")
+        self.conn.execute("DELETE FROM seen")
+        for line, value, col in again.ids():
+            added = self.conn.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (value, line))
+            if added.rowcount == 0:
+                (first,) = self.conn.execute("SELECT line FROM seen WHERE id = ?", (value,))
                 problems.add(
-                    line, index + 1, f"{header[index].strip()}: {exc}", "csv-invalid-value"
+                    line,
+                    col,
+                    f"duplicate id {value!r} (first on line {first[0]})",
+                    "csv-duplicate-id",
                 )
-        if len(row) != len(fields):
-            continue
-        values = dict(zip(parsed.columns, row, strict=False))
-        if values.get("won") and values.get("closed") == 0:
-            problems.add(
-                line, index_of["won"] + 1, "a won deal must be closed", "csv-invalid-value"
-            )
-        if extras:
-            row.append(encode_json({name: cells[index].strip() for name, index in extras}))
-        parsed.rows.append(tuple(row))
-    return parsed
 
 
-def _upsert(conn: sqlite3.Connection, parsed: _Parsed) -> EntityCounts:
-    existing = {row[0] for row in conn.execute(f"SELECT id FROM {parsed.table}")}
-    ids = [row[0] for row in parsed.rows]
-    inserted = sum(1 for i in ids if i not in existing)
-    # Table and column names come from this module's constants (never from the CSV
-    # or the profile); every value goes through a placeholder.
-    columns = ", ".join(parsed.columns)
-    marks = ", ".join("?" for _ in parsed.columns)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in parsed.columns if c != "id")
-    action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-    conn.executemany(
-        f"INSERT INTO {parsed.table} ({columns}) VALUES ({marks}) ON CONFLICT (id) {action}",
-        parsed.rows,
-    )
-    return EntityCounts(inserted=inserted, updated=len(ids) - inserted)
+_OWNERS_SQL = "SELECT id, name, email FROM owners"
+
+
+def _errors(diagnostics: Sequence[Diagnostic]) -> bool:
+    return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
+def _install(staging: _Staging, book: Path, health: Health | None) -> tuple[Diagnostic, ...]:
+    """A first import: the staging file, indexed and checked, becomes the book."""
+    conn = staging.conn
+    finish_schema(conn)
+    found = tuple(health(conn)) if health is not None else ()
+    if _errors(found):
+        raise InputError(found)
+    conn.execute("COMMIT")
+    conn.close()
+    return found
+
+
+def _merge(
+    staging: _Staging, stage_path: Path, book: Path, health: Health | None
+) -> tuple[dict[str, tuple[int, int]], tuple[Diagnostic, ...]]:
+    """Upsert the staged rows into the book in one transaction; roll back on a health error."""
+    staging.conn.execute("COMMIT")
+    staging.conn.close()
+    conn = open_book(book, create=False)
+    counts: dict[str, tuple[int, int]] = {}
+    try:
+        conn.execute("ATTACH DATABASE ? AS stage", (str(stage_path),))
+        with transaction(conn):
+            for entity, columns in staging.columns.items():
+                if not columns:
+                    continue
+                (new,) = conn.execute(
+                    f"SELECT count(*) FROM stage.{entity} WHERE id NOT IN "
+                    f"(SELECT id FROM main.{entity})"
+                ).fetchone()
+                names = ", ".join(columns)
+                updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+                action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+                # `WHERE true`: SQLite's upsert after a SELECT needs it to parse.
+                conn.execute(
+                    f"INSERT INTO main.{entity} ({names}) SELECT {names} FROM stage.{entity} "
+                    f"WHERE true ORDER BY rowid ON CONFLICT (id) {action}"
+                )
+                counts[entity] = (new, staging.staged[entity] - new)
+            found = tuple(health(conn)) if health is not None else ()
+            if _errors(found):
+                raise InputError(found)
+    finally:
+        conn.close()
+    return counts, found
+
+
+def _link_into_place(stage_path: Path, book: Path) -> None:
+    """The staging file becomes the book, never over a book created meanwhile."""
+    try:
+        os.link(stage_path, book)
+    except FileExistsError:
+        raise BookError(
+            f"{book} was created by someone else during this import; import again"
+        ) from None
+    except OSError:
+        # A file system without hard links: check, then rename (a narrow race, where
+        # the link above has none).
+        if book.exists():
+            raise BookError(
+                f"{book} was created by someone else during this import; import again"
+            ) from None
+        stage_path.replace(book)
 
 
 def import_csv(
-    profile: Profile, owners: Path | None, accounts: Path | None, deals: Path | None
+    profile: Profile,
+    owners: Path | None,
+    accounts: Path | None,
+    deals: Path | None,
+    *,
+    health: Health | None = None,
 ) -> ImportReport:
     """Upsert CSV rows by id into the profile's local book, creating it if needed.
 
-    Raises InputError with every problem of every file, having written nothing.
+    Raises InputError with every problem of every file (or every error the health check
+    found), having written nothing.
     """
-    given: Sequence[tuple[str, Path | None, OwnerColumns | AccountColumns | DealColumns]] = (
-        ("owners", owners, profile.import_.owners),
-        ("accounts", accounts, profile.import_.accounts),
-        ("deals", deals, profile.import_.deals),
-    )
-    if all(path is None for _, path, _ in given):
+    given = dict(zip(ENTITIES, (owners, accounts, deals), strict=True))
+    if all(path is None for path in given.values()):
         raise UsageError("nothing to import: give an owners, accounts or deals CSV file")
-    diagnostics: list[Diagnostic] = []
-    batches: list[_Parsed] = []
-    for entity, path, mapping in given:
-        if path is None:
-            continue
-        problems = _Problems(str(path))
-        parsed = _parse_file(path, entity, mapping, problems)
-        diagnostics.extend(problems.items)
-        if parsed is not None:
-            batches.append(parsed)
-    if diagnostics:
-        raise InputError(diagnostics)
-
     book = profile.book_path
     book.parent.mkdir(parents=True, exist_ok=True)
-    conn = open_book(book, create=True)
+    existing = book.is_file()
+    handle, name = tempfile.mkstemp(prefix=f".{book.name}.", suffix=".import", dir=book.parent)
+    os.close(handle)
+    stage_path = Path(name)
     try:
-        with transaction(conn):
-            counts = {batch.table: _upsert(conn, batch) for batch in batches}
+        staging = _Staging(stage_path, profile, book if existing else None)
+        try:
+            for entity, path in given.items():
+                if path is not None:
+                    staging.load(entity, path)
+            if staging.diagnostics:
+                raise InputError(staging.diagnostics)
+            if existing:
+                counts, warnings = _merge(staging, stage_path, book, health)
+            else:
+                warnings = _install(staging, book, health)
+                _link_into_place(stage_path, book)
+                counts = {e: (n, 0) for e, n in staging.staged.items()}
+        finally:
+            staging.conn.close()
+    except sqlite3.Error as exc:
+        # Disk full, a read-only folder: the book is untouched, say so in one line.
+        raise BookError(f"cannot import into {book}: {exc}") from None
     finally:
-        conn.close()
-    return ImportReport(book, **counts)
+        stage_path.unlink(missing_ok=True)
+    owner_counts, account_counts, deal_counts = (
+        EntityCounts(*counts.get(entity, (0, 0))) for entity in ENTITIES
+    )
+    return ImportReport(book, owner_counts, account_counts, deal_counts, warnings)

@@ -157,7 +157,10 @@ def run_import(args: argparse.Namespace) -> ExitCode:
     if not (args.owners or args.accounts or args.deals):
         raise CommandUsageError("import needs at least one of --owners, --accounts, --deals")
     profile = load_profile(args.connector)
-    out(str(import_csv(profile, args.owners, args.accounts, args.deals)))
+    report = import_csv(profile, args.owners, args.accounts, args.deals)
+    for warning in report.warnings:
+        print(warning, file=sys.stderr)
+    out(str(report))
     return ExitCode.OK
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import cached_property
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -17,6 +19,7 @@ from roleSync.profile.common import (
     MetricKey,
     StrictSection,
 )
+from roleSync.profile.formats import ISO, DateFormat, check_formats, compile_format
 
 
 class LocalSection(StrictSection):
@@ -32,18 +35,38 @@ class LocalSection(StrictSection):
 # -- kind: salesforce ---------------------------------------------------------------
 
 
+# How accounts.owner and deals.owner name the owner: the owner's id (default), email or
+# full name (matched ignoring case and extra spaces; an ambiguous or unknown name is an
+# error on its row).
+OwnerReference = Literal["id", "email", "name"]
+
+
 class OwnerColumns(StrictSection):
+    # A HubSpot owners export has no id column: map id to the email column.
     id: Column = "id"
-    name: Column = "name"
+    # Several columns ("First Name", "Last Name") are joined with a space.
+    name: Column | list[Column] = "name"
     email: Column | None = "email"
     title: Column | None = "title"
     active: Column | None = "active"
+
+    @field_validator("name")
+    @classmethod
+    def _some_name_column(cls, name: str | list[str]) -> str | list[str]:
+        if isinstance(name, list) and not name:
+            raise ValueError("give at least one column")
+        return name
+
+    @property
+    def name_columns(self) -> list[str]:
+        return [self.name] if isinstance(self.name, str) else list(self.name)
 
 
 class AccountColumns(StrictSection):
     id: Column = "id"
     name: Column = "name"
     owner: Column | None = "owner_id"
+    owner_by: OwnerReference = "id"
     lifecycle: Column | None = "lifecycle"
     segment: Column | None = "segment"
     region: Column | None = "region"
@@ -57,20 +80,85 @@ class AccountColumns(StrictSection):
 class DealColumns(StrictSection):
     id: Column = "id"
     account: Column = "account_id"
+    # When the account column lists several ids ("123;456", HubSpot's "Associated
+    # Company IDs"): their separator; the first id is the deal's account.
+    account_separator: str | None = Field(default=None, min_length=1, max_length=4)
     owner: Column | None = "owner_id"
+    owner_by: OwnerReference = "id"
     kind: Column | None = "kind"
     stage: Column = "stage"
-    closed: Column = "closed"
-    won: Column = "won"
+    # Both null: closed and won come from the stage, through the profile's `stages`.
+    closed: Column | None = "closed"
+    won: Column | None = "won"
     amount: Column | None = "amount"
     created: Column = "created"
     close_date: Column | None = "close_date"
 
+    @model_validator(mode="after")
+    def _closed_and_won_together(self) -> DealColumns:
+        if (self.closed is None) != (self.won is None):
+            raise ValueError(
+                "map both closed and won, or neither (null: both come from the stage "
+                "through the profile's stages)"
+            )
+        return self
+
+    @property
+    def stage_decides(self) -> bool:
+        """Closed and won come from the stage (no closed/won columns)."""
+        return self.closed is None
+
+
+# Characters that may group thousands or mark decimals in an amount.
+Separator = Literal[",", ".", " ", "'", "\u00a0", "\u202f"]
+CurrencyMark = Annotated[
+    str,
+    Field(
+        pattern=r"^[^\d\s,.'+\-()]{1,8}$",
+        description="A currency symbol or code written beside amounts: $, USD, €.",
+    ),
+]
+
+
+class AmountFormat(StrictSection):
+    """How the CSV writes amounts. Amounts are not converted between currencies: list the
+    symbols and codes of the one currency the export is in."""
+
+    currencies: list[CurrencyMark] = Field(default_factory=list)
+    thousands: Separator | None = None
+    decimal: Literal[".", ","] = "."
+
+    @model_validator(mode="after")
+    def _distinct_separators(self) -> AmountFormat:
+        if self.thousands == self.decimal:
+            raise ValueError(
+                f"thousands and decimal separators must differ (both {self.decimal!r}): "
+                "'1,234' would read two ways"
+            )
+        return self
+
+
+def _iso_only() -> list[str]:
+    return [ISO]
+
 
 class ImportSection(StrictSection):
+    # Date formats tried in order (see roleSync.profile.formats); ISO 8601 by default.
+    dates: list[str] = Field(default_factory=_iso_only, min_length=1)
+    amounts: AmountFormat = Field(default_factory=AmountFormat)
     owners: OwnerColumns = Field(default_factory=OwnerColumns)
     accounts: AccountColumns = Field(default_factory=AccountColumns)
     deals: DealColumns = Field(default_factory=DealColumns)
+
+    @field_validator("dates")
+    @classmethod
+    def _unambiguous_dates(cls, dates: list[str]) -> list[str]:
+        check_formats(dates)
+        return dates
+
+    @cached_property
+    def date_formats(self) -> list[DateFormat]:
+        return [compile_format(spec) for spec in self.dates]  # checked above
 
 
 def _default_metric_fields() -> dict[str, str]:

@@ -1,0 +1,217 @@
+"""`rolesync import` of a large book's CSV files, beside sqlite3's own `.import` of them.
+
+Run: python benchmarks/import_scale.py                      # 100k accounts, 400k deals
+     python benchmarks/import_scale.py --accounts 1000000 --deals 4000000 --owners 2000
+
+Writes owners.csv, accounts.csv and deals.csv from benchmarks/book_generator.py's seeded
+generator (kept under --dir and reused when the same size was written before), then, in
+the same run, each in a child process of its own:
+
+* roleSync: `rolesync import` of the three files into a new local book, through a
+  profile whose import columns are the files' headers;
+* bare reference: the sqlite3 CLI, `.mode csv` and `.import` of the same three files
+  into a new database file (tables made from the headers, no keys, no indexes, no checks);
+* keyed reference: the sqlite3 CLI again, into a new database file that first gets the
+  book's own schema (roleSync's table and index statements from local_store: primary
+  keys and the three indexes), then `.import --csv --skip 1` of each file into its
+  table. The accounts file has no `fields` column, so it goes to a temp table and on
+  with INSERT ... SELECT in the same script. Values stay as sqlite3 reads them (text);
+  nothing is checked.
+
+Wall time and peak RSS of each child come from os.wait4, which reports one child's own
+resource usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from book_generator import BookSpec, iter_accounts, iter_deals, iter_owners
+
+from roleSync.adapters.local_store import BOOK_INDEXES, BOOK_TABLES
+
+_VERSION = "2 "  # of the files' layout: files written by an older one are written again
+PROFILE = """\
+version: 1
+kind: local
+name: bench
+local:
+  path: book.db
+"""
+
+
+ACCOUNT_COLUMNS = [
+    "id",
+    "name",
+    "owner_id",
+    "lifecycle",
+    "segment",
+    "region",
+    "tier",
+    "locked",
+    "created",
+    "updated",
+]
+DEAL_COLUMNS = [
+    "id",
+    "account_id",
+    "owner_id",
+    "kind",
+    "stage",
+    "closed",
+    "won",
+    "amount",
+    "created",
+    "close_date",
+]
+
+
+def write_csvs(spec: BookSpec, folder: Path) -> dict[str, Path]:
+    """The book as three CSV files with the default import headers (streamed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {name: folder / f"{name}.csv" for name in ("owners", "accounts", "deals")}
+    marker = folder / "spec.txt"
+    if marker.is_file() and marker.read_text() == _VERSION + repr(spec):
+        return paths
+    with paths["owners"].open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["id", "name", "email", "title", "active"])
+        for o in iter_owners(spec):
+            out.writerow([o.id, o.name, o.email, o.title, "true" if o.active else "false"])
+    with paths["accounts"].open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(ACCOUNT_COLUMNS)
+        for a in iter_accounts(spec):
+            locked = "true" if a.locked else "false"
+            created = a.created.isoformat() if a.created else ""
+            updated = a.updated.isoformat() if a.updated else ""
+            place = (a.lifecycle, a.segment, a.region, a.tier)
+            out.writerow((a.id, a.name, a.owner_id, *place, locked, created, updated))
+    with paths["deals"].open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(DEAL_COLUMNS)
+        for d in iter_deals(spec):
+            out.writerow(
+                [
+                    d.id,
+                    d.account_id,
+                    d.owner_id,
+                    d.kind.value if d.kind else "",
+                    d.stage,
+                    "true" if d.closed else "false",
+                    "true" if d.won else "false",
+                    "" if d.amount is None else f"{d.amount:.2f}",
+                    d.created.isoformat(),
+                    d.close_date.isoformat() if d.close_date else "",
+                ]
+            )
+    marker.write_text(_VERSION + repr(spec))
+    return paths
+
+
+def keyed_script(paths: dict[str, Path]) -> str:
+    """sqlite3 CLI script: the book's schema, then each file into its table."""
+    statements = [f"{statement};" for statement in BOOK_TABLES + BOOK_INDEXES]
+    lines = ["BEGIN;", *statements, "COMMIT;"]
+    lines.append(f".import --csv --skip 1 {paths['owners']} owners")
+    # accounts.csv lacks the table's `fields` column: through a temp table, whose
+    # columns the CLI names from the header.
+    lines.append(f".import --csv --schema temp {paths['accounts']} accounts_csv")
+    columns = ", ".join(ACCOUNT_COLUMNS)
+    lines.append(f"INSERT INTO accounts ({columns}) SELECT {columns} FROM temp.accounts_csv;")
+    lines.append("DROP TABLE temp.accounts_csv;")
+    lines.append(f".import --csv --skip 1 {paths['deals']} deals")
+    return "\n".join(lines) + "\n"
+
+
+def run_child(command: list[str], stdin: str | None = None) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MiB, output) of one child process, via os.wait4."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    if stdin is not None and child.stdin is not None:
+        child.stdin.write(stdin)
+        child.stdin.close()
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"{command[0]} failed ({child.returncode}):\n{output}")
+    return elapsed, usage.ru_maxrss / 1024, output
+
+
+def check_counts(database: Path, spec: BookSpec) -> None:
+    """The keyed reference loaded every row (a silent short load would flatter it)."""
+    conn = sqlite3.connect(database)
+    try:
+        for table, expected in (
+            ("owners", spec.owners),
+            ("accounts", spec.accounts),
+            ("deals", spec.deals),
+        ):
+            (count,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            if count != expected:
+                raise SystemExit(f"{database}: {table} has {count} rows, expected {expected}")
+    finally:
+        conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--deals", type=int, default=400_000)
+    parser.add_argument("--owners", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/rolesync-import-bench"))
+    parser.add_argument("--sqlite", default="/usr/bin/sqlite3")
+    args = parser.parse_args(argv)
+    spec = BookSpec(args.accounts, args.deals, args.owners, args.seed)
+    folder = args.dir / f"{spec.accounts}-{spec.deals}-{spec.owners}-{spec.seed}"
+    started = time.perf_counter()
+    paths = write_csvs(spec, folder)
+    size = sum(p.stat().st_size for p in paths.values()) / 2**20
+    print(f"CSV files: {size:,.0f} MiB in {folder} ({time.perf_counter() - started:.1f} s)")
+
+    profile = folder / "bench.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    book, reference = folder / "book.db", folder / "sqlite-import.db"
+    keyed = folder / "sqlite-keyed-import.db"
+    for stale in (book, reference, keyed):
+        stale.unlink(missing_ok=True)
+    rolesync = [sys.executable, "-m", "roleSync", "import", "-c", str(profile)]
+    rolesync += [f"--{name}={path}" for name, path in paths.items()]
+    seconds, rss, output = run_child(rolesync)
+    print(output.strip())
+    script = ".mode csv\n" + "".join(f".import {p} {name}\n" for name, p in paths.items())
+    ref_seconds, ref_rss, _ = run_child([args.sqlite, str(reference)], script)
+    keyed_seconds, keyed_rss, _ = run_child([args.sqlite, str(keyed)], keyed_script(paths))
+    check_counts(keyed, spec)
+    records = spec.owners + spec.accounts + spec.deals
+    print(f"{'':28}{'wall time':>12}{'records/s':>12}{'peak RSS':>12}")
+    for label, wall, peak in (
+        ("rolesync import", seconds, rss),
+        ("sqlite3 .import, bare", ref_seconds, ref_rss),
+        ("sqlite3 .import, keyed", keyed_seconds, keyed_rss),
+    ):
+        print(f"{label:28}{wall:10.2f} s{records / wall:12,.0f}{peak:8.1f} MiB")
+    print(f"roleSync / sqlite3 bare:  {seconds / ref_seconds:.2f}x the time")
+    print(f"roleSync / sqlite3 keyed: {seconds / keyed_seconds:.2f}x the time")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
