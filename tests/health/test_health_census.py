@@ -97,6 +97,28 @@ def test_the_census_counts_and_samples_every_problem(tmp_path: Path) -> None:
     }
 
 
+def test_case_sensitive_ids_collide_only_by_spaces(tmp_path: Path) -> None:
+    """Salesforce's 15-character ids differ by case alone: with `ids: case_sensitive`
+    those are two records, and only stray spaces still make two ids one."""
+    path = tmp_path / "book.db"
+    problem_book(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO accounts (id, name, owner_id) VALUES ('acc-2 ', 'x', 'o1')")
+    questions = CensusQuestions(
+        mapped_kinds=["New Customer", "new_business"],
+        mapped_lifecycles=["customer", "prospect", "other"],
+        mapped_stages=None,
+        amount_range=AmountRange(0.0, 1e12),
+        ids_case_sensitive=True,
+    )
+    with sqlite3.connect(path) as conn:
+        found = take_census(conn, questions)
+    # acc-1 / ACC-1, o2 / " O2  " and "D 19" / "d  19" are different ids here.
+    assert {(c.table, c.normal, c.ids) for c in found.collisions} == {
+        ("accounts", "acc-2", ("acc-2", "acc-2 ")),
+    }
+
+
 def test_the_import_hook_runs_on_the_open_transaction_before_commit(tmp_path: Path) -> None:
     path = tmp_path / "book.db"
     write_book(path, [owner("o1")], [account("a1", "o1")], [])

@@ -152,12 +152,17 @@ def run_demo(args: argparse.Namespace) -> ExitCode:
 
 def run_import(args: argparse.Namespace) -> ExitCode:
     from roleSync.adapters.local_import import import_csv
+    from roleSync.health import health_hook
     from roleSync.profile import load_profile
 
     if not (args.owners or args.accounts or args.deals):
         raise CommandUsageError("import needs at least one of --owners, --accounts, --deals")
     profile = load_profile(args.connector)
-    report = import_csv(profile, args.owners, args.accounts, args.deals)
+    # The book health gate runs on the book as the import would leave it, before it
+    # commits: an error there and nothing is written.
+    report = import_csv(
+        profile, args.owners, args.accounts, args.deals, health=health_hook(profile)
+    )
     for warning in report.warnings:
         print(warning, file=sys.stderr)
     out(str(report))

@@ -25,12 +25,20 @@ from roleSync.profile.common import normalized
 
 EXAMPLES = 3
 _SPACES = "' ' || char(9) || char(10) || char(13)"
-# An id as compared for collisions: ASCII case folded, surrounding spaces removed and
-# runs of inner spaces (up to 8) collapsed to one.
-_ID_NORMAL = (
-    f"replace(replace(replace(lower(trim(replace(id, char(9), ' '), {_SPACES})),"
-    " '  ', ' '), '  ', ' '), '  ', ' ')"
-)
+
+
+def _id_normal(case_sensitive: bool) -> str:
+    """An id as compared for collisions: surrounding spaces removed, runs of inner spaces
+    (up to 8) collapsed to one and, unless ids are case-sensitive, ASCII case folded."""
+    trimmed = f"trim(replace(id, char(9), ' '), {_SPACES})"
+    folded = trimmed if case_sensitive else f"lower({trimmed})"
+    return f"replace(replace(replace({folded}, '  ', ' '), '  ', ' '), '  ', ' ')"
+
+
+def _odd_id(case_sensitive: bool) -> str:
+    """Ids that may collide with another: not in normal form (cheap to test on every row)."""
+    spaced = "instr(id, ' ') > 0 OR instr(id, char(9)) > 0"
+    return f"({spaced})" if case_sensitive else f"(id != lower(id) OR {spaced})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,8 @@ class CensusQuestions:
     mapped_lifecycles: Collection[str]
     mapped_stages: Collection[str] | None
     amount_range: AmountRange
+    # Salesforce's 15-character ids differ by case alone: such books compare ids as they are.
+    ids_case_sensitive: bool = False
 
 
 def _marks(values: Collection[object]) -> str:
@@ -192,11 +202,14 @@ def _unknown_account(conn: sqlite3.Connection) -> Affected:
     return Affected(sum(int(n) for _, n in rows), tuple(examples))
 
 
-def _collisions(conn: sqlite3.Connection, table: str) -> tuple[Collision, ...]:
+def _collisions(
+    conn: sqlite3.Connection, table: str, case_sensitive: bool
+) -> tuple[Collision, ...]:
     """Ids equal once normalised. One of two colliding ids is not in normal form, so only
     those are grouped (usually none), each checked against the table's key as well."""
+    normal = _id_normal(case_sensitive)
     rows = conn.execute(
-        f"WITH c AS (SELECT id, {_ID_NORMAL} AS n FROM {table} WHERE id != {_ID_NORMAL}) "
+        f"WITH c AS (SELECT id, {normal} AS n FROM {table} WHERE id != {normal}) "
         "SELECT n, count(*) + EXISTS (SELECT 1 FROM "
         f"{table} AS t WHERE t.id = c.n), group_concat(id, char(31)) FROM c GROUP BY n "
         f"HAVING count(*) > 1 OR EXISTS (SELECT 1 FROM {table} AS t WHERE t.id = c.n) "
@@ -211,17 +224,15 @@ def _collisions(conn: sqlite3.Connection, table: str) -> tuple[Collision, ...]:
     return tuple(found)
 
 
-# Ids that may collide with another: not in normal form (cheap to test on every row).
-_ODD_ID = "(id != lower(id) OR instr(id, ' ') > 0 OR instr(id, char(9)) > 0)"
-
-
-def _odd_ids(conn: sqlite3.Connection, table: str) -> int:
-    (count,) = conn.execute(f"SELECT count(*) FROM {table} WHERE {_ODD_ID}").fetchone()
+def _odd_ids(conn: sqlite3.Connection, table: str, case_sensitive: bool) -> int:
+    (count,) = conn.execute(
+        f"SELECT count(*) FROM {table} WHERE {_odd_id(case_sensitive)}"
+    ).fetchone()
     return int(count)
 
 
 def _suspicious_deals(
-    conn: sqlite3.Connection, kinds: list[str], low: float, high: float
+    conn: sqlite3.Connection, kinds: list[str], low: float, high: float, case_sensitive: bool
 ) -> tuple[int, ...]:
     """Counts of deals with each possible problem, in one pass that only tallies the
     rows with some problem (sums over every row cost several times the scan). A text
@@ -234,7 +245,7 @@ def _suspicious_deals(
         ("amount < ?", (low,)),
         ("amount > ?", (high,)),
         ("typeof(amount) IN ('text', 'blob')", ()),
-        (_ODD_ID, ()),
+        (_odd_id(case_sensitive), ()),
     )
     tallies = ", ".join(f"coalesce(sum({c}), 0)" for c, _ in conditions)
     # The text test is implied by `amount > high`: left out of the filter.
@@ -255,16 +266,17 @@ def take_census(conn: sqlite3.Connection, questions: CensusQuestions) -> BookCen
     (deals, closed, won) = conn.execute(
         "SELECT count(*), coalesce(sum(closed != 0), 0), coalesce(sum(won != 0), 0) FROM deals"
     ).fetchone()
+    case = questions.ids_case_sensitive
     odd_kinds, no_amount, no_close, below, above, text, odd_ids = _suspicious_deals(
-        conn, kinds, low, high
+        conn, kinds, low, high, case
     )
     owner_ids = {str(i) for (i,) in conn.execute("SELECT id FROM owners")}
     (accounts,) = conn.execute("SELECT count(*) FROM accounts").fetchone()
-    collisions = _collisions(conn, "owners")
-    if _odd_ids(conn, "accounts"):
-        collisions += _collisions(conn, "accounts")
+    collisions = _collisions(conn, "owners", case)
+    if _odd_ids(conn, "accounts", case):
+        collisions += _collisions(conn, "accounts", case)
     if odd_ids:
-        collisions += _collisions(conn, "deals")
+        collisions += _collisions(conn, "deals", case)
     stages = questions.mapped_stages
     return BookCensus(
         owners=len(owner_ids),

@@ -44,6 +44,7 @@ def questions(profile: Profile) -> CensusQuestions:
         mapped_lifecycles=[*profile.lifecycle, *CANONICAL_LIFECYCLES],
         mapped_stages=list(profile.stages) if stages_decide(profile) else None,
         amount_range=AmountRange(bounds.min, bounds.max),
+        ids_case_sensitive=profile.data_quality.ids == "case_sensitive",
     )
 
 

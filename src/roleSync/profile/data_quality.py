@@ -99,6 +99,10 @@ class DataQualitySection(StrictSection):
     """Per check of the book health gate, its policy; and the amount bounds."""
 
     amounts: AmountBounds = Field(default_factory=AmountBounds)
+    # How duplicate_id compares ids: case_insensitive folds case and spaces;
+    # case_sensitive only spaces (Salesforce's 15-character ids, as report exports give
+    # them, differ by case alone by design; the API's 18-character ids never do).
+    ids: Literal["case_insensitive", "case_sensitive"] = "case_insensitive"
     unmapped_deal_kind: CheckPolicy = Field(default_factory=CheckPolicy)
     unmapped_stage: CheckPolicy = Field(default_factory=CheckPolicy)
     unmapped_lifecycle: CheckPolicy = Field(default_factory=CheckPolicy)
