@@ -282,3 +282,26 @@ def test_empty_and_missing_files(profile: Profile, tmp_path: Path) -> None:
 def test_nothing_to_import_is_a_usage_error(profile: Profile) -> None:
     with pytest.raises(UsageError):
         import_csv(profile, None, None, None)
+
+
+def test_the_import_command_runs_the_book_health_gate_before_it_commits(
+    profile: Profile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`rolesync import` of a deal type the profile does not map: exit 1, the value, its
+    count and the profile key to add it under, and the book as it was."""
+    from roleSync.cli import main
+
+    args = ["import", "-c", str(tmp_path / "crm.yaml")]
+    owners = csv_file(tmp_path, "owners.csv", OWNERS_CSV)
+    accounts = csv_file(tmp_path, "accounts.csv", ACCOUNTS_CSV)
+    assert main([*args, "--owners", str(owners), "--accounts", str(accounts)]) == 0
+    before = profile.book_path.read_bytes()
+    renewal = DEALS_CSV.replace("Existing Customer - Upgrade", "Existing Customer - Renewal")
+    renewal = renewal.replace(",,Closed Won,1,1", ",Existing Customer - Renewal,Closed Won,1,1")
+    deals = csv_file(tmp_path, "deals.csv", renewal)
+    capsys.readouterr()
+    assert main([*args, "--deals", str(deals)]) == 1
+    err = capsys.readouterr().err
+    assert 'deal_kinds."Existing Customer - Renewal"' in err
+    assert "2 deals" in err and "[unmapped-deal-kind]" in err
+    assert profile.book_path.read_bytes() == before
