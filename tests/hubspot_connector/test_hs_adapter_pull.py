@@ -40,20 +40,15 @@ def _expected(emu: HubSpotEmulator, profile: Profile) -> tuple[Rows, Rows, Rows]
         )
         for c in store.all("companies")
     }
-    # A deal without an owner counts for its company's owner (the Book's one rule).
-    company_owner = {
-        str(c["hs_object_id"]): c.get("hubspot_owner_id") for c in store.all("companies")
-    }
     deals: Rows = set()
     for d in store.all("deals"):
         deal_id = str(d["hs_object_id"])
         amount = d.get("amount")
-        company = store.company_of(deal_id)
         deals.add(
             (
                 deal_id,
-                company or f"(no account) {deal_id}",
-                d.get("hubspot_owner_id") or company_owner.get(company or ""),
+                store.company_of(deal_id) or f"(no account) {deal_id}",
+                d.get("hubspot_owner_id"),
                 d.get("dealstage"),
                 d.get("dealstage") in {"closedwon", "closedlost"},
                 d.get("dealstage") == "closedwon",
