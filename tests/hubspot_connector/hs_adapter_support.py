@@ -81,6 +81,17 @@ def env_for(emu: HubSpotEmulator) -> dict[str, str]:
     }
 
 
+EXAMPLE_PROFILE = Path(__file__).resolve().parents[2] / "connectors" / "hubspot.example.yaml"
+
+
+def example_profile(folder: Path, emu: HubSpotEmulator) -> tuple[Path, dict[str, str]]:
+    """The shipped example profile copied into `folder`, and the environment variables
+    (those `rolesync emulate hubspot` prints) that point it at `emu`."""
+    profile = folder / "hubspot.yaml"
+    profile.write_bytes(EXAMPLE_PROFILE.read_bytes())
+    return profile, {"HUBSPOT_HOST": emu.url, **env_for(emu)}
+
+
 def fast_policy(**overrides: Any) -> RetryPolicy:
     """Real backoff arithmetic, no real waiting."""
     settings: dict[str, Any] = {

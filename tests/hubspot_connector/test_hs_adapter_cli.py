@@ -5,12 +5,11 @@ profile's validation; the daily limit's exit code."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hs_adapter_support import owner_of, portal, writes
+from hs_adapter_support import example_profile, owner_of, portal, writes
 
 from roleSync.cli import main
 from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotFaults
@@ -33,13 +32,9 @@ def emu() -> Iterator[HubSpotEmulator]:
 def example(tmp_path: Path, emu: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The shipped example profile, in a scratch folder, pointed at the emulator by the
     environment variables `rolesync emulate hubspot` prints."""
-    profile = tmp_path / "hubspot.yaml"
-    shutil.copy(EXAMPLE, profile)
-    monkeypatch.setenv("HUBSPOT_HOST", emu.url)
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", emu.config.access_token)
-    monkeypatch.setenv("HUBSPOT_CLIENT_ID", emu.config.client_id)
-    monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", emu.config.client_secret)
-    monkeypatch.setenv("HUBSPOT_REFRESH_TOKEN", emu.config.refresh_token)
+    profile, env = example_profile(tmp_path, emu)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     return profile
 
 

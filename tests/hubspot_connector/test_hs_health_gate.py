@@ -4,19 +4,17 @@ count and the profile key to add), and the portal receives no write request."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hs_adapter_support import portal
+from hs_adapter_support import example_profile, portal
 
 from roleSync.cli import main
 from roleSync.emulators.hubspot import HubSpotEmulator
 from roleSync.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "connectors" / "hubspot.example.yaml"
 RULES = ROOT / "rules"
 AS_OF = "2026-06-30"
 MAPPING = "  newbusiness: new_business\n  existingbusiness: expansion\n"
@@ -32,16 +30,12 @@ def emu() -> Iterator[HubSpotEmulator]:
 def example(tmp_path: Path, emu: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The example profile with `existingbusiness` left out of its deal_kinds, as a user
     who mapped only new business would write it; the portal set up for its metrics."""
-    profile = tmp_path / "hubspot.yaml"
-    shutil.copy(EXAMPLE, profile)
+    profile, env = example_profile(tmp_path, emu)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     text = profile.read_text()
     assert MAPPING in text
     profile.write_text(text.replace(MAPPING, "  newbusiness: new_business\n"))
-    monkeypatch.setenv("HUBSPOT_HOST", emu.url)
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", emu.config.access_token)
-    monkeypatch.setenv("HUBSPOT_CLIENT_ID", emu.config.client_id)
-    monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", emu.config.client_secret)
-    monkeypatch.setenv("HUBSPOT_REFRESH_TOKEN", emu.config.refresh_token)
     assert main(["setup", "-c", str(profile)]) == 0
     return profile
 

@@ -4,13 +4,12 @@ overwrites none of them (counted by the emulator), and reports them as conflicts
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hs_adapter_support import METRIC_FIELDS, adapter_for, portal
+from hs_adapter_support import METRIC_FIELDS, adapter_for, example_profile, portal
 
 from roleSync.adapters.hubspot.setup import setup_portal
 from roleSync.cli import main
@@ -19,7 +18,6 @@ from roleSync.model import FieldValue
 from roleSync.plan import MetricWrite
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "connectors" / "hubspot.example.yaml"
 RULES = ROOT / "rules"
 AS_OF = "2026-06-30"
 
@@ -32,13 +30,9 @@ def emu() -> Iterator[HubSpotEmulator]:
 
 @pytest.fixture
 def example(tmp_path: Path, emu: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch) -> Path:
-    profile = tmp_path / "hubspot.yaml"
-    shutil.copy(EXAMPLE, profile)
-    monkeypatch.setenv("HUBSPOT_HOST", emu.url)
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", emu.config.access_token)
-    monkeypatch.setenv("HUBSPOT_CLIENT_ID", emu.config.client_id)
-    monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", emu.config.client_secret)
-    monkeypatch.setenv("HUBSPOT_REFRESH_TOKEN", emu.config.refresh_token)
+    profile, env = example_profile(tmp_path, emu)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     return profile
 
 

@@ -92,6 +92,22 @@ def env_for(emu: SalesforceEmulator) -> dict[str, str]:
     }
 
 
+EXAMPLE_PROFILE = Path(__file__).resolve().parents[2] / "connectors" / "salesforce.example.yaml"
+
+
+def example_profile(folder: Path, emu: SalesforceEmulator) -> tuple[Path, dict[str, str]]:
+    """The shipped example profile copied into `folder`, and the environment variables
+    (those `rolesync emulate salesforce` prints) that point it at `emu`."""
+    profile = folder / "salesforce.yaml"
+    profile.write_bytes(EXAMPLE_PROFILE.read_bytes())
+    env = {
+        "SF_ACCESS_TOKEN": emu.config.access_token,
+        "SF_INSTANCE_URL": emu.url,
+        "SF_CA_BUNDLE": str(emu.ca_path),
+    }
+    return profile, env
+
+
 def fast_policy(**overrides: Any) -> RetryPolicy:
     """Real backoff arithmetic, no real waiting."""
     settings: dict[str, Any] = {

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sf_helpers import new_emulator, writes_of
+from sf_helpers import example_profile, new_emulator, writes_of
 
 from roleSync.cli import main
 from roleSync.emulators.salesforce import SalesforceEmulator
@@ -26,11 +26,9 @@ AS_OF = "2026-06-30"
 def example(tmp_path: Path, small_org: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The shipped example profile, in a scratch folder, pointed at the emulator by the
     environment variables `rolesync emulate salesforce` prints."""
-    profile = tmp_path / "salesforce.yaml"
-    shutil.copy(EXAMPLE, profile)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", small_org.config.access_token)
-    monkeypatch.setenv("SF_INSTANCE_URL", small_org.url)
-    monkeypatch.setenv("SF_CA_BUNDLE", str(small_org.ca_path))
+    profile, env = example_profile(tmp_path, small_org)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ignored.pem")  # trust_env is off
     return profile
 

@@ -4,17 +4,16 @@ count and the profile key to add), and the org receives no write request."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from sf_helpers import example_profile
 
 from roleSync.cli import main
 from roleSync.emulators.salesforce import SalesforceEmulator
 from roleSync.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "connectors" / "salesforce.example.yaml"
 RULES = ROOT / "rules"
 AS_OF = "2026-06-30"
 RENEWAL = "Existing Customer - Renewal"
@@ -22,11 +21,9 @@ RENEWAL = "Existing Customer - Renewal"
 
 @pytest.fixture
 def example(tmp_path: Path, small_org: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch) -> Path:
-    profile = tmp_path / "salesforce.yaml"
-    shutil.copy(EXAMPLE, profile)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", small_org.config.access_token)
-    monkeypatch.setenv("SF_INSTANCE_URL", small_org.url)
-    monkeypatch.setenv("SF_CA_BUNDLE", str(small_org.ca_path))
+    profile, env = example_profile(tmp_path, small_org)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     return profile
 
 

@@ -4,28 +4,24 @@ overwrites none of them (counted by the emulator), and reports them as conflicts
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from sf_helpers import writes_of
+from sf_helpers import example_profile, writes_of
 
 from roleSync.cli import main
 from roleSync.emulators.salesforce import SalesforceEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "connectors" / "salesforce.example.yaml"
 RULES = ROOT / "rules"
 AS_OF = "2026-06-30"
 
 
 @pytest.fixture
 def example(tmp_path: Path, small_org: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch) -> Path:
-    profile = tmp_path / "salesforce.yaml"
-    shutil.copy(EXAMPLE, profile)
-    monkeypatch.setenv("SF_ACCESS_TOKEN", small_org.config.access_token)
-    monkeypatch.setenv("SF_INSTANCE_URL", small_org.url)
-    monkeypatch.setenv("SF_CA_BUNDLE", str(small_org.ca_path))
+    profile, env = example_profile(tmp_path, small_org)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     return profile
 
 
