@@ -5,13 +5,14 @@ profile (pure), `findings` holds the results, `gate` runs it all for check, plan
 and import. See docs/data-quality.md.
 """
 
-from roleSync.health.findings import BookHealth, BookHealthError, Finding, Tolerated
+from roleSync.health.findings import BookHealth, BookHealthError, Finding, Locator, Tolerated
 from roleSync.health.gate import book_health, gate, health_hook, scan
 
 __all__ = [
     "BookHealth",
     "BookHealthError",
     "Finding",
+    "Locator",
     "Tolerated",
     "book_health",
     "gate",

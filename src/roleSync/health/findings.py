@@ -9,10 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from roleSync.errors import Diagnostic, InputError, Severity
 from roleSync.profile import Profile
+
+# The record field each check is about, by the import section's names (import.deals.kind,
+# ...): where a finding's first example sits in a CSV file being imported.
+FIELD_OF_CHECK = {
+    "unmapped_deal_kind": "kind",
+    "unmapped_stage": "stage",
+    "unmapped_lifecycle": "lifecycle",
+    "unknown_account": "account",
+    "unknown_owner": "owner",
+    "missing_amount": "amount",
+    "missing_close_date": "close_date",
+    "negative_amount": "amount",
+    "absurd_amount": "amount",
+    "duplicate_id": "id",
+}
+
+
+class Locator(Protocol):
+    """Where a record's field is in the files being imported: (path, line, column), or
+    None when the record is not in them (it was in the book before)."""
+
+    def __call__(self, rows: str, field: str, record_id: str) -> tuple[str, int, int] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +50,30 @@ class Finding:
     # own data_quality entry.
     profile_key: tuple[str, ...]
 
-    def diagnostic(self, profile: Profile) -> Diagnostic:
+    def diagnostic(self, profile: Profile, locate: Locator | None = None) -> Diagnostic:
+        """Positioned at the profile key to edit; with `locate` (a CSV import), at the
+        first example's row and column in the file, naming the profile key's place."""
         line, col = profile.key_position(self.profile_key)
         shown = ", ".join(self.examples)
         more = f" (e.g. {shown})" if shown else ""
-        return Diagnostic(
-            profile.source_path, line, col, self.severity, self.message + more, self.code
-        )
+        found = self._in_files(locate) if locate is not None else None
+        if found is None:
+            return Diagnostic(
+                profile.source_path, line, col, self.severity, self.message + more, self.code
+            )
+        path, row, column = found
+        where = f"; the profile key is at {profile.source_path}:{line}:{col}"
+        return Diagnostic(path, row, column, self.severity, self.message + more + where, self.code)
+
+    def _in_files(self, locate: Locator) -> tuple[str, int, int] | None:
+        field = FIELD_OF_CHECK.get(self.check)
+        if field is None or self.rows not in ("owners", "accounts", "deals"):
+            return None
+        for record_id in self.examples:
+            found = locate(self.rows, field, record_id)
+            if found is not None:
+                return found
+        return None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,8 +117,8 @@ class BookHealth:
     def warnings(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity is Severity.WARNING)
 
-    def diagnostics(self, profile: Profile) -> list[Diagnostic]:
-        return [f.diagnostic(profile) for f in self.findings]
+    def diagnostics(self, profile: Profile, locate: Locator | None = None) -> list[Diagnostic]:
+        return [f.diagnostic(profile, locate) for f in self.findings]
 
     def as_json(self) -> dict[str, Any]:
         """The run report's `book_health` section."""

@@ -15,13 +15,13 @@ from roleSync.adapters.local_store import BookError, open_book, snapshot
 from roleSync.errors import Diagnostic
 from roleSync.health.census import AmountRange, CensusQuestions, take_census
 from roleSync.health.evaluate import evaluate
-from roleSync.health.findings import BookHealth, BookHealthError
+from roleSync.health.findings import BookHealth, BookHealthError, Locator
 from roleSync.model import DealKind
 from roleSync.profile import Profile
 
 CANONICAL_LIFECYCLES = ("customer", "prospect", "other")
 
-HealthHook = Callable[[sqlite3.Connection], Sequence[Diagnostic]]
+HealthHook = Callable[[sqlite3.Connection, Locator | None], Sequence[Diagnostic]]
 
 
 def stages_decide(profile: Profile) -> bool:
@@ -57,8 +57,8 @@ def health_hook(profile: Profile) -> HealthHook:
     """For CSV import: the findings (errors and warnings) of the book on the import's
     connection, before it commits; the importer rolls back if any is an error."""
 
-    def check(conn: sqlite3.Connection) -> Sequence[Diagnostic]:
-        return book_health(conn, profile).diagnostics(profile)
+    def check(conn: sqlite3.Connection, locate: Locator | None = None) -> Sequence[Diagnostic]:
+        return book_health(conn, profile).diagnostics(profile, locate)
 
     return check
 
