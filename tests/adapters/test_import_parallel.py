@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from roleSync.adapters.csv_rows import MAX_PER_CODE
-from roleSync.adapters.import_worker import can_fork
+from roleSync.adapters.import_worker import worth_a_process
 from roleSync.adapters.local_import import ImportReport, import_csv
 from roleSync.errors import InputError
 from roleSync.profile import Profile, load_profile
@@ -24,7 +24,9 @@ ACCOUNT_HEADER = (
 )
 DEAL_HEADER = "Id,AccountId,OwnerId,Type,StageName,IsClosed,IsWon,Amount,CreatedDate,CloseDate\n"
 
-pytestmark = pytest.mark.skipif(not can_fork(), reason="no fork on this platform")
+pytestmark = pytest.mark.skipif(
+    not worth_a_process(), reason="no fork or one core: no second process"
+)
 
 
 def profile_in(folder: Path) -> Profile:

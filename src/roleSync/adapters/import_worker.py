@@ -8,13 +8,17 @@ whatever the size of the file. The child owns the file's findings while it reads
 come back with its last message, so a file's problems are all reported, as before.
 
 Only where fork exists (the child inherits the profile, the owner index and the open
-file, nothing is re-read) and only for files of at least `PARALLEL_FROM` bytes: below
-that, starting a process costs more than it saves.
+file, nothing is re-read), with two cores or more, and only for files of at least
+`PARALLEL_FROM` bytes: below that, starting a process costs more than it saves. When
+the second core is busy with other work, the child's extra work (pickling, about 15%
+of the parsing) makes the import slower than reading in one process: measured, see
+benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import traceback
 from collections.abc import Iterator
@@ -29,7 +33,7 @@ from roleSync.errors import RoleSyncError
 PARALLEL_FROM = 4 * 2**20  # bytes of CSV
 BATCH_ROWS = 2_000  # rows per message: big enough to amortise a send, small for memory
 
-Batch = list[list[Any]]
+Batch = list[tuple[Any, ...]]
 
 
 class ReaderError(RoleSyncError):
@@ -40,6 +44,17 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+def worth_a_process() -> bool:
+    """Fork exists and this process may run on two cores: on one, the child's pickling
+    would only add to the work."""
+    if not can_fork():
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except AttributeError:  # no affinity call on this platform
+        return (os.cpu_count() or 1) >= 2
+
+
 def _read(table: TableRows, out: Connection) -> None:
     """In the child: every good row, in batches; then the file's findings."""
     # Ctrl-C reaches the whole process group: the parent stops this child itself.
@@ -47,7 +62,9 @@ def _read(table: TableRows, out: Connection) -> None:
     try:
         batch: Batch = []
         for values in table.rows():
-            batch.append(values)
+            # Tuples: the parent unpickles them several times faster than lists (a
+            # tuple of strings and numbers is not tracked by the garbage collector).
+            batch.append(tuple(values))
             if len(batch) == BATCH_ROWS:
                 out.send(batch)
                 batch = []

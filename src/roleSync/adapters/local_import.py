@@ -29,7 +29,7 @@ from pathlib import Path
 from roleSync.adapters.csv_rows import Problems
 from roleSync.adapters.import_tables import TableRows
 from roleSync.adapters.import_values import OwnerIndex
-from roleSync.adapters.import_worker import PARALLEL_FROM, RowBatches, can_fork
+from roleSync.adapters.import_worker import PARALLEL_FROM, RowBatches, worth_a_process
 from roleSync.adapters.local_store import (
     BookError,
     create_tables,
@@ -96,7 +96,7 @@ class _Staging:
     ) -> None:
         self.profile, self.book = profile, book
         # Files of at least this many bytes are read by a second process (None: never).
-        self.parallel_from = parallel_from if can_fork() else None
+        self.parallel_from = parallel_from if worth_a_process() else None
         self.conn = _connect_staging(path)
         create_tables(self.conn)
         self.conn.execute("BEGIN")
