@@ -83,9 +83,6 @@ def _connect_staging(path: Path) -> sqlite3.Connection:
         "locking_mode = EXCLUSIVE",
         "cache_size = -32768",
         "temp_store = FILE",
-        # The index builds' sorts may use a helper thread: CREATE INDEX of 4 million deals,
-        # 3.3-3.5 s instead of 3.8-4.3 s (measured; the setting is per connection).
-        "threads = 2",
     ):
         conn.execute(f"PRAGMA {pragma}")
     return conn
