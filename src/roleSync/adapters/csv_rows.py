@@ -37,6 +37,11 @@ class Problems:
         else:
             self._first_dropped.setdefault(code, (line, col))
 
+    def take(self, other: Problems) -> None:
+        """The findings of `other`: a copy of these that went on in another process."""
+        self.items, self._counts = other.items, other._counts
+        self._first_dropped = other._first_dropped
+
     @property
     def errors(self) -> int:
         return sum(1 for d in self.items if d.severity is Severity.ERROR) + sum(

@@ -29,6 +29,7 @@ from pathlib import Path
 from roleSync.adapters.csv_rows import Problems
 from roleSync.adapters.import_tables import TableRows
 from roleSync.adapters.import_values import OwnerIndex
+from roleSync.adapters.import_worker import PARALLEL_FROM, RowBatches, worth_a_process
 from roleSync.adapters.local_store import (
     BookError,
     create_tables,
@@ -90,8 +91,12 @@ def _connect_staging(path: Path) -> sqlite3.Connection:
 class _Staging:
     """The rows of every file, checked and loaded into the staging file."""
 
-    def __init__(self, path: Path, profile: Profile, book: Path | None) -> None:
+    def __init__(
+        self, path: Path, profile: Profile, book: Path | None, parallel_from: int | None
+    ) -> None:
         self.profile, self.book = profile, book
+        # Files of at least this many bytes are read by a second process (None: never).
+        self.parallel_from = parallel_from if worth_a_process() else None
         self.conn = _connect_staging(path)
         create_tables(self.conn)
         self.conn.execute("BEGIN")
@@ -122,18 +127,25 @@ class _Staging:
         by_reference = getattr(section, "owner_by", "id") != "id"
         owners = self.owner_index() if by_reference else None
         table = TableRows(entity, path, self.profile, problems, owners)
-        if table.columns and not problems.errors:
-            names = [*table.columns, "rowid"]
-            # Table and column names are this package's constants (never from the CSV or
-            # the profile); every value goes through a placeholder. OR IGNORE: a repeated
-            # id is found below, with the line of its first row.
-            self.conn.executemany(
-                f"INSERT OR IGNORE INTO {entity} ({', '.join(names)}) "
-                f"VALUES ({', '.join('?' for _ in names)})",
-                table.rows(),
-            )
+        names = [*table.columns, "rowid"]
+        # Table and column names are this package's constants (never from the CSV or
+        # the profile); every value goes through a placeholder. OR IGNORE: a repeated
+        # id is found below, with the line of its first row.
+        insert = (
+            f"INSERT OR IGNORE INTO {entity} ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' for _ in names)})"
+        )
+        # A header problem: nothing is inserted, but the rows' problems still count.
+        good_header = bool(table.columns) and not problems.errors
+        if self.parallel_from is not None and _size(path) >= self.parallel_from:
+            with RowBatches(table) as batches:
+                for batch in batches:
+                    if good_header:
+                        self.conn.executemany(insert, batch)
+        elif good_header:
+            self.conn.executemany(insert, table.rows())
         else:
-            for _ in table.rows():  # a header problem: the rows' problems still count
+            for _ in table.rows():
                 pass
         staged: int = self.conn.execute(f"SELECT count(*) FROM {entity}").fetchone()[0]
         if problems.errors or staged < table.yielded:
@@ -158,6 +170,13 @@ class _Staging:
 
 
 _OWNERS_SQL = "SELECT id, name, email FROM owners"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # unreadable: the reader reports it
 
 
 def _errors(diagnostics: Sequence[Diagnostic]) -> bool:
@@ -236,11 +255,14 @@ def import_csv(
     deals: Path | None,
     *,
     health: Health | None = None,
+    parallel_from: int | None = PARALLEL_FROM,
 ) -> ImportReport:
     """Upsert CSV rows by id into the profile's local book, creating it if needed.
 
     Raises InputError with every problem of every file (or every error the health check
-    found), having written nothing.
+    found), having written nothing. A file of at least `parallel_from` bytes is read and
+    checked by a second process while this one inserts (None: never; the book is the
+    same either way).
     """
     given = dict(zip(ENTITIES, (owners, accounts, deals), strict=True))
     if all(path is None for path in given.values()):
@@ -252,7 +274,7 @@ def import_csv(
     os.close(handle)
     stage_path = Path(name)
     try:
-        staging = _Staging(stage_path, profile, book if existing else None)
+        staging = _Staging(stage_path, profile, book if existing else None, parallel_from)
         try:
             for entity, path in given.items():
                 if path is not None:
