@@ -18,6 +18,7 @@ from roleSync.adapters.local import LocalAdapter
 from roleSync.adapters.local_import import ImportReport, import_csv
 from roleSync.cli import main
 from roleSync.errors import Diagnostic, InputError, Severity
+from roleSync.health import Locator
 from roleSync.model import Book
 from roleSync.profile import Profile, load_profile
 
@@ -303,7 +304,7 @@ class FakeHealth:
         self.severities = severities
         self.seen: list[tuple[int, int]] = []
 
-    def __call__(self, conn: sqlite3.Connection) -> Sequence[Diagnostic]:
+    def __call__(self, conn: sqlite3.Connection, locate: Locator | None) -> Sequence[Diagnostic]:
         deals = conn.execute("SELECT count(*) FROM deals").fetchone()[0]
         owners = conn.execute("SELECT count(*) FROM owners").fetchone()[0]
         self.seen.append((owners, deals))

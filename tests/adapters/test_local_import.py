@@ -304,4 +304,7 @@ def test_the_import_command_runs_the_book_health_gate_before_it_commits(
     err = capsys.readouterr().err
     assert 'deal_kinds."Existing Customer - Renewal"' in err
     assert "2 deals" in err and "[unmapped-deal-kind]" in err
+    # At the first such deal's Type cell (line 3, column 4), naming the profile key's place.
+    assert err.startswith(f"{deals}:3:4: error: deal type 'Existing Customer - Renewal'")
+    assert f"the profile key is at {tmp_path / 'crm.yaml'}:" in err
     assert profile.book_path.read_bytes() == before

@@ -131,7 +131,7 @@ def test_the_import_hook_runs_on_the_open_transaction_before_commit(tmp_path: Pa
                 "INSERT INTO deals (id, account_id, owner_id, kind, created) "
                 "VALUES ('d1', 'a1', 'o1', 'Renewal FY26', '2026-01-01')"
             )
-            diagnostics = hook(conn)  # sees the uncommitted row
+            diagnostics = hook(conn, None)  # sees the uncommitted row
             conn.execute("DELETE FROM deals")
     finally:
         conn.close()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from roleSync.adapters.csv_rows import Problems
+from roleSync.adapters.import_locate import FileLocator
 from roleSync.adapters.import_tables import TableRows
 from roleSync.adapters.import_values import OwnerIndex
 from roleSync.adapters.import_worker import PARALLEL_FROM, RowBatches, worth_a_process
@@ -38,11 +39,13 @@ from roleSync.adapters.local_store import (
     transaction,
 )
 from roleSync.errors import Diagnostic, InputError, Severity, UsageError
+from roleSync.health.findings import Locator
 from roleSync.profile import Profile
 
 # The book health gate: called with the book as it will be, before anything is made
-# visible; an error among its findings means nothing is written.
-Health = Callable[[sqlite3.Connection], Sequence[Diagnostic]]
+# visible, and a locator of records in the files being imported (so that a finding points
+# at its row and column); an error among its findings means nothing is written.
+Health = Callable[[sqlite3.Connection, Locator | None], Sequence[Diagnostic]]
 ENTITIES = ("owners", "accounts", "deals")
 
 
@@ -183,11 +186,13 @@ def _errors(diagnostics: Sequence[Diagnostic]) -> bool:
     return any(d.severity is Severity.ERROR for d in diagnostics)
 
 
-def _install(staging: _Staging, book: Path, health: Health | None) -> tuple[Diagnostic, ...]:
+def _install(
+    staging: _Staging, book: Path, health: Health | None, locate: Locator
+) -> tuple[Diagnostic, ...]:
     """A first import: the staging file, indexed and checked, becomes the book."""
     conn = staging.conn
     finish_schema(conn)
-    found = tuple(health(conn)) if health is not None else ()
+    found = tuple(health(conn, locate)) if health is not None else ()
     if _errors(found):
         raise InputError(found)
     conn.execute("COMMIT")
@@ -196,7 +201,7 @@ def _install(staging: _Staging, book: Path, health: Health | None) -> tuple[Diag
 
 
 def _merge(
-    staging: _Staging, stage_path: Path, book: Path, health: Health | None
+    staging: _Staging, stage_path: Path, book: Path, health: Health | None, locate: Locator
 ) -> tuple[dict[str, tuple[int, int]], tuple[Diagnostic, ...]]:
     """Upsert the staged rows into the book in one transaction; roll back on a health error."""
     staging.conn.execute("COMMIT")
@@ -222,7 +227,7 @@ def _merge(
                     f"WHERE true ORDER BY rowid ON CONFLICT (id) {action}"
                 )
                 counts[entity] = (new, staging.staged[entity] - new)
-            found = tuple(health(conn)) if health is not None else ()
+            found = tuple(health(conn, locate)) if health is not None else ()
             if _errors(found):
                 raise InputError(found)
     finally:
@@ -281,10 +286,11 @@ def import_csv(
                     staging.load(entity, path)
             if staging.diagnostics:
                 raise InputError(staging.diagnostics)
+            locate = FileLocator(profile, {e: p for e, p in given.items() if p is not None})
             if existing:
-                counts, warnings = _merge(staging, stage_path, book, health)
+                counts, warnings = _merge(staging, stage_path, book, health, locate)
             else:
-                warnings = _install(staging, book, health)
+                warnings = _install(staging, book, health, locate)
                 _link_into_place(stage_path, book)
                 counts = {e: (n, 0) for e, n in staging.staged.items()}
         finally:

@@ -57,7 +57,7 @@ def health_hook(profile: Profile) -> HealthHook:
     """For CSV import: the findings (errors and warnings) of the book on the import's
     connection, before it commits; the importer rolls back if any is an error."""
 
-    def check(conn: sqlite3.Connection, locate: Locator | None = None) -> Sequence[Diagnostic]:
+    def check(conn: sqlite3.Connection, locate: Locator | None) -> Sequence[Diagnostic]:
         return book_health(conn, profile).diagnostics(profile, locate)
 
     return check
