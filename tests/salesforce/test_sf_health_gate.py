@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sf_helpers import example_profile
 
 from roleSync.cli import main
 from roleSync.emulators.salesforce import SalesforceEmulator
@@ -17,14 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "rules"
 AS_OF = "2026-06-30"
 RENEWAL = "Existing Customer - Renewal"
-
-
-@pytest.fixture
-def example(tmp_path: Path, small_org: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch) -> Path:
-    profile, env = example_profile(tmp_path, small_org)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return profile
 
 
 def _retype_renewals(org: SalesforceEmulator) -> int:

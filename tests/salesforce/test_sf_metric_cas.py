@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sf_helpers import example_profile, writes_of
+from sf_helpers import writes_of
 
 from roleSync.cli import main
 from roleSync.emulators.salesforce import SalesforceEmulator
@@ -15,14 +15,6 @@ from roleSync.emulators.salesforce import SalesforceEmulator
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "rules"
 AS_OF = "2026-06-30"
-
-
-@pytest.fixture
-def example(tmp_path: Path, small_org: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch) -> Path:
-    profile, env = example_profile(tmp_path, small_org)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return profile
 
 
 def test_a_stale_plan_overwrites_no_newer_metric_value(
