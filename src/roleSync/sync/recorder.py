@@ -13,6 +13,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from roleSync.adapters.base import ApplyResult
 from roleSync.errors import InputError
@@ -254,9 +255,15 @@ class RunRecorder:
         with suppress(Exception):  # the original error matters more than this one
             self.store.set_status(self.run.id, RunStatus.INTERRUPTED, message=str(exc))
 
-    def finish(self, result: ApplyResult, *, message: str = "") -> RunReport:
+    def finish(
+        self,
+        result: ApplyResult,
+        *,
+        message: str = "",
+        book_health: dict[str, Any] | None = None,
+    ) -> RunReport:
         """Audit what the apply decided outside its batches, then close the run with a
-        report built from the audit log."""
+        report built from the audit log (and the book health of the plan, when known)."""
         self.record(outcomes_of(result, self.changes))
         audited = {row.account_id for row in self.store.audit(self.run.id)}
         self.record(
@@ -281,6 +288,7 @@ class RunRecorder:
             finished=self.clock(),
         )
         report.plan_path = self.run.plan_path
+        report.book_health = book_health
         report.write(Path(self.run.plan_path).with_name("report.json"))
         status = RunStatus.OK if report.ok else RunStatus.FAILED
         row = self.store.finish_run(

@@ -124,13 +124,15 @@ def apply_plan(
     store: StateStore | None = None,
     parent_run: str | None = None,
     refused: Mapping[str, str] | None = None,
+    book_health: BookHealth | None = None,
 ) -> RunReport:
     """Write a plan as a new run: saved, checked against the guardrails (GuardrailError,
     nothing written), journaled batch by batch, audited and reported. Take the profile's
     lock first (`sync`, `apply_saved`): this function does not.
 
     `book_accounts`: the book's size as the adapter read it, for `max_share`.
-    `refused`: account id -> why a change failed its re-check: reported, not written."""
+    `refused`: account id -> why a change failed its re-check: reported, not written.
+    `book_health`: the health of the book the plan was made from, for the run report."""
     if plan.profile != profile.name:
         raise ConflictError(
             f"this plan was made for profile {plan.profile!r}, not {profile.name!r}"
@@ -183,7 +185,8 @@ def apply_plan(
             # Journaled so far; the next run of the profile reconciles and finishes it.
             recorder.interrupted(exc)
             raise
-        return recorder.finish(result)
+        health = book_health.as_json() if book_health is not None else None
+        return recorder.finish(result, book_health=health)
 
 
 def sync(
@@ -219,10 +222,8 @@ def sync(
                 progress=progress,
                 allow_large=allow_large,
                 store=store,
+                book_health=seen[0] if seen else None,
             )
-            if seen:
-                report.book_health = seen[0].as_json()
-                report.write(Path(report.report_path))
             return plan, report
         finally:
             adapter.close()
