@@ -194,6 +194,23 @@ def test_an_unmapped_stage_is_counted_with_the_key_to_add(profile: Profile, tmp_
     ]
 
 
+def test_a_missing_stage_column_is_a_finding_when_stages_decide(
+    profile: Profile, tmp_path: Path
+) -> None:
+    """Without closed/won columns the stage decides; a file without it is one positioned
+    finding (it was a KeyError traceback), and the other cells are still checked."""
+    header = "Opportunity ID,Account ID,Opportunity Owner,Type,Amount,Close Date,Created Date"
+    rows = ['"01","001A","","","USD 5.00","1/2/2026","1/1/2026"', '"02","001A","","","x","",""']
+    deals = write(tmp_path, "d.csv", "\n".join([header, *rows]) + "\n")
+    errors = errors_of(profile, deals=deals)
+    d = str(deals)
+    assert f"{d}:1:1: error: no column 'Stage' (import.deals.stage in the profile) " in (
+        errors[0] + " "
+    )
+    assert any(e.startswith(f"{d}:3:5: error: Amount:") for e in errors)
+    assert not profile.book_path.exists()
+
+
 @pytest.mark.parametrize(
     ("cell", "reason"),
     [

@@ -259,8 +259,11 @@ class TableRows:
             # book column -> (position in a row's values, CSV column index)
             self._where = {spec.column: (n, i) for n, (i, spec) in enumerate(self._specs)}
             if self.mapping.stage_decides:
-                self._complete = self._stage_outcome
-                self.columns += ["closed", "won"]
+                # Without a stage column (already a csv-missing-column finding) nothing
+                # decides; the other cells are still checked.
+                if "stage" in self._where:
+                    self._complete = self._stage_outcome
+                    self.columns += ["closed", "won"]
             elif "won" in self._where and "closed" in self._where:
                 self._won_closed = (self._where["won"][0], self._where["closed"][0])
         if self._extras:
