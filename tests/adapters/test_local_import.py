@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -308,3 +310,24 @@ def test_the_import_command_runs_the_book_health_gate_before_it_commits(
     assert err.startswith(f"{deals}:3:4: error: deal type 'Existing Customer - Renewal'")
     assert f"the profile key is at {tmp_path / 'crm.yaml'}:" in err
     assert profile.book_path.read_bytes() == before
+
+
+def test_a_killed_imports_staging_file_is_swept_and_a_running_ones_kept(
+    profile: Profile, tmp_path: Path
+) -> None:
+    """An import killed with -9 leaves its staging file (as large as the book). The next
+    import deletes it; the staging file of an import still running (its lock held) stays."""
+    folder = profile.book_path.parent
+    dead = folder / f".{profile.book_path.name}.dead1234.import"
+    dead.write_bytes(b"left by a killed import")
+    running = folder / f".{profile.book_path.name}.live5678.import"
+    running.write_bytes(b"an import in progress")
+    held = os.open(running, os.O_RDWR)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        import_all(profile, tmp_path)
+        assert not dead.exists()
+        assert running.exists()
+    finally:
+        os.close(held)
+    assert sorted(p.name for p in folder.glob("*.import")) == [running.name]

@@ -19,6 +19,7 @@ value. A blank deal owner is stored as NULL (the account's owner, by the model's
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import tempfile
@@ -253,6 +254,24 @@ def _link_into_place(stage_path: Path, book: Path) -> None:
         stage_path.replace(book)
 
 
+def _sweep_stale_staging(book: Path) -> None:
+    """Delete the staging files of imports that were killed (kill -9, a crash): a file
+    nobody holds the lock of. One of a running import stays."""
+    for stale in book.parent.glob(f".{book.name}.*.import"):
+        try:
+            handle = os.open(stale, os.O_RDWR)
+        except OSError:
+            continue  # gone meanwhile, or not ours to open
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # held: an import running now
+        else:
+            stale.unlink(missing_ok=True)
+        finally:
+            os.close(handle)
+
+
 def import_csv(
     profile: Profile,
     owners: Path | None,
@@ -275,8 +294,11 @@ def import_csv(
     book = profile.book_path
     book.parent.mkdir(parents=True, exist_ok=True)
     existing = book.is_file()
+    _sweep_stale_staging(book)
     handle, name = tempfile.mkstemp(prefix=f".{book.name}.", suffix=".import", dir=book.parent)
-    os.close(handle)
+    # Held until the import ends: the kernel drops it if this process is killed, which is
+    # how a later import tells a dead import's staging file from a running one's.
+    fcntl.flock(handle, fcntl.LOCK_EX)
     stage_path = Path(name)
     try:
         staging = _Staging(stage_path, profile, book if existing else None, parallel_from)
@@ -300,6 +322,7 @@ def import_csv(
         raise BookError(f"cannot import into {book}: {exc}") from None
     finally:
         stage_path.unlink(missing_ok=True)
+        os.close(handle)
     owner_counts, account_counts, deal_counts = (
         EntityCounts(*counts.get(entity, (0, 0))) for entity in ENTITIES
     )
