@@ -55,6 +55,11 @@ class UsageError(RoleSyncError):
     exit_code = ExitCode.USAGE
 
 
+class StorageError(RoleSyncError):
+    """A file roleSync keeps could not be read or written: disk full, read-only,
+    permission denied, locked or damaged. The message names the file and the cause."""
+
+
 class ConflictError(RoleSyncError):
     """The book changed in a way that makes a plan unsafe to apply."""
 

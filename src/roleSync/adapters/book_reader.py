@@ -19,7 +19,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from roleSync.adapters.local_store import BookError, snapshot
+from roleSync.adapters.local_store import BookError, book_failure, snapshot
 from roleSync.model import Account, Book, Deal, DealWindow, FieldValue, Owner
 from roleSync.profile import Profile
 
@@ -43,7 +43,7 @@ def read_book(
         except BookError as exc:
             raise BookError(f"{path}: {exc}") from None
         except (ValueError, sqlite3.DatabaseError) as exc:
-            raise BookError(f"{path}: cannot read book: {exc}") from None
+            raise book_failure(path, "cannot read book", exc) from None
 
 
 def read_owners(conn: sqlite3.Connection, path: Path) -> list[Owner]:
@@ -51,7 +51,7 @@ def read_owners(conn: sqlite3.Connection, path: Path) -> list[Owner]:
     try:
         return _read_owners(conn)
     except (ValueError, sqlite3.DatabaseError) as exc:
-        raise BookError(f"{path}: cannot read book: {exc}") from None
+        raise book_failure(path, "cannot read book", exc) from None
 
 
 @contextmanager

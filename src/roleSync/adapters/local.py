@@ -22,7 +22,13 @@ from datetime import UTC, datetime
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.book_reader import read_book, read_owners
-from roleSync.adapters.local_store import BookError, encode_json, open_book, snapshot, transaction
+from roleSync.adapters.local_store import (
+    book_failure,
+    encode_json,
+    open_book,
+    snapshot,
+    transaction,
+)
 from roleSync.model import Book, DealWindow, Owner
 from roleSync.plan import MetricWrite, OwnershipChange
 from roleSync.profile import Profile
@@ -106,7 +112,7 @@ class LocalAdapter:
                     if self._progress is not None:
                         self._progress(1)
         except sqlite3.Error as exc:  # disk full, I/O error: rolled back, nothing written
-            raise BookError(f"{self.path}: cannot write: {exc}") from None
+            raise book_failure(self.path, "cannot write", exc) from None
         return result
 
     def _stamp(self) -> str:
@@ -136,7 +142,7 @@ class LocalAdapter:
                         if self._progress is not None:
                             self._progress(1)
         except sqlite3.Error as exc:  # the batch in flight is rolled back; earlier ones stay
-            raise BookError(f"{self.path}: cannot write: {exc}") from None
+            raise book_failure(self.path, "cannot write", exc) from None
         return result
 
     def _apply_batch(

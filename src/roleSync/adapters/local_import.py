@@ -40,6 +40,7 @@ from roleSync.adapters.local_store import (
     transaction,
 )
 from roleSync.errors import Diagnostic, InputError, Severity, UsageError
+from roleSync.file_faults import os_cause, sqlite_cause
 from roleSync.health.findings import Locator
 from roleSync.profile import Profile
 
@@ -292,10 +293,20 @@ def import_csv(
     if all(path is None for path in given.values()):
         raise UsageError("nothing to import: give an owners, accounts or deals CSV file")
     book = profile.book_path
-    book.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        book.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BookError(f"cannot create the folder of {book}: {os_cause(exc)}") from None
     existing = book.is_file()
+    if existing:
+        # Refused before any CSV is read: an empty or damaged file where the book should
+        # be is never taken for a new book (that would drop what it held).
+        open_book(book, create=False).close()
     _sweep_stale_staging(book)
-    handle, name = tempfile.mkstemp(prefix=f".{book.name}.", suffix=".import", dir=book.parent)
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{book.name}.", suffix=".import", dir=book.parent)
+    except OSError as exc:
+        raise BookError(f"cannot import into {book}: {os_cause(exc)}") from None
     # Held until the import ends: the kernel drops it if this process is killed, which is
     # how a later import tells a dead import's staging file from a running one's.
     fcntl.flock(handle, fcntl.LOCK_EX)
@@ -319,7 +330,7 @@ def import_csv(
             staging.conn.close()
     except sqlite3.Error as exc:
         # Disk full, a read-only folder: the book is untouched, say so in one line.
-        raise BookError(f"cannot import into {book}: {exc}") from None
+        raise BookError(f"cannot import into {book}: {sqlite_cause(exc, book)}") from None
     finally:
         stage_path.unlink(missing_ok=True)
         os.close(handle)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from roleSync.errors import RoleSyncError
+from roleSync.file_faults import DAMAGED, is_damaged, is_not_utf8, os_cause, sqlite_cause
 from roleSync.model import Account, Deal, Owner
 
 SCHEMA_VERSION = 1
@@ -83,34 +84,79 @@ class BookError(RoleSyncError):
 def open_book(path: Path, *, create: bool) -> sqlite3.Connection:
     """Open (and with `create`, create) the book at `path`, schema checked and ready.
 
+    Without `create` the file must already be a book: an empty (zero-byte), damaged or
+    schema-less file there is a BookError, never a new book made in its place, since
+    that would silently drop everything the book held. With `create` (import's staging
+    file, a new mirror, the demo writing its book afresh) a missing or empty file gets
+    the schema.
+
     The connection is in autocommit mode: callers group statements with `transaction`
     or `snapshot`, so that every transaction boundary is explicit.
     """
     path = path.resolve()
-    if not create and not path.is_file():
-        raise BookError(
-            f"no local book at {path}; create one with `rolesync import` or `rolesync demo`"
-        )
+    if not create:
+        _check_existing(path)
     # mode=rw never creates the file, even if it vanished since the check above.
     uri = f"{path.as_uri()}?mode={'rwc' if create else 'rw'}"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None)
     except sqlite3.Error as exc:
-        raise BookError(f"cannot open local book {path}: {exc}") from None
+        raise book_failure(path, "cannot open the book", exc) from None
     try:
-        _ensure_schema(conn, path)
+        _ensure_schema(conn, path, create)
     except BaseException:
         conn.close()
         raise
     return conn
 
 
-def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
+def _check_existing(path: Path) -> None:
+    if not path.is_file():
+        raise BookError(
+            f"no local book at {path}; create one with `rolesync import` or `rolesync demo`"
+        )
+    try:
+        empty = path.stat().st_size == 0
+    except OSError as exc:
+        raise BookError(f"cannot open the book {path}: {os_cause(exc)}") from None
+    if empty:
+        raise BookError(
+            f"{path} is empty (0 bytes), not a roleSync book; restore it from a backup, or "
+            "move it aside and import again"
+        )
+
+
+def book_failure(path: Path, doing: str, exc: BaseException) -> BookError:
+    """One line naming the book (or mirror) at `path` and the real cause of `exc`."""
+    if is_not_utf8(exc):
+        return BookError(
+            f"{path}: {doing}: it holds text that is not UTF-8 ({exc}): the file is "
+            f"{DAMAGED} or was written by another program; restore it from a backup"
+        )
+    if not isinstance(exc, sqlite3.Error):
+        return BookError(f"{path}: {doing}: {exc}")
+    if is_damaged(exc):
+        return BookError(
+            f"{path} is not a roleSync book: the file is {DAMAGED} or not an SQLite "
+            f"file ({exc}); restore it from a backup, or move it aside and import again"
+        )
+    return BookError(f"{path}: {doing}: {sqlite_cause(exc, path)}")
+
+
+def _ensure_schema(conn: sqlite3.Connection, path: Path, create: bool) -> None:
     try:
         # Checked outside a write transaction first, so that opening an existing book
         # (every pull) neither waits for nor blocks another writer.
         if _checked_version(conn, path) == SCHEMA_VERSION:
             return
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if tables:
+            raise BookError(f"{path} is an SQLite database but not a roleSync book")
+        if not create:
+            raise BookError(
+                f"{path} is not a roleSync book (an SQLite file without tables); restore "
+                "it from a backup, or move it aside and import again"
+            )
         with transaction(conn):
             # Re-checked under the write lock: another process may have just created it.
             if _checked_version(conn, path) == SCHEMA_VERSION:
@@ -121,8 +167,8 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
                 conn.execute(statement)
             # PRAGMA takes no placeholders; the value is a constant of this module.
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
-    except sqlite3.DatabaseError as exc:
-        raise BookError(f"{path} is not a roleSync book: {exc}") from None
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
+        raise book_failure(path, "cannot open the book", exc) from None
 
 
 def _checked_version(conn: sqlite3.Connection, path: Path) -> int:
@@ -159,15 +205,16 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         # After BUSY_TIMEOUT seconds of another process holding the write lock.
-        raise BookError(
-            f"the local book is busy ({exc}); try again when the other writer is done"
-        ) from None
+        path = _file_of(conn)
+        raise book_failure(path, "cannot write", exc) from None
     try:
         yield conn
     except BaseException:
-        # SQLite may already have rolled back on its own (disk full, I/O error).
+        # SQLite may already have rolled back on its own (disk full, I/O error); a
+        # failing rollback must not hide the error that caused it.
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
 
@@ -178,9 +225,23 @@ def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("BEGIN")
     try:
         yield conn
-    finally:
+    except BaseException:
+        # Ending the read must not hide why it failed (a damaged page fails both).
         if conn.in_transaction:
-            conn.execute("COMMIT")
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+    if conn.in_transaction:
+        conn.execute("COMMIT")
+
+
+def _file_of(conn: sqlite3.Connection) -> Path:
+    """The file of the connection's main database, for messages."""
+    with suppress(sqlite3.Error):
+        for _, name, file in conn.execute("PRAGMA database_list"):
+            if name == "main" and file:
+                return Path(file)
+    return Path("the local book")
 
 
 # -- value encoding ---------------------------------------------------------------

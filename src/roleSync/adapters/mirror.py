@@ -29,10 +29,12 @@ from typing import Literal
 from roleSync.adapters.book_reader import read_book
 from roleSync.adapters.local_store import (
     BookError,
+    book_failure,
     encode_json,
     open_book,
     transaction,
 )
+from roleSync.file_faults import os_cause
 from roleSync.model import Book, DealWindow, FieldValue
 from roleSync.profile import Profile
 
@@ -199,8 +201,13 @@ class Mirror:
     def __init__(self, path: Path, profile: Profile, source: str) -> None:
         self.path = path
         self.profile = profile
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = open_book(path, create=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BookError(f"cannot create the mirror {path}: {os_cause(exc)}") from None
+        # A mirror that is there is opened as a book, never re-created (an empty or
+        # damaged one is an error naming it); only a missing one is made afresh.
+        self._conn = open_book(path, create=not path.exists())
         try:
             with transaction(self._conn) as conn:
                 for statement in _MIRROR_SCHEMA:
@@ -214,7 +221,7 @@ class Mirror:
                     )
         except sqlite3.Error as exc:
             self._conn.close()
-            raise BookError(f"{path}: cannot prepare the mirror: {exc}") from None
+            raise book_failure(path, "cannot prepare the mirror", exc) from None
 
     # -- cursors ---------------------------------------------------------------
 
@@ -269,7 +276,7 @@ class Mirror:
                         (name, cursor.stamp, json.dumps(sorted(cursor.ids))),
                     )
         except sqlite3.Error as exc:
-            raise BookError(f"{self.path}: cannot write the mirror: {exc}") from None
+            raise book_failure(self.path, "cannot write the mirror", exc) from None
 
     # -- what apply wrote ------------------------------------------------------
 

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from roleSync.adapters.local_store import BookError, open_book, snapshot
+from roleSync.adapters.local_store import book_failure, open_book, snapshot
 from roleSync.errors import Diagnostic
 from roleSync.health.census import AmountRange, CensusQuestions, take_census
 from roleSync.health.evaluate import evaluate
@@ -78,8 +78,9 @@ def scan(profile: Profile, path: Path | None = None) -> BookHealth:
     try:
         with snapshot(conn):
             return book_health(conn, profile)
-    except sqlite3.DatabaseError as exc:
-        raise BookError(f"{path}: cannot read book: {exc}") from None
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        # A damaged page, or text that is not UTF-8 (garbled, or another program's).
+        raise book_failure(path, "cannot read book", exc) from None
     finally:
         conn.close()
 

@@ -14,22 +14,16 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
+from typing import Any
 
-from roleSync.errors import RoleSyncError
 from roleSync.plan import HandedOff, OwnershipChange
-from roleSync.sync.migrations import NewerSchemaError, migrate
+from roleSync.sync.store_file import StateError as StateError  # callers catch it from here
+from roleSync.sync.store_file import open_store_file, store_failure
 
 DEFAULT_FILE = "state.db"
-# Seconds a writer waits for another process's transaction (another profile sharing
-# the file, or `rolesync runs`) before giving up.
-BUSY_TIMEOUT = 15.0
-
-
-class StateError(RoleSyncError):
-    """The state store is missing, unreadable, or of a newer roleSync."""
 
 
 class Outcome:
@@ -118,24 +112,10 @@ class StateStore:
 
     @classmethod
     def open(cls, path: Path) -> StateStore:
-        """Open (creating it and its folder if needed) and migrate the store at `path`."""
+        """Open and migrate the store at `path`, creating it (and its folder) only when
+        no file is there; see `open_store_file`."""
         path = path.resolve()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise StateError(f"cannot open state store {path}: {exc}") from None
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            migrate(conn)
-        except NewerSchemaError as exc:
-            conn.close()
-            raise StateError(f"{path}: {exc}") from None
-        except sqlite3.Error as exc:
-            conn.close()
-            raise StateError(f"{path} is not a roleSync state store: {exc}") from None
-        return cls(conn, path)
+        return cls(open_store_file(path), path)
 
     def close(self) -> None:
         self._conn.close()
@@ -148,27 +128,45 @@ class StateStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction. A failure of the store itself (disk full, read-only, locked,
+        damaged) is a StateError naming this file, so that it is never reported as a
+        fault of the book or the CRM written at the same time. Constraint violations
+        stay sqlite3.IntegrityError: their cause is the data, and callers report it."""
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StateError(f"the state store {self.path} is busy: {exc}") from None
+        except sqlite3.Error as exc:
+            raise store_failure(self.path, "cannot write the state store", exc) from None
         try:
             yield conn
-        except BaseException:
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            # SQLite may already have rolled back on its own (disk full, I/O error).
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            if isinstance(exc, (sqlite3.Error, UnicodeDecodeError)):
+                raise store_failure(self.path, "cannot write the state store", exc) from None
             raise
-        conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        """Every row of a query; a damaged store (a bad page, text that is not UTF-8)
+        is a StateError naming this file, like a failed write."""
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
+            raise store_failure(self.path, "cannot read the state store", exc) from None
 
     # -- meta and round-robin positions ----------------------------------------
 
     def meta(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
 
     def rotation(self, profile: str) -> dict[str, str]:
-        rows = self._conn.execute(
+        rows = self._read(
             "SELECT route_id, owner_id FROM rotation WHERE profile = ? ORDER BY route_id",
             (profile,),
         )
@@ -243,10 +241,8 @@ class StateStore:
         return run
 
     def run(self, run_id: str) -> RunRow | None:
-        row = self._conn.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
-        ).fetchone()
-        return None if row is None else RunRow(*row)
+        rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        return RunRow(*rows[0]) if rows else None
 
     def runs(self, profile: str | None = None, limit: int | None = None) -> list[RunRow]:
         """Newest first; every profile's when `profile` is None."""
@@ -254,10 +250,10 @@ class StateStore:
         sql = f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY started DESC, id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit):d}"
-        return [RunRow(*row) for row in self._conn.execute(sql, params)]
+        return [RunRow(*row) for row in self._read(sql, params)]
 
     def unfinished_runs(self, profile: str) -> list[RunRow]:
-        rows = self._conn.execute(
+        rows = self._read(
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE profile = ? AND status IN (?, ?) "
             "ORDER BY started, id",
             (profile, *UNFINISHED),
@@ -267,10 +263,10 @@ class StateStore:
     # -- the apply journal -----------------------------------------------------
 
     def next_batch_no(self, run_id: str) -> int:
-        row = self._conn.execute(
+        rows = self._read(
             "SELECT coalesce(max(batch_no) + 1, 0) FROM journal WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        return int(row[0])
+        )
+        return int(rows[0][0])
 
     def journal_intent(
         self, run_id: str, batch_no: int, changes: Sequence[OwnershipChange], at: str
@@ -365,15 +361,13 @@ class StateStore:
 
     def intended_accounts(self, run_id: str) -> set[str]:
         """Accounts of the run that had a write journaled (sent or about to be)."""
-        rows = self._conn.execute(
-            "SELECT DISTINCT account_id FROM journal WHERE run_id = ?", (run_id,)
-        )
+        rows = self._read("SELECT DISTINCT account_id FROM journal WHERE run_id = ?", (run_id,))
         return {str(r[0]) for r in rows}
 
     # -- the audit log ---------------------------------------------------------
 
     def audit(self, run_id: str) -> list[AuditRow]:
-        rows = self._conn.execute(
+        rows = self._read(
             f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE run_id = ? ORDER BY seq", (run_id,)
         )
         return [AuditRow(*row) for row in rows]
@@ -393,4 +387,4 @@ class StateStore:
         if result is not None:
             sql += " AND a.result = ?"
             params.append(result)
-        return [AuditRow(*row) for row in self._conn.execute(sql + " ORDER BY a.seq", params)]
+        return [AuditRow(*row) for row in self._read(sql + " ORDER BY a.seq", params)]

@@ -1,0 +1,128 @@
+"""The state store's file: created whole or not at all, opened only if it is one.
+
+A file that is there is never re-created: an empty (zero-byte), damaged or foreign file
+is a StateError that names it and says how to restore it or start over on purpose,
+because starting afresh in its place would silently lose the profile's run history,
+audit log and round-robin positions. Only a path with no file at all gets a new store,
+built aside and linked into place, so no reader ever meets a half-made one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from pathlib import Path
+
+from roleSync.errors import RoleSyncError
+from roleSync.file_faults import DAMAGED, is_damaged, is_not_utf8, os_cause, sqlite_cause
+from roleSync.sync.migrations import NewerSchemaError, migrate, schema_version
+
+# Seconds a writer waits for another process's transaction (another profile sharing
+# the file, or `rolesync runs`) before giving up.
+BUSY_TIMEOUT = 15.0
+
+
+class StateError(RoleSyncError):
+    """The state store is missing, unreadable, or of a newer roleSync."""
+
+
+RESTORE_HINT = (
+    "restore it from a backup, or move it aside to start over on purpose (the next run "
+    "then creates a new, empty store)"
+)
+
+
+def store_failure(path: Path, doing: str, exc: sqlite3.Error | UnicodeDecodeError) -> StateError:
+    """One line naming the store at `path` and the real cause of `exc`."""
+    if isinstance(exc, UnicodeDecodeError) or is_not_utf8(exc):
+        return StateError(
+            f"{path}: the state store is {DAMAGED} (text that is not UTF-8: {exc}); {RESTORE_HINT}"
+        )
+    if is_damaged(exc):
+        return StateError(f"{path}: the state store is {DAMAGED} ({exc}); {RESTORE_HINT}")
+    return StateError(f"{path}: {doing}: {sqlite_cause(exc, path)}")
+
+
+def _create(path: Path) -> None:
+    """A new, migrated store at `path`, built aside and linked into place whole, so that
+    no reader ever finds a half-made (or zero-byte) store there; when another process
+    creates it first, theirs is kept."""
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # 0o644 less the umask: the mode SQLite itself gives a file it creates.
+        os.close(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    except OSError as exc:
+        raise StateError(f"cannot create the state store {path}: {os_cause(exc)}") from None
+    try:
+        conn = sqlite3.connect(draft, isolation_level=None)
+        try:
+            # WAL is recorded in the file's header, so the store opens in WAL mode.
+            conn.execute("PRAGMA journal_mode = WAL")
+            migrate(conn)
+        finally:
+            conn.close()
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another run created it meanwhile: open theirs
+        except OSError:
+            # A file system without hard links: check, then rename.
+            if not path.exists():
+                draft.replace(path)
+    except sqlite3.Error as exc:
+        raise store_failure(path, "cannot create the state store", exc) from None
+    except OSError as exc:
+        raise StateError(f"cannot create the state store {path}: {os_cause(exc)}") from None
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            draft.with_name(draft.name + suffix).unlink(missing_ok=True)
+
+
+def open_store_file(path: Path) -> sqlite3.Connection:
+    """A connection (autocommit, WAL, synchronous=FULL) to the migrated store at the
+    absolute `path`, created first if no file is there."""
+    if not path.exists() and not path.is_symlink():
+        _create(path)
+    try:
+        empty = path.stat().st_size == 0
+    except OSError as exc:
+        raise StateError(f"cannot open the state store {path}: {os_cause(exc)}") from None
+    if empty:
+        raise StateError(
+            f"{path} is empty (0 bytes) but should hold this profile's run history, "
+            f"audit log and round-robin positions; {RESTORE_HINT}"
+        )
+    try:
+        # mode=rw: never creates the file, even if it vanished since the checks above.
+        conn = sqlite3.connect(
+            f"{path.as_uri()}?mode=rw", uri=True, timeout=BUSY_TIMEOUT, isolation_level=None
+        )
+    except sqlite3.Error as exc:
+        raise store_failure(path, "cannot open the state store", exc) from None
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        version = schema_version(conn)
+        if version == 0:
+            # Every store roleSync made is at version 1 or more (see _create).
+            raise StateError(
+                f"{path} is not a roleSync state store (an SQLite file without its "
+                f"schema); point state.path elsewhere, or {RESTORE_HINT}"
+            )
+        if version < 0:
+            raise StateError(
+                f"{path}: the state store is {DAMAGED} (schema version {version}); {RESTORE_HINT}"
+            )
+        migrate(conn)
+    except NewerSchemaError as exc:
+        conn.close()
+        raise StateError(f"{path}: {exc}") from None
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
+        conn.close()
+        raise store_failure(path, "cannot open the state store", exc) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
