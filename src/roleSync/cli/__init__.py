@@ -7,6 +7,7 @@ its parser and sets `handler`; this module only assembles them and maps errors.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -24,6 +25,7 @@ from roleSync.cli import (
     test_cmd,
 )
 from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity
+from roleSync.file_faults import os_cause
 
 # Order here is the order `rolesync --help` lists the commands in.
 COMMAND_MODULES = (
@@ -67,3 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rolesync: interrupted", file=sys.stderr)
         return 130
+    # Last line of defence: the disk and SQLite files are expected to fail (full,
+    # read-only, locked, damaged). Their causes are reported where they happen, naming
+    # the right file; one that escapes still gets one line, not a traceback.
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"rolesync: error: {where}{os_cause(exc)}", file=sys.stderr)
+        return int(ExitCode.INVALID)
+    except sqlite3.Error as exc:
+        print(f"rolesync: error: SQLite: {exc}", file=sys.stderr)
+        return int(ExitCode.INVALID)

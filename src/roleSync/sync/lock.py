@@ -28,7 +28,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from roleSync.errors import LockHeldError
+from roleSync.errors import LockHeldError, StorageError
+from roleSync.file_faults import os_cause
 
 # Polls (5 ms apart) for the details of a holder that has only just taken the lock.
 HOLDER_WAITS = 40
@@ -48,8 +49,12 @@ class RunLock:
         """Take the lock now or raise LockHeldError (exit code 4); never waits: a
         scheduler starting a run while the previous one is still going should skip, not
         queue up behind it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            cause = os_cause(exc)
+            raise StorageError(f"cannot create the lock file {self.path}: {cause}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -68,8 +73,13 @@ class RunLock:
             raise
         self._fd = fd
         info = {"pid": os.getpid(), "host": socket.gethostname(), "started": started.isoformat()}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(info, sort_keys=True) + "\n").encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(info, sort_keys=True) + "\n").encode(), 0)
+        except OSError as exc:
+            self.release()
+            cause = os_cause(exc)
+            raise StorageError(f"cannot write the lock file {self.path}: {cause}") from None
 
     def release(self) -> None:
         if self._fd is None:

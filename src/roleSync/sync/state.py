@@ -12,22 +12,30 @@ import os
 import tempfile
 from pathlib import Path
 
-from roleSync.errors import Diagnostic, InputError, Severity
+from roleSync.errors import Diagnostic, InputError, Severity, StorageError
+from roleSync.file_faults import os_cause
 
 ROTATION_FILE = "rotation.json"
 
 
 def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """`path` holds `text` in full, or is as it was: StorageError (naming `path` and the
+    cause: disk full, read-only, permission denied) if it cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {os_cause(exc)}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         Path(tmp).replace(path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StorageError(f"cannot write {path}: {os_cause(exc)}") from None
         raise
 
 
