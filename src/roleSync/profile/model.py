@@ -13,6 +13,7 @@ variables that hold them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from roleSync.errors import UsageError
+from roleSync.errors import Diagnostic, InputError, UsageError
 from roleSync.model import DealKind
 from roleSync.profile.common import (
     DEFAULT_DEAL_KINDS,
@@ -40,6 +41,7 @@ from roleSync.profile.common import (
 )
 from roleSync.profile.data_quality import DataQualitySection
 from roleSync.profile.hubspot import HUBSPOT_NAME, HubSpotSection
+from roleSync.profile.paths import PathCheck, unsafe_path_findings
 from roleSync.profile.salesforce import SALESFORCE_NAME, SalesforceSection
 from roleSync.profile.sections import (
     GuardrailsSection,
@@ -267,6 +269,27 @@ class Profile(StrictSection):
         """Absolute path of the folder where runs and reports go."""
         return (self.base_dir / self.state_dir).resolve()
 
+    def unsafe_paths(self) -> list[Diagnostic]:
+        """Findings for every key that puts roleSync's files in the filesystem root or
+        a system folder (see profile/paths.py), positioned at that key."""
+        state_folder = self.state_path
+        # As written (made absolute), so that /proc/self reads as given, not as a pid.
+        written = Path(os.path.normpath(self.base_dir / self.state_dir))
+        checks: list[PathCheck] = [
+            (("state_dir",), "the state folder", written, self.key_position(("state_dir",)))
+        ]
+        store_folder = (state_folder / self.state.path).parent
+        if store_folder.resolve() != state_folder:
+            loc: Loc = ("state", "path")
+            checks.append((loc, "the state store", store_folder, self.key_position(loc)))
+        if self.kind == "local":
+            loc = ("local", "path")
+            checks.append((loc, "the local book", self.book_path.parent, self.key_position(loc)))
+        elif self.mirror_path.parent != state_folder:
+            loc = (self.kind, "mirror")
+            checks.append((loc, "the mirror", self.mirror_path.parent, self.key_position(loc)))
+        return unsafe_path_findings(self.source_path, checks)
+
     def with_base_dir(self, base_dir: Path) -> Profile:
         """This profile, resolving relative paths against `base_dir`."""
         copy = self.model_copy()
@@ -288,4 +311,7 @@ def load_profile(path: Path) -> Profile:
     loaded = load_yaml(path)
     profile = validate(loaded, Profile).with_base_dir(path.parent)
     profile._source = loaded
+    unsafe = profile.unsafe_paths()
+    if unsafe:
+        raise InputError(unsafe)
     return profile
