@@ -10,11 +10,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from roleSync.cli.common import Subparsers, add_profile_option, out
+from roleSync.cli.common import Subparsers, add_profile_option, out, out_document
 from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity, UsageError
 from roleSync.report.progress import Progress, progress_for
 from roleSync.sync import logs
 from roleSync.sync.store import AuditRow, Outcome, RunRow
+from roleSync.terminal_text import printable
 
 Handler = Callable[[argparse.Namespace], ExitCode]
 DEFAULT_STATE = Path(".rolesync") / "state.db"
@@ -120,13 +121,18 @@ def run_runs(args: argparse.Namespace) -> ExitCode:
     if not path.is_file():
         if show:
             raise UsageError(f"no runs recorded: no state store at {path}")
-        out("[]" if fmt == "json" else f"no runs recorded yet (no state store at {path})")
+        if fmt == "json":
+            out_document("[]")
+        else:
+            out(f"no runs recorded yet (no state store at {path})")
         return ExitCode.OK
     with StateStore.open(path) as store:
         if not show:
             runs = store.runs(profile, limit=args.limit)
-            listing = json.dumps([_run_json(r) for r in runs], indent=2)
-            out(listing if fmt == "json" else _table(runs))
+            if fmt == "json":
+                out_document(json.dumps([_run_json(r) for r in runs], indent=2))
+            else:
+                out(_table(runs))
             return ExitCode.OK
         run = store.run(args.run_id)
         if run is None or (profile is not None and run.profile != profile):
@@ -137,7 +143,7 @@ def run_runs(args: argparse.Namespace) -> ExitCode:
         data = _run_json(run)
         data["changes"] = [_audit_json(a) for a in audit]
         data["metric_conflicts"] = metric_conflicts
-        out(json.dumps(data, indent=2))
+        out_document(json.dumps(data, indent=2))
     else:
         out(_details(run, audit, metric_conflicts))
     return ExitCode.OK
@@ -151,7 +157,7 @@ def run_rollback(args: argparse.Namespace) -> ExitCode:
     report = rollback(load_profile(args.connector), args.run_id, allow_large=args.allow_large)
     out(run_summary(report))
     for skip in report.skipped:
-        out(f"  not rolled back: {skip.account_id}: {skip.reason} [{skip.code}]")
+        out(printable(f"  not rolled back: {skip.account_id}: {skip.reason} [{skip.code}]"))
     out(f"report: {report.report_path}")
     return ExitCode.OK if report.ok else ExitCode.INVALID
 
@@ -196,17 +202,21 @@ def _table(runs: list[RunRow]) -> str:
     if not runs:
         return "no runs recorded yet"
     head = ("RUN", "PROFILE", "MODE", "STATUS", "STARTED", "PLANNED", "APPLIED", "CONFL", "FAILED")
+    # Cells escaped before measuring (a run's profile or status is read back from a file).
     rows = [
-        (
-            r.id,
-            r.profile,
-            r.mode,
-            r.status,
-            r.started,
-            str(r.planned),
-            str(r.applied),
-            str(r.conflicts),
-            str(r.failed),
+        tuple(
+            printable(cell)
+            for cell in (
+                r.id,
+                r.profile,
+                r.mode,
+                r.status,
+                r.started,
+                str(r.planned),
+                str(r.applied),
+                str(r.conflicts),
+                str(r.failed),
+            )
         )
         for r in runs
     ]
@@ -244,7 +254,7 @@ def _details(run: RunRow, audit: list[AuditRow], metric_conflicts: dict[str, str
     if run.parent_run:
         lines.append(f"  rollback of run {run.parent_run}")
     if run.message:
-        lines.append(f"  note     {run.message}")
+        lines.append(f"  note     {printable(run.message)}")
     conflicts = [a for a in audit if a.result == Outcome.CONFLICT]
     if conflicts:
         lines.append(f"conflicts ({len(conflicts)}): changed in the CRM after the plan, left alone")
@@ -258,9 +268,13 @@ def _details(run: RunRow, audit: list[AuditRow], metric_conflicts: dict[str, str
             f"metric conflicts ({len(metric_conflicts)}): fields changed in the CRM after "
             "the plan, nothing written for these owners"
         )
-        lines += [f"  {owner}  {why}" for owner, why in sorted(metric_conflicts.items())]
+        lines += [
+            f"  {printable(owner)}  {printable(why)}"
+            for owner, why in sorted(metric_conflicts.items())
+        ]
     failures = [a for a in audit if a.result == Outcome.FAILED]
     if failures:
         lines.append(f"failures ({len(failures)}):")
-        lines += [f"  {a.account_id}  {a.error}" for a in failures]
+        # A CRM's error text: one line each, whatever it holds.
+        lines += [f"  {printable(a.account_id)}  {printable(a.error or '')}" for a in failures]
     return "\n".join(lines)
