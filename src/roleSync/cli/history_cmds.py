@@ -233,7 +233,7 @@ def _metric_conflicts(run: RunRow) -> dict[str, str]:
         return {}
     try:
         data = json.loads(Path(run.report_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested without end
         return {}
     found = data.get("metric_conflicts") if isinstance(data, dict) else None
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
