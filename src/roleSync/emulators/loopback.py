@@ -137,11 +137,7 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
         del self._waiting[victim]
         self._active.discard(victim)
         self.connections_shed += 1
-        # shutdown, not close: its thread still reads the socket and closes it itself.
-        # (socket.socket's own shutdown: SSLSocket's would pull the TLS state from
-        # under that thread.)
-        with contextlib.suppress(OSError):
-            socket.socket.shutdown(victim, socket.SHUT_RDWR)
+        _wake(victim)
 
     def waiting(self, conn: socket.socket) -> None:
         """`conn` waits for its next request: the server may end it to make room."""
@@ -161,12 +157,21 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
             # whole by the timeout, not each read); the handler times the requests.
             request.settimeout(self.request_deadline)
             if self.ssl_context is not None:
-                conn = self.ssl_context.wrap_socket(request, server_side=True)
+                # Wrapping takes the descriptor from `request`: track the TLS socket
+                # before the handshake, so that shedding or stop() can still end it.
+                tls = self.ssl_context.wrap_socket(
+                    request, server_side=True, do_handshake_on_connect=False
+                )
+                conn = tls
                 with self._active_lock:
-                    if request in self._active:
+                    wanted = request in self._active
+                    if wanted:
                         self._active.discard(request)
-                        self._waiting.pop(request, None)
                         self._active.add(conn)
+                        self._waiting[conn] = self._waiting.pop(request, time.monotonic())
+                if not wanted:
+                    return  # shed, or the server stopped, while it was being wrapped
+                tls.do_handshake()
             super().finish_request(conn, client_address)
         except OSError:
             pass  # the client went away or failed the handshake: nothing to answer
@@ -178,16 +183,29 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
             _close(conn)
 
     def close_connections(self) -> None:
-        """End every open connection (keep-alive ones would otherwise linger)."""
+        """End every open connection (keep-alive ones would otherwise linger). Each
+        connection's thread wakes to the end of its stream and closes its socket."""
         with self._active_lock:
             active = list(self._active)
             self._active.clear()
             self._waiting.clear()
         for conn in active:
-            _close(conn)
+            _wake(conn)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a broken connection is a client's business, not a traceback on stderr
+
+
+def _wake(conn: socket.socket) -> None:
+    """End a connection another thread is serving: its blocked read returns at once.
+
+    shutdown, never close: closing frees the descriptor's number while that thread may
+    be about to read it, and a connection accepted next can get the same number (the
+    old thread would then read the new client's bytes). socket.socket's own shutdown:
+    SSLSocket's drops the TLS state from under the reading thread.
+    """
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(conn, socket.SHUT_RDWR)
 
 
 def _close(conn: socket.socket) -> None:
