@@ -24,6 +24,7 @@ from roleSync.cli import (
     test_cmd,
 )
 from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity
+from roleSync.terminal_text import printable
 
 # Order here is the order `rolesync --help` lists the commands in.
 COMMAND_MODULES = (
@@ -62,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         errors = any(d.severity is Severity.ERROR for d in exc.diagnostics)
         return int(ExitCode.INVALID if errors else ExitCode.GUARDRAIL)
     except RoleSyncError as exc:
-        print(f"rolesync: error: {exc}", file=sys.stderr)
+        # Some errors quote data (a name, a CRM's answer); a few span lines on purpose.
+        print(f"rolesync: error: {printable(str(exc), keep=chr(10))}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("rolesync: interrupted", file=sys.stderr)

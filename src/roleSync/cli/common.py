@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from roleSync.errors import ExitCode, RoleSyncError
+from roleSync.terminal_text import printable_block
 
 DEFAULT_RULES = Path("rules")
 Subparsers = Any  # argparse's _SubParsersAction is private; its type is not worth importing
@@ -60,4 +61,11 @@ def rule_paths(args: argparse.Namespace) -> list[Path]:
 
 
 def out(text: str = "") -> None:
+    """Text for a person on stdout: tables, explanations and summaries quote data, whose
+    control characters are shown escaped (a terminal would obey them)."""
+    print(printable_block(text), flush=True)
+
+
+def out_document(text: str) -> None:
+    """A JSON document on stdout: its data as is (JSON's encoder escapes what it must)."""
     print(text, flush=True)

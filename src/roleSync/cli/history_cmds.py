@@ -11,11 +11,18 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from roleSync.cli.common import CommandUsageError, Subparsers, add_profile_option, out
+from roleSync.cli.common import (
+    CommandUsageError,
+    Subparsers,
+    add_profile_option,
+    out,
+    out_document,
+)
 from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity, UsageError
 from roleSync.report.progress import Progress, progress_for
 from roleSync.sync import interrupt, logs
 from roleSync.sync.store import AuditRow, Outcome, RunRow, RunStatus
+from roleSync.terminal_text import printable
 
 Handler = Callable[[argparse.Namespace], ExitCode]
 # A logged handler may also end with 128 + a signal's number (143 SIGTERM, 130 SIGINT).
@@ -210,13 +217,18 @@ def run_runs(args: argparse.Namespace) -> ExitCode:
     if not path.is_file():
         if show:
             raise UsageError(f"no runs recorded: no state store at {path}")
-        out("[]" if fmt == "json" else f"no runs recorded yet (no state store at {path})")
+        if fmt == "json":
+            out_document("[]")
+        else:
+            out(f"no runs recorded yet (no state store at {path})")
         return ExitCode.OK
     with StateStore.open(path) as store:
         if not show:
             runs = store.runs(profile, limit=args.limit)
-            listing = json.dumps([_run_json(r) for r in runs], indent=2)
-            out(listing if fmt == "json" else _table(runs))
+            if fmt == "json":
+                out_document(json.dumps([_run_json(r) for r in runs], indent=2))
+            else:
+                out(_table(runs))
             return ExitCode.OK
         run = store.run(args.run_id)
         if run is None or (profile is not None and run.profile != profile):
@@ -229,7 +241,7 @@ def run_runs(args: argparse.Namespace) -> ExitCode:
         data["changes"] = [_audit_json(a) for a in audit]
         data["metric_conflicts"] = metric_conflicts
         data["metric_failures"] = metric_failures
-        out(json.dumps(data, indent=2))
+        out_document(json.dumps(data, indent=2))
     else:
         out(_details(run, audit, metric_conflicts, metric_failures))
     return ExitCode.OK
@@ -243,7 +255,7 @@ def run_rollback(args: argparse.Namespace) -> ExitCode:
     report = rollback(load_profile(args.connector), args.run_id, allow_large=args.allow_large)
     out(run_summary(report))
     for skip in report.skipped:
-        out(f"  not rolled back: {skip.account_id}: {skip.reason} [{skip.code}]")
+        out(printable(f"  not rolled back: {skip.account_id}: {skip.reason} [{skip.code}]"))
     out(f"report: {report.report_path}")
     return ExitCode.OK if report.ok else ExitCode.INVALID
 
@@ -288,18 +300,22 @@ def _table(runs: list[RunRow]) -> str:
     if not runs:
         return "no runs recorded yet"
     head = TABLE_HEAD
+    # Cells escaped before measuring (a run's profile or status is read back from a file).
     rows: list[tuple[str, ...]] = [
-        (
-            r.id,
-            r.profile,
-            r.mode,
-            r.status,
-            r.started,
-            str(r.planned),
-            str(r.applied),
-            str(r.conflicts),
-            str(r.failed),
-            _note(r),
+        tuple(
+            printable(cell)
+            for cell in (
+                r.id,
+                r.profile,
+                r.mode,
+                r.status,
+                r.started,
+                str(r.planned),
+                str(r.applied),
+                str(r.conflicts),
+                str(r.failed),
+                _note(r),
+            )
         )
         for r in runs
     ]
@@ -314,7 +330,7 @@ def _note(run: RunRow) -> str:
     """Why a run is stuck or was given up, cut to fit a line."""
     if run.status not in NOTED or not run.message:
         return ""
-    text = " ".join(run.message.split())
+    text = " ".join(printable(run.message).split())  # a reason is typed by a person
     return text if len(text) <= NOTE_WIDTH else text[: NOTE_WIDTH - 3] + "..."
 
 
@@ -351,7 +367,7 @@ def _details(
     if run.parent_run:
         lines.append(f"  rollback of run {run.parent_run}")
     if run.message:
-        lines.append(f"  note     {run.message}")
+        lines.append(f"  note     {printable(run.message)}")
     conflicts = [a for a in audit if a.result == Outcome.CONFLICT]
     if conflicts:
         lines.append(f"conflicts ({len(conflicts)}): changed in the CRM after the plan, left alone")
@@ -365,12 +381,19 @@ def _details(
             f"metric conflicts ({len(metric_conflicts)}): fields changed in the CRM after "
             "the plan, nothing written for these owners"
         )
-        lines += [f"  {owner}  {why}" for owner, why in sorted(metric_conflicts.items())]
+        lines += [
+            f"  {printable(owner)}  {printable(why)}"
+            for owner, why in sorted(metric_conflicts.items())
+        ]
     if metric_failures:
         lines.append(f"metric write failures ({len(metric_failures)}):")
-        lines += [f"  {owner}  {why}" for owner, why in sorted(metric_failures.items())]
+        lines += [
+            f"  {printable(owner)}  {printable(why)}"
+            for owner, why in sorted(metric_failures.items())
+        ]
     failures = [a for a in audit if a.result == Outcome.FAILED]
     if failures:
         lines.append(f"failures ({len(failures)}):")
-        lines += [f"  {a.account_id}  {a.error}" for a in failures]
+        # A CRM's error text: one line each, whatever it holds.
+        lines += [f"  {printable(a.account_id)}  {printable(a.error or '')}" for a in failures]
     return "\n".join(lines)

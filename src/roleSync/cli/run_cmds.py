@@ -30,6 +30,7 @@ from roleSync.render import (
     titles_that_lie,
 )
 from roleSync.sync import logs
+from roleSync.terminal_text import printable
 
 if TYPE_CHECKING:
     from roleSync.health import BookHealth
@@ -188,11 +189,11 @@ def run_plan(args: argparse.Namespace) -> ExitCode:
         sys.stdout.write(plan.to_json())
         return ExitCode.OK
     write_atomically(args.output, plan.to_json())
-    print(
+    summary = (
         f"plan: {len(plan.changes)} ownership changes, {len(plan.metric_writes)} metric "
-        f"writes, {skip_summary(plan)}; written to {args.output}",
-        file=sys.stderr,
+        f"writes, {skip_summary(plan)}; written to {args.output}"
     )
+    print(printable(summary), file=sys.stderr)
     return ExitCode.OK
 
 

@@ -20,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, DocumentStartEvent, NodeEvent
+from ruamel.yaml.reader import ReaderError
 
 from roleSync.errors import Diagnostic, InputError, Severity
 from roleSync.rules.suggest import code_for, message_for
@@ -73,6 +74,16 @@ def _error_at(path: str, mark: Any, message: str, code: str) -> Diagnostic:
     line = getattr(mark, "line", 0) + 1 if mark is not None else 1
     col = getattr(mark, "column", 0) + 1 if mark is not None else 1
     return Diagnostic(path, line, col, Severity.ERROR, message, code)
+
+
+def _reader_mark(exc: YAMLError, text: str) -> _Mark | None:
+    """Where a character the YAML reader refuses (NUL, other controls) is: its error has
+    an offset into the text, not a line and column."""
+    position = getattr(exc, "position", None) if isinstance(exc, ReaderError) else None
+    if not isinstance(position, int) or not 0 <= position <= len(text):
+        return None
+    before = text[:position]
+    return _Mark(before.count("\n"), position - (before.rfind("\n") + 1))
 
 
 def _read_text(path: Path, display: str, max_bytes: int) -> str:
@@ -230,7 +241,7 @@ def load_yaml_text(text: str, display: str) -> LoadedYaml:
         raise InputError([_error_at(display, mark, message, code)]) from None
     except YAMLError as exc:
         raise InputError(
-            [_error_at(display, None, str(exc).splitlines()[0], "yaml-syntax")]
+            [_error_at(display, _reader_mark(exc, text), str(exc).splitlines()[0], "yaml-syntax")]
         ) from None
     if len(documents) != 1:
         raise InputError(
