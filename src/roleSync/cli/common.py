@@ -27,6 +27,21 @@ def iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+_BYTE_UNITS = {
+    **{"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2},
+    **{"g": 1000**3, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3},
+}
+
+
+def byte_size(text: str) -> int:
+    """A size in bytes: 1048576, 512MiB, 2GiB, 300MB (case does not matter)."""
+    number = text.strip().rstrip("bBiIkKmMgG ")
+    unit = text.strip()[len(number) :].strip().lower()
+    if number.isdigit() and unit in _BYTE_UNITS and int(number) > 0:
+        return int(number) * _BYTE_UNITS[unit]
+    raise argparse.ArgumentTypeError(f"not a size (like 512MiB or 2GiB): {text!r}")
+
+
 def today() -> date:
     from roleSync.sync.runner import utc_now
 

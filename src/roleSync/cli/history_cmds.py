@@ -341,7 +341,7 @@ def _from_report(run: RunRow, key: str) -> dict[str, str]:
         return {}
     try:
         data = json.loads(Path(run.report_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested without end
         return {}
     found = data.get(key) if isinstance(data, dict) else None
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}

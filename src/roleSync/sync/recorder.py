@@ -219,15 +219,19 @@ class RunRecorder:
         allow_large: bool,
         clock: Clock,
         book_accounts: int,
+        keep_plan: Callable[[], str] | None = None,
     ) -> RunRecorder:
         """Record the run; GuardrailError (with the run recorded as stopped) if the plan
         is above the profile's guardrails and `allow_large` is not given. `book_accounts`:
-        the book's size as the adapter reads it (a plan's summary is only a claim)."""
+        the book's size as the adapter reads it (a plan's summary is only a claim).
+        `keep_plan`: copies a plan file given to apply into the run folder and returns
+        the copy's path, called once the plan passed (`run.plan_path` is the file given)."""
         reasons = exceeded(len(plan.changes), book_accounts, profile.guardrails)
         reasons += write_limits(plan, profile, last_run_roles(store, profile, plan))
         if reasons and not allow_large:
+            saved = "Plan saved to" if keep_plan is None else "The plan is"
             message = (
-                "guardrail: " + "; ".join(reasons) + f"; nothing written. Plan saved to "
+                "guardrail: " + "; ".join(reasons) + f"; nothing written. {saved} "
                 f"{run.plan_path}: review it, then apply it with `rolesync apply "
                 f"{run.plan_path} --allow-large` (and the same -c and -r)"
             )
@@ -248,6 +252,8 @@ class RunRecorder:
             raise GuardrailError(message, run_id=run.id, plan_path=run.plan_path)
         if reasons:
             event("guardrail-allowed", "allowed by --allow-large: " + "; ".join(reasons))
+        if keep_plan is not None:
+            run = replace(run, plan_path=keep_plan())
         store.begin_run(replace(run, status=RunStatus.APPLYING))
         event(
             "run-started",

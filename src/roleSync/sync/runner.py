@@ -126,6 +126,7 @@ def apply_plan(
     parent_run: str | None = None,
     refused: Mapping[str, str] | None = None,
     book_health: BookHealth | None = None,
+    source: Path | None = None,
 ) -> RunReport:
     """Write a plan as a new run: saved, checked against the guardrails (GuardrailError,
     nothing written), journaled batch by batch, audited and reported. Take the profile's
@@ -133,7 +134,8 @@ def apply_plan(
 
     `book_accounts`: the book's size as the adapter read it, for `max_share`.
     `refused`: account id -> why a change failed its re-check: reported, not written.
-    `book_health`: the health of the book the plan was made from, for the run report."""
+    `book_health`: the health of the book the plan was made from, for the run report.
+    `source`: the plan file given to `rolesync apply`, if any."""
     if plan.profile != profile.name:
         raise ConflictError(
             f"this plan was made for profile {plan.profile!r}, not {profile.name!r}"
@@ -146,9 +148,15 @@ def apply_plan(
         raise ConflictError(f"{repeated[0].message}{more}; nothing written")
     started = clock()
     run_id = new_run_id(started)
-    run_dir = profile.state_path / "runs" / run_id
-    plan_path = run_dir / "plan.json"
-    write_atomically(plan_path, plan.to_json())
+    plan_path = profile.state_path / "runs" / run_id / "plan.json"
+
+    def keep_plan() -> str:
+        write_atomically(plan_path, plan.to_json())
+        return str(plan_path)
+
+    # A plan made here exists only in memory: saved first, for a guardrail stop to
+    # point at. A plan file given to apply is copied only once the plan is accepted.
+    shown = keep_plan() if source is None else str(source.resolve())
     run = RunRow(
         run_id,
         profile.name,
@@ -158,7 +166,7 @@ def apply_plan(
         plan.rules_digest,
         len(plan.changes),
         len(plan.skipped),
-        str(plan_path),
+        shown,
         parent_run,
     )
     # A first SIGTERM or SIGINT from here on stops at a batch boundary (sync.interrupt).
@@ -171,6 +179,7 @@ def apply_plan(
             allow_large=allow_large,
             clock=clock,
             book_accounts=book_accounts,
+            keep_plan=None if source is None else keep_plan,
         )
         refused = refused or {}
         recorder.record(
@@ -294,6 +303,7 @@ def apply_saved(
                 book_accounts=len(book.accounts),
                 refused=refused_changes(plan, book, roles, routing),
                 mode="apply",
+                source=plan_path,
                 clock=clock,
                 progress=progress,
                 allow_large=allow_large,
