@@ -142,6 +142,8 @@ def run_summary(report: RunReport) -> str:
     ]
     if report.metric_conflicts:
         parts.append(f"metric conflicts {len(report.metric_conflicts)}")
+    if report.metric_failures:
+        parts.append(report.metric_failure_note())
     return f"run {report.run_id}: " + ", ".join(parts)
 
 

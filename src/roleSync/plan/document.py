@@ -123,8 +123,9 @@ def duplicate_entries(plan: Plan) -> list[Duplicate]:
     found: list[Duplicate] = []
     moved: dict[str, OwnershipChange] = {}
     for change in plan.changes:
-        first = moved.setdefault(change.account_id, change)
-        if first is change:
+        first = moved.get(change.account_id)
+        if first is None:  # by key, not identity: a plan built in memory may repeat one
+            moved[change.account_id] = change
             continue
         if first.to_owner_id != change.to_owner_id:
             why = f"moved to two owners ({first.to_owner_id} and {change.to_owner_id})"

@@ -18,15 +18,16 @@ from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
 from roleSync.health import BookHealth, gate
 from roleSync.model import DealWindow
 from roleSync.plan import Plan, PlanInputs, build_plan
-from roleSync.plan.document import key_position
+from roleSync.plan.document import duplicate_entries, key_position
 from roleSync.plan.recheck import refused_changes
 from roleSync.profile import Profile
 from roleSync.report.progress import NO_PROGRESS, Progress, watching
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.routing import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
-from roleSync.sync.recorder import RunRecorder, borrowed_state, locked_state
-from roleSync.sync.recovery import recover
+from roleSync.sync import interrupt
+from roleSync.sync.recorder import RunRecorder, borrowed_state, cause_of, locked_state
+from roleSync.sync.recovery import RunStoppedError, recover, unexpected
 from roleSync.sync.report import RunReport
 from roleSync.sync.state import write_atomically
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
@@ -139,6 +140,12 @@ def apply_plan(
         raise ConflictError(
             f"this plan was made for profile {plan.profile!r}, not {profile.name!r}"
         )
+    repeated = duplicate_entries(plan)
+    if repeated:
+        # Plan files are refused with a position when read; a plan built in memory is
+        # checked here, before the journal meets the same account twice in one batch.
+        more = f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else ""
+        raise ConflictError(f"{repeated[0].message}{more}; nothing written")
     started = clock()
     run_id = new_run_id(started)
     plan_path = profile.state_path / "runs" / run_id / "plan.json"
@@ -162,7 +169,8 @@ def apply_plan(
         shown,
         parent_run,
     )
-    with borrowed_state(profile, store) as state:
+    # A first SIGTERM or SIGINT from here on stops at a batch boundary (sync.interrupt).
+    with interrupt.writing(), borrowed_state(profile, store) as state:
         recorder = RunRecorder.start(
             state,
             profile,
@@ -193,6 +201,10 @@ def apply_plan(
         except BaseException as exc:
             # Journaled so far; the next run of the profile reconciles and finishes it.
             recorder.interrupted(exc)
+            if isinstance(exc, interrupt.Interrupted):
+                exc.run_id = exc.run_id or run_id
+            elif unexpected(exc):
+                raise RunStoppedError(run_id, profile, cause_of(exc)) from exc
             raise
         health = book_health.as_json() if book_health is not None else None
         return recorder.finish(result, book_health=health)
