@@ -17,6 +17,14 @@ the same run, each in a child process of its own:
   table. The accounts file has no `fields` column, so it goes to a temp table and on
   with INSERT ... SELECT in the same script. Values stay as sqlite3 reads them (text);
   nothing is checked.
+* bare, then indexed: the bare reference, then a unique index on each table's id and
+  the book's three indexes, in the same sqlite3 script: the least the CLI does to make
+  a book keyed like roleSync's, in its fastest order (index after load).
+* Python insert floor: a Python child that first reads every row into memory with the
+  csv module (untimed), converts the numbers and flags, then times only what any
+  importer written on Python's sqlite3 module must do at the least: `executemany` of
+  the ready tuples into the book's schema (staging pragmas, as roleSync's) and the
+  book's indexes. No parsing, no checks: a floor, not an importer.
 
 Wall time and peak RSS of each child come from os.wait4 (the largest single process of
 its tree); "tree sum" is the peak of its process tree's summed RSS, sampled every 50 ms,
@@ -133,6 +141,52 @@ def keyed_script(paths: dict[str, Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+FLOOR_CHILD = """\
+import csv, sqlite3, sys, time
+from roleSync.adapters.local_store import BOOK_INDEXES, BOOK_TABLES
+target, owners, accounts, deals = sys.argv[1:5]
+def rows(path, convert):
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        next(reader)
+        return [convert(r) for r in reader]
+flag = {"true": 1, "false": 0}
+tables = {
+    "owners (id, name, email, title, active)":
+        rows(owners, lambda r: (r[0], r[1], r[2], r[3], flag[r[4]])),
+    "accounts (id, name, owner_id, lifecycle, segment, region, tier, locked, created, updated)":
+        rows(accounts, lambda r: (*r[:6], int(r[6]), flag[r[7]], r[8] or None, r[9] or None)),
+    "deals (id, account_id, owner_id, kind, stage, closed, won, amount, created, close_date)":
+        rows(deals, lambda r: (*r[:5], flag[r[5]], flag[r[6]],
+                               float(r[7]) if r[7] else None, r[8], r[9] or None)),
+}
+started = time.perf_counter()
+conn = sqlite3.connect(target, isolation_level=None)
+for pragma in ("journal_mode = OFF", "synchronous = OFF", "locking_mode = EXCLUSIVE",
+               "cache_size = -32768", "temp_store = FILE"):
+    conn.execute("PRAGMA " + pragma)
+conn.execute("BEGIN")
+for statement in BOOK_TABLES:
+    conn.execute(statement)
+for table, values in tables.items():
+    marks = ", ".join("?" for _ in range(table.count(",") + 1))
+    conn.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+for statement in BOOK_INDEXES:
+    conn.execute(statement)
+conn.execute("COMMIT")
+conn.close()
+print(time.perf_counter() - started)
+"""
+
+
+def indexed_script(paths: dict[str, Path]) -> str:
+    """sqlite3 CLI script: the bare import, then the keys and indexes of a book."""
+    lines = [".mode csv", *(f".import {p} {name}" for name, p in paths.items())]
+    lines += [f"CREATE UNIQUE INDEX {name}_id ON {name} (id);" for name in paths]
+    lines += [f"{statement};" for statement in BOOK_INDEXES]
+    return "\n".join(lines) + "\n"
+
+
 def _tree_rss(pid: int) -> int:
     """KiB resident in `pid` and its descendants now (0 once it is gone)."""
     total = 0
@@ -230,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     profile.write_text(PROFILE, encoding="utf-8")
     book, reference = folder / "book.db", folder / "sqlite-import.db"
     keyed = folder / "sqlite-keyed-import.db"
-    for stale in (book, reference, keyed):
+    indexed, floor = folder / "sqlite-indexed-import.db", folder / "python-floor.db"
+    for stale in (book, reference, keyed, indexed, floor):
         stale.unlink(missing_ok=True)
     rolesync = [sys.executable, "-m", "roleSync", "import", "-c", str(profile)]
     rolesync += [f"--{name}={path}" for name, path in paths.items()]
@@ -242,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     keyed_run = run_child([args.sqlite, str(keyed)], keyed_script(paths))
     keyed_seconds, keyed_rss, keyed_tree, _ = keyed_run
     check_counts(keyed, spec)
+    indexed_run = run_child([args.sqlite, str(indexed)], indexed_script(paths))
+    check_counts(indexed, spec)
+    floor_command = [sys.executable, "-c", FLOOR_CHILD, str(floor), *map(str, paths.values())]
+    floor_seconds = float(run_child(floor_command)[3].strip())
+    check_counts(floor, spec)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     records = spec.owners + spec.accounts + spec.deals
     print(f"{'':28}{'wall time':>12}{'records/s':>12}{'peak RSS':>12}{'tree sum':>12}")
@@ -249,10 +309,17 @@ def main(argv: list[str] | None = None) -> int:
         ("rolesync import", seconds, rss, tree),
         ("sqlite3 .import, bare", ref_seconds, ref_rss, ref_tree),
         ("sqlite3 .import, keyed", keyed_seconds, keyed_rss, keyed_tree),
+        ("sqlite3 .import, indexed", *indexed_run[:3]),
     ):
         print(f"{label:28}{wall:10.2f} s{records / wall:12,.0f}{peak:8.1f} MiB{summed:8.1f} MiB")
+    print(
+        f"{'Python insert floor':28}{floor_seconds:10.2f} s{records / floor_seconds:12,.0f}"
+        "   (inserts and indexes only, rows parsed beforehand)"
+    )
     print(f"roleSync / sqlite3 bare:  {seconds / ref_seconds:.2f}x the time")
     print(f"roleSync / sqlite3 keyed: {seconds / keyed_seconds:.2f}x the time")
+    print(f"roleSync / sqlite3 indexed: {seconds / indexed_run[0]:.2f}x the time")
+    print(f"Python insert floor / sqlite3 bare: {floor_seconds / ref_seconds:.2f}x the time")
     return 0
 
 

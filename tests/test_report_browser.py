@@ -12,6 +12,8 @@ Without Chromium the tests skip locally and fail under CI (the `CI` variable), w
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import re
 import shutil
@@ -227,9 +229,16 @@ def test_checker_fails_when_a_chart_lost_its_marks(demo_report: Path, tmp_path: 
     assert "chart role-map drew 0 of its 13 marks" in problems
 
 
+def allow_script(page: str, script: str) -> str:
+    """`page` with `script` added inline, and its hash added to the page's CSP."""
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    allowed = page.replace("script-src ", f"script-src 'sha256-{digest}' ", 1)
+    return allowed.replace("</body>", f"<script>{script}</script></body>")
+
+
 def test_checker_fails_on_a_script_error(demo_report: Path, tmp_path: Path) -> None:
     page = demo_report.read_text(encoding="utf-8")
-    broken = page.replace("</body>", "<script>notAFunction();</script></body>")
+    broken = allow_script(page, "notAFunction();")
     (tmp_path / "error.html").write_text(broken, encoding="utf-8")
     dom, log = load(tmp_path / "error.html", tmp_path)
     problems = check_page(dom, log, CHART_IDS)
@@ -243,6 +252,21 @@ def test_the_page_fetches_nothing(demo_report: Path, tmp_path: Path) -> None:
     (tmp_path / "fetch.html").write_text(broken, encoding="utf-8")
     dom, log = load(tmp_path / "fetch.html", tmp_path)
     assert any("img-src" in p for p in check_page(dom, log, CHART_IDS))
+
+
+def test_an_inline_script_the_page_did_not_hash_does_not_run(
+    demo_report: Path, tmp_path: Path
+) -> None:
+    """What one escaping slip would let in: blocked by the CSP, and reported."""
+    page = demo_report.read_text(encoding="utf-8")
+    mark = "document.documentElement.setAttribute('data-slipped', 'ran')"
+    slipped = f'<script>{mark}</script><img src="data:," alt="" onerror="{mark}">'
+    broken = page.replace("</body>", f"{slipped}</body>")
+    (tmp_path / "slip.html").write_text(broken, encoding="utf-8")
+    dom, log = load(tmp_path / "slip.html", tmp_path)
+    assert 'data-slipped="ran"' not in dom  # neither the element nor the handler ran
+    problems = check_page(dom, log, CHART_IDS)
+    assert any(p.startswith("csp: script-src") for p in problems), problems
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import replace
 
@@ -47,6 +49,27 @@ def test_page_is_self_contained(page: str) -> None:
     assert in_tags == {"http://www.w3.org/2000/svg"}
     for fetching in ("<link", " src=", "@import", "url(", "<iframe", "<object"):
         assert fetching not in page
+
+
+def _csp_sources(page: str) -> dict[str, list[str]]:
+    (policy,) = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page)
+    directives = (part.split() for part in policy.split(";") if part.strip())
+    return {name: sources for name, *sources in directives}
+
+
+def _sha256_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def test_csp_allows_only_the_pages_own_inline_script_and_style_by_hash(page: str) -> None:
+    csp = _csp_sources(page)
+    assert "'unsafe-inline'" not in page and "'unsafe-eval'" not in page
+    (script,) = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+    (style,) = re.findall(r"<style>(.*?)</style>", page, flags=re.S)
+    assert csp["script-src"] == [_sha256_source(script)]
+    assert csp["style-src"] == [_sha256_source(style)]
+    # Hashes cover elements, not attributes: none may need 'unsafe-inline' to work.
+    assert not re.search(r"<[^>]*\s(style|on[a-z]+)=", page)
 
 
 def test_every_chart_is_there_accessible_and_has_marks(page: str) -> None:

@@ -7,16 +7,16 @@ from pathlib import Path
 
 from roleSync.errors import Diagnostic, InputError, Severity
 from roleSync.profile import load_profile
-from roleSync.rules.loader import load_yaml
+from roleSync.rules.loader import LoadedYaml, load_yaml
 from roleSync.rules.ruleset import check_rule_file, rule_file_paths
 from roleSync.rules.semantics import CheckContext
 
 PROFILE_KINDS = frozenset({"local", "salesforce", "hubspot"})
 
 
-def _profile_problems(path: Path) -> list[Diagnostic]:
+def _profile_problems(path: Path, loaded: LoadedYaml) -> list[Diagnostic]:
     try:
-        load_profile(path)
+        load_profile(path, loaded=loaded)
     except InputError as exc:
         return list(exc.diagnostics)
     return []
@@ -36,12 +36,8 @@ def _is_rule_test(path: Path) -> bool:
     return path.name.endswith((".test.yaml", ".test.yml"))
 
 
-def _kind(path: Path) -> str | None:
-    try:
-        data = load_yaml(path).data
-    except InputError:
-        return None  # check_rule_file reports the YAML problem with its position
-    kind = data.get("kind") if isinstance(data, dict) else None
+def _kind(loaded: LoadedYaml) -> str | None:
+    kind = loaded.data.get("kind") if isinstance(loaded.data, dict) else None
     return kind if isinstance(kind, str) else None
 
 
@@ -89,8 +85,15 @@ def check_paths(
             )
         elif _is_rule_test(path):
             problems.extend(_rule_test_problems(path))
-        elif _kind(path) in PROFILE_KINDS:
-            problems.extend(_profile_problems(path))
         else:
-            problems.extend(check_rule_file(path, context)[2])
+            # Parsed once, here: the profile or rule-file check takes the loaded text.
+            try:
+                loaded = load_yaml(path)
+            except InputError as exc:
+                problems.extend(exc.diagnostics)
+                continue
+            if _kind(loaded) in PROFILE_KINDS:
+                problems.extend(_profile_problems(path, loaded))
+            else:
+                problems.extend(check_rule_file(path, context, loaded=loaded)[2])
     return len(files), sorted(problems)

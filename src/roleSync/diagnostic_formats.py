@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from roleSync import __version__
 from roleSync.errors import Diagnostic, ExitCode, Severity
+from roleSync.terminal_text import printable
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
 
@@ -154,7 +155,9 @@ def _annotation(d: Diagnostic, root: str | None) -> str:
             properties.append(("col", str(d.col)))
     properties.append(("title", d.code))
     props = ",".join(f"{key}={escape_command_property(value)}" for key, value in properties)
-    return f"::{d.severity} {props}::{escape_command_data(d.message)}"
+    # The log viewer renders ANSI codes: only the newlines (escaped as %0A) stay raw.
+    message = printable(d.message, keep="\r\n")
+    return f"::{d.severity} {props}::{escape_command_data(message)}"
 
 
 def render_github(

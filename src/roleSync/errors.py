@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
+from roleSync.terminal_text import printable
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -34,7 +36,9 @@ class Diagnostic:
     code: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message} [{self.code}]"
+        # Messages quote CSV and CRM values: one line, nothing in it a terminal obeys.
+        where = f"{printable(self.path)}:{self.line}:{self.col}"
+        return f"{where}: {self.severity}: {printable(self.message)} [{self.code}]"
 
 
 class RoleSyncError(Exception):

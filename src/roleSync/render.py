@@ -7,12 +7,18 @@ from collections.abc import Mapping, Sequence
 
 from roleSync.plan import OwnerRole, Plan
 from roleSync.sync.report import RunReport
+from roleSync.terminal_text import printable
 
 
 def table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()
 ) -> str:
-    """Columns padded to fit; columns whose index is in `right` are right-aligned (numbers)."""
+    """Columns padded to fit; columns whose index is in `right` are right-aligned (numbers).
+
+    Cells hold CRM text: escaped before measuring, so a name with an ESC in it neither
+    steers the terminal nor pushes its row out of line.
+    """
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
@@ -55,7 +61,7 @@ def title_disagrees(owner: OwnerRole) -> bool:
 
 def titles_that_lie(owners: Sequence[OwnerRole]) -> str:
     lines = [
-        f"{o.name} ({o.title}) works as a {o.role.value}: {o.reason}"
+        printable(f"{o.name} ({o.title}) works as a {o.role.value}: {o.reason}")
         for o in sorted(owners, key=lambda o: o.name)
         if title_disagrees(o)
     ]
@@ -136,6 +142,8 @@ def run_summary(report: RunReport) -> str:
     ]
     if report.metric_conflicts:
         parts.append(f"metric conflicts {len(report.metric_conflicts)}")
+    if report.metric_failures:
+        parts.append(report.metric_failure_note())
     return f"run {report.run_id}: " + ", ".join(parts)
 
 

@@ -211,7 +211,7 @@ def test_write_book_replaces_the_previous_contents(book_path: Path) -> None:
     assert sql(book_path, "SELECT owner_id, name FROM owner_fields") == [("o-hank", "role")]
 
 
-def test_write_book_handles_ten_thousand_deals_quickly(tmp_path: Path) -> None:
+def test_write_book_round_trips_ten_thousand_deals(tmp_path: Path) -> None:
     owners = [Owner(f"o-{i}", f"Owner {i}", f"o{i}@example.com") for i in range(50)]
     accounts = [Account(f"a-{i}", f"Account {i}", f"o-{i % 50}") for i in range(2_000)]
     deals = [
@@ -230,13 +230,12 @@ def test_write_book_handles_ten_thousand_deals_quickly(tmp_path: Path) -> None:
         for i in range(10_000)
     ]
     path = tmp_path / "big.db"
-    started = time.perf_counter()
     write_book(path, owners, accounts, deals)
     book = LocalAdapter(Profile.for_local_book(path)).pull()
-    elapsed = time.perf_counter() - started
+    # Speed is measured in benchmarks/ (plan_scale.py), never asserted here.
     assert len(book.deals) == 10_000
     assert len(book.accounts) == 2_000
-    assert elapsed < 10  # about a second on a laptop; generous for slow CI
+    assert sum(d.amount or 0 for d in book.deals) == sum(1000.0 + i for i in range(10_000))
 
 
 def test_local_adapter_is_an_adapter(book_path: Path) -> None:

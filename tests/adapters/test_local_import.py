@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import fcntl
 import os
 import shutil
@@ -262,13 +263,51 @@ def test_non_utf8_is_a_positioned_diagnostic(profile: Profile, tmp_path: Path) -
     )
 
 
-def test_malformed_quoting_is_a_diagnostic(profile: Profile, tmp_path: Path) -> None:
+def test_malformed_quoting_is_a_diagnostic_at_its_cell(profile: Profile, tmp_path: Path) -> None:
     owners = csv_file(
         tmp_path, "owners.csv", 'Id,Name,Email,Title,IsActive\n005A,"Hank" Hunter,h@x,,1\n'
     )
     [error] = errors_of(profile, owners)
-    assert error.startswith(f"{owners}:2:0: error: malformed CSV: ")
-    assert error.endswith("[csv-syntax]")
+    assert error == f"""{owners}:2:2: error: malformed CSV: ',' expected after '"' [csv-syntax]"""
+
+
+def test_a_quoting_error_in_a_record_of_several_lines_is_on_its_own_line_and_cell(
+    profile: Profile, tmp_path: Path
+) -> None:
+    # The record starts on line 3; its quoted name spans lines 3 to 5, where it goes wrong.
+    text = 'Id,Name,Email,Title,IsActive\n005A,A,a@x,,1\n005B,B,"b@x\n\nx" y,,1\n005C,C,c@x,,1\n'
+    owners = csv_file(tmp_path, "owners.csv", text)
+    [error] = errors_of(profile, owners)
+    assert error == f"""{owners}:5:3: error: malformed CSV: ',' expected after '"' [csv-syntax]"""
+    assert not profile.book_path.exists()
+
+
+def test_an_unclosed_quote_is_reported_where_it_opens(profile: Profile, tmp_path: Path) -> None:
+    text = 'Id,Name,Email,Title,IsActive\n005A,A,a@x,,1\n005B,B,b@x,"Account\n005C,C,c@x,,1\n'
+    owners = csv_file(tmp_path, "owners.csv", text)
+    [error] = errors_of(profile, owners)
+    assert error == (
+        f"{owners}:3:4: error: malformed CSV: unexpected end of data (a quote opened here "
+        "is never closed) [csv-syntax]"
+    )
+
+
+def test_a_cell_over_the_size_limit_is_reported_at_its_cell(
+    profile: Profile, tmp_path: Path
+) -> None:
+    huge = "x" * (csv.field_size_limit() + 1)
+    text = f"Id,Name,Email,Title,IsActive\n005A,A,a@x,,1\n005B,B,b@x,{huge},1\n"
+    owners = csv_file(tmp_path, "owners.csv", text)
+    [error] = errors_of(profile, owners)
+    assert error.startswith(f"{owners}:3:4: error: malformed CSV: field larger than field limit")
+
+
+def test_a_nul_byte_is_data_on_its_own_line(profile: Profile, tmp_path: Path) -> None:
+    # Python's csv module reads NUL as a character: a finding is positioned where it is.
+    text = OWNERS_CSV + "005D,D,d@x,,1\n005E,E,e@x,,\x001\n"
+    owners = csv_file(tmp_path, "owners.csv", text)
+    [error] = errors_of(profile, owners)
+    assert error.startswith(f"{owners}:6:5: error: IsActive: '\\x001' is not a boolean")
 
 
 def test_empty_and_missing_files(profile: Profile, tmp_path: Path) -> None:

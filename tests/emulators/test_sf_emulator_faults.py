@@ -95,12 +95,13 @@ def test_unavailable_every_nth(emu: SalesforceEmulator) -> None:
 def test_slow_every_nth(emu: SalesforceEmulator) -> None:
     emu.set_faults(SalesforceFaults(slow_every=2, slow_seconds=0.2))
     sf = connect(emu)
+    sf.query(COUNT)
     started = time.monotonic()
     sf.query(COUNT)
-    fast = time.monotonic() - started
-    sf.query(COUNT)
-    slow = time.monotonic() - started - fast
-    assert fast < 0.15 <= 0.2 <= slow
+    slow = time.monotonic() - started
+    # A lower bound only (the delay is a sleep); that the first answer was not delayed is
+    # the log's to say: an upper bound on wall time would flake on a busy machine.
+    assert slow >= 0.2
     assert [e.fault for e in emu.log] == [None, "slow"]
 
 

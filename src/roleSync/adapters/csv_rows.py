@@ -7,7 +7,8 @@ they start on, so a 4-million-row export costs the memory of one row.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from roleSync.errors import Diagnostic, Severity
@@ -79,6 +80,50 @@ def _first_bad_utf8(path: Path) -> tuple[int, int]:
     return 0, 0
 
 
+def _syntax_error_place(path: Path, first: int, last: int) -> tuple[int, int, str]:
+    """(line, cell, hint) of the syntax error csv.reader found in the record on lines
+    `first`..`last`: read again, only once parsing has failed. The csv module says what
+    is wrong but not in which cell."""
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as stream:
+            lines = itertools.islice(enumerate(stream, start=1), first - 1, last)
+            return _walk_record(lines, first, last)
+    except (OSError, UnicodeDecodeError):
+        return last, 1, ""  # changed since it was read: the line is still right
+
+
+def _walk_record(lines: Iterable[tuple[int, str]], first: int, last: int) -> tuple[int, int, str]:
+    """The record's characters walked by the rules of the strict excel dialect the reader
+    uses, up to the first it refuses. Bounded: a cell ends or fails within
+    `field_size_limit` characters, and a record is a few cells."""
+    limit = csv.field_size_limit()
+    # start: at a cell's start; plain: in an unquoted cell; quoted: inside quotes;
+    # quote: just after a quote inside quotes (a doubled one, or the closing one).
+    cell, state, size = 1, "start", 0
+    opened = (first, 1)
+    for number, text in lines:
+        for char in text:
+            if state == "quoted":
+                state, size = ("quote", size) if char == '"' else ("quoted", size + 1)
+            elif state == "quote" and char == '"':
+                state, size = "quoted", size + 1  # a doubled quote: one literal quote
+            elif char == ",":
+                cell, state, size = cell + 1, "start", 0
+            elif char in "\r\n":
+                cell, state, size = 1, "start", 0  # a record ended before the error
+            elif state == "quote":
+                return number, cell, ""  # ',' expected after '"'
+            elif state == "start" and char == '"':
+                state, opened, size = "quoted", (number, cell), 0
+            else:
+                state, size = "plain", size + 1
+            if size > limit:
+                return number, cell, ""
+    if state == "quoted":
+        return (*opened, " (a quote opened here is never closed)")
+    return last, 1, ""
+
+
 def records(path: Path, problems: Problems) -> Iterator[tuple[int, list[str]]]:
     """(physical line where the record starts, cells) for every non-blank record.
 
@@ -103,7 +148,8 @@ def records(path: Path, problems: Problems) -> Iterator[tuple[int, list[str]]]:
             line, cell = _first_bad_utf8(path)
             problems.add(line, cell, "not valid UTF-8 (save the file as UTF-8)", "csv-not-utf8")
         except csv.Error as exc:
-            problems.add(reader.line_num, 0, f"malformed CSV: {exc}", "csv-syntax")
+            line, cell, hint = _syntax_error_place(path, previous_end + 1, reader.line_num)
+            problems.add(line, cell, f"malformed CSV: {exc}{hint}", "csv-syntax")
         except OSError as exc:
             problems.add(0, 0, f"cannot read file: {exc.strerror}", "file-unreadable")
 

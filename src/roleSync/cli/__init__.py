@@ -26,6 +26,7 @@ from roleSync.cli import (
 )
 from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity
 from roleSync.file_faults import os_cause
+from roleSync.terminal_text import printable
 
 # Order here is the order `rolesync --help` lists the commands in.
 COMMAND_MODULES = (
@@ -64,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         errors = any(d.severity is Severity.ERROR for d in exc.diagnostics)
         return int(ExitCode.INVALID if errors else ExitCode.GUARDRAIL)
     except RoleSyncError as exc:
-        print(f"rolesync: error: {exc}", file=sys.stderr)
+        # Some errors quote data (a name, a CRM's answer); a few span lines on purpose.
+        print(f"rolesync: error: {printable(str(exc), keep=chr(10))}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("rolesync: interrupted", file=sys.stderr)
@@ -74,8 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the right file; one that escapes still gets one line, not a traceback.
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename is not None else ""
-        print(f"rolesync: error: {where}{os_cause(exc)}", file=sys.stderr)
+        print(f"rolesync: error: {printable(where + os_cause(exc))}", file=sys.stderr)
         return int(ExitCode.INVALID)
     except sqlite3.Error as exc:
-        print(f"rolesync: error: SQLite: {exc}", file=sys.stderr)
+        print(f"rolesync: error: SQLite: {printable(str(exc))}", file=sys.stderr)
         return int(ExitCode.INVALID)

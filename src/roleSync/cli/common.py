@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from roleSync.errors import ExitCode, RoleSyncError
+from roleSync.terminal_text import printable_block
 
 DEFAULT_RULES = Path("rules")
 Subparsers = Any  # argparse's _SubParsersAction is private; its type is not worth importing
@@ -24,6 +25,21 @@ def iso_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+_BYTE_UNITS = {
+    **{"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2},
+    **{"g": 1000**3, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3},
+}
+
+
+def byte_size(text: str) -> int:
+    """A size in bytes: 1048576, 512MiB, 2GiB, 300MB (case does not matter)."""
+    number = text.strip().rstrip("bBiIkKmMgG ")
+    unit = text.strip()[len(number) :].strip().lower()
+    if number.isdigit() and unit in _BYTE_UNITS and int(number) > 0:
+        return int(number) * _BYTE_UNITS[unit]
+    raise argparse.ArgumentTypeError(f"not a size (like 512MiB or 2GiB): {text!r}")
 
 
 def today() -> date:
@@ -60,4 +76,11 @@ def rule_paths(args: argparse.Namespace) -> list[Path]:
 
 
 def out(text: str = "") -> None:
+    """Text for a person on stdout: tables, explanations and summaries quote data, whose
+    control characters are shown escaped (a terminal would obey them)."""
+    print(printable_block(text), flush=True)
+
+
+def out_document(text: str) -> None:
+    """A JSON document on stdout: its data as is (JSON's encoder escapes what it must)."""
     print(text, flush=True)

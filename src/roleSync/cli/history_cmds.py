@@ -1,5 +1,6 @@
-"""Run history and unattended operation: `runs`, `runs show`, `rollback`, and the options
-every writing command shares (`--allow-large`, `--log-format`)."""
+"""Run history and unattended operation: `runs`, `runs show`, `runs abandon`, `rollback`,
+and what every writing command shares (`--allow-large`, `--log-format`, stopping on
+SIGTERM and SIGINT at a batch boundary)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,37 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from roleSync.cli.common import Subparsers, add_profile_option, out
+from roleSync.cli.common import (
+    CommandUsageError,
+    Subparsers,
+    add_profile_option,
+    out,
+    out_document,
+)
 from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity, UsageError
 from roleSync.report.progress import Progress, progress_for
-from roleSync.sync import logs
-from roleSync.sync.store import AuditRow, Outcome, RunRow
+from roleSync.sync import interrupt, logs
+from roleSync.sync.store import AuditRow, Outcome, RunRow, RunStatus
+from roleSync.terminal_text import printable
 
 Handler = Callable[[argparse.Namespace], ExitCode]
+# A logged handler may also end with 128 + a signal's number (143 SIGTERM, 130 SIGINT).
+LoggedHandler = Callable[[argparse.Namespace], int]
+# Runs whose message the `runs` table shows: why they are stuck, or why given up.
+NOTED = (RunStatus.INTERRUPTED, RunStatus.ABANDONED)
+NOTE_WIDTH = 72
+TABLE_HEAD: tuple[str, ...] = (
+    "RUN",
+    "PROFILE",
+    "MODE",
+    "STATUS",
+    "STARTED",
+    "PLANNED",
+    "APPLIED",
+    "CONFL",
+    "FAILED",
+    "NOTE",
+)
 DEFAULT_STATE = Path(".rolesync") / "state.db"
 
 
@@ -44,14 +69,21 @@ def progress_of(args: argparse.Namespace) -> Progress:
     return progress_for(sys.stderr)
 
 
-def logged(handler: Handler) -> Handler:
-    """Run `handler` with the chosen log format. In json mode an error is a JSON event
-    too, so a log collector never has to parse a plain-text line."""
+def logged(handler: Handler) -> LoggedHandler:
+    """Run `handler` with the chosen log format, stopping on SIGTERM or SIGINT at a batch
+    boundary (sync.interrupt) with a last event and exit 143 or 130. In json mode an
+    error is a JSON event too, so a log collector never has to parse a plain-text line."""
 
-    def run(args: argparse.Namespace) -> ExitCode:
+    def run(args: argparse.Namespace) -> int:
         logs.configure(args.log_format)
         try:
-            return handler(args)
+            with interrupt.stopping_gracefully() as stop:
+                code = handler(args)
+            if stop.signum is not None:  # came while the run was closing: it finished
+                return _stopped(interrupt.Interrupted(stop.signum, at_once=False), done=True)
+            return code
+        except interrupt.Interrupted as exc:
+            return _stopped(exc)
         except RoleSyncError as exc:
             if args.log_format != "json":
                 raise
@@ -68,17 +100,64 @@ def logged(handler: Handler) -> Handler:
     return run
 
 
+def _stopped(exc: interrupt.Interrupted, *, done: bool = False) -> int:
+    """The last event of a run stopped by a signal (a warning: text mode shows it too)."""
+    name = interrupt.signal_name(exc.signum)
+    then = "the next sync, apply or rollback of this profile"
+    if done:
+        message = f"interrupted by {name}: the run had finished; nothing left unfinished"
+    elif exc.run_id is None:
+        message = f"interrupted by {name}: stopped outside a run; nothing left unfinished"
+    elif exc.at_once:
+        message = (
+            f"interrupted by {name} again: run {exc.run_id} stopped at once, in a batch; "
+            f"{then} reads back the writes in flight and finishes it"
+        )
+    else:
+        message = (
+            f"interrupted by {name}: run {exc.run_id} stopped after its batch in flight "
+            f"was written and journaled; {then} finishes it"
+        )
+    logs.event(
+        "interrupted",
+        message,
+        level=logging.WARNING,
+        signal=name,
+        run_id=exc.run_id,
+        exit_code=exc.exit_code,
+    )
+    return exc.exit_code
+
+
 def register(sub: Subparsers) -> None:
     runs = sub.add_parser("runs", help="history of runs (`runs show ID`: one run)")
     add_profile_option(runs, required=False)
     runs.add_argument("--limit", type=int, default=30, help="runs to list (default: %(default)s)")
     _add_format(runs)
-    shows = runs.add_subparsers(dest="runs_command", metavar="show")
+    shows = runs.add_subparsers(dest="runs_command", metavar="show|abandon")
     show = shows.add_parser("show", help="one run: counts, conflicts, failures")
     show.add_argument("run_id", metavar="RUN_ID")
     # Its own dest: argparse lets a subparser's default overwrite the parent's value.
     show.add_argument("-c", "--connector", dest="show_connector", type=Path, metavar="PROFILE")
     _add_format(show, dest="show_format")
+    abandon = shows.add_parser(
+        "abandon",
+        help="give up a run that crashed or was interrupted and cannot be finished "
+        "(its journal and audit are kept; the next sync plans afresh)",
+    )
+    abandon.add_argument("run_id", metavar="RUN_ID")
+    abandon.add_argument(
+        "-c",
+        "--connector",
+        dest="abandon_connector",
+        type=Path,
+        metavar="PROFILE",
+        help="the run's connector profile (required)",
+    )
+    # Required: the run history should say why a run was given up, not only that it was.
+    abandon.add_argument(
+        "--reason", required=True, metavar="TEXT", help="why it is given up (recorded)"
+    )
     runs.set_defaults(handler=run_runs)
 
     rollback = sub.add_parser(
@@ -105,9 +184,27 @@ def _state_path(connector: Path | None) -> Path:
     return state_file(load_profile(connector))
 
 
+def run_abandon(args: argparse.Namespace) -> ExitCode:
+    from roleSync.profile import load_profile
+    from roleSync.sync.abandon import abandon
+    from roleSync.sync.runner import utc_now
+
+    connector = args.abandon_connector or args.connector
+    if connector is None:
+        raise CommandUsageError("runs abandon needs the run's profile: -c PROFILE")
+    row = abandon(load_profile(connector), args.run_id, args.reason, clock=utc_now)
+    out(
+        f"run {row.id}: abandoned; its journal and audit are kept ({row.applied} of "
+        f"{row.planned} changes applied). The next sync plans afresh."
+    )
+    return ExitCode.OK
+
+
 def run_runs(args: argparse.Namespace) -> ExitCode:
     from roleSync.sync.store import StateStore
 
+    if args.runs_command == "abandon":
+        return run_abandon(args)
     show = args.runs_command == "show"
     connector = (args.show_connector or args.connector) if show else args.connector
     fmt = (args.show_format or args.format or "text") if show else (args.format or "text")
@@ -120,26 +217,33 @@ def run_runs(args: argparse.Namespace) -> ExitCode:
     if not path.is_file():
         if show:
             raise UsageError(f"no runs recorded: no state store at {path}")
-        out("[]" if fmt == "json" else f"no runs recorded yet (no state store at {path})")
+        if fmt == "json":
+            out_document("[]")
+        else:
+            out(f"no runs recorded yet (no state store at {path})")
         return ExitCode.OK
     with StateStore.open(path) as store:
         if not show:
             runs = store.runs(profile, limit=args.limit)
-            listing = json.dumps([_run_json(r) for r in runs], indent=2)
-            out(listing if fmt == "json" else _table(runs))
+            if fmt == "json":
+                out_document(json.dumps([_run_json(r) for r in runs], indent=2))
+            else:
+                out(_table(runs))
             return ExitCode.OK
         run = store.run(args.run_id)
         if run is None or (profile is not None and run.profile != profile):
             raise UsageError(f"no run {args.run_id!r} in {path}")
         audit = store.audit(run.id)
-    metric_conflicts = _metric_conflicts(run)
+    metric_conflicts = _from_report(run, "metric_conflicts")
+    metric_failures = _from_report(run, "metric_failures")
     if fmt == "json":
         data = _run_json(run)
         data["changes"] = [_audit_json(a) for a in audit]
         data["metric_conflicts"] = metric_conflicts
-        out(json.dumps(data, indent=2))
+        data["metric_failures"] = metric_failures
+        out_document(json.dumps(data, indent=2))
     else:
-        out(_details(run, audit, metric_conflicts))
+        out(_details(run, audit, metric_conflicts, metric_failures))
     return ExitCode.OK
 
 
@@ -151,7 +255,7 @@ def run_rollback(args: argparse.Namespace) -> ExitCode:
     report = rollback(load_profile(args.connector), args.run_id, allow_large=args.allow_large)
     out(run_summary(report))
     for skip in report.skipped:
-        out(f"  not rolled back: {skip.account_id}: {skip.reason} [{skip.code}]")
+        out(printable(f"  not rolled back: {skip.account_id}: {skip.reason} [{skip.code}]"))
     out(f"report: {report.report_path}")
     return ExitCode.OK if report.ok else ExitCode.INVALID
 
@@ -195,18 +299,23 @@ def _audit_json(row: AuditRow) -> dict[str, object]:
 def _table(runs: list[RunRow]) -> str:
     if not runs:
         return "no runs recorded yet"
-    head = ("RUN", "PROFILE", "MODE", "STATUS", "STARTED", "PLANNED", "APPLIED", "CONFL", "FAILED")
-    rows = [
-        (
-            r.id,
-            r.profile,
-            r.mode,
-            r.status,
-            r.started,
-            str(r.planned),
-            str(r.applied),
-            str(r.conflicts),
-            str(r.failed),
+    head = TABLE_HEAD
+    # Cells escaped before measuring (a run's profile or status is read back from a file).
+    rows: list[tuple[str, ...]] = [
+        tuple(
+            printable(cell)
+            for cell in (
+                r.id,
+                r.profile,
+                r.mode,
+                r.status,
+                r.started,
+                str(r.planned),
+                str(r.applied),
+                str(r.conflicts),
+                str(r.failed),
+                _note(r),
+            )
         )
         for r in runs
     ]
@@ -217,19 +326,33 @@ def _table(runs: list[RunRow]) -> str:
     )
 
 
-def _metric_conflicts(run: RunRow) -> dict[str, str]:
-    """Owner id -> why, from the run's report: metric writes are not in the audit log."""
+def _note(run: RunRow) -> str:
+    """Why a run is stuck or was given up, cut to fit a line."""
+    if run.status not in NOTED or not run.message:
+        return ""
+    text = " ".join(printable(run.message).split())  # a reason is typed by a person
+    return text if len(text) <= NOTE_WIDTH else text[: NOTE_WIDTH - 3] + "..."
+
+
+def _from_report(run: RunRow, key: str) -> dict[str, str]:
+    """Owner id -> why, from the run's report (`metric_conflicts`, `metric_failures`):
+    metric writes are not in the audit log."""
     if not run.report_path:
         return {}
     try:
         data = json.loads(Path(run.report_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested without end
         return {}
-    found = data.get("metric_conflicts") if isinstance(data, dict) else None
+    found = data.get(key) if isinstance(data, dict) else None
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
-def _details(run: RunRow, audit: list[AuditRow], metric_conflicts: dict[str, str]) -> str:
+def _details(
+    run: RunRow,
+    audit: list[AuditRow],
+    metric_conflicts: dict[str, str],
+    metric_failures: dict[str, str],
+) -> str:
     lines = [
         f"run {run.id} ({run.mode}, profile {run.profile}): {run.status}",
         f"  started  {run.started}",
@@ -244,7 +367,7 @@ def _details(run: RunRow, audit: list[AuditRow], metric_conflicts: dict[str, str
     if run.parent_run:
         lines.append(f"  rollback of run {run.parent_run}")
     if run.message:
-        lines.append(f"  note     {run.message}")
+        lines.append(f"  note     {printable(run.message)}")
     conflicts = [a for a in audit if a.result == Outcome.CONFLICT]
     if conflicts:
         lines.append(f"conflicts ({len(conflicts)}): changed in the CRM after the plan, left alone")
@@ -258,9 +381,19 @@ def _details(run: RunRow, audit: list[AuditRow], metric_conflicts: dict[str, str
             f"metric conflicts ({len(metric_conflicts)}): fields changed in the CRM after "
             "the plan, nothing written for these owners"
         )
-        lines += [f"  {owner}  {why}" for owner, why in sorted(metric_conflicts.items())]
+        lines += [
+            f"  {printable(owner)}  {printable(why)}"
+            for owner, why in sorted(metric_conflicts.items())
+        ]
+    if metric_failures:
+        lines.append(f"metric write failures ({len(metric_failures)}):")
+        lines += [
+            f"  {printable(owner)}  {printable(why)}"
+            for owner, why in sorted(metric_failures.items())
+        ]
     failures = [a for a in audit if a.result == Outcome.FAILED]
     if failures:
         lines.append(f"failures ({len(failures)}):")
-        lines += [f"  {a.account_id}  {a.error}" for a in failures]
+        # A CRM's error text: one line each, whatever it holds.
+        lines += [f"  {printable(a.account_id)}  {printable(a.error or '')}" for a in failures]
     return "\n".join(lines)

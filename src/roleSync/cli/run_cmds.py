@@ -14,6 +14,7 @@ from roleSync.cli.common import (
     Subparsers,
     add_profile_option,
     add_rules_options,
+    byte_size,
     iso_date,
     out,
     rule_paths,
@@ -30,6 +31,7 @@ from roleSync.render import (
     titles_that_lie,
 )
 from roleSync.sync import logs
+from roleSync.terminal_text import printable
 
 if TYPE_CHECKING:
     from roleSync.health import BookHealth
@@ -83,6 +85,12 @@ def register(sub: Subparsers) -> None:
         action="store_true",
         help="apply a plan made under other rules (its changes are still re-checked "
         "under the rules given)",
+    )
+    apply.add_argument(
+        "--max-plan-size",
+        type=byte_size,
+        metavar="SIZE",
+        help="refuse a larger plan file before reading it, e.g. 512MiB or 2GiB (default: 256MiB)",
     )
     add_run_options(apply)
     apply.set_defaults(handler=logged(run_apply))
@@ -188,20 +196,22 @@ def run_plan(args: argparse.Namespace) -> ExitCode:
         sys.stdout.write(plan.to_json())
         return ExitCode.OK
     write_atomically(args.output, plan.to_json())
-    print(
+    summary = (
         f"plan: {len(plan.changes)} ownership changes, {len(plan.metric_writes)} metric "
-        f"writes, {skip_summary(plan)}; written to {args.output}",
-        file=sys.stderr,
+        f"writes, {skip_summary(plan)}; written to {args.output}"
     )
+    print(printable(summary), file=sys.stderr)
     return ExitCode.OK
 
 
 def run_apply(args: argparse.Namespace) -> ExitCode:
     from roleSync.plan import Plan
+    from roleSync.plan.document import MAX_PLAN_BYTES
     from roleSync.profile import load_profile
     from roleSync.sync.runner import apply_saved
 
-    plan = Plan.read(args.plan)
+    limit = MAX_PLAN_BYTES if args.max_plan_size is None else args.max_plan_size
+    plan = Plan.read(args.plan, max_bytes=limit)  # refused before reading when larger
     profile = load_profile(args.connector)
     # Takes the profile's lock and finishes an interrupted run first.
     report = apply_saved(

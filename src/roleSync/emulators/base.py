@@ -1,9 +1,9 @@
 """What every emulator shares: running on loopback (start/stop, the context manager, the
 serving thread) and the bookkeeping of requests (counters, the log, internal errors).
 
-A subclass gives its request handler (`_handler`), a config with `max_connections` and
-`log_size`, and `secure = True` to serve HTTPS with a throwaway CA whose PEM file is
-`ca_path`.
+A subclass gives its request handler (`_handler`), a config with `max_connections`,
+`request_deadline_seconds` and `log_size`, and `secure = True` to serve HTTPS with a
+throwaway CA whose PEM file is `ca_path`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from roleSync.emulators.loopback import LoopbackHTTPServer, ThrowawayTLS, loopba
 
 class EmulatorConfig(Protocol):
     max_connections: int
+    # Seconds a client has to send a whole request once it has begun (then 408).
+    request_deadline_seconds: float
     log_size: int
 
 
@@ -73,6 +75,7 @@ class LoopbackEmulator(ABC, Generic[Config, Entry]):
             server = LoopbackHTTPServer(
                 (address, port), family, self._handler(), tls.context if tls else None,
                 max_connections=self.config.max_connections,
+                request_deadline=self.config.request_deadline_seconds,
             )  # fmt: skip
         except OSError:
             if tls is not None:

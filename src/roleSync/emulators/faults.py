@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from roleSync.errors import Diagnostic, InputError, Severity
+from roleSync.yaml_depth import too_deep
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -104,6 +105,9 @@ def load_fault_file(path: Path, settings: type[Settings], *, sort_names: bool = 
         raise InputError([_problem(path, 0, 0, f"cannot read: {exc.strerror}", "io")]) from None
     except UnicodeDecodeError:
         raise InputError([_problem(path, 0, 0, "the file is not valid UTF-8", "io")]) from None
+    deep = too_deep(text)  # before the parser, which recurses (RecursionError)
+    if deep is not None:
+        raise InputError([_problem(path, deep.line, deep.column, deep.message, "depth")])
     try:
         document = YAML(typ="rt").load(text) if text.strip() else {}
     except YAMLError as exc:

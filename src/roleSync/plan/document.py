@@ -8,14 +8,17 @@ must at least be consistent: no account moved twice, no owner's metrics written 
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from roleSync.errors import Diagnostic, InputError, Severity
 from roleSync.json_text import pretty_json
+from roleSync.plan.json_position import value_position
 from roleSync.plan.types import MetricWrite, OwnerRole, OwnershipChange, Skip
 
 # 2: metric writes carry the values they were planned from (`expected`, compare-and-set).
@@ -24,6 +27,9 @@ PLAN_FORMAT = 2
 # interrupted run (a format-1 metric write expects blank fields, so against a CRM that
 # holds values it is a conflict, never an overwrite). `rolesync apply` takes PLAN_FORMAT.
 HISTORY_FORMATS = frozenset({1, PLAN_FORMAT})
+# `rolesync apply` refuses a larger plan file before reading it (--max-plan-size). An
+# ownership change takes about 310 bytes of plan: 256 MiB hold some 850,000 of them.
+MAX_PLAN_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,41 +54,35 @@ class Plan:
         return pretty_json(_PLAN_ADAPTER.dump_python(self, mode="json")) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, path: str, *, history: bool = False) -> Plan:
-        """The plan in `text`; InputError, positioned, if it is not one, is of another
-        format (`history`: any of HISTORY_FORMATS), or repeats or contradicts itself."""
+    def from_json(cls, text: str | bytes, path: str, *, history: bool = False) -> Plan:
+        """The plan in `text` (UTF-8 bytes or str); InputError, positioned, if it is not
+        one, is of another format (`history`: any of HISTORY_FORMATS), or repeats or
+        contradicts itself."""
         try:
             plan = _PLAN_ADAPTER.validate_json(text)
         except ValidationError as exc:
-            old = _declared_format(text)
-            if old is not None and old not in (HISTORY_FORMATS if history else {PLAN_FORMAT}):
-                raise _format_error(path, text, old) from None
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise InputError(
-                [
-                    Diagnostic(
-                        path,
-                        1,
-                        1,
-                        Severity.ERROR,
-                        f"not a roleSync plan: {where}: {first['msg']}",
-                        "invalid-plan",
-                    )
-                ]
-            ) from None
+            raise _invalid(path, _as_text(text), exc, history) from None
         if plan.format not in (HISTORY_FORMATS if history else {PLAN_FORMAT}):
-            raise _format_error(path, text, plan.format)
+            raise _format_error(path, _as_text(text), plan.format)
         duplicates = duplicate_entries(plan)
         if duplicates:
-            raise InputError([_duplicate_diagnostic(path, text, d) for d in duplicates])
+            shown = _as_text(text)
+            raise InputError([_duplicate_diagnostic(path, shown, d) for d in duplicates])
         return plan
 
     @classmethod
-    def read(cls, path: Path, *, history: bool = False) -> Plan:
+    def read(cls, path: Path, *, history: bool = False, max_bytes: int = MAX_PLAN_BYTES) -> Plan:
+        """The plan file at `path`. A plan given to apply larger than `max_bytes` is
+        refused before it is read; a run folder's own copy (`history`), accepted once
+        already, is read whatever its size, so a big run can always be finished."""
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            with path.open("rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if not history and size > max_bytes:
+                    raise _too_large(path, size, max_bytes)
+                # Bounded even if the file grows after the check.
+                data = handle.read() if history else handle.read(max_bytes + 1)
+        except OSError as exc:
             raise InputError(
                 [
                     Diagnostic(
@@ -90,14 +90,21 @@ class Plan:
                         0,
                         0,
                         Severity.ERROR,
-                        f"cannot read plan: {exc}",
+                        f"cannot read plan: {exc.strerror or exc}",
                         "file-unreadable",
                     )
                 ]
             ) from None
-        return cls.from_json(text, str(path), history=history)
+        if not history and len(data) > max_bytes:
+            raise _too_large(path, len(data), max_bytes)
+        # Bytes, not text: pydantic parses UTF-8 itself, so no decoded copy is made.
+        return cls.from_json(data, str(path), history=history)
 
 
+# NaN and Infinity are no JSON numbers: a plan holding one is refused when read, not
+# when apply writes its copy (the crash the next run would repeat). The rest of the
+# types as declared: "365" is no number of days, "yes" no boolean.
+Plan.__pydantic_config__ = ConfigDict(allow_inf_nan=False, strict=True)  # type: ignore[attr-defined]
 _PLAN_ADAPTER: TypeAdapter[Plan] = TypeAdapter(Plan)
 
 
@@ -116,8 +123,9 @@ def duplicate_entries(plan: Plan) -> list[Duplicate]:
     found: list[Duplicate] = []
     moved: dict[str, OwnershipChange] = {}
     for change in plan.changes:
-        first = moved.setdefault(change.account_id, change)
-        if first is change:
+        first = moved.get(change.account_id)
+        if first is None:  # by key, not identity: a plan built in memory may repeat one
+            moved[change.account_id] = change
             continue
         if first.to_owner_id != change.to_owner_id:
             why = f"moved to two owners ({first.to_owner_id} and {change.to_owner_id})"
@@ -144,10 +152,70 @@ def duplicate_entries(plan: Plan) -> list[Duplicate]:
     return found
 
 
+def _as_text(text: str | bytes) -> str:
+    return text if isinstance(text, str) else text.decode("utf-8", errors="replace")
+
+
+def _too_large(path: Path, size: int, limit: int) -> InputError:
+    message = (
+        f"plan is {size:,} bytes, above the limit of {limit:,} (--max-plan-size); "
+        "nothing read, nothing written"
+    )
+    return InputError([Diagnostic(str(path), 0, 0, Severity.ERROR, message, "plan-too-large")])
+
+
+_JSON_ERROR = re.compile(r"Invalid JSON: (?P<what>.*) at line (?P<line>\d+) column (?P<col>\d+)")
+
+
+def _invalid(path: str, text: str, exc: ValidationError, history: bool) -> InputError:
+    """One positioned line for the first reason `text` is not a plan."""
+    errors = exc.errors(include_url=False)
+    syntax = (
+        _JSON_ERROR.fullmatch(errors[0]["msg"]) if errors[0]["type"] == "json_invalid" else None
+    )
+    if syntax is not None:
+        what = syntax["what"]
+        if "recursion limit" in what:
+            what = "nested too deeply (recursion limit exceeded)"
+        message = f"not a roleSync plan: invalid JSON: {what}"
+        code = "plan-depth" if "recursion limit" in syntax["what"] else "invalid-plan"
+        return InputError(
+            [
+                Diagnostic(
+                    path, int(syntax["line"]), int(syntax["col"]), Severity.ERROR, message, code
+                )
+            ]
+        )
+    if errors[0]["type"] != "json_invalid":  # valid JSON: what format does it claim?
+        old = _declared_format(text)
+        if old is not None and old not in (HISTORY_FORMATS if history else {PLAN_FORMAT}):
+            return _format_error(path, text, old)
+    # A NaN in a union-typed field fails each member: the finite-number complaint says why.
+    first = next((e for e in errors if e["type"] == "finite_number"), errors[0])
+    loc = tuple(first["loc"])
+    line, col, found = value_position(text, loc)
+    where = ".".join(str(p) for p in (loc if first["type"] == "missing" else loc[:found]))
+    reason = first["msg"]
+    if first["type"] == "finite_number":
+        reason += " (NaN and Infinity are not JSON numbers)"
+    return InputError(
+        [
+            Diagnostic(
+                path,
+                line,
+                col,
+                Severity.ERROR,
+                f"not a roleSync plan: {where}: {reason}",
+                "invalid-plan",
+            )
+        ]
+    )
+
+
 def _declared_format(text: str) -> int | None:
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = json.loads(text)  # parsed by pydantic already: not too deep to recurse
+    except (ValueError, RecursionError):
         return None
     value = data.get("format") if isinstance(data, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -306,9 +306,10 @@ class Profile(StrictSection):
         return profile.with_base_dir(path.parent)
 
 
-def load_profile(path: Path) -> Profile:
-    """Read and validate a profile file; InputError with `file:line:col` on any problem."""
-    loaded = load_yaml(path)
+def load_profile(path: Path, *, loaded: LoadedYaml | None = None) -> Profile:
+    """Read and validate a profile file; InputError with `file:line:col` on any problem.
+    `loaded`: the file already loaded by the caller (`check`), not parsed again."""
+    loaded = load_yaml(path) if loaded is None else loaded
     profile = validate(loaded, Profile).with_base_dir(path.parent)
     profile._source = loaded
     unsafe = profile.unsafe_paths()

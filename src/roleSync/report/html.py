@@ -1,6 +1,7 @@
 """The run report as one self-contained HTML page: inline CSS, inline SVG charts and a
 few lines of inline script for sorting tables. No network: a Content-Security-Policy
-forbids every fetch, so the page works from an email attachment or an air-gapped share.
+forbids every fetch, so the page works from an email attachment or an air-gapped share,
+and runs no inline code but its own stylesheet and script (allowed by their hashes).
 
 Pure: `render_html(ReportData)` returns the page. Every CRM-sourced text is escaped.
 """
@@ -13,7 +14,7 @@ from html import escape
 
 from roleSync import __version__
 from roleSync.metrics import METRIC_HELP, METRIC_NAMES
-from roleSync.report.assets import CSP, CSS, SCRIPT
+from roleSync.report.assets import CSS, SCRIPT, content_security_policy
 from roleSync.report.data import ReportData
 from roleSync.report.fmt import money, money_full, number, share
 from roleSync.report.svg import BarRow, Dot, Series, bars, scatter
@@ -291,7 +292,7 @@ def render_html(data: ReportData) -> str:
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta http-equiv="Content-Security-Policy" content="{content_security_policy(CSS, SCRIPT)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
 <style>{CSS}</style>

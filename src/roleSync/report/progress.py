@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
+from roleSync.terminal_text import printable
+
 if TYPE_CHECKING:
     from rich.progress import Progress as RichBar
     from rich.progress import TaskID
@@ -65,7 +67,7 @@ class _LineStage:
         pass  # a log wants the outcome, not a line per account
 
     def done(self, summary: str) -> None:
-        print(summary, file=self._stream, flush=True)
+        print(printable(summary), file=self._stream, flush=True)
 
 
 class LineProgress:
@@ -123,7 +125,7 @@ class RichProgress:
             yield stage
         if stage.summary is not None:
             # markup off: summaries may hold CRM text with [brackets] rich would eat.
-            console.print(stage.summary, markup=False, highlight=False)
+            console.print(printable(stage.summary), markup=False, highlight=False)
 
 
 def progress_for(stream: IO[str]) -> Progress:

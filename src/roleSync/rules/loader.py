@@ -3,7 +3,8 @@
 Every problem becomes a Diagnostic with `path:line:col`. YAML features that can
 hide code or blow up memory (anchors/aliases, tags, `%YAML`/`%TAG` directives) are
 rejected from the event stream, before any node is built, so an alias bomb never
-expands.
+expands. Nesting deeper than any real file is refused before the parser runs
+(roleSync.yaml_depth), and the text is parsed once.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, DocumentStartEvent, NodeEvent
+from ruamel.yaml.events import AliasEvent, DocumentStartEvent, NodeEvent, StreamEndEvent
+from ruamel.yaml.parser import RoundTripParser
+from ruamel.yaml.reader import ReaderError
 
 from roleSync.errors import Diagnostic, InputError, Severity
 from roleSync.rules.suggest import code_for, message_for
+from roleSync.yaml_depth import too_deep
 
 MAX_FILE_BYTES = 1024 * 1024
 Loc = tuple[str | int, ...]
@@ -75,6 +79,16 @@ def _error_at(path: str, mark: Any, message: str, code: str) -> Diagnostic:
     return Diagnostic(path, line, col, Severity.ERROR, message, code)
 
 
+def _reader_mark(exc: YAMLError, text: str) -> _Mark | None:
+    """Where a character the YAML reader refuses (NUL, other controls) is: its error has
+    an offset into the text, not a line and column."""
+    position = getattr(exc, "position", None) if isinstance(exc, ReaderError) else None
+    if not isinstance(position, int) or not 0 <= position <= len(text):
+        return None
+    before = text[:position]
+    return _Mark(before.count("\n"), position - (before.rfind("\n") + 1))
+
+
 def _read_text(path: Path, display: str, max_bytes: int) -> str:
     try:
         size = path.stat().st_size
@@ -115,33 +129,57 @@ def _read_text(path: Path, display: str, max_bytes: int) -> str:
         ) from None
 
 
-def _unsafe_constructs(text: str, display: str) -> list[Diagnostic]:
-    """Anchors, aliases, tags and directives, found in the event stream (nothing is built)."""
-    problems: list[Diagnostic] = []
-    yaml = YAML(typ="rt")
-    for event in yaml.parse(text):
-        mark = event.start_mark
-        if isinstance(event, AliasEvent):
-            problems.append(
-                _error_at(display, mark, "YAML aliases (*name) are not allowed", "yaml-alias")
-            )
-        elif isinstance(event, NodeEvent) and event.anchor is not None:
-            problems.append(
-                _error_at(display, mark, "YAML anchors (&name) are not allowed", "yaml-anchor")
-            )
-        tag = getattr(event, "tag", None)
-        if isinstance(event, NodeEvent) and tag is not None:
-            problems.append(
-                _error_at(display, mark, f"YAML tags ({tag}) are not allowed", "yaml-tag")
-            )
-        if isinstance(event, DocumentStartEvent) and (event.version or event.tags):
-            mark = _directive_mark(text, mark)
-            problems.append(
-                _error_at(
-                    display, mark, "YAML directives (%YAML, %TAG) are not allowed", "yaml-directive"
-                )
-            )
-    return problems
+def _unsafe(event: Any, text: str, display: str) -> Diagnostic | None:
+    """The problem with one parse event: an alias, an anchor, a tag or a directive."""
+    mark = event.start_mark
+    if isinstance(event, AliasEvent):
+        return _error_at(display, mark, "YAML aliases (*name) are not allowed", "yaml-alias")
+    if isinstance(event, NodeEvent) and event.anchor is not None:
+        return _error_at(display, mark, "YAML anchors (&name) are not allowed", "yaml-anchor")
+    tag = getattr(event, "tag", None)
+    if isinstance(event, NodeEvent) and tag is not None:
+        return _error_at(display, mark, f"YAML tags ({tag}) are not allowed", "yaml-tag")
+    if isinstance(event, DocumentStartEvent) and (event.version or event.tags):
+        return _error_at(
+            display,
+            _directive_mark(text, mark),
+            "YAML directives (%YAML, %TAG) are not allowed",
+            "yaml-directive",
+        )
+    return None
+
+
+class _CheckedYAML(YAML):
+    """A round-trip loader that knows the text and its name, for _CheckingParser."""
+
+    def __init__(self, text: str, display: str) -> None:
+        super().__init__(typ="rt")
+        self.checked_text = text
+        self.display = display
+        self.Parser = _CheckingParser
+        self.Constructor = _TextDatesConstructor
+        self.version = (1, 2)
+        self.allow_duplicate_keys = False
+
+
+class _CheckingParser(RoundTripParser):
+    """Refuses anchors, aliases, tags and directives as the composer asks for each event,
+    so the text is parsed once and an alias bomb never expands. At the first one, the
+    rest of the stream is only parsed, to report every such construct at once."""
+
+    def get_event(self) -> Any:
+        event = super().get_event()
+        loader = self.loader
+        problem = _unsafe(event, loader.checked_text, loader.display)
+        if problem is None:
+            return event
+        problems = [problem]
+        while not isinstance(event, StreamEndEvent):
+            event = super().get_event()
+            problem = _unsafe(event, loader.checked_text, loader.display)
+            if problem is not None:
+                problems.append(problem)
+        raise InputError(problems)
 
 
 class _TextDatesConstructor(RoundTripConstructor):
@@ -214,15 +252,17 @@ def load_yaml(
 
 
 def load_yaml_text(text: str, display: str) -> LoadedYaml:
+    deep = too_deep(text)
+    if deep is not None:
+        raise InputError(
+            [
+                Diagnostic(
+                    display, deep.line, deep.column, Severity.ERROR, deep.message, "yaml-depth"
+                )
+            ]
+        )
     try:
-        unsafe = _unsafe_constructs(text, display)
-        if unsafe:
-            raise InputError(unsafe)
-        yaml = YAML(typ="rt")
-        yaml.Constructor = _TextDatesConstructor
-        yaml.version = (1, 2)
-        yaml.allow_duplicate_keys = False
-        documents = list(yaml.load_all(text))
+        documents = list(_CheckedYAML(text, display).load_all(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = _yaml_message(exc)
@@ -230,7 +270,7 @@ def load_yaml_text(text: str, display: str) -> LoadedYaml:
         raise InputError([_error_at(display, mark, message, code)]) from None
     except YAMLError as exc:
         raise InputError(
-            [_error_at(display, None, str(exc).splitlines()[0], "yaml-syntax")]
+            [_error_at(display, _reader_mark(exc, text), str(exc).splitlines()[0], "yaml-syntax")]
         ) from None
     if len(documents) != 1:
         raise InputError(

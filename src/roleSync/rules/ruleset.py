@@ -116,16 +116,18 @@ def _subject_problem(kind: str, key: str, name: str) -> str | None:
 
 
 def check_rule_file(
-    path: Path, context: CheckContext | None = None
+    path: Path, context: CheckContext | None = None, *, loaded: LoadedYaml | None = None
 ) -> tuple[str | None, BaseModel | None, list[Diagnostic]]:
     """(kind, model or None, diagnostics) for one rule file; never raises InputError.
 
-    The model is None when any error was found; warnings alone keep it.
+    The model is None when any error was found; warnings alone keep it. `loaded`: the
+    file's text already loaded by the caller, so it is not parsed twice.
     """
-    try:
-        loaded = load_yaml(path)
-    except InputError as exc:
-        return None, None, list(exc.diagnostics)
+    if loaded is None:
+        try:
+            loaded = load_yaml(path)
+        except InputError as exc:
+            return None, None, list(exc.diagnostics)
     kind = _kind_of(loaded)
     if kind not in RULE_KINDS:
         where = ("kind",) if isinstance(loaded.data, dict) and "kind" in loaded.data else ()

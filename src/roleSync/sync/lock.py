@@ -111,6 +111,6 @@ def _read_holder(fd: int) -> dict[str, object]:
     """The holder's details; empty when it has locked but not written them yet."""
     try:
         data = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested without end
         return {}
     return data if isinstance(data, dict) else {}

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TextIO
 
+from roleSync.terminal_text import printable
+
 FORMATS = ("text", "json")
 Field = str | int | float | bool | None
 
@@ -72,7 +74,8 @@ class JsonLines(logging.Formatter):
 
 class _Text(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return f"rolesync: {record.getMessage()}"
+        # One line per event, whatever CRM text the message quotes.
+        return f"rolesync: {printable(record.getMessage())}"
 
 
 _installed: logging.Handler | None = None

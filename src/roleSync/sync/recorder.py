@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from roleSync.adapters.base import ApplyResult
-from roleSync.errors import InputError
+from roleSync.errors import InputError, RoleSyncError
 from roleSync.plan import OwnershipChange, Plan
 from roleSync.profile import Profile
+from roleSync.sync import interrupt
 from roleSync.sync.guardrails import GuardrailError, exceeded, role_field, write_limits
 from roleSync.sync.lock import RunLock
 from roleSync.sync.logs import event
@@ -86,6 +87,19 @@ def locked_state(profile: Profile, clock: Clock) -> Iterator[StateStore]:
         lock.release()
 
 
+def cause_of(exc: BaseException) -> str:
+    """One line for an error: roleSync's own say what happened; anything else (a bug,
+    a value no check caught) is named by its type, without a traceback."""
+    lines = str(exc).splitlines()
+    text = lines[0] if lines else ""
+    if not text:
+        return type(exc).__name__
+    # A signal's stop (not an Exception) says what it is too.
+    if isinstance(exc, RoleSyncError) or not isinstance(exc, Exception):
+        return text
+    return f"{type(exc).__name__}: {text}"
+
+
 def outcomes_of(result: ApplyResult, changes: Mapping[str, OwnershipChange]) -> list[ChangeOutcome]:
     """The per-change outcomes of an ApplyResult (metric writes are not changes)."""
     outcomes = [ChangeOutcome(changes[a], Outcome.APPLIED) for a in result.applied if a in changes]
@@ -120,6 +134,9 @@ class StoreJournal:
         self.first_batch = store.next_batch_no(run.id)
 
     def intent(self, batch_no: int, changes: Sequence[OwnershipChange]) -> None:
+        # SIGTERM or SIGINT asked for a stop: here, every earlier batch is journaled
+        # complete and this one not begun.
+        interrupt.checkpoint()
         self.store.journal_intent(
             self.run.id, self.first_batch + batch_no, changes, self.clock().isoformat()
         )
@@ -202,15 +219,19 @@ class RunRecorder:
         allow_large: bool,
         clock: Clock,
         book_accounts: int,
+        keep_plan: Callable[[], str] | None = None,
     ) -> RunRecorder:
         """Record the run; GuardrailError (with the run recorded as stopped) if the plan
         is above the profile's guardrails and `allow_large` is not given. `book_accounts`:
-        the book's size as the adapter reads it (a plan's summary is only a claim)."""
+        the book's size as the adapter reads it (a plan's summary is only a claim).
+        `keep_plan`: copies a plan file given to apply into the run folder and returns
+        the copy's path, called once the plan passed (`run.plan_path` is the file given)."""
         reasons = exceeded(len(plan.changes), book_accounts, profile.guardrails)
         reasons += write_limits(plan, profile, last_run_roles(store, profile, plan))
         if reasons and not allow_large:
+            saved = "Plan saved to" if keep_plan is None else "The plan is"
             message = (
-                "guardrail: " + "; ".join(reasons) + f"; nothing written. Plan saved to "
+                "guardrail: " + "; ".join(reasons) + f"; nothing written. {saved} "
                 f"{run.plan_path}: review it, then apply it with `rolesync apply "
                 f"{run.plan_path} --allow-large` (and the same -c and -r)"
             )
@@ -231,6 +252,8 @@ class RunRecorder:
             raise GuardrailError(message, run_id=run.id, plan_path=run.plan_path)
         if reasons:
             event("guardrail-allowed", "allowed by --allow-large: " + "; ".join(reasons))
+        if keep_plan is not None:
+            run = replace(run, plan_path=keep_plan())
         store.begin_run(replace(run, status=RunStatus.APPLYING))
         event(
             "run-started",
@@ -253,7 +276,7 @@ class RunRecorder:
     def interrupted(self, exc: BaseException) -> None:
         """The apply raised: leave the run for the next one to reconcile and finish."""
         with suppress(Exception):  # the original error matters more than this one
-            self.store.set_status(self.run.id, RunStatus.INTERRUPTED, message=str(exc))
+            self.store.set_status(self.run.id, RunStatus.INTERRUPTED, message=cause_of(exc))
 
     def finish(
         self,
@@ -291,17 +314,19 @@ class RunRecorder:
         report.book_health = book_health
         report.write(Path(self.run.plan_path).with_name("report.json"))
         status = RunStatus.OK if report.ok else RunStatus.FAILED
+        metric_note = report.metric_failure_note()
         row = self.store.finish_run(
             self.run.id,
             status=status,
             finished=report.finished.isoformat(),
             report_path=report.report_path,
-            message=message,
+            message="; ".join(m for m in (message, metric_note) if m),
         )
         event(
             "run-finished",
             f"run {row.id}: {status}: applied {row.applied}, already applied "
-            f"{row.already_applied}, conflicts {row.conflicts}, failed {row.failed}",
+            f"{row.already_applied}, conflicts {row.conflicts}, failed {row.failed}"
+            + (f", {metric_note}" if metric_note else ""),
             level=logging.INFO if status == RunStatus.OK else logging.WARNING,
             run_id=row.id,
             status=status,
@@ -310,6 +335,7 @@ class RunRecorder:
             already_applied=row.already_applied,
             conflicts=row.conflicts,
             failed=row.failed,
+            metric_writes_failed=len(report.metric_failures),
             report_path=report.report_path,
         )
         return report

@@ -14,24 +14,80 @@ and decides it:
 Then the rest of the crashed run's plan is applied, under the crashed run's id, so its
 audit log ends up with every change exactly once. The journal is what makes "applied"
 exact: a change is only ever counted as applied by the run that journaled its write.
+
+A recovery that fails (the same crash again, a CRM that refuses the rest) is one line
+naming the run, `rolesync runs show` and `rolesync runs abandon` (RecoveryError): the
+run stays unfinished, so every later sync, apply and rollback would meet it again until
+its cause is fixed or a person gives it up. Commands that only read (plan, runs, report)
+and `runs abandon` never recover, so a stuck run blocks none of them.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from roleSync.adapters.base import Adapter, ApplyResult, OwnerReader
-from roleSync.errors import InputError
+from roleSync.errors import InputError, RoleSyncError
 from roleSync.plan import OwnershipChange, Plan
 from roleSync.profile import Profile
+from roleSync.sync import interrupt
 from roleSync.sync.logs import event
-from roleSync.sync.recorder import Clock, RunRecorder
+from roleSync.sync.recorder import Clock, RunRecorder, cause_of
 from roleSync.sync.report import RunReport
-from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
+from roleSync.sync.store import (
+    ChangeOutcome,
+    Outcome,
+    RunRow,
+    RunStatus,
+    StateError,
+    StateStore,
+)
 
 GONE = "account no longer exists"
+
+
+def _way_out(run_id: str, profile: Profile) -> str:
+    source = profile.source_path
+    where = "-c PROFILE" if source.startswith("<") else f"-c {source}"
+    return (
+        f"inspect it with 'rolesync runs show {run_id} {where}' and, to give it up, "
+        f"'rolesync runs abandon {run_id} {where} --reason TEXT'"
+    )
+
+
+class RecoveryError(RoleSyncError):
+    """An unfinished run could not be finished: what to look at, and the way out."""
+
+    def __init__(self, run_id: str, profile: Profile, cause: str) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"run {run_id} could not be recovered: {cause}; {_way_out(run_id, profile)}"
+        )
+
+
+class RunStoppedError(RoleSyncError):
+    """A run's apply failed in a way no check foresaw: the run is left for the next one
+    to finish, and this says so in one line instead of a traceback."""
+
+    def __init__(self, run_id: str, profile: Profile, cause: str) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"run {run_id} stopped during apply: {cause}; what it wrote is journaled and "
+            f"the next sync, apply or rollback of profile {profile.name} finishes it; "
+            f"{_way_out(run_id, profile)}"
+        )
+
+
+def unexpected(exc: BaseException) -> bool:
+    """An error none of roleSync's checks produced: not one of its own (which say what
+    happened), not the file system's or SQLite's (which name their file), not a signal."""
+    return isinstance(exc, Exception) and not isinstance(
+        exc, (RoleSyncError, OSError, sqlite3.Error)
+    )
 
 
 def reconcile(
@@ -73,9 +129,25 @@ def recover(
     with the profile's lock held: only then is an `applying` run surely dead."""
     reports = []
     for run in store.unfinished_runs(profile.name):
-        report = _finish(store, profile, run, adapter, clock)
+        try:
+            with interrupt.writing():
+                report = _finish(store, profile, run, adapter, clock)
+        except interrupt.Interrupted as exc:
+            exc.run_id = exc.run_id or run.id
+            raise
+        except (StateError, OSError, sqlite3.Error):
+            # The state store or the file system failed, not the run: abandoning it
+            # would not help, and those errors name their file.
+            raise
+        except Exception as exc:
+            cause = cause_of(exc)
+            with suppress(Exception):  # the run's own error matters more than this one
+                store.set_status(run.id, RunStatus.INTERRUPTED, message=f"recovery failed: {cause}")
+            raise RecoveryError(run.id, profile, cause) from exc
         if report is not None:
             reports.append(report)
+    # A stop asked for while the last of them was closing: before a new run begins.
+    interrupt.checkpoint()
     return reports
 
 

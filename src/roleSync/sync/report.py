@@ -62,6 +62,20 @@ class RunReport:
     def ok(self) -> bool:
         return not self.failed and not self.metric_failures
 
+    def metric_failure_note(self) -> str:
+        """'' or, when metric writes failed, how many and the first owner's reason:
+        "metric writes failed 5 of 5 (h-0: the profile has metrics.write: false; and 4
+        more)": a failed run's one line must say what failed."""
+        if not self.metric_failures:
+            return ""
+        owner, why = next(iter(self.metric_failures.items()))
+        more = len(self.metric_failures) - 1
+        tail = f"; and {more} more" if more else ""
+        return (
+            f"metric writes failed {len(self.metric_failures)} of {self.metrics_planned} "
+            f"({owner}: {why}{tail})"
+        )
+
     def to_json(self) -> str:
         data = _REPORT_ADAPTER.dump_python(self, mode="json")
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -18,15 +18,16 @@ from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
 from roleSync.health import BookHealth, gate
 from roleSync.model import DealWindow
 from roleSync.plan import Plan, PlanInputs, build_plan
-from roleSync.plan.document import key_position
+from roleSync.plan.document import duplicate_entries, key_position
 from roleSync.plan.recheck import refused_changes
 from roleSync.profile import Profile
 from roleSync.report.progress import NO_PROGRESS, Progress, watching
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.routing import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
-from roleSync.sync.recorder import RunRecorder, borrowed_state, locked_state
-from roleSync.sync.recovery import recover
+from roleSync.sync import interrupt
+from roleSync.sync.recorder import RunRecorder, borrowed_state, cause_of, locked_state
+from roleSync.sync.recovery import RunStoppedError, recover, unexpected
 from roleSync.sync.report import RunReport
 from roleSync.sync.state import write_atomically
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
@@ -125,6 +126,7 @@ def apply_plan(
     parent_run: str | None = None,
     refused: Mapping[str, str] | None = None,
     book_health: BookHealth | None = None,
+    source: Path | None = None,
 ) -> RunReport:
     """Write a plan as a new run: saved, checked against the guardrails (GuardrailError,
     nothing written), journaled batch by batch, audited and reported. Take the profile's
@@ -132,16 +134,29 @@ def apply_plan(
 
     `book_accounts`: the book's size as the adapter read it, for `max_share`.
     `refused`: account id -> why a change failed its re-check: reported, not written.
-    `book_health`: the health of the book the plan was made from, for the run report."""
+    `book_health`: the health of the book the plan was made from, for the run report.
+    `source`: the plan file given to `rolesync apply`, if any."""
     if plan.profile != profile.name:
         raise ConflictError(
             f"this plan was made for profile {plan.profile!r}, not {profile.name!r}"
         )
+    repeated = duplicate_entries(plan)
+    if repeated:
+        # Plan files are refused with a position when read; a plan built in memory is
+        # checked here, before the journal meets the same account twice in one batch.
+        more = f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else ""
+        raise ConflictError(f"{repeated[0].message}{more}; nothing written")
     started = clock()
     run_id = new_run_id(started)
-    run_dir = profile.state_path / "runs" / run_id
-    plan_path = run_dir / "plan.json"
-    write_atomically(plan_path, plan.to_json())
+    plan_path = profile.state_path / "runs" / run_id / "plan.json"
+
+    def keep_plan() -> str:
+        write_atomically(plan_path, plan.to_json())
+        return str(plan_path)
+
+    # A plan made here exists only in memory: saved first, for a guardrail stop to
+    # point at. A plan file given to apply is copied only once the plan is accepted.
+    shown = keep_plan() if source is None else str(source.resolve())
     run = RunRow(
         run_id,
         profile.name,
@@ -151,10 +166,11 @@ def apply_plan(
         plan.rules_digest,
         len(plan.changes),
         len(plan.skipped),
-        str(plan_path),
+        shown,
         parent_run,
     )
-    with borrowed_state(profile, store) as state:
+    # A first SIGTERM or SIGINT from here on stops at a batch boundary (sync.interrupt).
+    with interrupt.writing(), borrowed_state(profile, store) as state:
         recorder = RunRecorder.start(
             state,
             profile,
@@ -163,6 +179,7 @@ def apply_plan(
             allow_large=allow_large,
             clock=clock,
             book_accounts=book_accounts,
+            keep_plan=None if source is None else keep_plan,
         )
         refused = refused or {}
         recorder.record(
@@ -184,6 +201,10 @@ def apply_plan(
         except BaseException as exc:
             # Journaled so far; the next run of the profile reconciles and finishes it.
             recorder.interrupted(exc)
+            if isinstance(exc, interrupt.Interrupted):
+                exc.run_id = exc.run_id or run_id
+            elif unexpected(exc):
+                raise RunStoppedError(run_id, profile, cause_of(exc)) from exc
             raise
         health = book_health.as_json() if book_health is not None else None
         return recorder.finish(result, book_health=health)
@@ -282,6 +303,7 @@ def apply_saved(
                 book_accounts=len(book.accounts),
                 refused=refused_changes(plan, book, roles, routing),
                 mode="apply",
+                source=plan_path,
                 clock=clock,
                 progress=progress,
                 allow_large=allow_large,

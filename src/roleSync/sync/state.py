@@ -45,7 +45,7 @@ def load_rotation(state_dir: Path) -> dict[str, str]:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested without end
         raise InputError(
             [
                 Diagnostic(

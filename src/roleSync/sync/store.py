@@ -45,6 +45,8 @@ class RunStatus:
     # Stopped by an exception after writing may have begun: finished by the next run.
     INTERRUPTED = "interrupted"
     STOPPED = "stopped-by-guardrail"
+    # Given up by a person (`rolesync runs abandon`): journal and audit kept, never retried.
+    ABANDONED = "abandoned"
 
 
 # Runs the next run of the profile must reconcile and finish before doing its own.

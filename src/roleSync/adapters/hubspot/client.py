@@ -75,7 +75,7 @@ def _answer(raw: Any, expected: frozenset[int]) -> tuple[dict[str, Any] | None, 
     if status in expected:
         try:
             data = json.loads(body or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested without end
             data = None
     return (data if isinstance(data, dict) else None), status, raw.headers
 

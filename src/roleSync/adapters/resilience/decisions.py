@@ -63,7 +63,7 @@ def salesforce_errors(body: bytes | str | None) -> list[tuple[str, str]]:
         return []
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested without end
         return []
     items = data if isinstance(data, list) else [data]
     return [
@@ -141,7 +141,7 @@ def hubspot_error(body: bytes | str | None) -> dict[str, object]:
         return {}
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested without end
         return {}
     return data if isinstance(data, dict) else {}
 

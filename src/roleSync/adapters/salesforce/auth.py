@@ -108,7 +108,7 @@ class OAuthFlow:
 def _json(response: requests.Response) -> dict[str, Any]:
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested without end
         return {}
     return data if isinstance(data, dict) else {}
 

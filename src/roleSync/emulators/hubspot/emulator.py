@@ -62,6 +62,9 @@ class HubSpotEmulatorConfig:
     associations_batch_max: int = 100
     faults: HubSpotFaults = field(default_factory=HubSpotFaults)
     max_connections: int = 64
+    # A request (line, headers, body) must arrive whole this long after it began, or it
+    # is answered 408: slow clients cannot hold their threads for long.
+    request_deadline_seconds: float = 10.0
     log_size: int = 1000
 
     def __post_init__(self) -> None:
@@ -71,6 +74,8 @@ class HubSpotEmulatorConfig:
                 raise ValueError(f"{name} must be at least 1")
         if self.search_lag_seconds < 0 or self.token_lifetime_seconds <= 0:
             raise ValueError("search_lag_seconds must be >= 0 and token_lifetime_seconds > 0")
+        if not self.request_deadline_seconds > 0:
+            raise ValueError("request_deadline_seconds must be more than 0")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from roleSync.emulators.http import Request, Response, json_response
+from roleSync.emulators.http import BodyTooDeepError, Request, Response, json_response
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -149,6 +149,8 @@ def json_body(request: Request) -> dict[str, Any]:
         raise BodyError("Request body is required")
     try:
         document = request.json()
+    except BodyTooDeepError as exc:
+        raise BodyError(f"Invalid input JSON: {exc}") from None
     except (UnicodeDecodeError, ValueError):
         raise BodyError("Invalid input JSON on line 1: could not parse the request body") from None
     if not isinstance(document, dict):

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from roleSync.emulators.salesforce.http import Request, Response, csv_response, json_response
+from roleSync.emulators.salesforce.http import (
+    Request,
+    Response,
+    csv_response,
+    json_response,
+    unreadable_body,
+)
 from roleSync.emulators.salesforce.schema import format_datetime, make_id, resolve_sobject
 from roleSync.emulators.salesforce.store import RecordError, lock_error
 
@@ -101,8 +107,8 @@ def _bulk_error(status: int, code: str, message: str) -> Response:
 def create(emu: SalesforceEmulator, request: Request, version: str) -> Response:
     try:
         body = request.json()
-    except ValueError:
-        return _bulk_error(400, "JSON_PARSER_ERROR", "The request body is not valid JSON")
+    except ValueError as exc:
+        return _bulk_error(400, "JSON_PARSER_ERROR", unreadable_body(exc))
     if not isinstance(body, dict):
         return _bulk_error(400, "JSON_PARSER_ERROR", "Expected a JSON object")
     sobject = resolve_sobject(emu.store.schema, str(body.get("object", "")))

@@ -69,9 +69,16 @@ class SalesforceEmulatorConfig:
     bulk_polls_before_complete: int = 0
     max_cursors: int = 10
     max_connections: int = 64
+    # A request (line, headers, body) must arrive whole this long after it began, or it
+    # is answered 408: slow clients cannot hold their threads for long.
+    request_deadline_seconds: float = 10.0
     log_size: int = 1000
     org_id: str = "00DEM0000000001AAA"
     integration_user_id: str = "005EM0000000000AAA"
+
+    def __post_init__(self) -> None:
+        if not self.request_deadline_seconds > 0:
+            raise ValueError("request_deadline_seconds must be more than 0")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -23,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from roleSync.emulators.http import load_json
 from roleSync.emulators.salesforce.http import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ def _check_client(
 
 def _b64_json(part: str) -> Any:
     padded = part + "=" * (-len(part) % 4)
-    return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    # Bounded like a request body: a header nested 100,000 deep is an invalid assertion.
+    return load_json(base64.urlsafe_b64decode(padded.encode("ascii")))
 
 
 def _check_assertion(emu: SalesforceEmulator, assertion: str) -> None:

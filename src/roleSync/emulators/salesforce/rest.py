@@ -9,7 +9,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from roleSync.emulators.salesforce.http import Request, Response, json_response, sf_error
+from roleSync.emulators.salesforce.http import (
+    Request,
+    Response,
+    json_response,
+    sf_error,
+    unreadable_body,
+)
 from roleSync.emulators.salesforce.schema import make_id, normalize_id, resolve_sobject, to_json
 from roleSync.emulators.salesforce.soql_eval import compile_soql, project, run
 from roleSync.emulators.salesforce.soql_lexer import SoqlError
@@ -238,8 +244,8 @@ def sobject_patch(emu: SalesforceEmulator, request: Request, name: str, record_i
         return _external_id_miss(record_id)
     try:
         body = request.json()
-    except ValueError:
-        return sf_error(400, "JSON_PARSER_ERROR", "The request body is not valid JSON")
+    except ValueError as exc:
+        return sf_error(400, "JSON_PARSER_ERROR", unreadable_body(exc))
     if not isinstance(body, dict):
         return sf_error(400, "JSON_PARSER_ERROR", "Expected a JSON object of fields")
     try:
@@ -260,8 +266,8 @@ def sobject_patch(emu: SalesforceEmulator, request: Request, name: str, record_i
 def collections_patch(emu: SalesforceEmulator, request: Request) -> Response:
     try:
         body = request.json()
-    except ValueError:
-        return sf_error(400, "JSON_PARSER_ERROR", "The request body is not valid JSON")
+    except ValueError as exc:
+        return sf_error(400, "JSON_PARSER_ERROR", unreadable_body(exc))
     records = body.get("records") if isinstance(body, dict) else None
     if not isinstance(records, list):
         return sf_error(400, "JSON_PARSER_ERROR", 'Expected {"allOrNone": ..., "records": [...]}')

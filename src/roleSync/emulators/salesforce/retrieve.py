@@ -37,7 +37,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from roleSync.emulators.salesforce.http import Request, Response, json_response, sf_error
+from roleSync.emulators.salesforce.http import (
+    Request,
+    Response,
+    json_response,
+    sf_error,
+    unreadable_body,
+)
 from roleSync.emulators.salesforce.schema import normalize_id, resolve_sobject, to_json
 
 if TYPE_CHECKING:
@@ -59,8 +65,8 @@ def _arguments(request: Request) -> tuple[Any, Any] | Response:
         return _split(request.param("ids")), _split(request.param("fields"))
     try:
         body = request.json()
-    except ValueError:
-        return sf_error(400, "JSON_PARSER_ERROR", "The request body is not valid JSON")
+    except ValueError as exc:
+        return sf_error(400, "JSON_PARSER_ERROR", unreadable_body(exc))
     if not isinstance(body, dict):
         return sf_error(400, "JSON_PARSER_ERROR", 'Expected {"ids": [...], "fields": [...]}')
     return body.get("ids"), body.get("fields")

@@ -9,7 +9,9 @@ parentheses. Values: 'strings' with SOQL escapes, numbers, true/false/null, date
 literals (2024-01-01) and unquoted datetimes (2024-01-01T00:00:00Z or +hh:mm).
 
 Nothing here knows the org's fields: `soql_eval` binds the tree to the schema.
-Syntax errors raise SoqlError(MALFORMED_QUERY) with Salesforce's caret message.
+Syntax errors raise SoqlError(MALFORMED_QUERY) with Salesforce's caret message, and so
+do conditions nested deeper than MAX_CONDITION_DEPTH (parentheses and NOTs), before the
+parser's recursion (or the evaluator's, over the tree) could run out of stack.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from roleSync.emulators.salesforce.soql_lexer import (
     tokenize,
     unescape,
 )
+
+# Parentheses and NOTs nested deeper than this are refused (real filters nest a few).
+MAX_CONDITION_DEPTH = 64
 
 # --- the tree --------------------------------------------------------------------------
 
@@ -116,6 +121,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0  # parentheses and NOTs open around the current token
 
     @property
     def current(self) -> Token:
@@ -231,14 +237,25 @@ class _Parser:
 
     def unary(self) -> Condition:
         if self.at_keyword("not"):
-            self.advance()
-            return Not(self.unary())
+            self.deeper()
+            operand = self.unary()
+            self.depth -= 1
+            return Not(operand)
         if self.current.text == "(" and self.current.kind is Kind.PUNCT:
-            self.advance()
+            self.deeper()
             inner = self.condition()
             self.punct(")")
+            self.depth -= 1
             return inner
         return self.comparison()
+
+    def deeper(self) -> None:
+        """Step past a NOT or an opening parenthesis, refusing one level too many."""
+        if self.depth == MAX_CONDITION_DEPTH:
+            detail = f"conditions nested deeper than {MAX_CONDITION_DEPTH} levels"
+            raise SoqlError("MALFORMED_QUERY", located(self.text, self.current.pos, detail))
+        self.depth += 1
+        self.advance()
 
     def comparison(self) -> Comparison:
         field = self.name()
