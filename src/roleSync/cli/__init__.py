@@ -7,6 +7,8 @@ its parser and sets `handler`; this module only assembles them and maps errors.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -58,7 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()  # here, so that a reader gone away is seen below, not at exit
+        return code
+    except BrokenPipeError:
+        # `rolesync runs | head`: the reader stopped reading. Stop quietly, as a tool
+        # killed by SIGPIPE does; point stdout at /dev/null so the flush at exit is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + int(signal.SIGPIPE)
     except InputError as exc:
         for diagnostic in exc.diagnostics:
             print(diagnostic, file=sys.stderr)
