@@ -11,6 +11,7 @@ import csv
 import io
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,18 @@ def _refusal(exc: SalesforceError, what: str) -> SalesforceRequestError:
         status=exc.status,
         code=errors[0][0] if errors else "",
     )
+
+
+@contextmanager
+def _readable(what: str) -> Iterator[None]:
+    """An answer the SDK could not read (a proxy's HTML page, JSON nested without end)
+    is a RequestError: not a refusal, so for a write its outcome is unknown and the
+    caller reads the records back before writing again."""
+    try:
+        yield
+    except (ValueError, RecursionError) as exc:
+        kind = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
+        raise RequestError(f"Salesforce answered {what} with a body that is {kind}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +172,9 @@ class SalesforceClient:
     def query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
         """Every record of a query, page by page (the SDK follows nextRecordsUrl)."""
         try:
-            for record in self.sf().query_all_iter(soql, include_deleted=include_deleted):
-                yield dict(record)
+            with _readable("a query"):
+                for record in self.sf().query_all_iter(soql, include_deleted=include_deleted):
+                    yield dict(record)
         except SalesforceError as exc:
             raise _refusal(exc, "a query") from None
 
@@ -169,7 +183,8 @@ class SalesforceClient:
         if self.budget.known:
             return
         try:
-            limits = self.sf().limits()
+            with _readable("the limits request"):
+                limits = self.sf().limits()
         except SalesforceError as exc:
             raise _refusal(exc, "the limits request") from None
         if isinstance(limits, Mapping):
@@ -179,12 +194,13 @@ class SalesforceClient:
         """PATCH composite/sobjects (at most 200 records, allOrNone false): one result
         per record, in request order."""
         try:
-            result = self.sf().restful(
-                "composite/sobjects",
-                method="PATCH",
-                json={"allOrNone": False, "records": list(records)},
-                headers=NO_AUTO_ASSIGN,
-            )
+            with _readable("a collections update"):
+                result = self.sf().restful(
+                    "composite/sobjects",
+                    method="PATCH",
+                    json={"allOrNone": False, "records": list(records)},
+                    headers=NO_AUTO_ASSIGN,
+                )
         except SalesforceError as exc:
             raise _refusal(exc, "a collections update") from None
         if not isinstance(result, list) or len(result) != len(records):
@@ -221,7 +237,7 @@ class SalesforceClient:
         for start in range(0, len(wanted), MAX_RETRIEVE_IDS):
             chunk = wanted[start : start + MAX_RETRIEVE_IDS]
             try:
-                with self._session.reading():
+                with self._session.reading(), _readable(f"a collections retrieve of {sobject}"):
                     result = sf.restful(
                         f"composite/sobjects/{sobject}",
                         method="POST",
@@ -265,17 +281,20 @@ class SalesforceClient:
         bulk_object = getattr(handler, sobject)
         sent = {str(r["Id"]) for r in rows}
         try:
-            jobs = bulk_object.update(records=[dict(r) for r in rows], wait=self._bulk_poll_seconds)
             failed: dict[str, str] = {}
             unprocessed: set[str] = set()
-            for job in jobs:
-                job_id = job["job_id"]
-                if int(job["numberRecordsFailed"]):
-                    for row in parse_bulk_results(bulk_object.get_failed_records(job_id)):
-                        failed[row["Id"]] = row.get("sf__Error") or "failed without a reason"
-                if int(job["numberRecordsProcessed"]) < int(job["numberRecordsTotal"]):
-                    for row in parse_bulk_results(bulk_object.get_unprocessed_records(job_id)):
-                        unprocessed.add(row["Id"])
+            with _readable("a Bulk API 2.0 job step"):
+                jobs = bulk_object.update(
+                    records=[dict(r) for r in rows], wait=self._bulk_poll_seconds
+                )
+                for job in jobs:
+                    job_id = job["job_id"]
+                    if int(job["numberRecordsFailed"]):
+                        for row in parse_bulk_results(bulk_object.get_failed_records(job_id)):
+                            failed[row["Id"]] = row.get("sf__Error") or "failed without a reason"
+                    if int(job["numberRecordsProcessed"]) < int(job["numberRecordsTotal"]):
+                        for row in parse_bulk_results(bulk_object.get_unprocessed_records(job_id)):
+                            unprocessed.add(row["Id"])
         except SalesforceError as exc:
             # Not a SalesforceRequestError: a refusal of a later step (a results file)
             # says nothing about the records the job already wrote.

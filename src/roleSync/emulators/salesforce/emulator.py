@@ -203,6 +203,12 @@ class SalesforceEmulator(LoopbackEmulator[SalesforceEmulatorConfig, RequestLogEn
                     answer = self._handle(handler, request, match)
                 if faults.drop(number):
                     fault, answer = "drop", None
+                garbled = faults.garbled(number)
+                if garbled is not None and answer is not None:
+                    fault = "garbled"
+                    html = garbled.startswith(b"<")
+                    kind_of = "text/html" if html else "application/json"
+                    answer = Response(200, garbled, content_type=f"{kind_of};charset=UTF-8")
             if answer is not None:
                 answer.headers["Sforce-Limit-Info"] = (
                     f"api-usage={self.api_used}/{self.config.daily_limit}"

@@ -16,6 +16,8 @@ these settings, flat or under a `faults:` key; unknown keys are errors:
     drop_every: 11               # every 11th: connection closed, no answer
     drop_after_processing: false # true: the write happens, only the answer is lost
     invalid_session_after: 100   # each token serves 100 calls, then 401 INVALID_SESSION_ID
+    garbled_every: 13            # every 13th: handled, then answered 200 with a body that
+    garbled_body: html           # is not JSON (a proxy's page: html) or nested without end (deep)
     lock_row_rate: 0.1           # 10% of records: UNABLE_TO_LOCK_ROW ...
     lock_row_attempts: 1         # ... on their first attempt only
     seed: 42                     # which records are lock-prone
@@ -27,6 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roleSync.emulators.faults import FaultCounter, check_every, every, load_fault_file
+
+GARBLED_BODIES = {
+    "html": b"<html><body><h1>502 Bad Gateway</h1>proxy</body></html>",
+    "deep": b"[" * 100_000,
+}
 
 
 @dataclass
@@ -53,6 +60,10 @@ class SalesforceFaults:
     lock_row_rate: float = 0.0
     lock_row_attempts: int = 1
     seed: int = 0
+    # Every Nth API request is handled (a write happens), then answered 200 with a body
+    # no client can read: `html`, a proxy's page; `deep`, JSON nested 100,000 levels.
+    garbled_every: int | None = None
+    garbled_body: str = "html"
 
     def __post_init__(self) -> None:
         check_every(
@@ -63,8 +74,11 @@ class SalesforceFaults:
                 "slow_every",
                 "drop_every",
                 "invalid_session_after",
+                "garbled_every",
             ),
         )
+        if self.garbled_body not in GARBLED_BODIES:
+            raise ValueError(f"garbled_body must be one of {', '.join(GARBLED_BODIES)}")
         if not 0.0 <= self.lock_row_rate <= 1.0:
             raise ValueError("lock_row_rate must be between 0 and 1")
         if not 0.0 <= self.slow_seconds <= 600:
@@ -78,6 +92,12 @@ class FaultState(FaultCounter[SalesforceFaults]):
 
     def slow(self, sequence: int) -> bool:
         return every(self.faults.slow_every, sequence) and self.faults.slow_seconds > 0
+
+    def garbled(self, sequence: int) -> bytes | None:
+        """The unreadable body that replaces request `sequence`'s answer, if any."""
+        if not every(self.faults.garbled_every, sequence):
+            return None
+        return GARBLED_BODIES[self.faults.garbled_body]
 
     def lock_prone(self, record_id: str) -> bool:
         return self.prone(record_id, self.faults.lock_row_rate)
