@@ -67,7 +67,7 @@ def test_exit_code_for(diagnostics: list[Diagnostic], strict: bool, expected: Ex
 def test_text_lines_and_summary() -> None:
     assert render_text([ERR, WARN]) == (
         "rules/roles.yaml:3:11: error: classify: too short [empty]\n"
-        "rules/routing.yaml:7:0: warning: route never matches [dead]\n"
+        "rules/routing.yaml:7: warning: route never matches [dead]\n"
     )
     assert render_text([]) == ""
     assert summary_line([WARN], 4, False) == "checked 4 files: 0 errors, 1 warning"

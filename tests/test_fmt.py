@@ -343,7 +343,7 @@ def test_a_result_with_other_data_or_fewer_comments_is_refused() -> None:
     data = load_yaml_text(text, "x.yaml").data
     with pytest.raises(FormatError) as changed:
         _verify(data, Counter({"# one": 1}), "a: 2  # one\n", "x.yaml")
-    assert "x.yaml:0:0: error: internal error: formatting would change the data" in str(
+    assert "x.yaml: error: internal error: formatting would change the data" in str(
         changed.value
     )
     with pytest.raises(FormatError, match=r"lose or change a comment.*\[fmt-internal\]"):
@@ -465,4 +465,4 @@ def test_unsafe_or_broken_yaml_is_refused_with_the_loaders_error_and_left_untouc
 def test_a_missing_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fmt", str(tmp_path / "nope.yaml")]) == 1
     err = capsys.readouterr().err
-    assert f"{tmp_path / 'nope.yaml'}:0:0: error: no such file or folder [file-missing]" in err
+    assert f"{tmp_path / 'nope.yaml'}: error: no such file or folder [file-missing]" in err

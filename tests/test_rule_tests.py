@@ -332,8 +332,8 @@ def test_missing_paths_and_folders_without_tests_are_errors(
 ) -> None:
     code, out, err = run(capsys, tmp_path / "nope.test.yaml", tmp_path)
     assert code == 1
-    assert f"{tmp_path / 'nope.test.yaml'}:0:0: error: no such file or folder [file-missing]" in err
-    assert f"{tmp_path}:0:0: error: no *.test.yaml files here [no-tests]" in err
+    assert f"{tmp_path / 'nope.test.yaml'}: error: no such file or folder [file-missing]" in err
+    assert f"{tmp_path}: error: no *.test.yaml files here [no-tests]" in err
     assert summary(out) == (0, 0)
 
 

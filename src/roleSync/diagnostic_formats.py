@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from roleSync import __version__
-from roleSync.errors import Diagnostic, ExitCode, Severity
+from roleSync.errors import Diagnostic, ExitCode, Severity, position_suffix
 from roleSync.terminal_text import printable
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
@@ -193,7 +193,7 @@ def render_step_summary(
     if diagnostics:
         lines += ["", "| Location | Severity | Code | Message |", "| --- | --- | --- | --- |"]
         for d in diagnostics:
-            location = f"{_relative(d.path, root).as_posix()}:{d.line}:{d.col}"
+            location = _relative(d.path, root).as_posix() + position_suffix(d.line, d.col)
             cells = (location, str(d.severity), d.code, d.message)
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     # Leading and trailing blank lines: other steps append to the same file.

@@ -37,8 +37,16 @@ class Diagnostic:
 
     def __str__(self) -> str:
         # Messages quote CSV and CRM values: one line, nothing in it a terminal obeys.
-        where = f"{printable(self.path)}:{self.line}:{self.col}"
+        where = printable(self.path) + position_suffix(self.line, self.col)
         return f"{where}: {self.severity}: {printable(self.message)} [{self.code}]"
+
+
+def position_suffix(line: int, col: int) -> str:
+    """`:line:col`, or less: 0 means "the whole file" (or an unknown column), and a
+    position of 0 points nowhere an editor can jump to (GNU style: `file: message`)."""
+    if line <= 0:
+        return ""
+    return f":{line}:{col}" if col > 0 else f":{line}"
 
 
 class RoleSyncError(Exception):

@@ -316,7 +316,7 @@ def test_empty_and_missing_files(profile: Profile, tmp_path: Path) -> None:
     errors = errors_of(profile, empty, missing)
     assert errors == [
         f"{empty}:1:1: error: empty file: expected a header line [csv-empty]",
-        f"{missing}:0:0: error: cannot read file: No such file or directory [file-unreadable]",
+        f"{missing}: error: cannot read file: No such file or directory [file-unreadable]",
     ]
 
 

@@ -176,7 +176,7 @@ def test_a_plan_above_the_size_limit_is_refused_before_it_is_read(
         handle.truncate(257 * 1024 * 1024)
     line = _refused(fixture, huge, capsys)
     assert line == (
-        f"{huge}:0:0: error: plan is 269,484,032 bytes, above the limit of 268,435,456 "
+        f"{huge}: error: plan is 269,484,032 bytes, above the limit of 268,435,456 "
         "(--max-plan-size); nothing read, nothing written [plan-too-large]"
     )
 
