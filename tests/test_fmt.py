@@ -343,9 +343,7 @@ def test_a_result_with_other_data_or_fewer_comments_is_refused() -> None:
     data = load_yaml_text(text, "x.yaml").data
     with pytest.raises(FormatError) as changed:
         _verify(data, Counter({"# one": 1}), "a: 2  # one\n", "x.yaml")
-    assert "x.yaml: error: internal error: formatting would change the data" in str(
-        changed.value
-    )
+    assert "x.yaml: error: internal error: formatting would change the data" in str(changed.value)
     with pytest.raises(FormatError, match=r"lose or change a comment.*\[fmt-internal\]"):
         _verify(data, Counter({"# one": 1}), "a: 1\n", "x.yaml")
 
