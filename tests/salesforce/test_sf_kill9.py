@@ -12,72 +12,37 @@ next request, or between requests.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
-from sf_helpers import adapter_for, changes_for, new_emulator, writes_of
+from sf_helpers import writes_of
+from sf_interrupted import interrupted_apply, org_of
 
-from builders import rules_for_any_move
 from roleSync.emulators.salesforce import SalesforceEmulator
-from roleSync.plan import PLAN_FORMAT, Plan
 from roleSync.sync.store import StateStore
 
-ROOT = Path(__file__).resolve().parents[2]
 KILLS = 12
 CHANGES = 2200
 
 
 @pytest.fixture
 def org() -> Iterator[SalesforceEmulator]:
-    emu = new_emulator()
-    emu.seed(users=20, accounts=2400, opportunities=200, seed=11)
-    with emu:
+    with org_of(accounts=2400, opportunities=200, seed=11) as emu:
         yield emu
-
-
-def _profile(folder: Path) -> Path:
-    text = (ROOT / "connectors" / "salesforce.example.yaml").read_text()
-    text = text.replace("  bulk_threshold: 2000 ", "  bulk_threshold: 1000000 ")
-    text = text.replace("  batch_size: 200 ", "  batch_size: 25 ")
-    text += "\nguardrails: {max_changes: 100000, max_share: 1}\n"
-    path = folder / "salesforce.yaml"
-    path.write_text(text)
-    return path
 
 
 def test_kill_9_while_writing_to_salesforce_loses_and_duplicates_nothing(
     org: SalesforceEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    profile = _profile(tmp_path)
-    book = adapter_for(org, tmp_path / "scratch").pull()
-    changes = changes_for(book, CHANGES)
-    rules, digest = rules_for_any_move(tmp_path / "rules", changes)
-    plan = Plan(PLAN_FORMAT, "acme-sales", date(2026, 6, 30), 365, digest, [], changes,
-                [], [], summary={"accounts": len(book.accounts)})  # fmt: skip
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(plan.to_json())
-    env = {
-        **os.environ,
-        "SF_ACCESS_TOKEN": org.config.access_token,
-        "SF_INSTANCE_URL": org.url,
-        "SF_CA_BUNDLE": str(org.ca_path),
-    }
-    command = [sys.executable, "-m", "roleSync", "apply", str(plan_file), "-c", str(profile)]
-    command += ["-r", str(rules)]
-    command += ["--log-format", "json"]
-    ids = [c.account_id for c in changes]
-
-    def written() -> int:
-        counts = writes_of(org)
-        return sum(counts[i] for i in ids)
+    setup = interrupted_apply(org, tmp_path, CHANGES)
+    changes, command, env, ids, written = (
+        setup.changes, setup.command, setup.env, setup.ids, setup.written
+    )  # fmt: skip
 
     rng = random.Random(8)
     kills, started = 0, time.monotonic()

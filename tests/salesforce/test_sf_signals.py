@@ -15,76 +15,39 @@ tests/sync/test_signals.py.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
-from sf_helpers import adapter_for, changes_for, new_emulator, writes_of
+from sf_helpers import writes_of
+from sf_interrupted import interrupted_apply, org_of
 
-from builders import rules_for_any_move
 from roleSync.emulators.salesforce import SalesforceEmulator
-from roleSync.plan import PLAN_FORMAT, Plan
 from roleSync.sync.store import StateStore
 
-ROOT = Path(__file__).resolve().parents[2]
 INTERRUPTIONS = 24
 CHANGES = 2000
 
 
 @pytest.fixture
 def org() -> Iterator[SalesforceEmulator]:
-    emu = new_emulator()
-    emu.seed(users=20, accounts=2200, opportunities=100, seed=13)
-    with emu:
+    with org_of(accounts=2200, opportunities=100, seed=13) as emu:
         yield emu
-
-
-def _profile(folder: Path) -> Path:
-    text = (ROOT / "connectors" / "salesforce.example.yaml").read_text()
-    text = text.replace("  bulk_threshold: 2000 ", "  bulk_threshold: 1000000 ")
-    text = text.replace("  batch_size: 200 ", "  batch_size: 25 ")
-    text += "\nguardrails: {max_changes: 100000, max_share: 1}\n"
-    path = folder / "salesforce.yaml"
-    path.write_text(text)
-    return path
 
 
 def test_sigterm_and_kill_9_at_random_points_leave_every_change_audited_once(
     org: SalesforceEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    profile = _profile(tmp_path)
-    book = adapter_for(org, tmp_path / "scratch").pull()
-    changes = changes_for(book, CHANGES)
-    rules, digest = rules_for_any_move(tmp_path / "rules", changes)
-    plan = Plan(PLAN_FORMAT, "acme-sales", date(2026, 6, 30), 365, digest, [], changes,
-                [], [], summary={"accounts": len(book.accounts)})  # fmt: skip
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(plan.to_json())
-    env = {
-        **os.environ,
-        "SF_ACCESS_TOKEN": org.config.access_token,
-        "SF_INSTANCE_URL": org.url,
-        "SF_CA_BUNDLE": str(org.ca_path),
-    }
-    command = [sys.executable, "-m", "roleSync", "apply", str(plan_file), "-c", str(profile)]
-    command += ["-r", str(rules), "--log-format", "json"]
-    ids = [c.account_id for c in changes]
-    state = tmp_path / ".rolesync" / "state.db"
-
-    def written() -> int:
-        counts = writes_of(org)
-        return sum(counts[i] for i in ids)
+    setup = interrupted_apply(org, tmp_path, CHANGES)
+    command, env, ids, written = setup.command, setup.env, setup.ids, setup.written
 
     def status_of(run_id: str) -> str:
-        with StateStore.open(state) as store:
+        with StateStore.open(setup.state) as store:
             run = store.run(run_id)
         assert run is not None
         return run.status
@@ -122,7 +85,7 @@ def test_sigterm_and_kill_9_at_random_points_leave_every_change_audited_once(
     elapsed = time.monotonic() - started
 
     writes = writes_of(org)
-    with StateStore.open(state) as store:
+    with StateStore.open(setup.state) as store:
         runs = store.runs("acme-sales")
         first = runs[-1]
         applied = Counter(
@@ -144,5 +107,5 @@ def test_sigterm_and_kill_9_at_random_points_leave_every_change_audited_once(
     assert applied == Counter(ids) and first_audit == Counter(ids), figures
     assert all(writes[i] == 1 for i in ids)
     assert first.status == "ok" and all(r.status == "ok" for r in runs), figures
-    for change in changes[::50]:
+    for change in setup.changes[::50]:
         assert org.store.get("Account", change.account_id)["OwnerId"] == change.to_owner_id  # type: ignore[index]

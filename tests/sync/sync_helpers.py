@@ -12,13 +12,17 @@ import json
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from roleSync.adapters.base import ApplyJournal, ApplyResult
+from roleSync.adapters.local import LocalAdapter
 from roleSync.adapters.local_store import write_book
-from roleSync.model import Account, Deal, DealKind, Owner
+from roleSync.model import Account, Book, Deal, DealKind, DealWindow, Owner
+from roleSync.plan import MetricWrite, OwnershipChange
 
 AS_OF = date(2026, 6, 30)
 
@@ -189,3 +193,40 @@ def rolesync(
         env=env,
         check=False,
     )
+
+
+class WrappedJournalAdapter:
+    """The local adapter in batches of 3, whose apply journals through `wrap(journal)`:
+    the tests' way to crash, signal or stop an apply at a chosen point of its journal.
+    `error`, if given, is raised by apply before it writes anything."""
+
+    def __init__(
+        self,
+        inner: LocalAdapter,
+        wrap: Callable[[ApplyJournal], ApplyJournal],
+        error: Exception | None = None,
+    ) -> None:
+        self.inner = inner
+        self.inner.batch_size = 3
+        self.wrap = wrap
+        self.error = error
+
+    def pull(self, window: DealWindow | None = None) -> Book:
+        return self.inner.pull(window)
+
+    def current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
+        return self.inner.current_owners(account_ids)
+
+    def apply(
+        self,
+        changes: Sequence[OwnershipChange],
+        metric_writes: Sequence[MetricWrite],
+        journal: ApplyJournal | None = None,
+    ) -> ApplyResult:
+        assert journal is not None
+        if self.error is not None:
+            raise self.error
+        return self.inner.apply(changes, metric_writes, self.wrap(journal))
+
+    def close(self) -> None:
+        self.inner.close()

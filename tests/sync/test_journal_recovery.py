@@ -9,13 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sync_helpers import AS_OF, Fixture, make_fixture
+from sync_helpers import AS_OF, Fixture, WrappedJournalAdapter, make_fixture
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.local import LocalAdapter
 from roleSync.cli import main
-from roleSync.model import Book, DealWindow
-from roleSync.plan import MetricWrite, OwnershipChange, Plan
+from roleSync.plan import OwnershipChange, Plan
 from roleSync.profile import load_profile
 from roleSync.sync.recorder import open_state
 from roleSync.sync.recovery import reconcile, recover
@@ -47,33 +46,11 @@ class CrashingJournal:
         self.inner.result(batch_no, result)
 
 
-class CrashingAdapter:
-    """The local adapter, in batches of 3, dying at one point of its journal."""
-
-    def __init__(self, inner: LocalAdapter, at: tuple[str, int]) -> None:
-        self.inner = inner
-        self.inner.batch_size = 3
-        self.at = at
-
-    def pull(self, window: DealWindow | None = None) -> Book:
-        return self.inner.pull(window)
-
-    def apply(
-        self,
-        changes: Sequence[OwnershipChange],
-        metric_writes: Sequence[MetricWrite],
-        journal: ApplyJournal | None = None,
-    ) -> ApplyResult:
-        assert journal is not None
-        return self.inner.apply(changes, metric_writes, CrashingJournal(journal, self.at))
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def crash_a_run(fixture: Fixture, at: tuple[str, int]) -> Plan:
     profile = load_profile(fixture.profile)
-    adapter = CrashingAdapter(LocalAdapter(profile, now=NOW), at)
+    adapter = WrappedJournalAdapter(
+        LocalAdapter(profile, now=NOW), lambda j: CrashingJournal(j, at)
+    )
     plan = make_plan(PlanRequest(profile, [fixture.rules], AS_OF), adapter)
     with pytest.raises(Crash):
         apply_plan(
@@ -149,7 +126,9 @@ def test_reapplying_a_finished_plan_and_crashing_counts_nothing_twice(tmp_path: 
     # ours to write (the precheck found every account at its target), so recovery
     # must not count a single one as applied by this run.
     profile = load_profile(fixture.profile)
-    adapter = CrashingAdapter(LocalAdapter(profile, now=NOW), ("intent", 0))
+    adapter = WrappedJournalAdapter(
+        LocalAdapter(profile, now=NOW), lambda j: CrashingJournal(j, ("intent", 0))
+    )
     with pytest.raises(Crash):
         stale = Plan.read(plan_file)
         apply_plan(

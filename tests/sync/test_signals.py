@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_helpers import AS_OF, Fixture, make_fixture
+from sync_helpers import AS_OF, Fixture, WrappedJournalAdapter, make_fixture
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.local import LocalAdapter
-from roleSync.model import Book, DealWindow
-from roleSync.plan import MetricWrite, OwnershipChange
+from roleSync.plan import OwnershipChange
 from roleSync.profile import load_profile
 from roleSync.sync import interrupt
 from roleSync.sync.recorder import open_state
@@ -60,35 +59,13 @@ class SignallingJournal:
         self._signal(("result", batch_no))
 
 
-class SignallingAdapter:
-    """The local adapter in batches of 3, signalled at one point of its journal."""
-
-    def __init__(self, inner: LocalAdapter, at: tuple[str, int], signum: int, times: int) -> None:
-        self.inner = inner
-        self.inner.batch_size = 3
-        self.args = (at, signum, times)
-
-    def pull(self, window: DealWindow | None = None) -> Book:
-        return self.inner.pull(window)
-
-    def apply(
-        self,
-        changes: Sequence[OwnershipChange],
-        metric_writes: Sequence[MetricWrite],
-        journal: ApplyJournal | None = None,
-    ) -> ApplyResult:
-        assert journal is not None
-        return self.inner.apply(changes, metric_writes, SignallingJournal(journal, *self.args))
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def signalled_run(
     fixture: Fixture, at: tuple[str, int], signum: int, times: int = 1
 ) -> interrupt.Interrupted:
     profile = load_profile(fixture.profile)
-    adapter = SignallingAdapter(LocalAdapter(profile, now=NOW), at, signum, times)
+    adapter = WrappedJournalAdapter(
+        LocalAdapter(profile, now=NOW), lambda j: SignallingJournal(j, at, signum, times)
+    )
     plan = make_plan(PlanRequest(profile, [fixture.rules], AS_OF), adapter)
     with interrupt.stopping_gracefully(), pytest.raises(interrupt.Interrupted) as stopped:
         apply_plan(profile, plan, adapter, book_accounts=30, mode="sync", clock=lambda: NOW)

@@ -15,13 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sync_helpers import AS_OF, Fixture, make_fixture
+from sync_helpers import AS_OF, Fixture, WrappedJournalAdapter, make_fixture
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.local import LocalAdapter
 from roleSync.cli import main
-from roleSync.model import Book, DealWindow
-from roleSync.plan import MetricWrite, OwnershipChange
+from roleSync.plan import OwnershipChange
 from roleSync.profile import load_profile
 from roleSync.sync.lock import RunLock
 from roleSync.sync.recorder import lock_file, open_state
@@ -49,40 +48,11 @@ class JournalThatDies:
             raise Crash
 
 
-class DyingAdapter:
-    """The local adapter in batches of 3, dying after its first batch (or, with
-    `error`, raising it on every apply: a crash that repeats)."""
-
-    def __init__(self, inner: LocalAdapter, error: Exception | None = None) -> None:
-        self.inner = inner
-        self.inner.batch_size = 3
-        self.error = error
-
-    def pull(self, window: DealWindow | None = None) -> Book:
-        return self.inner.pull(window)
-
-    def current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
-        return self.inner.current_owners(account_ids)
-
-    def apply(
-        self,
-        changes: Sequence[OwnershipChange],
-        metric_writes: Sequence[MetricWrite],
-        journal: ApplyJournal | None = None,
-    ) -> ApplyResult:
-        assert journal is not None
-        if self.error is not None:
-            raise self.error
-        return self.inner.apply(changes, metric_writes, JournalThatDies(journal))
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def crash_a_run(fixture: Fixture) -> str:
     """A sync whose apply dies after its first batch of 3: the run is left unfinished."""
     profile = load_profile(fixture.profile)
-    adapter = DyingAdapter(LocalAdapter(profile, now=NOW))
+    # Dies after its first batch.
+    adapter = WrappedJournalAdapter(LocalAdapter(profile, now=NOW), JournalThatDies)
     plan = make_plan(PlanRequest(profile, [fixture.rules], AS_OF), adapter)
     with pytest.raises(Crash):
         apply_plan(profile, plan, adapter, book_accounts=18, mode="sync", clock=lambda: NOW)
@@ -250,7 +220,8 @@ def test_an_unforeseen_error_in_apply_and_in_its_recovery_is_one_line(tmp_path: 
     fixture = make_fixture(tmp_path, hunters=1, accounts_per_hunter=6)
     profile = load_profile(fixture.profile)
     bug = ValueError("Out of range float values are not JSON compliant")
-    adapter = DyingAdapter(LocalAdapter(profile, now=NOW), error=bug)
+    # Raises `bug` on every apply: a crash that repeats.
+    adapter = WrappedJournalAdapter(LocalAdapter(profile, now=NOW), JournalThatDies, error=bug)
     plan = make_plan(PlanRequest(profile, [fixture.rules], AS_OF), adapter)
     with pytest.raises(RunStoppedError) as stopped:
         apply_plan(profile, plan, adapter, book_accounts=18, mode="sync", clock=lambda: NOW)
