@@ -3,7 +3,9 @@ audit rows written by a sync, and `rolesync runs` / `rolesync runs show`."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -140,3 +142,24 @@ def test_runs_without_a_store_says_so(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "no runs recorded yet" in capsys.readouterr().out
     assert not fixture.state.exists()
     assert AS_OF.year == 2026
+
+
+def test_a_dead_runs_draft_store_is_swept_and_a_live_one_kept(tmp_path: Path) -> None:
+    """A run killed while creating a new store leaves its draft behind; the next run
+    that creates the store deletes it, but never a draft another run is making now."""
+    folder = tmp_path / "state"
+    folder.mkdir()
+    dead = folder / ".state.db.dead0000.new"
+    dead.write_bytes(b"half made")
+    (folder / ".state.db.dead0000.new-wal").write_bytes(b"wal")
+    live = folder / ".state.db.live0000.new"
+    live.write_bytes(b"being made")
+    handle = os.open(live, os.O_RDWR)
+    fcntl.flock(handle, fcntl.LOCK_EX)  # what a run creating the store holds
+    try:
+        with StateStore.open(folder / "state.db") as store:
+            assert store.runs("any") == []
+    finally:
+        os.close(handle)
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [live.name]
+    assert live.read_bytes() == b"being made"

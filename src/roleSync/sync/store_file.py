@@ -9,6 +9,7 @@ built aside and linked into place, so no reader ever meets a half-made one.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import sqlite3
@@ -44,15 +45,22 @@ def store_failure(path: Path, doing: str, exc: sqlite3.Error | UnicodeDecodeErro
     return StateError(f"{path}: {doing}: {sqlite_cause(exc, path)}")
 
 
+DRAFT_SUFFIX = ".new"
+
+
 def _create(path: Path) -> None:
     """A new, migrated store at `path`, built aside and linked into place whole, so that
     no reader ever finds a half-made (or zero-byte) store there; when another process
     creates it first, theirs is kept."""
-    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}{DRAFT_SUFFIX}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_stale_drafts(path)
         # 0o644 less the umask: the mode SQLite itself gives a file it creates.
-        os.close(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        handle = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        # Held until the draft is gone: the kernel drops it if this process dies, which
+        # is how a later run tells a dead run's draft from one being made right now.
+        fcntl.flock(handle, fcntl.LOCK_EX)
     except OSError as exc:
         raise StateError(f"cannot create the state store {path}: {os_cause(exc)}") from None
     try:
@@ -76,8 +84,31 @@ def _create(path: Path) -> None:
     except OSError as exc:
         raise StateError(f"cannot create the state store {path}: {os_cause(exc)}") from None
     finally:
-        for suffix in ("", "-wal", "-shm"):
-            draft.with_name(draft.name + suffix).unlink(missing_ok=True)
+        _remove_draft(draft)
+        os.close(handle)
+
+
+def _remove_draft(draft: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        draft.with_name(draft.name + suffix).unlink(missing_ok=True)
+
+
+def _sweep_stale_drafts(path: Path) -> None:
+    """Delete the drafts of runs killed while creating the store at `path` (kill -9, a
+    power cut): drafts nobody holds the lock of. One being made right now stays."""
+    for stale in path.parent.glob(f".{path.name}.*{DRAFT_SUFFIX}"):
+        try:
+            handle = os.open(stale, os.O_RDWR)
+        except OSError:
+            continue  # gone meanwhile, or not ours to open
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # held: another run is creating the store now
+        else:
+            _remove_draft(stale)
+        finally:
+            os.close(handle)
 
 
 def open_store_file(path: Path) -> sqlite3.Connection:
