@@ -213,3 +213,22 @@ def test_the_import_command_takes_contacts_and_tasks(
     assert (
         "contacts: 3 inserted, 0 updated; tasks: 3 inserted, 0 updated" in capsys.readouterr().out
     )
+
+
+def test_a_second_reading_process_gives_the_same_contacts_and_findings(
+    profile: Profile, tmp_path: Path
+) -> None:
+    base_book(profile, tmp_path)
+    contacts = csv_file(tmp_path, "contacts.csv", CONTACTS_CSV)
+    tasks = csv_file(tmp_path, "tasks.csv", TASKS_CSV + "00TD,001A,005A,Bad,Maybe,\n")
+    with pytest.raises(InputError) as caught:
+        import_csv(profile, None, None, None, contacts=contacts, tasks=tasks, parallel_from=1)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        f"{tasks}:5:5: error: Status: 'Maybe' is not a task status (open, not started, in "
+        "progress, waiting, deferred; closed, completed, done; or true/false, yes/no, 1/0) "
+        "[csv-invalid-value]"
+    ]
+    tasks.write_text(TASKS_CSV, encoding="utf-8")
+    import_csv(profile, None, None, None, contacts=contacts, tasks=tasks, parallel_from=1)
+    book = pull(profile)
+    assert (len(book.contacts), len(book.tasks)) == (3, 3)
