@@ -9,6 +9,7 @@ from pathlib import Path
 
 from roleSync.adapters.local_store import write_book
 from roleSync.demo_book import generate_demo_book
+from roleSync.demo_related import generate_demo_related
 from roleSync.plan import Plan
 from roleSync.profile import load_profile
 from roleSync.report.progress import NO_PROGRESS, Progress
@@ -52,7 +53,8 @@ def prepare(folder: Path, as_of: date, seed: int) -> tuple[Path, Path]:
         profile_path.write_text(PROFILE_TEXT, encoding="utf-8")
     profile = load_profile(profile_path)
     owners, accounts, deals = generate_demo_book(as_of, seed)
-    write_book(profile.book_path, owners, accounts, deals)
+    contacts, tasks = generate_demo_related(accounts, as_of, seed)
+    write_book(profile.book_path, owners, accounts, deals, contacts=contacts, tasks=tasks)
     # A fresh book starts a fresh history (rotation, audit log), so the demo gives the
     # same result every time and the last demo's handoffs do not read as manual changes.
     reset_state(profile)

@@ -19,8 +19,8 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from roleSync.adapters.local_store import BookError, book_failure, snapshot
-from roleSync.model import Account, Book, Deal, DealWindow, FieldValue, Owner
+from roleSync.adapters.local_store import BookError, book_failure, snapshot, tables_of
+from roleSync.model import Account, Book, Contact, Deal, DealWindow, FieldValue, Owner, Task
 from roleSync.profile import Profile
 
 _DEAL_COLUMNS = "id, account_id, owner_id, kind, stage, closed, won, amount, created, close_date"
@@ -34,11 +34,22 @@ def read_book(
         try:
             owners = _read_owners(conn)
             accounts = _read_accounts(conn, profile)
+            tables = tables_of(conn)
+            contacts = _read_contacts(conn) if "contacts" in tables else []
+            tasks = _read_tasks(conn) if "tasks" in tables else []
             if window is None:
-                return Book(owners, accounts, _read_deals(conn, profile))
+                deals = _read_deals(conn, profile)
+                return Book(owners, accounts, deals, contacts=contacts, tasks=tasks)
             (total,) = conn.execute("SELECT count(*) FROM deals").fetchone()
+            groups = _deal_groups(conn, profile, window)
             return Book.folded(
-                owners, accounts, _deal_groups(conn, profile, window), window, deal_count=total
+                owners,
+                accounts,
+                groups,
+                window,
+                deal_count=total,
+                contacts=contacts,
+                tasks=tasks,
             )
         except BookError as exc:
             raise BookError(f"{path}: {exc}") from None
@@ -121,6 +132,24 @@ def _read_accounts(conn: sqlite3.Connection, profile: Profile) -> list[Account]:
         except ValueError as exc:
             raise BookError(f"account {row[0]!r}: {exc}") from None
     return accounts
+
+
+def _read_contacts(conn: sqlite3.Connection) -> list[Contact]:
+    """Every contact; a book written before contacts existed has none (no table)."""
+    rows = conn.execute("SELECT id, account_id, owner_id, name, email FROM contacts")
+    return [Contact(*row) for row in rows]
+
+
+def _read_tasks(conn: sqlite3.Connection) -> list[Task]:
+    day = cache(_date)
+    tasks = []
+    for row in conn.execute("SELECT id, account_id, owner_id, subject, closed, due FROM tasks"):
+        try:
+            due = day(row[5])
+        except (ValueError, TypeError) as exc:
+            raise BookError(f"task {row[0]!r}: due date {row[5]!r}: {exc}") from None
+        tasks.append(Task(row[0], row[1], row[2], row[3], bool(row[4]), due))
+    return tasks
 
 
 def _read_deals(

@@ -26,6 +26,7 @@ from roleSync.adapters.import_values import (
     first_of,
     optional_text,
     required_text,
+    task_closed,
     text,
 )
 from roleSync.adapters.local_store import encode_json
@@ -104,6 +105,8 @@ def _field_specs(entity: str, profile: Profile, owners: OwnerIndex | None) -> li
             _Spec("created", "created", dates.datetime(), "memo"),
             _Spec("updated", "updated", dates.datetime(), "memo"),
         ]
+    if entity in ("contacts", "tasks"):
+        return _related_specs(entity, profile, index)
     deals = section.deals
     return [
         _Spec("id", "id", required_text, "required"),
@@ -126,6 +129,26 @@ def _field_specs(entity: str, profile: Profile, owners: OwnerIndex | None) -> li
         ),
         _Spec("created", "created", dates.date(required=True), "memo"),
         _Spec("close_date", "close_date", dates.date(required=False), "memo"),
+    ]
+
+
+def _related_specs(entity: str, profile: Profile, owners: OwnerIndex) -> list[_Spec]:
+    """Contacts and tasks: an id, an account (blank: none), an owner, and their own fields."""
+    section = profile.import_
+    mapping = section.contacts if entity == "contacts" else section.tasks
+    separator = mapping.account_separator
+    specs = [
+        _Spec("id", "id", required_text, "required"),
+        _Spec("account_id", "account", first_of(separator, optional_text), "call"),
+        _Spec("owner_id", "owner", owners.parser(mapping.owner_by), "memo"),
+    ]
+    if entity == "contacts":
+        return [*specs, _Spec("name", "name", text, "text"), _Spec("email", "email", text, "text")]
+    return [
+        *specs,
+        _Spec("subject", "subject", text, "text"),
+        _Spec("closed", "closed", task_closed, "memo"),
+        _Spec("due", "due", Dates(section).date(required=False), "memo"),
     ]
 
 
@@ -191,7 +214,7 @@ class TableRows:
         self.stages = StageTally(profile)
         self._specs: list[tuple[int, _Spec]] = []
         self._extras: list[tuple[str, int]] = []
-        self._joined: list[int] | None = None  # owners: name from several columns
+        self._joined: list[int] | None = None  # owners, contacts: name from several columns
         self._complete: Callable[[list[Any], int], bool] | None = None
         # Deals with both columns mapped: (won, closed) positions in a row's values.
         self._won_closed: tuple[int, int] | None = None
@@ -217,11 +240,7 @@ class TableRows:
     def _map_columns(self, specs: list[_Spec]) -> None:
         positions = header_positions(self.header)
         for spec in specs:
-            if (
-                spec.attr == "name"
-                and self.entity == "owners"
-                and len(self.mapping.name_columns) > 1
-            ):
+            if spec.attr == "name" and len(getattr(self.mapping, "name_columns", ())) > 1:
                 found = [positions.get(c) for c in self.mapping.name_columns]
                 for column, at in zip(self.mapping.name_columns, found, strict=True):
                     if at is None:

@@ -84,6 +84,25 @@ def boolean(default: bool) -> Parser:
     return parse
 
 
+# Task statuses as CRMs write them (Salesforce Task.Status, HubSpot hs_task_status),
+# compared in lower case with spaces and underscores as one space.
+_OPEN_STATUSES = frozenset({"open", "not started", "in progress", "waiting", "deferred"})
+_CLOSED_STATUSES = frozenset({"closed", "completed", "complete", "done"})
+
+
+def task_closed(cell: str) -> int:
+    """A task's closed flag: a boolean, or a status word. Blank = open."""
+    value = " ".join(cell.replace("_", " ").split()).casefold()
+    if not value or value in _FALSE or value in _OPEN_STATUSES:
+        return 0
+    if value in _TRUE or value in _CLOSED_STATUSES:
+        return 1
+    raise CellError(
+        f"{cell.strip()!r} is not a task status (open, not started, in progress, waiting, "
+        "deferred; closed, completed, done; or true/false, yes/no, 1/0)"
+    )
+
+
 def first_of(separator: str | None, parse: Parser) -> Parser:
     """The first of several values separated by `separator` (HubSpot's associated ids)."""
     if separator is None:

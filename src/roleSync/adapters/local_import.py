@@ -1,4 +1,5 @@
-"""`rolesync import`: CSV exports (owners, accounts, deals) into the local book.
+"""`rolesync import`: CSV exports (owners, accounts, deals, contacts, tasks) into the
+local book.
 
 All or nothing, streamed. Rows go from the CSV reader straight into a new staging
 SQLite file next to the book (no journal, no fsync: a failure only deletes it), so
@@ -33,7 +34,9 @@ from roleSync.adapters.import_tables import TableRows
 from roleSync.adapters.import_values import OwnerIndex
 from roleSync.adapters.import_worker import PARALLEL_FROM, RowBatches, worth_a_process
 from roleSync.adapters.local_store import (
+    RELATED_TABLES,
     BookError,
+    add_related_tables,
     create_tables,
     finish_schema,
     open_book,
@@ -48,7 +51,7 @@ from roleSync.profile import Profile
 # visible, and a locator of records in the files being imported (so that a finding points
 # at its row and column); an error among its findings means nothing is written.
 Health = Callable[[sqlite3.Connection, Locator | None], Sequence[Diagnostic]]
-ENTITIES = ("owners", "accounts", "deals")
+ENTITIES = ("owners", "accounts", "deals", *RELATED_TABLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +68,22 @@ class ImportReport:
     deals: EntityCounts = field(default_factory=EntityCounts)
     # The health check's warnings: the import went through; the CLI prints them.
     warnings: tuple[Diagnostic, ...] = ()
+    contacts: EntityCounts = field(default_factory=EntityCounts)
+    tasks: EntityCounts = field(default_factory=EntityCounts)
 
     def __str__(self) -> str:
+        related = [
+            (name, counts)
+            for name, counts in (("contacts", self.contacts), ("tasks", self.tasks))
+            if counts != EntityCounts()  # only when imported: the line stays as it was
+        ]
         parts = [
             f"{name}: {c.inserted} inserted, {c.updated} updated"
             for name, c in (
                 ("owners", self.owners),
                 ("accounts", self.accounts),
                 ("deals", self.deals),
+                *related,
             )
         ]
         return f"{self.book}: " + "; ".join(parts)
@@ -213,6 +224,9 @@ def _merge(
     try:
         conn.execute("ATTACH DATABASE ? AS stage", (str(stage_path),))
         with transaction(conn):
+            if any(staging.columns.get(entity) for entity in RELATED_TABLES):
+                # A book written before contacts and tasks existed gets their tables now.
+                add_related_tables(conn)
             for entity, columns in staging.columns.items():
                 if not columns:
                     continue
@@ -279,6 +293,8 @@ def import_csv(
     accounts: Path | None,
     deals: Path | None,
     *,
+    contacts: Path | None = None,
+    tasks: Path | None = None,
     health: Health | None = None,
     parallel_from: int | None = PARALLEL_FROM,
 ) -> ImportReport:
@@ -289,9 +305,12 @@ def import_csv(
     checked by a second process while this one inserts (None: never; the book is the
     same either way).
     """
-    given = dict(zip(ENTITIES, (owners, accounts, deals), strict=True))
+    files = (owners, accounts, deals, contacts, tasks)
+    given = dict(zip(ENTITIES, files, strict=True))
     if all(path is None for path in given.values()):
-        raise UsageError("nothing to import: give an owners, accounts or deals CSV file")
+        raise UsageError(
+            "nothing to import: give an owners, accounts, deals, contacts or tasks CSV file"
+        )
     book = profile.book_path
     try:
         book.parent.mkdir(parents=True, exist_ok=True)
@@ -334,7 +353,15 @@ def import_csv(
     finally:
         stage_path.unlink(missing_ok=True)
         os.close(handle)
-    owner_counts, account_counts, deal_counts = (
+    owner_counts, account_counts, deal_counts, contact_counts, task_counts = (
         EntityCounts(*counts.get(entity, (0, 0))) for entity in ENTITIES
     )
-    return ImportReport(book, owner_counts, account_counts, deal_counts, warnings)
+    return ImportReport(
+        book,
+        owner_counts,
+        account_counts,
+        deal_counts,
+        warnings,
+        contacts=contact_counts,
+        tasks=task_counts,
+    )

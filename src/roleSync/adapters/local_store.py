@@ -10,19 +10,19 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from roleSync.errors import RoleSyncError
 from roleSync.file_faults import DAMAGED, is_damaged, is_not_utf8, os_cause, sqlite_cause
-from roleSync.model import Account, Deal, Owner
+from roleSync.model import Account, Contact, Deal, Owner, Task
 
 SCHEMA_VERSION = 1
 # Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 10.0
 
-_TABLES = (
+_CORE_TABLES = (
     """CREATE TABLE owners (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL DEFAULT '',
@@ -62,16 +62,47 @@ _TABLES = (
         PRIMARY KEY (owner_id, name)
     ) WITHOUT ROWID""",
 )
-_INDEXES = (
+# The records that belong to an account (what a handoff can carry). Added after the
+# first books were written: a book without them is still a book of SCHEMA_VERSION 1
+# (readers take a missing table as an empty one, and older roleSync versions ignore
+# tables they do not know), and writers add them with `add_related_tables`.
+_RELATED_TABLES = (
+    """CREATE TABLE contacts (
+        id TEXT PRIMARY KEY,
+        account_id TEXT,                      -- NULL: a contact without a company
+        owner_id TEXT,
+        name TEXT NOT NULL DEFAULT '',
+        email TEXT NOT NULL DEFAULT ''
+    )""",
+    """CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        account_id TEXT,                      -- what the task is about; NULL: none
+        owner_id TEXT,
+        subject TEXT NOT NULL DEFAULT '',
+        closed INTEGER NOT NULL DEFAULT 0,
+        due TEXT                              -- ISO date
+    )""",
+)
+_RELATED_INDEXES = (
+    "CREATE INDEX contacts_by_account ON contacts (account_id)",
+    "CREATE INDEX contacts_by_owner ON contacts (owner_id)",
+    "CREATE INDEX tasks_by_account ON tasks (account_id)",
+    "CREATE INDEX tasks_by_owner ON tasks (owner_id)",
+)
+RELATED_TABLES = ("contacts", "tasks")
+_TABLES = _CORE_TABLES + _RELATED_TABLES
+_CORE_INDEXES = (
     # Pull reads whole tables (no index helps a full scan); these serve the lookups
     # by owner and by account that rollback, explain and apply's diagnosis make.
     "CREATE INDEX accounts_by_owner ON accounts (owner_id)",
     "CREATE INDEX deals_by_account ON deals (account_id)",
     "CREATE INDEX deals_by_owner ON deals (owner_id)",
 )
+_INDEXES = _CORE_INDEXES + _RELATED_INDEXES
 _SCHEMA = _TABLES + _INDEXES
-# The same statements, for benchmarks/import_scale.py's like-for-like sqlite3 reference.
-BOOK_TABLES, BOOK_INDEXES = _TABLES, _INDEXES
+# The tables and indexes of owners, accounts and deals, for benchmarks/import_scale.py's
+# like-for-like sqlite3 reference (its files fill no contacts or tasks).
+BOOK_TABLES, BOOK_INDEXES = _CORE_TABLES, _CORE_INDEXES
 
 
 class BookError(RoleSyncError):
@@ -197,6 +228,26 @@ def finish_schema(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
 
 
+def tables_of(conn: sqlite3.Connection) -> frozenset[str]:
+    """The tables the book open on `conn` has: a book written before contacts and tasks
+    existed has neither."""
+    rows = conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")
+    return frozenset(str(name) for (name,) in rows)
+
+
+def add_related_tables(conn: sqlite3.Connection) -> None:
+    """Give a book written before contacts and tasks existed their tables and indexes,
+    inside the caller's write transaction; a no-op on a book that has them. Nothing
+    else of the book is touched: its owners, accounts and deals stay as they are."""
+    for statement in _RELATED_TABLES + _RELATED_INDEXES:
+        # Constants of this module, made idempotent.
+        conn.execute(
+            statement.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS main.", 1).replace(
+                "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS main.", 1
+            )
+        )
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """A write transaction: BEGIN IMMEDIATE takes the write lock up front, so the reads
@@ -256,11 +307,21 @@ def encode_datetime(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
 # -- writing a whole book ---------------------------------------------------------
 
 
 def write_book(
-    path: Path, owners: Iterable[Owner], accounts: Iterable[Account], deals: Iterable[Deal]
+    path: Path,
+    owners: Iterable[Owner],
+    accounts: Iterable[Account],
+    deals: Iterable[Deal],
+    *,
+    contacts: Iterable[Contact] = (),
+    tasks: Iterable[Task] = (),
 ) -> None:
     """Create the book at `path`, or replace the contents of the book there, atomically.
 
@@ -273,6 +334,9 @@ def write_book(
     conn = open_book(path, create=True)
     try:
         with transaction(conn):
+            add_related_tables(conn)
+            conn.execute("DELETE FROM tasks")
+            conn.execute("DELETE FROM contacts")
             conn.execute("DELETE FROM owner_fields")
             conn.execute("DELETE FROM deals")
             conn.execute("DELETE FROM accounts")
@@ -326,6 +390,19 @@ def write_book(
                         d.close_date.isoformat() if d.close_date else None,
                     )
                     for d in deals
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO contacts (id, account_id, owner_id, name, email) "
+                "VALUES (?, ?, ?, ?, ?)",
+                contacts,  # a Contact is a tuple in the table's column order
+            )
+            conn.executemany(
+                "INSERT INTO tasks (id, account_id, owner_id, subject, closed, due) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (t.id, t.account_id, t.owner_id, t.subject, int(t.closed), _iso(t.due))
+                    for t in tasks
                 ),
             )
     except sqlite3.IntegrityError as exc:

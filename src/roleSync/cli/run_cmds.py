@@ -58,6 +58,8 @@ def register(sub: Subparsers) -> None:
     imp.add_argument("--owners", type=Path, metavar="CSV")
     imp.add_argument("--accounts", type=Path, metavar="CSV")
     imp.add_argument("--deals", type=Path, metavar="CSV")
+    imp.add_argument("--contacts", type=Path, metavar="CSV")
+    imp.add_argument("--tasks", type=Path, metavar="CSV")
     imp.set_defaults(handler=run_import)
 
     plan = sub.add_parser("plan", help="compute a plan; writes nothing to the CRM")
@@ -163,13 +165,21 @@ def run_import(args: argparse.Namespace) -> ExitCode:
     from roleSync.health import health_hook
     from roleSync.profile import load_profile
 
-    if not (args.owners or args.accounts or args.deals):
-        raise CommandUsageError("import needs at least one of --owners, --accounts, --deals")
+    if not (args.owners or args.accounts or args.deals or args.contacts or args.tasks):
+        raise CommandUsageError(
+            "import needs at least one of --owners, --accounts, --deals, --contacts, --tasks"
+        )
     profile = load_profile(args.connector)
     # The book health gate runs on the book as the import would leave it, before it
     # commits: an error there and nothing is written.
     report = import_csv(
-        profile, args.owners, args.accounts, args.deals, health=health_hook(profile)
+        profile,
+        args.owners,
+        args.accounts,
+        args.deals,
+        contacts=args.contacts,
+        tasks=args.tasks,
+        health=health_hook(profile),
     )
     for warning in report.warnings:
         print(warning, file=sys.stderr)

@@ -19,7 +19,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Any
 
+from roleSync.adapters.local_store import RELATED_TABLES, tables_of
 from roleSync.adapters.mirror import NO_ACCOUNT_PREFIX
 from roleSync.profile.common import normalized
 
@@ -96,6 +98,13 @@ class BookCensus:
     not_a_number: Affected = field(default_factory=Affected)  # text where an amount goes
     collisions: tuple[Collision, ...] = ()
     amount_range: AmountRange = field(default_factory=lambda: AmountRange(0.0, 1e12))
+    # The records that belong to an account (none in a book written before them).
+    contacts: int = 0
+    tasks: int = 0
+    contact_unknown_account: Affected = field(default_factory=Affected)
+    task_unknown_account: Affected = field(default_factory=Affected)
+    contact_unknown_owner: Affected = field(default_factory=Affected)
+    task_unknown_owner: Affected = field(default_factory=Affected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +192,15 @@ def _unknown_owner(conn: sqlite3.Connection, table: str, owners: set[str]) -> Af
     return Affected(sum(n for _, n in unknown), tuple(examples))
 
 
-def _unknown_account(conn: sqlite3.Connection) -> Affected:
-    # One lookup per distinct account of the deals (through the account index), not one
-    # per deal. Deals a CRM sent without an account (NO_ACCOUNT_PREFIX) are left out.
+def _unknown_account(conn: sqlite3.Connection, table: str = "deals") -> Affected:
+    # One lookup per distinct account of the table (through the account index), not one
+    # per row. Deals a CRM sent without an account (NO_ACCOUNT_PREFIX) are left out, and
+    # contacts and tasks with none (a blank account is allowed to them).
+    # A constant clause: a deal always names an account (a blank one is unknown).
+    given = "" if table == "deals" else "WHERE account_id IS NOT NULL AND account_id != '' "
     rows = conn.execute(
-        "SELECT g.account_id, g.n FROM (SELECT account_id, count(*) AS n FROM deals "
-        "GROUP BY account_id) AS g WHERE NOT EXISTS "
+        f"SELECT g.account_id, g.n FROM (SELECT account_id, count(*) AS n FROM {table} "
+        f"{given}GROUP BY account_id) AS g WHERE NOT EXISTS "
         "(SELECT 1 FROM accounts AS a WHERE a.id = g.account_id) "
         "AND substr(g.account_id, 1, ?) != ?",
         (len(NO_ACCOUNT_PREFIX), NO_ACCOUNT_PREFIX),
@@ -197,7 +209,7 @@ def _unknown_account(conn: sqlite3.Connection) -> Affected:
         return Affected()
     examples: list[str] = []
     for account, _ in rows[:EXAMPLES]:
-        (first,) = conn.execute("SELECT min(id) FROM deals WHERE account_id = ?", (account,))
+        (first,) = conn.execute(f"SELECT min(id) FROM {table} WHERE account_id = ?", (account,))
         examples.append(str(first[0]))
     return Affected(sum(int(n) for _, n in rows), tuple(examples))
 
@@ -278,6 +290,7 @@ def take_census(conn: sqlite3.Connection, questions: CensusQuestions) -> BookCen
     if odd_ids:
         collisions += _collisions(conn, "deals", case)
     stages = questions.mapped_stages
+    related = _related(conn, owner_ids)
     return BookCensus(
         owners=len(owner_ids),
         accounts=int(accounts),
@@ -303,4 +316,19 @@ def take_census(conn: sqlite3.Connection, questions: CensusQuestions) -> BookCen
         not_a_number=_affected(conn, text, "typeof(amount) IN ('text', 'blob')"),
         collisions=collisions,
         amount_range=questions.amount_range,
+        **related,
     )
+
+
+def _related(conn: sqlite3.Connection, owner_ids: set[str]) -> dict[str, Any]:
+    """The census fields of contacts and tasks, for the tables the book has."""
+    present = tables_of(conn)
+    found: dict[str, Any] = {}
+    for table in RELATED_TABLES:
+        if table not in present:
+            continue  # a book written before them: none to count
+        row = table.removesuffix("s")  # contact, task
+        (found[table],) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        found[f"{row}_unknown_account"] = _unknown_account(conn, table)
+        found[f"{row}_unknown_owner"] = _unknown_owner(conn, table, owner_ids)
+    return found

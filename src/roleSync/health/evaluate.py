@@ -132,6 +132,18 @@ def _drafts(census: BookCensus, profile: Profile, check: str) -> list[_Draft]:
                 "accounts name an owner the book does not have",
                 quality,
             ),
+            *_one(
+                census.contact_unknown_owner,
+                "contacts",
+                "contacts name an owner the book does not have",
+                quality,
+            ),
+            *_one(
+                census.task_unknown_owner,
+                "tasks",
+                "tasks name an owner the book does not have",
+                quality,
+            ),
         ]
     if check == "negative_amount":
         return _one(
@@ -166,8 +178,26 @@ def _drafts(census: BookCensus, profile: Profile, check: str) -> list[_Draft]:
             for c in census.collisions
         ]
     if check == "unknown_account":
-        message = "deals point at an account the book does not have"
-        return _one(census.unknown_account, "deals", message, quality)
+        return [
+            *_one(
+                census.unknown_account,
+                "deals",
+                "deals point at an account the book does not have",
+                quality,
+            ),
+            *_one(
+                census.contact_unknown_account,
+                "contacts",
+                "contacts point at an account the book does not have",
+                quality,
+            ),
+            *_one(
+                census.task_unknown_account,
+                "tasks",
+                "tasks point at an account the book does not have",
+                quality,
+            ),
+        ]
     if check == "missing_amount":
         message = "won deals have no amount: they count as won and add nothing to any amount"
         return _one(census.missing_amount, "deals", message, quality)
@@ -188,7 +218,9 @@ def _looked_at(census: BookCensus, check: str) -> int:
     if check == "unmapped_lifecycle":
         return census.accounts
     if check == "unknown_owner":
-        return census.accounts + census.deals
+        return census.accounts + census.deals + census.contacts + census.tasks
+    if check == "unknown_account":
+        return census.deals + census.contacts + census.tasks
     if check == "missing_amount":
         return census.won_deals
     if check == "missing_close_date":

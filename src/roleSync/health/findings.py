@@ -43,7 +43,7 @@ class Finding:
     code: str  # the diagnostic code, e.g. "unmapped-deal-kind"
     severity: Severity
     count: int  # rows affected
-    rows: str  # what the rows are: "deals", "accounts", "owners", "deals and accounts"
+    rows: str  # what the rows are: "deals", "accounts", "owners", "contacts", "tasks"
     examples: tuple[str, ...]
     message: str
     # Where in the profile the fix goes: the mapping to add a value to, or the check's
@@ -67,7 +67,7 @@ class Finding:
 
     def _in_files(self, locate: Locator) -> tuple[str, int, int] | None:
         field = FIELD_OF_CHECK.get(self.check)
-        if field is None or self.rows not in ("owners", "accounts", "deals"):
+        if field is None or self.rows not in ("owners", "accounts", "deals", "contacts", "tasks"):
             return None
         for record_id in self.examples:
             found = locate(self.rows, field, record_id)

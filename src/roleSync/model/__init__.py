@@ -1,4 +1,4 @@
-"""The normalized, CRM-independent book: owners, accounts and deals.
+"""The normalized, CRM-independent book: owners, accounts, deals, contacts and tasks.
 
 Adapters translate whatever their CRM calls things into these values; everything
 after `pull` (metrics, rules, planning) reads only these.
@@ -16,11 +16,13 @@ from roleSync.model.deal_facts import (
 from roleSync.model.records import (
     CUSTOMER,
     Account,
+    Contact,
     Deal,
     DealKind,
     FieldValue,
     Owner,
     Role,
+    Task,
     infer_deal_kinds,
     won_order,
 )
@@ -29,6 +31,7 @@ __all__ = [
     "CUSTOMER",
     "Account",
     "Book",
+    "Contact",
     "Deal",
     "DealFacts",
     "DealKind",
@@ -39,6 +42,7 @@ __all__ = [
     "FoldedDealsError",
     "Owner",
     "Role",
+    "Task",
     "Trigger",
     "infer_deal_kinds",
     "summarize_deals",

@@ -1,18 +1,24 @@
-"""The Book: one CRM's owners and accounts, with their deals held or already folded."""
+"""The Book: one CRM's owners and accounts, with their deals held or already folded, and
+the contacts and tasks that belong to its accounts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
+from typing import TypeVar
 
 from roleSync.model.deal_facts import DealFacts, DealWindow, Trigger, summarize_deals
 from roleSync.model.records import (
     CUSTOMER,
     Account,
+    Contact,
     Deal,
     Owner,
+    Task,
     infer_deal_kinds,
 )
+
+_Related = TypeVar("_Related", Contact, Task)
 
 
 class FoldedDealsError(RuntimeError):
@@ -27,18 +33,39 @@ class Book:
     rule tests, the demo. `Book.folded(...)` folds a stream of deals into the facts of
     one window as it reads them and keeps no deal: what a plan of a large book uses,
     so memory grows with accounts and owners, not with deals.
+
+    Contacts and tasks (what a handoff can carry along with its account) are held
+    either way, by id, and indexed by account on first use.
     """
 
-    __slots__ = ("_by_account", "_deals", "_facts", "_owners_by_key", "accounts", "owners")
+    __slots__ = (
+        "_by_account",
+        "_contacts_by_account",
+        "_deals",
+        "_facts",
+        "_owners_by_key",
+        "_tasks_by_account",
+        "accounts",
+        "contacts",
+        "owners",
+        "tasks",
+    )
 
     def __init__(
         self,
         owners: Iterable[Owner],
         accounts: Iterable[Account],
         deals: Iterable[Deal],
+        *,
+        contacts: Iterable[Contact] = (),
+        tasks: Iterable[Task] = (),
     ) -> None:
         self.owners: dict[str, Owner] = {o.id: o for o in sorted(owners, key=_BY_ID)}
         self.accounts: dict[str, Account] = {a.id: a for a in sorted(accounts, key=_BY_ID)}
+        self.contacts: dict[str, Contact] = {c.id: c for c in sorted(contacts, key=_BY_ID)}
+        self.tasks: dict[str, Task] = {t.id: t for t in sorted(tasks, key=_BY_ID)}
+        self._contacts_by_account: dict[str, list[Contact]] | None = None
+        self._tasks_by_account: dict[str, list[Task]] | None = None
         # A deal with a blank owner keeps it blank: it counts for whoever owns its account
         # (DealFacts.unowned, resolved by compute_role_metrics), before or after a move.
         self._deals: list[Deal] | None = sorted(infer_deal_kinds(deals), key=_BY_ID)
@@ -59,6 +86,8 @@ class Book:
         window: DealWindow,
         *,
         deal_count: int | None = None,
+        contacts: Iterable[Contact] = (),
+        tasks: Iterable[Task] = (),
     ) -> Book:
         """A book whose deals are folded into `window`'s facts as they stream by.
 
@@ -66,7 +95,7 @@ class Book:
         order (`summarize_deals` checks it). `deal_count`: the book's number of deals,
         when the stream left out deals that cannot change any fact (open ones).
         """
-        book = cls(owners, accounts, ())
+        book = cls(owners, accounts, (), contacts=contacts, tasks=tasks)
         book._deals = None
         facts = summarize_deals(deal_groups, window)
         if deal_count is not None:
@@ -120,6 +149,27 @@ class Book:
         facts = self._facts[None] = summarize_deals(self.deals_by_account.values(), None)
         return facts
 
+    # -- the records that belong to an account ----------------------------------------
+
+    @property
+    def contacts_by_account(self) -> dict[str, list[Contact]]:
+        """Account id -> its contacts by id; contacts without an account are left out."""
+        if self._contacts_by_account is None:
+            self._contacts_by_account = _by_account(self.contacts.values())
+        return self._contacts_by_account
+
+    @property
+    def tasks_by_account(self) -> dict[str, list[Task]]:
+        """Account id -> its tasks (open and closed) by id; tasks about no account are
+        left out."""
+        if self._tasks_by_account is None:
+            self._tasks_by_account = _by_account(self.tasks.values())
+        return self._tasks_by_account
+
+    def open_tasks(self, account_id: str) -> list[Task]:
+        """The account's open tasks by id: what a handoff can carry."""
+        return [t for t in self.tasks_by_account.get(account_id, ()) if not t.closed]
+
     # -- questions the stages ask --------------------------------------------------------
 
     def find_owner(self, key: str) -> Owner | None:
@@ -137,8 +187,17 @@ class Book:
     def __repr__(self) -> str:
         return (
             f"Book(owners={len(self.owners)}, accounts={len(self.accounts)}, "
-            f"deals={self.deal_count})"
+            f"deals={self.deal_count}, contacts={len(self.contacts)}, tasks={len(self.tasks)})"
         )
 
 
 _BY_ID = attrgetter("id")
+
+
+def _by_account(records: Iterable[_Related]) -> dict[str, list[_Related]]:
+    """Records (already in id order) grouped by account, accounts in id order."""
+    grouped: dict[str, list[_Related]] = {}
+    for record in records:
+        if record.account_id is not None:
+            grouped.setdefault(record.account_id, []).append(record)
+    return dict(sorted(grouped.items()))

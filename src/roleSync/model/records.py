@@ -1,4 +1,5 @@
-"""The records of a book: owners, accounts and deals, and deal-kind inference.
+"""The records of a book: owners, accounts, deals, the contacts and tasks that belong
+to an account, and deal-kind inference.
 
 Adapters translate whatever their CRM calls things into these values; everything
 after `pull` (metrics, rules, planning) reads only these. All values are frozen so
@@ -80,6 +81,29 @@ class Deal(NamedTuple):
     amount: float | None
     created: date
     close_date: date | None
+
+
+class Contact(NamedTuple):
+    """A person at an account. A named tuple like Deal: a book may hold millions."""
+
+    id: str
+    # None: a contact the CRM holds without a company; it follows no account.
+    account_id: str | None
+    # None: blank in the CRM (no owner of its own).
+    owner_id: str | None
+    name: str = ""
+    email: str = ""
+
+
+class Task(NamedTuple):
+    """An activity about an account (Salesforce Task with WhatId, HubSpot task)."""
+
+    id: str
+    account_id: str | None  # the record it is about (Salesforce WhatId); None: none
+    owner_id: str | None
+    subject: str = ""
+    closed: bool = False  # open tasks are what a handoff can carry
+    due: date | None = None
 
 
 def won_order(deal: Deal) -> tuple[date, date, str]:

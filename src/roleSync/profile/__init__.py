@@ -17,12 +17,14 @@ from roleSync.profile.model import Profile, load_profile
 from roleSync.profile.salesforce import SalesforceAuth, SalesforceSection
 from roleSync.profile.sections import (
     AccountColumns,
+    ContactColumns,
     DealColumns,
     GuardrailsSection,
     ImportSection,
     LocalSection,
     MetricsSection,
     OwnerColumns,
+    TaskColumns,
 )
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "DEFAULT_STAGES",
     "METRIC_FIELD_KEYS",
     "AccountColumns",
+    "ContactColumns",
     "DataQualitySection",
     "DealColumns",
     "GuardrailsSection",
@@ -44,5 +47,6 @@ __all__ = [
     "SalesforceAuth",
     "SalesforceSection",
     "StageOutcome",
+    "TaskColumns",
     "load_profile",
 ]

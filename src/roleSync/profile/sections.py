@@ -109,6 +109,47 @@ class DealColumns(StrictSection):
         return self.closed is None
 
 
+class ContactColumns(StrictSection):
+    """A contacts export: people at the accounts, what a handoff can carry."""
+
+    id: Column = "id"
+    # Blank cells (a contact without a company) are stored as no account.
+    account: Column | None = "account_id"
+    account_separator: str | None = Field(default=None, min_length=1, max_length=4)
+    owner: Column | None = "owner_id"
+    owner_by: OwnerReference = "id"
+    # Several columns ("First Name", "Last Name") are joined with a space.
+    name: Column | list[Column] | None = "name"
+    email: Column | None = "email"
+
+    @field_validator("name")
+    @classmethod
+    def _some_name_column(cls, name: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(name, list) and not name:
+            raise ValueError("give at least one column, or null")
+        return name
+
+    @property
+    def name_columns(self) -> list[str]:
+        return [self.name] if isinstance(self.name, str) else list(self.name or ())
+
+
+class TaskColumns(StrictSection):
+    """A tasks (activities) export: the open ones follow their account on handoff."""
+
+    id: Column = "id"
+    # The record the task is about (Salesforce's WhatId, HubSpot's associated company).
+    account: Column | None = "account_id"
+    account_separator: str | None = Field(default=None, min_length=1, max_length=4)
+    owner: Column | None = "owner_id"
+    owner_by: OwnerReference = "id"
+    subject: Column | None = "subject"
+    # true/false, yes/no, 1/0, or a status: open, not started, in progress, waiting,
+    # deferred (open); closed, completed, done (closed). Blank = open.
+    closed: Column | None = "closed"
+    due: Column | None = "due"
+
+
 # Characters that may group thousands or mark decimals in an amount.
 Separator = Literal[",", ".", " ", "'", "\u00a0", "\u202f"]
 CurrencyMark = Annotated[
@@ -149,6 +190,8 @@ class ImportSection(StrictSection):
     owners: OwnerColumns = Field(default_factory=OwnerColumns)
     accounts: AccountColumns = Field(default_factory=AccountColumns)
     deals: DealColumns = Field(default_factory=DealColumns)
+    contacts: ContactColumns = Field(default_factory=ContactColumns)
+    tasks: TaskColumns = Field(default_factory=TaskColumns)
 
     @field_validator("dates")
     @classmethod
