@@ -5,7 +5,8 @@
         client = HubSpot(access_token=emu.config.access_token, host=emu.url,
                          retry=urllib3.util.Retry(total=0))
 
-It speaks the CRM v3 objects (list, read, search, batch read/update), owners,
+It speaks the CRM v3 objects (contacts, companies, deals, tasks, users: list, read,
+search, batch read/update, create and batch create with associations), owners,
 properties, v4 association batch read and OAuth token wire contract that
 hubspot-api-client 12.x uses, over plain HTTP on a loopback address, with HubSpot's
 status codes, error bodies, rate-limit headers and 429s, and injects the faults

@@ -7,7 +7,7 @@ Answers that passed authentication carry the X-HubSpot-RateLimit-* headers.
 
 Counters (`counters`): one per route kind (see routes.py), and the totals requests
 (everything received), api_requests (all but oauth_token), write_requests (batch and
-single updates, property creation), rate_limited (429s given, any policy); faults
+single updates and creates, property creation), rate_limited (429s given, any policy); faults
 fault_timeout, fault_drop, fault_bad_gateway, fault_unavailable, fault_unauthorized,
 fault_rate_limit, fault_daily_limit. Requests are counted as received, including those
 answered with an error.
@@ -131,10 +131,15 @@ class HubSpotEmulator(LoopbackEmulator[HubSpotEmulatorConfig, RequestLogEntry]):
         deals: int,
         seed: int = 1,
         as_of: datetime | None = None,
+        contacts: int = 0,
+        tasks: int = 0,
+        archived_every: int = 10,
     ) -> None:
+        """Seed a deterministic portal: see seed.py and seed_related.py for what it holds."""
         seed_portal(
-            self.store, owners=owners, companies=companies, deals=deals, seed=seed, as_of=as_of
-        )
+            self.store, owners=owners, companies=companies, deals=deals, seed=seed, as_of=as_of,
+            contacts=contacts, tasks=tasks, archived_every=archived_every,
+        )  # fmt: skip
 
     def set_faults(self, faults: HubSpotFaults) -> None:
         """Replace the faults; request numbering and record attempts start again."""

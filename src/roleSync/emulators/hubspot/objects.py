@@ -1,5 +1,6 @@
-"""CRM object endpoints: list, read, search, batch read and batch update (companies,
-deals, users), with HubSpot's status codes: 200, or 207 with per-record errors."""
+"""CRM object endpoints: list, read, search, batch read and batch update (contacts,
+companies, deals, tasks, users), with HubSpot's status codes: 200, or 207 with
+per-record errors. Creates are in objects_create.py."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from roleSync.emulators.http import Request, Response, json_response
+from roleSync.emulators.hubspot.associations import v3_names
 from roleSync.emulators.hubspot.schema import DEFAULT_PROPERTIES, SEARCH_ALWAYS, canonical_object
 from roleSync.emulators.hubspot.search import SearchError
 from roleSync.emulators.hubspot.store import StoredObject
@@ -28,21 +30,13 @@ from roleSync.emulators.hubspot.wire import (
 if TYPE_CHECKING:
     from roleSync.emulators.hubspot.emulator import HubSpotEmulator
 
-# v3 lists each association twice: once with the primary label's type, once unlabeled.
-ASSOCIATION_TYPES = {
-    ("companies", "deals"): ("company_to_deal", "company_to_deal_unlabeled"),
-    ("deals", "companies"): ("deal_to_company", "deal_to_company_unlabeled"),
+SINGULAR = {
+    "contacts": "CONTACT",
+    "companies": "COMPANY",
+    "deals": "DEAL",
+    "tasks": "TASK",
+    "users": "USER",
 }
-SINGULAR = {"companies": "COMPANY", "deals": "DEAL", "users": "USER"}
-
-
-def _associated(emu: HubSpotEmulator, kind: str, record_id: str, target: str) -> list[str]:
-    if (kind, target) == ("companies", "deals"):
-        return emu.store.deals_of(record_id)
-    if (kind, target) == ("deals", "companies"):
-        company = emu.store.company_of(record_id)
-        return [] if company is None else [company]
-    return []
 
 
 def _with_associations(
@@ -52,16 +46,13 @@ def _with_associations(
     found: dict[str, Any] = {}
     for requested in wanted:
         target = canonical_object(requested)
-        if target is None or (kind, target) not in ASSOCIATION_TYPES:
+        labels = v3_names(kind, target) if target is not None else ()
+        if target is None or not labels:
             continue  # HubSpot ignores association names it cannot resolve
-        ids = _associated(emu, kind, record.id, target)
+        ids = emu.store.associated(kind, record.id, target)
         if ids:
             found[requested] = {
-                "results": [
-                    {"id": other, "type": label}
-                    for other in ids
-                    for label in ASSOCIATION_TYPES[(kind, target)]
-                ]
+                "results": [{"id": other, "type": label} for other in ids for label in labels]
             }
     if found:
         answer["associations"] = found
@@ -148,14 +139,14 @@ def search_objects(emu: HubSpotEmulator, request: Request, kind: str) -> Respons
     return json_response(200, payload)
 
 
-def _batch_answer(
+def batch_answer(
     results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str
 ) -> Response:
     payload: dict[str, Any] = {
         "status": "COMPLETE",
         "results": results,
         "startedAt": started,
-        "completedAt": _now_iso(),
+        "completedAt": now_iso(),
     }
     if errors:
         payload["numErrors"] = len(errors)
@@ -173,7 +164,7 @@ def _not_found(kind: str, ids: list[str], verb: str) -> dict[str, Any]:
 
 
 def batch_read(emu: HubSpotEmulator, request: Request, kind: str) -> Response:
-    started = _now_iso()
+    started = now_iso()
     archived = bool_param(request, "archived")
     if archived is None:
         return validation_error("archived must be true or false")
@@ -197,11 +188,11 @@ def batch_read(emu: HubSpotEmulator, request: Request, kind: str) -> Response:
                 seen.add(record.id)
                 results.append(record.as_json(names))
     errors = [_not_found(kind, missing, "get")] if missing else []
-    return _batch_answer(results, errors, started)
+    return batch_answer(results, errors, started)
 
 
 def batch_update(emu: HubSpotEmulator, request: Request, kind: str) -> Response:
-    started = _now_iso()
+    started = now_iso()
     try:
         inputs = body_inputs(json_body(request), emu.config.batch_max)
     except BodyError as exc:
@@ -219,7 +210,7 @@ def batch_update(emu: HubSpotEmulator, request: Request, kind: str) -> Response:
     store = emu.store
     problems = store.name_problems(kind, sorted({n for c in changes for n in c}))
     if problems:
-        return validation_error(_invalid_message(problems), problems)
+        return validation_error(invalid_message(problems), problems)
     results: list[dict[str, Any]] = []
     missing: list[str] = []
     errors: list[dict[str, Any]] = []
@@ -237,7 +228,7 @@ def batch_update(emu: HubSpotEmulator, request: Request, kind: str) -> Response:
                 )  # fmt: skip
             elif value_problems := store.value_problems(kind, properties):
                 errors.append(
-                    record_error("VALIDATION_ERROR", _invalid_message(value_problems),
+                    record_error("VALIDATION_ERROR", invalid_message(value_problems),
                                  [record_id], value_problems)
                 )  # fmt: skip
             else:
@@ -245,7 +236,7 @@ def batch_update(emu: HubSpotEmulator, request: Request, kind: str) -> Response:
                 results.append(written.as_json([*properties, *SEARCH_ALWAYS]))
     if missing:
         errors.insert(0, _not_found(kind, missing, "update"))
-    return _batch_answer(results, errors, started)
+    return batch_answer(results, errors, started)
 
 
 def update_object(emu: HubSpotEmulator, request: Request, kind: str, record_id: str) -> Response:
@@ -262,12 +253,12 @@ def update_object(emu: HubSpotEmulator, request: Request, kind: str, record_id: 
             return error(404, "OBJECT_NOT_FOUND", "resource not found")
         problems = store.name_problems(kind, properties) + store.value_problems(kind, properties)
         if problems:
-            return validation_error(_invalid_message(problems), problems)
+            return validation_error(invalid_message(problems), problems)
         written = store.apply(kind, record_id, properties, store.now_ms(), api=True)
         return json_response(200, written.as_json([*properties, *SEARCH_ALWAYS]))
 
 
-def _invalid_message(problems: list[dict[str, Any]]) -> str:
+def invalid_message(problems: list[dict[str, Any]]) -> str:
     shown = [
         {"isValid": False, "message": p["message"], "error": p["code"],
          "name": (p.get("context") or {}).get("propertyName", [""])[0]}
@@ -276,6 +267,6 @@ def _invalid_message(problems: list[dict[str, Any]]) -> str:
     return "Property values were not valid: " + json.dumps(shown)
 
 
-def _now_iso() -> str:
+def now_iso() -> str:
     moment = datetime.now(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from roleSync.emulators.http import Request, Response, json_response
+from roleSync.emulators.hubspot.associations import v4_types
 from roleSync.emulators.hubspot.schema import FIELD_TYPES, PROPERTY_TYPES, PropertyDef
 from roleSync.emulators.hubspot.store import Owner
 from roleSync.emulators.hubspot.wire import (
@@ -24,19 +25,14 @@ from roleSync.emulators.hubspot.wire import (
 if TYPE_CHECKING:
     from roleSync.emulators.hubspot.emulator import HubSpotEmulator
 
-# v4 association type ids: HubSpot-defined, the primary label and the unlabeled default.
-ASSOCIATION_SPECS: dict[tuple[str, str], list[dict[str, Any]]] = {
-    ("companies", "deals"): [
-        {"category": "HUBSPOT_DEFINED", "typeId": 342, "label": None},
-        {"category": "HUBSPOT_DEFINED", "typeId": 6, "label": "Primary"},
-    ],
-    ("deals", "companies"): [
-        {"category": "HUBSPOT_DEFINED", "typeId": 341, "label": None},
-        {"category": "HUBSPOT_DEFINED", "typeId": 5, "label": "Primary"},
-    ],
-}
 ASSOCIATIONS_PAGE = 500
-SINGULAR = {"companies": "company", "deals": "deal", "users": "user"}
+SINGULAR = {
+    "contacts": "contact",
+    "companies": "company",
+    "deals": "deal",
+    "tasks": "task",
+    "users": "user",
+}
 
 
 # --- owners ------------------------------------------------------------------------------
@@ -148,7 +144,7 @@ def batch_read_associations(
         inputs = body_inputs(json_body(request), emu.config.associations_batch_max)
     except BodyError as exc:
         return validation_error(str(exc))
-    specs = ASSOCIATION_SPECS.get((source, target), [])
+    specs = v4_types(source, target)
     results: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     store = emu.store
@@ -158,11 +154,7 @@ def batch_read_associations(
             record = store.record(source, from_id)
             others: list[str] = []
             if record is not None and not record.archived and specs:
-                if source == "companies":
-                    others = store.deals_of(from_id)
-                else:
-                    company = store.company_of(from_id)
-                    others = [] if company is None else [company]
+                others = store.associated(source, from_id, target)
             if not others:
                 errors.append(_no_associations(source, target, from_id))
                 continue

@@ -1,8 +1,9 @@
 """Which resource a request is for: its counter kind, its handler, and how it is limited.
 
 Counter kinds: `{object}_list`, `{object}_get`, `{object}_update` (single PATCH),
-`{object}_search`, `{object}_batch_read`, `{object}_batch_update` for companies, deals
-and users; owners_list, owners_get, properties_list, properties_get, properties_create,
+`{object}_search`, `{object}_batch_read`, `{object}_batch_update`, `{object}_create`
+(POST) and `{object}_batch_create` for contacts, companies, deals, tasks and users;
+owners_list, owners_get, properties_list, properties_get, properties_create,
 assoc_batch_read, oauth_token; unknown_object (400), method_not_allowed (405),
 not_found (404).
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from roleSync.emulators.http import Request, Response
-from roleSync.emulators.hubspot import objects, resources
+from roleSync.emulators.hubspot import objects, objects_create, resources
 from roleSync.emulators.hubspot.schema import canonical_object
 from roleSync.emulators.hubspot.wire import error
 
@@ -46,7 +47,14 @@ _OBJECT_ROUTES: list[tuple[re.Pattern[str], dict[str, tuple[str, bool, bool]]]] 
         re.compile(rf"/crm/v3/objects/{_OBJECT}/batch/update/?"),
         {"POST": ("batch_update", False, True)},
     ),
-    (re.compile(rf"/crm/v3/objects/{_OBJECT}/?"), {"GET": ("list", False, False)}),
+    (
+        re.compile(rf"/crm/v3/objects/{_OBJECT}/batch/create/?"),
+        {"POST": ("batch_create", False, True)},
+    ),
+    (
+        re.compile(rf"/crm/v3/objects/{_OBJECT}/?"),
+        {"GET": ("list", False, False), "POST": ("create", False, True)},
+    ),
     (
         re.compile(rf"/crm/v3/objects/{_OBJECT}/(?P<id>[^/]+)/?"),
         {"GET": ("get", False, False), "PATCH": ("update", False, True)},
@@ -68,6 +76,8 @@ _OBJECT_HANDLERS: dict[str, ObjectHandler] = {
     "list": lambda emu, req, kind, _: objects.list_objects(emu, req, kind),
     "get": objects.get_object,
     "update": objects.update_object,
+    "create": lambda emu, req, kind, _: objects_create.create_object(emu, req, kind),
+    "batch_create": lambda emu, req, kind, _: objects_create.batch_create(emu, req, kind),
 }
 
 

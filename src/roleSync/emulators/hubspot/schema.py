@@ -13,12 +13,20 @@ from typing import Any
 from roleSync.emulators.hubspot.wire import iso_ms, parse_time
 
 # Canonical object type -> HubSpot's object type id; both are accepted in paths.
-OBJECT_TYPE_IDS = {"companies": "0-2", "deals": "0-3", "users": "0-115"}
+OBJECT_TYPE_IDS = {
+    "contacts": "0-1",
+    "companies": "0-2",
+    "deals": "0-3",
+    "tasks": "0-27",
+    "users": "0-115",
+}
 _ALIASES = {
     **{name: name for name in OBJECT_TYPE_IDS},
     **{type_id: name for name, type_id in OBJECT_TYPE_IDS.items()},
+    "contact": "contacts",
     "company": "companies",
     "deal": "deals",
+    "task": "tasks",
     "user": "users",
 }
 
@@ -60,6 +68,14 @@ LIFECYCLE_STAGES = (
     "other",
 )
 DEAL_TYPES = ("newbusiness", "existingbusiness")
+TASK_STATUSES = ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED")
+TASK_PRIORITIES = ("NONE", "LOW", "MEDIUM", "HIGH")
+TASK_TYPES = ("TODO", "CALL", "EMAIL")
+# The portal's custom task property marking roleSync's handoff tasks: unique, so a
+# create repeating a marker is refused (see objects_create.py and docs/hubspot.md).
+TASK_MARKER = "rolesync_key"
+# Properties a create must set, per object type.
+REQUIRED_ON_CREATE = {"tasks": ("hs_timestamp",)}
 
 # Properties a list, read or search returns when the request names none.
 DEFAULT_PROPERTIES = {
@@ -75,7 +91,11 @@ DEFAULT_PROPERTIES = {
         "hs_object_id",
     ),
     "users": ("hs_email", "hs_given_name", "hs_family_name", "createdate", "hs_lastmodifieddate"),
-}
+    "contacts": ("firstname", "lastname", "email", "createdate", "hs_lastmodifieddate",
+                 "hs_object_id"),
+    "tasks": ("hs_task_subject", "hs_timestamp", "hs_task_status", "hubspot_owner_id",
+              "createdate", "hs_lastmodifieddate", "hs_object_id"),
+}  # fmt: skip
 # Search always adds these, whatever the request asked for.
 SEARCH_ALWAYS = ("createdate", "hs_lastmodifieddate", "hs_object_id")
 
@@ -204,9 +224,36 @@ def default_properties() -> dict[str, dict[str, PropertyDef]]:
         _p("hs_family_name", "Last Name", group="userinformation"),
         _p("hs_job_title", "Job Title", group="userinformation"),
     ]  # fmt: skip
+    contacts = [
+        *_common("contactinformation"),
+        _owner("contactinformation"),
+        _p("firstname", "First Name", group="contactinformation"),
+        _p("lastname", "Last Name", group="contactinformation"),
+        _p("email", "Email", group="contactinformation", has_unique_value=True),
+        _p("jobtitle", "Job Title", group="contactinformation"),
+        _p("lifecyclestage", "Lifecycle Stage", "enumeration", "radio", "contactinformation",
+           options=LIFECYCLE_STAGES),
+    ]  # fmt: skip
+    tasks = [
+        *_common("task"),
+        _owner("task"),
+        _p("hs_timestamp", "Due date", "datetime", "date", "task"),
+        _p("hs_task_subject", "Task Title", group="task"),
+        _p("hs_task_body", "Notes", group="task", field_type="html"),
+        _p("hs_task_status", "Task Status", "enumeration", "select", "task",
+           options=TASK_STATUSES),
+        _p("hs_task_priority", "Priority", "enumeration", "select", "task",
+           options=TASK_PRIORITIES),
+        _p("hs_task_type", "Task Type", "enumeration", "select", "task", options=TASK_TYPES),
+        _p("hs_task_is_completed", "Completed", "number", "number", "task", read_only=True),
+        _p(TASK_MARKER, "roleSync handoff key", group="task", hubspot_defined=False,
+           has_unique_value=True),
+    ]  # fmt: skip
     return {
+        "contacts": {p.name: p for p in contacts},
         "companies": {p.name: p for p in companies},
         "deals": {p.name: p for p in deals},
+        "tasks": {p.name: p for p in tasks},
         "users": {p.name: p for p in users},
     }
 

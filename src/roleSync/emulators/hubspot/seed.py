@@ -1,10 +1,10 @@
 """A realistic, deterministic portal: the same seed and day give the same records.
 
-Owners: every tenth is archived (the person left; `userId` null, records may still
-point at it). Each owner is a hunter, a farmer or mixed, and sells like one: hunters
-win first deals (`newbusiness`), farmers work existing customers (`existingbusiness`).
-Every owner has a record in the users object (`hs_internal_user_id` = the owner's
-`userIdIncludingInactive`).
+Owners: every tenth (`archived_every`) is archived (the person left; `userId` null,
+records may still point at it). Each owner is a hunter, a farmer or mixed, and sells
+like one: hunters win first deals (`newbusiness`), farmers work existing customers
+(`existingbusiness`). Every owner has a record in the users object
+(`hs_internal_user_id` = the owner's `userIdIncludingInactive`).
 
 Companies: name (some with apostrophes and ampersands), domain, industry, country,
 annualrevenue, lifecyclestage (`customer` once a deal is won, else lead ... opportunity),
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from roleSync.emulators.hubspot.schema import DEAL_STAGES
+from roleSync.emulators.hubspot.seed_related import seed_related
 from roleSync.emulators.hubspot.store import HubSpotStore, Owner, Properties
 from roleSync.emulators.hubspot.wire import iso_ms, to_ms
 from roleSync.emulators.names import FIRST_NAMES, LAST_NAMES
@@ -95,15 +96,19 @@ def seed_portal(
     deals: int,
     seed: int = 1,
     as_of: datetime | None = None,
+    contacts: int = 0,
+    tasks: int = 0,
+    archived_every: int = 10,
 ) -> None:
-    if min(owners, companies, deals) < 0:
-        raise ValueError("owners, companies and deals must not be negative")
+    """Add a portal of the given size; contacts and tasks: see seed_related.py."""
+    if min(owners, companies, deals, contacts, tasks, archived_every) < 0:
+        raise ValueError("owners, companies, deals, contacts, tasks must not be negative")
     day = (as_of or datetime.now(UTC)).astimezone(UTC)
     latest = datetime(day.year, day.month, day.day, tzinfo=UTC)
     portal = _Portal(random.Random(seed), latest)
     portal.imports = sorted(portal.stamp(portal.rng.uniform(1, 700)) for _ in range(12))
     with store.lock:
-        _seed_owners(store, portal, owners)
+        _seed_owners(store, portal, owners, archived_every)
         company_ids = [store.new_id("companies") for _ in range(companies)]
         drafts = [_company(portal, i) for i in range(companies)]
         created_at = [portal.stamp(portal.rng.uniform(60, 1100)) for _ in range(companies)]
@@ -115,9 +120,15 @@ def seed_portal(
                 "companies", values, created_ms=created, updated_ms=portal.modified(created),
                 record_id=record_id,
             )  # fmt: skip
+        # A generator of their own: asking for contacts or tasks leaves the rest unchanged.
+        seed_related(
+            store, random.Random(f"related-{seed}"), contacts=contacts, tasks=tasks,
+            active=sorted({*portal.hunters, *portal.farmers}), archived=portal.archived,
+            latest=latest,
+        )  # fmt: skip
 
 
-def _seed_owners(store: HubSpotStore, portal: _Portal, count: int) -> None:
+def _seed_owners(store: HubSpotStore, portal: _Portal, count: int, archived_every: int) -> None:
     rng = portal.rng
     for i in range(count):
         first, last = FIRST[i % len(FIRST)], LAST[(i * 7 + i // len(FIRST)) % len(LAST)]
@@ -128,8 +139,9 @@ def _seed_owners(store: HubSpotStore, portal: _Portal, count: int) -> None:
         created = portal.stamp(rng.uniform(400, 1500))
         email = f"{first}.{last}{'' if i < len(FIRST) else i}@example.com"
         email = email.lower().replace("'", "")
-        # Every tenth owner left the company: archived, but still named on old records.
-        archived = i % 10 == 9
+        # Every tenth owner (by default) left the company: archived, but still named on
+        # old records. 0: nobody left.
+        archived = archived_every > 0 and i % archived_every == archived_every - 1
         teams = ((str(700 + i % len(REGIONS)), f"{region} Sales"),)
         store.add_owner(
             Owner(owner_id, email, first, last, user_id, archived, teams, created,

@@ -13,11 +13,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from roleSync.emulators.clock import Clock
+from roleSync.emulators.hubspot.records import Owner, Properties, StoredObject
 from roleSync.emulators.hubspot.schema import (
     OBJECT_TYPE_IDS,
     PropertyDef,
@@ -27,65 +27,16 @@ from roleSync.emulators.hubspot.schema import (
 )
 from roleSync.emulators.hubspot.wire import detail, iso_ms, to_ms
 
-Properties = dict[str, str | None]
+__all__ = ["FIRST_IDS", "HubSpotStore", "Owner", "Properties", "StoredObject"]
+
 # Where each object type's ids start: distinct ranges make a mixed-up id obvious.
-FIRST_IDS = {"companies": 9_000_000_001, "deals": 14_000_000_001, "users": 300_001}
-
-
-@dataclass(slots=True)
-class StoredObject:
-    id: str
-    properties: Properties
-    created_ms: int
-    updated_ms: int
-    archived: bool = False
-    # time.monotonic() from which the search index holds this version.
-    visible_at: float = 0.0
-
-    def as_json(self, names: Iterable[str]) -> dict[str, Any]:
-        """The SDK's SimplePublicObject with the named properties (null when unset)."""
-        answer: dict[str, Any] = {
-            "id": self.id,
-            "properties": {name: self.properties.get(name) for name in names},
-            "createdAt": iso_ms(self.created_ms),
-            "updatedAt": iso_ms(self.updated_ms),
-            "archived": self.archived,
-        }
-        if self.archived:
-            answer["archivedAt"] = iso_ms(self.updated_ms)
-        return answer
-
-
-@dataclass(slots=True)
-class Owner:
-    id: str
-    email: str
-    first_name: str
-    last_name: str
-    user_id: int
-    archived: bool = False
-    teams: tuple[tuple[str, str], ...] = ()  # (team id, team name); the first is primary
-    created_ms: int = 0
-    updated_ms: int = 0
-
-    def as_json(self) -> dict[str, Any]:
-        """The SDK's PublicOwner. An archived owner's user is gone: userId is null."""
-        return {
-            "id": self.id,
-            "email": self.email,
-            "firstName": self.first_name,
-            "lastName": self.last_name,
-            "userId": None if self.archived else self.user_id,
-            "userIdIncludingInactive": self.user_id,
-            "type": "PERSON",
-            "teams": [
-                {"id": team_id, "name": name, "primary": index == 0}
-                for index, (team_id, name) in enumerate(self.teams)
-            ],
-            "archived": self.archived,
-            "createdAt": iso_ms(self.created_ms),
-            "updatedAt": iso_ms(self.updated_ms),
-        }
+FIRST_IDS = {
+    "contacts": 51_000_000_001,
+    "companies": 9_000_000_001,
+    "deals": 14_000_000_001,
+    "tasks": 72_000_000_001,
+    "users": 300_001,
+}
 
 
 class HubSpotStore:
@@ -105,8 +56,8 @@ class HubSpotStore:
         self._next_id = dict(FIRST_IDS)
         self._pending_until: dict[str, float] = dict.fromkeys(OBJECT_TYPE_IDS, 0.0)
         self._owners: dict[str, Owner] = {}
-        self._deals_of: dict[str, list[str]] = {}
-        self._company_of: dict[str, str] = {}
+        # (from type, to type) -> from id -> associated ids, kept in both directions.
+        self._links: dict[tuple[str, str], dict[str, list[str]]] = {}
 
     # --- schema -------------------------------------------------------------------------
 
@@ -207,21 +158,38 @@ class HubSpotStore:
             return found is not None and not found.archived
 
     def associate(self, company_id: str, deal_id: str) -> None:
+        """A deal belongs to one company: associating it again moves it."""
         with self.lock:
-            previous = self._company_of.get(deal_id)
-            if previous is not None:
-                self._deals_of[previous].remove(deal_id)
-            self._company_of[deal_id] = company_id
-            self._deals_of.setdefault(company_id, []).append(deal_id)
+            for previous in self.associated("deals", deal_id, "companies"):
+                self._unlink("deals", deal_id, "companies", previous)
+            self.link("companies", company_id, "deals", deal_id)
+
+    def link(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        """Associate two records (both directions; linking twice changes nothing)."""
+        with self.lock:
+            source, target = self._kind(from_type), self._kind(to_type)
+            forward = self._links.setdefault((source, target), {}).setdefault(from_id, [])
+            if to_id not in forward:
+                forward.append(to_id)
+                self._links.setdefault((target, source), {}).setdefault(to_id, []).append(from_id)
             self.version += 1
 
-    def deals_of(self, company_id: str) -> list[str]:
+    def _unlink(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        self._links[(from_type, to_type)][from_id].remove(to_id)
+        self._links[(to_type, from_type)][to_id].remove(from_id)
+
+    def associated(self, from_type: str, from_id: str, to_type: str) -> list[str]:
+        """Ids of `to_type` records associated with one record, oldest link first."""
         with self.lock:
-            return list(self._deals_of.get(company_id, ()))
+            key = (self._kind(from_type), self._kind(to_type))
+            return list(self._links.get(key, {}).get(from_id, ()))
+
+    def deals_of(self, company_id: str) -> list[str]:
+        return self.associated("companies", company_id, "deals")
 
     def company_of(self, deal_id: str) -> str | None:
-        with self.lock:
-            return self._company_of.get(deal_id)
+        found = self.associated("deals", deal_id, "companies")
+        return found[0] if found else None
 
     # --- the clock ----------------------------------------------------------------------
 
@@ -280,6 +248,34 @@ class HubSpotStore:
             self._next_id[kind] = max(self._next_id[kind], int(new) + 1)
             self.version += 1
             return new
+
+    def create(
+        self, object_type: str, properties: Mapping[str, Any], stamp_ms: int
+    ) -> StoredObject:
+        """A record created through the API (checked by the caller; hold `lock`)."""
+        kind = self._kind(object_type)
+        new = self.new_id(kind)
+        values: Properties = {
+            name: None if value is None or value == "" else _text(value)
+            for name, value in properties.items()
+        }
+        values.update(hs_object_id=new, createdate=iso_ms(stamp_ms))
+        values["hs_lastmodifieddate"] = iso_ms(stamp_ms)
+        _derive(kind, values)
+        found = StoredObject(new, values, stamp_ms, stamp_ms)
+        self._objects[kind][new] = found
+        bisect.insort(self._order[kind], int(new))
+        self._touched(kind, found)
+        self.api_writes[(kind, new)] += 1
+        return found
+
+    def unique_holder(self, object_type: str, name: str, value: str) -> str | None:
+        """The id of the live record holding `value` in property `name`, if any."""
+        with self.lock:
+            for record in self._objects[self._kind(object_type)].values():
+                if not record.archived and record.properties.get(name) == value:
+                    return record.id
+            return None
 
     def name_problems(self, object_type: str, names: Iterable[str]) -> list[dict[str, Any]]:
         """Property names a write may not use: unknown or read-only (the whole request fails)."""
@@ -375,7 +371,10 @@ def _text(value: Any) -> str:
 
 
 def _derive(kind: str, values: Properties) -> None:
-    """HubSpot's calculated properties: a deal's closed flags follow its stage."""
+    """HubSpot's calculated properties: a deal's closed flags follow its stage, a task's
+    completion its status."""
+    if kind == "tasks":
+        values["hs_task_is_completed"] = "1" if values.get("hs_task_status") == "COMPLETED" else "0"
     if kind == "deals":
         stage = values.get("dealstage")
         values["hs_is_closed"] = "true" if stage in {"closedwon", "closedlost"} else "false"

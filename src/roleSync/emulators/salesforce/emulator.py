@@ -1,13 +1,14 @@
 """The Salesforce emulator: configuration, routing, authentication, faults, counters.
 
 Request kinds counted in `counters`: query, query_more, query_all, sobject_get,
-sobject_patch, describe, collections_patch, collections_retrieve (sObject Collections
-retrieve, POST or GET: a read), bulk_create, bulk_upload, bulk_close (any job state
+sobject_patch, sobject_upsert (PATCH by External Id), describe, collections_patch,
+collections_create (sObject Collections POST), collections_retrieve (sObject
+Collections retrieve, POST or GET: a read), bulk_create, bulk_upload, bulk_close (any job state
 change), bulk_poll, bulk_results, bulk_delete, bulk_list, limits, versions,
 oauth_token, not_found, method_not_allowed; totals requests (every request
-received), api_requests (all but oauth_token), write_requests (sObject and
-collections PATCH and every Bulk 2.0 job call); header tallies auto_assign_false /
-auto_assign_missing on sObject and collections PATCHes; faults fault_slow,
+received), api_requests (all but oauth_token), write_requests (sObject PATCH and
+upsert, collections PATCH and POST, and every Bulk 2.0 job call); header tallies
+auto_assign_false / auto_assign_missing on those same REST writes; faults fault_slow,
 fault_drop, fault_unavailable, fault_invalid_session, fault_request_limit; and
 internal_error (an emulator bug answered 500 UNKNOWN_EXCEPTION; see internal_errors).
 Counters count requests as received, including those answered with an error.
@@ -41,7 +42,9 @@ LOGGED_HEADERS = (
     "content-type",
     "accept",
 )
-WRITE_KINDS = frozenset({"sobject_patch", "collections_patch"})
+WRITE_KINDS = frozenset(
+    {"sobject_patch", "sobject_upsert", "collections_patch", "collections_create"}
+)
 
 
 def _token() -> str:
@@ -126,7 +129,11 @@ class SalesforceEmulator(LoopbackEmulator[SalesforceEmulatorConfig, RequestLogEn
         opportunities: int,
         seed: int = 1,
         as_of: date | None = None,
+        contacts: int = 0,
+        tasks: int = 0,
+        inactive_share: float = 0.1,
     ) -> None:
+        """Seed a deterministic org: see seed.py and seed_related.py for what it holds."""
         seed_org(
             self.store,
             users=users,
@@ -134,6 +141,9 @@ class SalesforceEmulator(LoopbackEmulator[SalesforceEmulatorConfig, RequestLogEn
             opportunities=opportunities,
             seed=seed,
             as_of=as_of,
+            contacts=contacts,
+            tasks=tasks,
+            inactive_share=inactive_share,
         )
 
     def set_faults(self, faults: SalesforceFaults) -> None:

@@ -201,7 +201,9 @@ def describe(emu: SalesforceEmulator, name: str) -> Response:
             "nillable": f.name
             not in {"Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp"},
             "custom": f.name.endswith("__c"),
-            "referenceTo": [f.reference_to] if f.reference_to else [],
+            "referenceTo": list(f.references),
+            "externalId": f.unique,
+            "unique": f.unique,
         }
         for f in sobject.fields.values()
     ]
@@ -221,7 +223,7 @@ def _auto_assign_off(request: Request) -> bool:
     return request.headers.get("sforce-auto-assign", "").strip().lower() == "false"
 
 
-def _write_fields(
+def write_fields(
     emu: SalesforceEmulator, sobject_name: str, fields: dict[str, Any], request: Request
 ) -> dict[str, Any]:
     """The fields as written, after any assignment rule the org would run."""
@@ -251,7 +253,7 @@ def sobject_patch(emu: SalesforceEmulator, request: Request, name: str, record_i
     try:
         with store.lock:
             canonical, changes = store.check_update(
-                sobject, record_id, _write_fields(emu, sobject.name, body, request)
+                sobject, record_id, write_fields(emu, sobject.name, body, request)
             )
             store.apply_update(sobject, canonical, changes)
     except RecordError as exc:
@@ -323,7 +325,7 @@ def _check_collection_record(
     if not record_id:
         raise RecordError("MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
     fields = {k: v for k, v in record.items() if k not in {"attributes", "id", "Id"}}
-    fields = _write_fields(emu, sobject.name, fields, request)
+    fields = write_fields(emu, sobject.name, fields, request)
     try:
         checked = emu.store.check_update(sobject, str(record_id), fields)
     except RecordError as exc:

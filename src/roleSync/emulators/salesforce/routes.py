@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from roleSync.emulators.salesforce import bulk, oauth, rest, retrieve
+from roleSync.emulators.salesforce import bulk, create, oauth, rest, retrieve
 from roleSync.emulators.salesforce.http import Request, Response, json_response, sf_error
 
 if TYPE_CHECKING:
@@ -58,6 +58,14 @@ def _collections(emu: SalesforceEmulator, request: Request, groups: Groups) -> R
     return rest.collections_patch(emu, request)
 
 
+def _collections_create(emu: SalesforceEmulator, request: Request, groups: Groups) -> Response:
+    return create.collections_create(emu, request)
+
+
+def _upsert(emu: SalesforceEmulator, request: Request, groups: Groups) -> Response:
+    return create.upsert(emu, request, groups["sobject"], groups["field"], groups["key"])
+
+
 def _retrieve(emu: SalesforceEmulator, request: Request, groups: Groups) -> Response:
     return retrieve.retrieve(emu, request, groups["version"], groups["sobject"])
 
@@ -106,7 +114,9 @@ _TABLE: tuple[tuple[str, str, str, RouteHandler], ...] = (
     ("GET", _SOBJECT + r"describe/?", "describe", _describe),
     ("GET", _SOBJECT + r"(?P<id>[^/]+)/?", "sobject_get", _sobject_get),
     ("PATCH", _SOBJECT + r"(?P<id>[^/]+)/?", "sobject_patch", _sobject_patch),
+    ("PATCH", _SOBJECT + r"(?P<field>\w+)/(?P<key>[^/]+)/?", "sobject_upsert", _upsert),
     ("PATCH", _V + r"composite/sobjects/?", "collections_patch", _collections),
+    ("POST", _V + r"composite/sobjects/?", "collections_create", _collections_create),
     # sObject Collections retrieve: a read, whatever the method (see retrieve.py).
     ("POST", _COLLECTION, "collections_retrieve", _retrieve),
     ("GET", _COLLECTION, "collections_retrieve", _retrieve),

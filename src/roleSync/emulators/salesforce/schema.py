@@ -44,7 +44,14 @@ class FieldDef:
     name: str
     type: FieldType
     updateable: bool = True
+    # Polymorphic lookups (Task.WhatId) name several objects, separated by "|".
     reference_to: str | None = None
+    # An External Id field marked Unique: inserts repeating a value fail DUPLICATE_VALUE.
+    unique: bool = False
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        return tuple(self.reference_to.split("|")) if self.reference_to else ()
 
 
 @dataclass(slots=True)
@@ -139,6 +146,56 @@ _OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
             FieldDef("CloseDate", _T.DATE),
         ),
     ),
+    "Contact": (
+        "003",
+        (
+            FieldDef("FirstName", _T.STRING),
+            FieldDef("LastName", _T.STRING),
+            FieldDef("Name", _T.STRING, updateable=False),
+            FieldDef("Email", _T.EMAIL),
+            FieldDef("Title", _T.STRING),
+            FieldDef("AccountId", _T.REFERENCE, reference_to="Account"),
+            FieldDef("OwnerId", _T.REFERENCE, reference_to="User"),
+        ),
+    ),
+    "Task": (
+        "00T",
+        (
+            FieldDef("Subject", _T.STRING),
+            FieldDef("Description", _T.STRING),
+            FieldDef("WhatId", _T.REFERENCE, reference_to="Account|Opportunity"),
+            FieldDef("WhoId", _T.REFERENCE, reference_to="Contact"),
+            FieldDef("OwnerId", _T.REFERENCE, reference_to="User"),
+            FieldDef("ActivityDate", _T.DATE),
+            FieldDef("Status", _T.PICKLIST),
+            FieldDef("Priority", _T.PICKLIST),
+            # Derived, as in Salesforce: IsClosed from Status, AccountId from WhatId/WhoId.
+            FieldDef("IsClosed", _T.BOOLEAN, updateable=False),
+            FieldDef("AccountId", _T.REFERENCE, updateable=False, reference_to="Account"),
+            # A custom External Id field (Unique, case sensitive) the org admin adds so a
+            # client can create each task exactly once: see docs/salesforce.md.
+            FieldDef("RoleSync_Key__c", _T.STRING, unique=True),
+        ),
+    ),
+}
+
+# Task.Status -> IsClosed: the stock task statuses (orgs may add their own).
+TASK_STATUSES: dict[str, bool] = {
+    "Not Started": False,
+    "In Progress": False,
+    "Waiting on someone else": False,
+    "Deferred": False,
+    "Completed": True,
+}
+# Required picklists Salesforce fills with the org's defaults when an insert omits them.
+INSERT_DEFAULTS: dict[str, dict[str, str]] = {
+    "Task": {"Status": "Not Started", "Priority": "Normal"},
+}
+# Fields an insert must give (REQUIRED_FIELD_MISSING otherwise).
+REQUIRED_ON_INSERT: dict[str, tuple[str, ...]] = {
+    "Contact": ("LastName",),
+    "Account": ("Name",),
+    "Opportunity": ("Name", "StageName", "CloseDate"),
 }
 
 # StageName -> (IsClosed, IsWon): the stock sales process.

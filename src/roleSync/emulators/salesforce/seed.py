@@ -1,7 +1,8 @@
 """A realistic, deterministic sales org: the same seed and day give the same records.
 
 Users (prefix 005): Username, FirstName, LastName, Name, Email, Title, Department,
-IsActive (about 1 in 10 inactive: people who left, still owning some records),
+IsActive (a share `inactive_share` inactive, 1 in 10 by default: people who left,
+still owning some records),
 ManagerId, and the empty role-metric fields of `schema.USER_METRIC_FIELDS`
 (Sales_Role__c, Won_Deals__c, New_Business_Won_Count__c, New_Business_Won_Amount__c,
 Expansion_Won_Amount__c, Renewal_Won_Amount__c, Won_Amount__c, New_Business_Share__c,
@@ -20,6 +21,8 @@ won deal is "New Customer", later ones "Existing Customer - ..."; about 15% blan
 StageName (stock stages; IsClosed/IsWon derived), Amount (a few null), Probability,
 CloseDate (past two years for closed deals, next six months for open ones).
 
+Contacts (003) and Tasks (00T): see seed_related.py (opt-in counts, default none).
+
 Every record has Id, IsDeleted, CreatedDate, LastModifiedDate and SystemModstamp;
 stamps are whole seconds in the past, so some records share a SystemModstamp.
 """
@@ -33,6 +36,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from roleSync.emulators.names import FIRST_NAMES, LAST_NAMES
 from roleSync.emulators.salesforce.schema import STAGES, Value
+from roleSync.emulators.salesforce.seed_related import (
+    base_record,
+    seed_contacts,
+    seed_tasks,
+    stamp,
+)
 from roleSync.emulators.salesforce.store import Record, SalesforceStore
 
 FIRST = [*FIRST_NAMES, "Victor", "Wen", "Xavier", "Yara", "Zoe", "Aiden", "Bea", "Cole", "Dana"]
@@ -124,43 +133,39 @@ def seed_org(
     opportunities: int,
     seed: int = 1,
     as_of: date | None = None,
+    contacts: int = 0,
+    tasks: int = 0,
+    inactive_share: float = 0.1,
 ) -> None:
     """Add a sales org of the given size to `store` (existing records are kept)."""
     if users < 1 and (accounts or opportunities):
         raise ValueError("accounts and opportunities need at least one user to own them")
-    if accounts < 1 and opportunities:
-        raise ValueError("opportunities need at least one account")
+    if accounts < 1 and (opportunities or contacts or tasks):
+        raise ValueError("opportunities, contacts and tasks need at least one account")
+    if not 0 <= inactive_share < 1:
+        raise ValueError("inactive_share must be at least 0 and less than 1")
     now = store.clock.peek()
     day = as_of or now.date()
     # Stamps are whole seconds before `now` so later edits are always newer.
     latest = min(now, datetime.combine(day, time(23, 59, 59), UTC))
     rng = random.Random(seed)
-    people = _seed_users(store, rng, users, latest)
+    people = _seed_users(store, rng, users, latest, inactive_share)
     owners = _seed_accounts(store, rng, accounts, people, latest)
     _seed_opportunities(store, rng, opportunities, owners, people, day, latest)
-
-
-def _stamp(rng: random.Random, latest: datetime, days_ago: float) -> datetime:
-    moment = latest - timedelta(days=days_ago, seconds=rng.randrange(86400))
-    return min(moment, latest).replace(microsecond=0)
-
-
-def _base(store: SalesforceStore, sobject: str, created: datetime, modified: datetime) -> Record:
-    definition = store.sobject(sobject)
-    values: Record = dict.fromkeys(definition.fields)
-    modified = max(modified, created)
-    values.update(
-        Id=store.new_id(definition),
-        IsDeleted=False,
-        CreatedDate=created,
-        LastModifiedDate=modified,
-        SystemModstamp=modified,
-    )
-    return values
+    # A generator of their own: asking for contacts or tasks leaves the rest unchanged.
+    related = random.Random(f"related-{seed}")
+    made = [(account_id, owner) for account_id, owner, _ in owners]
+    active = people.hunters + people.farmers
+    contact_ids = seed_contacts(store, related, contacts, made, active, people.inactive, latest)
+    seed_tasks(store, related, tasks, made, contact_ids, people.inactive, day, latest)
 
 
 def _seed_users(
-    store: SalesforceStore, rng: random.Random, count: int, latest: datetime
+    store: SalesforceStore,
+    rng: random.Random,
+    count: int,
+    latest: datetime,
+    inactive_share: float,
 ) -> _People:
     people = _People([], [], [], set())
     definition = store.sobject("User")
@@ -171,9 +176,9 @@ def _seed_users(
         title = (
             "VP of Sales" if number == 0 else rng.choice(HUNTER_TITLES if hunter else FARMER_TITLES)
         )
-        active = number == 0 or rng.random() >= 0.1
-        created = _stamp(rng, latest, rng.uniform(200, 2000))
-        values = _base(store, "User", created, _stamp(rng, latest, rng.uniform(0, 200)))
+        active = number == 0 or rng.random() >= inactive_share
+        created = stamp(rng, latest, rng.uniform(200, 2000))
+        values = base_record(store, "User", created, stamp(rng, latest, rng.uniform(0, 200)))
         handle = f"{first}.{last}{number}".lower().replace("'", "")
         values.update(
             Username=f"{handle}@example.com.emu",
@@ -232,9 +237,9 @@ def _seed_accounts(
             name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}"
         else:
             name = f"{rng.choice(LAST)} {rng.choice(COMPANY_SUFFIXES)}"
-        created = _stamp(rng, latest, rng.uniform(30, 1500))
-        modified = _stamp(rng, latest, rng.uniform(0, min(30.0, (latest - created).days)))
-        values = _base(store, "Account", created, modified)
+        created = stamp(rng, latest, rng.uniform(30, 1500))
+        modified = stamp(rng, latest, rng.uniform(0, min(30.0, (latest - created).days)))
+        values = base_record(store, "Account", created, modified)
         values.update(
             Name=f"{name} {number + 1}",
             OwnerId=owner,
@@ -275,12 +280,12 @@ def _seed_opportunities(
         if stage == "open":
             stage = rng.choice(OPEN_STAGES)
             close = day + timedelta(days=rng.randint(1, 180))
-            created = _stamp(rng, latest, rng.uniform(1, 200))
+            created = stamp(rng, latest, rng.uniform(1, 200))
         else:
             close = day - timedelta(days=rng.randint(0, 730))
-            created = _stamp(rng, latest, (day - close).days + rng.uniform(14, 240))
-        modified = _stamp(rng, latest, rng.uniform(0, max(0.0, (latest - created).days)))
-        values = _base(store, "Opportunity", created, modified)
+            created = stamp(rng, latest, (day - close).days + rng.uniform(14, 240))
+        modified = stamp(rng, latest, rng.uniform(0, max(0.0, (latest - created).days)))
+        values = base_record(store, "Opportunity", created, modified)
         closed, won = STAGES[stage]
         values.update(
             AccountId=account_id,

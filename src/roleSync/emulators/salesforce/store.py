@@ -9,7 +9,10 @@ from typing import Any
 
 from roleSync.emulators.clock import Clock
 from roleSync.emulators.salesforce.schema import (
+    INSERT_DEFAULTS,
+    REQUIRED_ON_INSERT,
     STAGES,
+    TASK_STATUSES,
     FieldDef,
     FieldType,
     FieldValueError,
@@ -81,10 +84,11 @@ class SalesforceStore:
         *,
         updateable: bool = True,
         reference_to: str | None = None,
+        unique: bool = False,
     ) -> None:
         """Add a custom field (existing records hold null in it)."""
         with self.lock:
-            self.sobject(sobject).add(FieldDef(name, kind, updateable, reference_to))
+            self.sobject(sobject).add(FieldDef(name, kind, updateable, reference_to, unique))
 
     # --- reading --------------------------------------------------------------------
 
@@ -140,6 +144,7 @@ class SalesforceStore:
             values["SystemModstamp"] = values["SystemModstamp"] or values["LastModifiedDate"]
             values["IsDeleted"] = bool(values["IsDeleted"])
             _derive(definition, values)
+            self._derive_links(definition, values)
             self._records[definition.name][record_id] = values
             return record_id
 
@@ -207,6 +212,7 @@ class SalesforceStore:
                         "INVALID_TYPE_ON_FIELD_IN_RECORD", str(exc), [target.name]
                     ) from None
                 self._check_reference(definition, target, value)
+                self._check_unique(definition, target, value, canonical)
                 changes[target.name] = value
             return canonical, changes
 
@@ -215,12 +221,111 @@ class SalesforceStore:
             record = self._records[definition.name][record_id]
             record.update(changes)
             _derive(definition, record)
+            self._derive_links(definition, record)
             record["SystemModstamp"] = record["LastModifiedDate"] = self.clock.now()
+
+    def check_create(
+        self,
+        definition: SObjectDef,
+        fields: Mapping[str, Any],
+        claimed: dict[tuple[str, Value], str] | None = None,
+    ) -> Record:
+        """Validate an insert as the API does; the complete record, with its new Id.
+
+        `claimed` holds the unique values earlier records of the same request took
+        ((field, value) -> their Id): a repeat inside one request fails like one stored.
+        """
+        with self.lock:
+            values: Record = dict.fromkeys(definition.fields)
+            values.update(INSERT_DEFAULTS.get(definition.name, {}))
+            for name, raw in fields.items():
+                target = definition.resolve(name)
+                if target is None:
+                    raise RecordError(
+                        "INVALID_FIELD",
+                        f"No such column '{name}' on sobject of type {definition.name}",
+                        [name],
+                    )
+                if target.name == "Id":
+                    raise RecordError(
+                        "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"]
+                    )
+                if not target.updateable:
+                    raise RecordError(
+                        "INVALID_FIELD_FOR_INSERT_UPDATE",
+                        f"Unable to create/update fields: {target.name}. Please check the "
+                        "security settings of this field and verify that it is read/write "
+                        "for your profile or permission set.",
+                        [target.name],
+                    )
+                try:
+                    value = coerce(target, raw)
+                except FieldValueError as exc:
+                    raise RecordError(
+                        "INVALID_TYPE_ON_FIELD_IN_RECORD", str(exc), [target.name]
+                    ) from None
+                self._check_reference(definition, target, value)
+                self._check_unique(definition, target, value, None)
+                if target.unique and value is not None and claimed is not None:
+                    earlier = claimed.get((target.name, value))
+                    if earlier is not None:
+                        raise _duplicate(target, earlier)
+                values[target.name] = value
+            missing = [n for n in REQUIRED_ON_INSERT.get(definition.name, ()) if not values[n]]
+            if missing:
+                message = f"Required fields are missing: [{', '.join(missing)}]"
+                raise RecordError("REQUIRED_FIELD_MISSING", message, missing)
+            values["Id"] = self.new_id(definition)
+            if claimed is not None:
+                for target in definition.fields.values():
+                    if target.unique and values[target.name] is not None:
+                        claimed[(target.name, values[target.name])] = str(values["Id"])
+            return values
+
+    def apply_create(self, definition: SObjectDef, values: Record) -> str:
+        """Store a record `check_create` returned, stamped now."""
+        with self.lock:
+            now = self.clock.now()
+            values.update(
+                IsDeleted=False, CreatedDate=now, LastModifiedDate=now, SystemModstamp=now
+            )
+            _derive(definition, values)
+            self._derive_links(definition, values)
+            record_id = str(values["Id"])
+            self._records[definition.name][record_id] = values
+            return record_id
+
+    def _check_unique(
+        self, definition: SObjectDef, target: FieldDef, value: Value, record_id: str | None
+    ) -> None:
+        if not target.unique or value is None:
+            return
+        for other in self._records[definition.name].values():
+            if other[target.name] == value and other["Id"] != record_id and not other["IsDeleted"]:
+                raise _duplicate(target, str(other["Id"]))
+
+    def _derive_links(self, definition: SObjectDef, values: Record) -> None:
+        """Task.AccountId: the account of what (or whom) the task is about."""
+        if definition.name != "Task":
+            return
+        account: Value = None
+        what, who = values.get("WhatId"), values.get("WhoId")
+        if isinstance(what, str) and what.startswith("001"):
+            account = what
+        elif isinstance(what, str):
+            parent = self._records["Opportunity"].get(what)
+            account = parent.get("AccountId") if parent else None
+        elif isinstance(who, str):
+            contact = self._records["Contact"].get(who)
+            account = contact.get("AccountId") if contact else None
+        values["AccountId"] = account
 
     def _check_reference(self, owner: SObjectDef, target: FieldDef, value: Value) -> None:
         if target.reference_to is None or value is None:
             return
-        referenced = self._records.get(target.reference_to, {}).get(str(value))
+        referenced: Record | None = None
+        for name in target.references:
+            referenced = referenced or self._records.get(name, {}).get(str(value))
         if referenced is None or referenced["IsDeleted"]:
             raise RecordError(
                 "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [target.name]
@@ -238,8 +343,16 @@ class SalesforceStore:
         return None if canonical is None else self._records[definition.name].get(canonical)
 
 
+def _duplicate(target: FieldDef, holder_id: str) -> RecordError:
+    return RecordError(
+        "DUPLICATE_VALUE",
+        f"duplicate value found: {target.name} duplicates value on record with id: {holder_id}",
+        [],
+    )
+
+
 def _derive(definition: SObjectDef, values: Record) -> None:
-    """Fields Salesforce computes: Opportunity IsClosed/IsWon, User Name."""
+    """Fields Salesforce computes: Opportunity IsClosed/IsWon, Task IsClosed, Names."""
     if definition.name == "Opportunity":
         stage = values.get("StageName")
         closed, won = STAGES.get(str(stage), (False, False))
@@ -247,6 +360,9 @@ def _derive(definition: SObjectDef, values: Record) -> None:
             # Orgs add their own stages; by convention "Closed ..." ones are closed.
             closed, won = stage.startswith("Closed"), stage == "Closed Won"
         values["IsClosed"], values["IsWon"] = closed, won
-    elif definition.name == "User":
+    elif definition.name == "Task":
+        status = values.get("Status")
+        values["IsClosed"] = TASK_STATUSES.get(str(status), status == "Completed")
+    elif definition.name in {"User", "Contact"}:
         parts = [values.get("FirstName"), values.get("LastName")]
         values["Name"] = " ".join(str(p) for p in parts if p) or None
