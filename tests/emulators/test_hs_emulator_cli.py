@@ -71,17 +71,26 @@ def test_serves_until_ctrl_c() -> None:
 def test_serves_in_a_thread_until_stopped(capsys: pytest.CaptureFixture[str]) -> None:
     stop = threading.Event()
     outcome: list[int] = []
-    args = _args("--port", "0", "--owners", "2", "--companies", "3", "--deals", "0")
+    args = _args("--port", "0", "--owners", "2", "--companies", "3", "--deals", "0",
+                 "--contacts", "4", "--tasks", "5")  # fmt: skip
     worker = threading.Thread(
         target=lambda: outcome.append(serve_hubspot_from_args(args, stop=stop))
     )
     worker.start()
     deadline = time.monotonic() + 10
-    while "Serving until Ctrl-C." not in capsys.readouterr().out and time.monotonic() < deadline:
+    printed = ""
+    while "Serving until Ctrl-C." not in printed and time.monotonic() < deadline:
         time.sleep(0.05)
+        printed += capsys.readouterr().out
     stop.set()
     worker.join(10)
     assert outcome == [0]
+    assert "3 companies, 0 deals, 4 contacts, 5 tasks" in printed
+
+
+def test_companies_needed_for_contacts_and_tasks() -> None:
+    with pytest.raises(CommandUsageError, match="--companies"):
+        serve_hubspot_from_args(_args("--companies", "0", "--deals", "0", "--tasks", "2"))
 
 
 def test_refuses_hosts_beyond_loopback(capsys: pytest.CaptureFixture[str]) -> None:

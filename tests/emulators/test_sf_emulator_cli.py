@@ -30,7 +30,8 @@ def _lines(stream: IO[str], sink: queue.Queue[str]) -> None:
 def test_serves_until_stopped(stop: signal.Signals) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "roleSync", "emulate", "salesforce", "--port", "0",
-         "--users", "3", "--accounts", "12", "--opportunities", "20"],
+         "--users", "3", "--accounts", "12", "--opportunities", "20",
+         "--contacts", "7", "--tasks", "5"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -54,6 +55,8 @@ def test_serves_until_stopped(stop: signal.Signals) -> None:
             instance_url=url.group(1), session_id=token.group(1), version="62.0", session=session
         )
         assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 12
+        assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 7
+        assert sf.query("SELECT COUNT() FROM Task")["totalSize"] == 5
         process.send_signal(stop)
         assert process.wait(timeout=10) == 0
         assert not Path(ca.group(1)).exists()
@@ -66,6 +69,12 @@ def test_serves_until_stopped(stop: signal.Signals) -> None:
 def test_refuses_hosts_beyond_loopback(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["emulate", "salesforce", "--host", "0.0.0.0"]) == 2
     assert "not a loopback address" in capsys.readouterr().err
+
+
+def test_accounts_needed_for_contacts_and_tasks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["emulate", "salesforce", "--accounts", "0", "--opportunities", "0",
+                 "--contacts", "3"]) == 2  # fmt: skip
+    assert "--accounts must be at least 1" in capsys.readouterr().err
 
 
 def test_bad_fault_file_is_a_positioned_error(

@@ -51,6 +51,12 @@ def register(sub: Subparsers) -> None:
     salesforce.add_argument(
         "--opportunities", type=count, default=3000, help="seeded opportunities (default: 3000)"
     )
+    salesforce.add_argument(
+        "--contacts", type=count, default=0, help="seeded contacts (default: 0)"
+    )
+    salesforce.add_argument(
+        "--tasks", type=count, default=0, help="seeded tasks on accounts (default: 0)"
+    )
     salesforce.add_argument("--seed", type=int, default=1, help="seed of the generated org")
     salesforce.add_argument(
         "--faults",
@@ -58,7 +64,7 @@ def register(sub: Subparsers) -> None:
         metavar="FILE",
         help="YAML/JSON fault settings (request_limit_after, unavailable_every, slow_every, "
         "slow_seconds, drop_every, drop_after_processing, invalid_session_after, "
-        "lock_row_rate, lock_row_attempts, seed)",
+        "lock_row_rate, lock_row_attempts, garbled_every, garbled_body, seed)",
     )
     salesforce.set_defaults(handler=run_salesforce)
     hubspot = crms.add_parser(
@@ -83,6 +89,10 @@ def add_hubspot_arguments(parser: argparse.ArgumentParser) -> None:
         "--companies", type=count, default=1000, help="seeded companies (default: 1000)"
     )
     parser.add_argument("--deals", type=count, default=3000, help="seeded deals (default: 3000)")
+    parser.add_argument("--contacts", type=count, default=0, help="seeded contacts (default: 0)")
+    parser.add_argument(
+        "--tasks", type=count, default=0, help="seeded tasks on companies (default: 0)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated portal")
     parser.add_argument(
         "--burst-limit", type=positive, default=100,
@@ -129,13 +139,20 @@ def run_salesforce(args: argparse.Namespace) -> ExitCode:
     require_loopback(args.host)
     if (args.accounts or args.opportunities) and not args.users:
         raise CommandUsageError("--users must be at least 1 when seeding accounts or opportunities")
-    if args.opportunities and not args.accounts:
-        raise CommandUsageError("--accounts must be at least 1 when seeding opportunities")
+    if (args.opportunities or args.contacts or args.tasks) and not args.accounts:
+        raise CommandUsageError(
+            "--accounts must be at least 1 when seeding opportunities, contacts or tasks"
+        )
     faults = load_faults(args.faults) if args.faults else SalesforceFaults()
     config = SalesforceEmulatorConfig(faults=faults)
     emulator = SalesforceEmulator(config)
     emulator.seed(
-        users=args.users, accounts=args.accounts, opportunities=args.opportunities, seed=args.seed
+        users=args.users,
+        accounts=args.accounts,
+        opportunities=args.opportunities,
+        seed=args.seed,
+        contacts=args.contacts,
+        tasks=args.tasks,
     )
     return serve(emulator, args.host, args.port, lambda: _describe(emulator, args, faults))
 
@@ -158,7 +175,8 @@ def _describe(
     lines.append(f"  CA certificate  {emulator.ca_path}  (trust it explicitly; deleted on exit)")
     lines.append(
         f"  org             {args.users} users, {args.accounts} accounts, "
-        f"{args.opportunities} opportunities (seed {args.seed})"
+        f"{args.opportunities} opportunities, {args.contacts} contacts, {args.tasks} tasks "
+        f"(seed {args.seed})"
     )
     lines.append(f"  faults          {', '.join(active) if active else 'none'}")
     lines.append("")

@@ -37,6 +37,8 @@ def serve_hubspot_from_args(
     require_loopback(args.host)
     if (args.companies or args.deals) and not args.owners:
         raise CommandUsageError("--owners must be at least 1 when seeding companies or deals")
+    if (args.contacts or args.tasks) and not args.companies:
+        raise CommandUsageError("--companies must be at least 1 when seeding contacts or tasks")
     faults = load_faults(args.faults) if args.faults else HubSpotFaults()
     config = HubSpotEmulatorConfig(
         burst_limit=args.burst_limit, interval_ms=args.interval_ms, daily_limit=args.daily_limit,
@@ -44,7 +46,14 @@ def serve_hubspot_from_args(
         faults=faults,
     )  # fmt: skip
     emulator = HubSpotEmulator(config)
-    emulator.seed(owners=args.owners, companies=args.companies, deals=args.deals, seed=args.seed)
+    emulator.seed(
+        owners=args.owners,
+        companies=args.companies,
+        deals=args.deals,
+        seed=args.seed,
+        contacts=args.contacts,
+        tasks=args.tasks,
+    )
     return serve(
         emulator, args.host, args.port, lambda: describe(emulator, args, faults), stop=stop
     )
@@ -66,7 +75,7 @@ def describe(
     return [
         f"HubSpot emulator listening on {url}  (plain HTTP, loopback only)",
         f"  portal          {args.owners} owners, {args.companies} companies, "
-        f"{args.deals} deals (seed {args.seed})",
+        f"{args.deals} deals, {args.contacts} contacts, {args.tasks} tasks (seed {args.seed})",
         f"  rate limits     {config.burst_limit} requests / {config.interval_ms} ms, "
         f"{config.daily_limit} a day; search {config.search_rate_limit} / "
         f"{config.search_interval_ms} ms",
