@@ -1,0 +1,168 @@
+"""Handoff triggers: which handoff block fired for an account, on what date, and why.
+
+Pure: an account, the deal facts of the plan's window and the routing file's handoff
+blocks in; the event out. Shared by `build_plan` and `explain`, so both tell the same story.
+
+What each trigger's date means, given that a book holds each deal's current stage and
+each account's current lifecycle, not their history:
+
+- first_won_new_business: the close date of the account's first won new-business deal.
+- stage_reached: a deal of the block's kinds stands at the stage now. Its date: the
+  deal's close date when it is closed, else its creation date (the book does not know
+  when an open deal entered its stage; creation is the earliest it can have, so the
+  delay and the age limit are never counted from a date later than the real one).
+  Several such deals: the earliest date, then the lowest deal id.
+- lifecycle_became: the account's lifecycle is the value now. Its date: the account's
+  last update, else its creation; an account with neither timestamp has no date and
+  does not fire (nothing can say whether the change is recent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from roleSync.model import Account, Deal, DealFacts, DealWindow, Role
+from roleSync.rules.schema import Handoff, Trigger
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A trigger that fired for one account."""
+
+    block: Handoff
+    on: date
+    # What happened, for plans, reports and explain: "first new business won 2026-03-01".
+    what: str
+
+
+def normalized_stage(stage: str) -> str:
+    # CRM stage names drift in case and stray spaces, as profile mappings do (normalized()).
+    return stage.strip().casefold()
+
+
+def watched_stages(blocks: Iterable[Handoff]) -> frozenset[str]:
+    """The stages the stage_reached blocks watch: deals at them must be pulled."""
+    return frozenset(
+        normalized_stage(b.stage)
+        for b in blocks
+        if b.trigger is Trigger.STAGE_REACHED and b.stage is not None
+    )
+
+
+def plan_window(as_of: date, window_days: int, blocks: Iterable[Handoff]) -> DealWindow:
+    """The deal window a plan reads: the roles window, watching the handoffs' stages."""
+    return DealWindow(as_of, window_days, watched_stages(blocks))
+
+
+def _stage_event(block: Handoff, deals: Sequence[Deal]) -> Event | None:
+    stage = normalized_stage(block.stage or "")
+    kinds = set(block.deal_kinds)
+    found = [
+        ((d.close_date if d.closed and d.close_date is not None else d.created), d.id, d)
+        for d in deals
+        if d.kind in kinds and normalized_stage(d.stage) == stage
+    ]
+    if not found:
+        return None
+    on, _, deal = min(found, key=lambda hit: (hit[0], hit[1]))
+    how = "closed" if deal.closed and deal.close_date is not None else "created"
+    kind = deal.kind.value if deal.kind is not None else "deal"
+    return Event(block, on, f"{kind} deal {deal.id} at stage {deal.stage} ({how} {on})")
+
+
+def _lifecycle_event(block: Handoff, account: Account) -> Event | None:
+    wanted = (block.lifecycle or "").strip().casefold()
+    if account.lifecycle.casefold() != wanted:
+        return None
+    stamp, which = (account.updated, "updated") if account.updated else (account.created, "created")
+    if stamp is None:
+        return None
+    on = stamp.date()
+    return Event(block, on, f"lifecycle {account.lifecycle} (account {which} {on})")
+
+
+def event_of(block: Handoff, account: Account, facts: DealFacts) -> Event | None:
+    """The block's trigger for the account, whatever its date; None if it never fired."""
+    if block.trigger is Trigger.FIRST_WON_NEW_BUSINESS:
+        won = facts.triggers.get(account.id)
+        if won is None:
+            return None
+        return Event(block, won.close_date, f"first new business won {won.close_date}")
+    if block.trigger is Trigger.STAGE_REACHED:
+        return _stage_event(block, facts.stage_deals.get(account.id, ()))
+    return _lifecycle_event(block, account)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the handoff blocks say about one account."""
+
+    event: Event | None  # the deciding block's event; None: the account stays
+    # Why it may move ("owner is a hunter"), or why it stays.
+    why: str
+    # "no_trigger", "too_old" or "stays" when event is None (a summary counter).
+    counter: str = ""
+
+
+def decide(
+    account: Account,
+    owner_role: Role | None,
+    owner_active: bool,
+    blocks: Sequence[Handoff],
+    facts: DealFacts,
+    as_of: date,
+) -> Verdict:
+    """The first block whose trigger fired by `as_of`, within its age limit, and whose
+    `from_roles` (or `from_inactive_owners`) take the account's owner. `owner_role`: None
+    when the account has no owner in the book."""
+    fired = too_old = False
+    for block in blocks:
+        event = event_of(block, account, facts)
+        if event is None or event.on > as_of:
+            continue
+        fired = True
+        if event.on < block.earliest(as_of):
+            too_old = True
+            continue
+        why = candidate_from(owner_role, owner_active, block)
+        if why is not None:
+            return Verdict(event, why)
+    if not fired:
+        return Verdict(None, "no trigger fired", "no_trigger")
+    if too_old:
+        return Verdict(None, "trigger older than the age limit", "too_old")
+    return Verdict(None, "owner is not one to hand off from", "stays")
+
+
+def candidate_from(owner_role: Role | None, owner_active: bool, block: Handoff) -> str | None:
+    """Why this account's owner may hand it off under `block`, or None if it stays."""
+    if owner_role is None or not owner_active:
+        if block.from_inactive_owners:
+            return "owner inactive" if owner_role is not None else "no active owner"
+        return None
+    if owner_role is Role.FARMER:
+        return None  # already with a farmer: left alone
+    allowed = {Role(r.value) for r in block.from_roles}
+    return f"owner is a {owner_role.value}" if owner_role in allowed else None
+
+
+def describe_trigger(block: Handoff) -> str:
+    """The block's trigger in words, for explain: "stage_reached Closed Won (new_business)"."""
+    if block.trigger is Trigger.STAGE_REACHED:
+        kinds = ", ".join(k.value for k in block.deal_kinds)
+        return f"{block.trigger.value} {block.stage} ({kinds})"
+    if block.trigger is Trigger.LIFECYCLE_BECAME:
+        return f"{block.trigger.value} {block.lifecycle}"
+    return block.trigger.value
+
+
+def owner_facts(
+    account: Account, roles: Mapping[str, Role], active: Mapping[str, bool]
+) -> tuple[Role | None, bool]:
+    """The account owner's role and whether they are active (None, False: no owner)."""
+    owner_id = account.owner_id or ""
+    if owner_id not in active:
+        return None, False
+    return roles[owner_id], active[owner_id]
