@@ -14,7 +14,9 @@ each account's current lifecycle, not their history:
   Several such deals: the earliest date, then the lowest deal id.
 - lifecycle_became: the account's lifecycle is the value now. Its date: the account's
   last update, else its creation; an account with neither timestamp has no date and
-  does not fire (nothing can say whether the change is recent).
+  does not fire (nothing can say whether the change is recent). Any later edit of the
+  account (roleSync's own owner write included) moves that date: a known limit until
+  CRMs' lifecycle-date fields are mapped.
 """
 
 from __future__ import annotations

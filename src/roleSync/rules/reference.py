@@ -129,7 +129,9 @@ TRIGGER_HELP = {
     "such deals: the earliest",
     "lifecycle_became": "the account's lifecycle (customer, prospect or other, after the "
     "profile's `lifecycle` mapping) is `lifecycle` now; dated by the account's last update, "
-    "else its creation. An account with neither date does not fire",
+    "else its creation. An account with neither date does not fire. The book holds no "
+    "lifecycle history, so any later edit of the account re-dates it: keep `from_roles` "
+    "narrow and the age limit short",
 }
 
 
