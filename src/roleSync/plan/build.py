@@ -15,7 +15,7 @@ from typing import Any
 from roleSync.metrics import RoleMetrics, compute_role_metrics
 from roleSync.model import Account, Book, DealFacts, FieldValue
 from roleSync.plan.document import PLAN_FORMAT, Plan
-from roleSync.plan.triggers import Event, decide, owner_facts, plan_window
+from roleSync.plan.triggers import Event, Handoffs, plan_window
 from roleSync.plan.types import MetricWrite, OwnerRole, OwnershipChange, Skip, SkipCode
 from roleSync.rules.classify import CompiledRoles, RoleDecision, classify_owners
 from roleSync.rules.routing import CompiledRouting, FarmerPicker
@@ -110,20 +110,25 @@ def _due(
 ) -> tuple[list[tuple[date, str, Event, str]], Counter[str]]:
     """Accounts whose handoff is due or pending (trigger date, account id, event, why),
     oldest trigger first, and how many stay for each reason."""
-    blocks = inputs.routing.blocks
+    handoffs = Handoffs(inputs.routing.blocks, inputs.as_of)
     roles = {owner_id: d.role for owner_id, d in decisions.items()}
     active = {o.id: o.active for o in book.owners.values()}
     due: list[tuple[date, str, Event, str]] = []
     counts: Counter[str] = Counter()
+    decide = handoffs.decide
     for account in book.accounts.values():
-        role, is_active = owner_facts(account, roles, active)
-        verdict = decide(account, role, is_active, blocks, facts, inputs.as_of)
+        owner_id = account.owner_id
+        if owner_id is not None and owner_id in active:
+            verdict = decide(account, roles[owner_id], active[owner_id], facts)
+        else:
+            verdict = decide(account, None, False, facts)
         if verdict.event is None:
             counts[verdict.counter] += 1
         else:
             due.append((verdict.event.on, account.id, verdict.event, verdict.why))
     # Oldest triggers first, so when capacity runs short the longest-waiting accounts win.
-    due.sort(key=lambda d: (d[0], d[1]))
+    # Account ids are unique: tuples never compare as far as the event.
+    due.sort()
     return due, counts
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from roleSync.model import Account, Deal, DealFacts, DealWindow, Role
+from roleSync.model import Account, Deal, DealFacts, DealKind, DealWindow, Role
 from roleSync.rules.schema import Handoff, Trigger
 
 
@@ -58,30 +58,31 @@ def plan_window(as_of: date, window_days: int, blocks: Iterable[Handoff]) -> Dea
     return DealWindow(as_of, window_days, watched_stages(blocks))
 
 
-def _stage_event(block: Handoff, deals: Sequence[Deal]) -> Event | None:
-    stage = normalized_stage(block.stage or "")
-    kinds = set(block.deal_kinds)
-    found = [
-        ((d.close_date if d.closed and d.close_date is not None else d.created), d.id, d)
-        for d in deals
-        if d.kind in kinds and normalized_stage(d.stage) == stage
-    ]
-    if not found:
-        return None
-    on, _, deal = min(found, key=lambda hit: (hit[0], hit[1]))
+def _stage_hit(stage: str, kinds: frozenset[DealKind], deals: Sequence[Deal]) -> Deal | None:
+    """The deal of `kinds` at `stage` with the earliest trigger date, then lowest id."""
+    found = [d for d in deals if d.kind in kinds and normalized_stage(d.stage) == stage]
+    return min(found, key=lambda d: (_stage_date(d), d.id)) if found else None
+
+
+def _stage_date(deal: Deal) -> date:
+    return deal.close_date if deal.closed and deal.close_date is not None else deal.created
+
+
+def _stage_event(block: Handoff, deal: Deal) -> Event:
+    on = _stage_date(deal)
     how = "closed" if deal.closed and deal.close_date is not None else "created"
     kind = deal.kind.value if deal.kind is not None else "deal"
     return Event(block, on, f"{kind} deal {deal.id} at stage {deal.stage} ({how} {on})")
 
 
-def _lifecycle_event(block: Handoff, account: Account) -> Event | None:
-    wanted = (block.lifecycle or "").strip().casefold()
+def _lifecycle_stamp(wanted: str, account: Account) -> tuple[date, str] | None:
     if account.lifecycle.casefold() != wanted:
         return None
     stamp, which = (account.updated, "updated") if account.updated else (account.created, "created")
-    if stamp is None:
-        return None
-    on = stamp.date()
+    return None if stamp is None else (stamp.date(), which)
+
+
+def _lifecycle_event(block: Handoff, account: Account, on: date, which: str) -> Event:
     return Event(block, on, f"lifecycle {account.lifecycle} (account {which} {on})")
 
 
@@ -93,8 +94,15 @@ def event_of(block: Handoff, account: Account, facts: DealFacts) -> Event | None
             return None
         return Event(block, won.close_date, f"first new business won {won.close_date}")
     if block.trigger is Trigger.STAGE_REACHED:
-        return _stage_event(block, facts.stage_deals.get(account.id, ()))
-    return _lifecycle_event(block, account)
+        stage, kinds = normalized_stage(block.stage or ""), frozenset(block.deal_kinds)
+        deal = _stage_hit(stage, kinds, facts.stage_deals.get(account.id, ()))
+        return None if deal is None else _stage_event(block, deal)
+    stamp = _lifecycle_stamp(_fold_lifecycle(block), account)
+    return None if stamp is None else _lifecycle_event(block, account, *stamp)
+
+
+def _fold_lifecycle(block: Handoff) -> str:
+    return (block.lifecycle or "").strip().casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +116,107 @@ class Verdict:
     counter: str = ""
 
 
+NO_TRIGGER = Verdict(None, "no trigger fired", "no_trigger")
+TOO_OLD = Verdict(None, "trigger older than the age limit", "too_old")
+STAYS = Verdict(None, "owner is not one to hand off from", "stays")
+_FIRST_WON, _STAGE, _LIFECYCLE = 0, 1, 2
+_WHY_ROLE = {role: f"owner is a {role.value}" for role in Role}
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """One handoff block with what a decision reads computed once per plan."""
+
+    block: Handoff
+    trigger: int
+    earliest: date
+    allowed: frozenset[Role]
+    from_inactive: bool
+    stage: str
+    kinds: frozenset[DealKind]
+    lifecycle: str
+
+
+class Handoffs:
+    """The handoff blocks of a routing file, ready to decide accounts on `as_of`. Built
+    once per plan: a decision runs once per account of books with millions."""
+
+    def __init__(self, blocks: Sequence[Handoff], as_of: date) -> None:
+        codes = {
+            Trigger.FIRST_WON_NEW_BUSINESS: _FIRST_WON,
+            Trigger.STAGE_REACHED: _STAGE,
+            Trigger.LIFECYCLE_BECAME: _LIFECYCLE,
+        }
+        self.as_of = as_of
+        self._blocks = [
+            _Block(
+                b,
+                codes[b.trigger],
+                b.earliest(as_of),
+                frozenset(Role(r.value) for r in b.from_roles),
+                b.from_inactive_owners,
+                normalized_stage(b.stage or ""),
+                frozenset(b.deal_kinds),
+                _fold_lifecycle(b),
+            )
+            for b in blocks
+        ]
+
+    def decide(
+        self, account: Account, owner_role: Role | None, owner_active: bool, facts: DealFacts
+    ) -> Verdict:
+        """The first block whose trigger fired by `as_of`, within its age limit, and whose
+        `from_roles` (or `from_inactive_owners`) take the account's owner. `owner_role`:
+        None when the account has no owner in the book."""
+        fired = too_old = False
+        for c in self._blocks:
+            deal: Deal | None = None
+            which = ""
+            if c.trigger == _FIRST_WON:
+                won = facts.triggers.get(account.id)
+                if won is None:
+                    continue
+                on = won.close_date
+            elif c.trigger == _STAGE:
+                deal = _stage_hit(c.stage, c.kinds, facts.stage_deals.get(account.id, ()))
+                if deal is None:
+                    continue
+                on = _stage_date(deal)
+            else:
+                stamp = _lifecycle_stamp(c.lifecycle, account)
+                if stamp is None:
+                    continue
+                on, which = stamp
+            if on > self.as_of:
+                continue
+            fired = True
+            if on < c.earliest:
+                too_old = True
+                continue
+            why = _candidate(owner_role, owner_active, c)
+            if why is None:
+                continue
+            if c.trigger == _FIRST_WON:
+                event = Event(c.block, on, f"first new business won {on}")
+            elif deal is not None:
+                event = _stage_event(c.block, deal)
+            else:
+                event = _lifecycle_event(c.block, account, on, which)
+            return Verdict(event, why)
+        return STAYS if fired and not too_old else TOO_OLD if fired else NO_TRIGGER
+
+
+def _candidate(owner_role: Role | None, owner_active: bool, c: _Block) -> str | None:
+    """Why this account's owner may hand it off under the block, or None if it stays."""
+    if owner_role is None or not owner_active:
+        if c.from_inactive:
+            return "owner inactive" if owner_role is not None else "no active owner"
+        return None
+    if owner_role is Role.FARMER:
+        return None  # already with a farmer: left alone
+    return _WHY_ROLE[owner_role] if owner_role in c.allowed else None
+
+
 def decide(
     account: Account,
     owner_role: Role | None,
@@ -116,38 +225,8 @@ def decide(
     facts: DealFacts,
     as_of: date,
 ) -> Verdict:
-    """The first block whose trigger fired by `as_of`, within its age limit, and whose
-    `from_roles` (or `from_inactive_owners`) take the account's owner. `owner_role`: None
-    when the account has no owner in the book."""
-    fired = too_old = False
-    for block in blocks:
-        event = event_of(block, account, facts)
-        if event is None or event.on > as_of:
-            continue
-        fired = True
-        if event.on < block.earliest(as_of):
-            too_old = True
-            continue
-        why = candidate_from(owner_role, owner_active, block)
-        if why is not None:
-            return Verdict(event, why)
-    if not fired:
-        return Verdict(None, "no trigger fired", "no_trigger")
-    if too_old:
-        return Verdict(None, "trigger older than the age limit", "too_old")
-    return Verdict(None, "owner is not one to hand off from", "stays")
-
-
-def candidate_from(owner_role: Role | None, owner_active: bool, block: Handoff) -> str | None:
-    """Why this account's owner may hand it off under `block`, or None if it stays."""
-    if owner_role is None or not owner_active:
-        if block.from_inactive_owners:
-            return "owner inactive" if owner_role is not None else "no active owner"
-        return None
-    if owner_role is Role.FARMER:
-        return None  # already with a farmer: left alone
-    allowed = {Role(r.value) for r in block.from_roles}
-    return f"owner is a {owner_role.value}" if owner_role in allowed else None
+    """`Handoffs(blocks, as_of).decide(...)` for one account (explain, rule tests)."""
+    return Handoffs(blocks, as_of).decide(account, owner_role, owner_active, facts)
 
 
 def describe_trigger(block: Handoff) -> str:

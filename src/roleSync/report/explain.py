@@ -296,7 +296,7 @@ class Explainer:
         return f"deal {won.id} ({amount}), first new business won on {won.close_date}"
 
     def _may_move(self, owner: Owner | None, handoff: Handoff) -> tuple[bool, str]:
-        """Whether its owner is one to hand off from (triggers.candidate_from), and why."""
+        """Whether its owner is one to hand off from (triggers.Handoffs.decide), and why."""
         from_roles = ", ".join(r.value for r in handoff.from_roles)
         if owner is None or not owner.active:
             who = "It has no owner in the book" if owner is None else "Its owner is inactive"

@@ -21,7 +21,7 @@ def no_trigger(blocks: tuple[Handoff, ...]) -> str:
 
 
 def owner_handoff(owner: Owner, role: OwnerRole, handoff: Handoff, named: bool) -> str:
-    """What one handoff block does with an owner's accounts (triggers.candidate_from)."""
+    """What one handoff block does with an owner's accounts (triggers.Handoffs.decide)."""
     label = f"handoff {handoff.id}: " if named else ""
     from_roles = ", ".join(r.value for r in handoff.from_roles)
     event = (
