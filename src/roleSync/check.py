@@ -7,6 +7,8 @@ from pathlib import Path
 
 from roleSync.errors import Diagnostic, InputError, Severity
 from roleSync.profile import load_profile
+from roleSync.profile.common import DEFAULT_DEAL_KINDS, DEFAULT_LIFECYCLE, DEFAULT_STAGES
+from roleSync.rules.handoff_check import Mappings
 from roleSync.rules.loader import LoadedYaml, load_yaml
 from roleSync.rules.ruleset import check_rule_file, rule_file_paths
 from roleSync.rules.semantics import CheckContext
@@ -52,15 +54,24 @@ def context_from_profile(path: Path) -> CheckContext:
         fields = frozenset(profile.hubspot.properties.extra)
     else:
         fields = frozenset(profile.import_.accounts.fields)
+    mappings = Mappings(
+        tuple(profile.stages), dict(profile.lifecycle), dict(profile.deal_kinds), "the profile's"
+    )
     if profile.kind != "local" or not profile.book_path.is_file():
-        return CheckContext(account_fields=fields)
+        return CheckContext(account_fields=fields, mappings=mappings)
     from roleSync.adapters.local import LocalAdapter
 
     with LocalAdapter(profile) as adapter:
         owners = adapter.owners()  # not pull(): a big book's deals are not needed here
     by_key = {o.id: o for o in owners}
     by_key.update({o.email.casefold(): o for o in owners if o.email})
-    return CheckContext(account_fields=fields, owners=by_key)
+    return CheckContext(account_fields=fields, owners=by_key, mappings=mappings)
+
+
+# Without a profile, handoff triggers are checked against the stock mappings.
+STOCK_MAPPINGS = Mappings(
+    tuple(DEFAULT_STAGES), dict(DEFAULT_LIFECYCLE), dict(DEFAULT_DEAL_KINDS), "the stock"
+)
 
 
 def book_health_problems(path: Path) -> list[Diagnostic]:
@@ -77,6 +88,7 @@ def check_paths(
 ) -> tuple[int, list[Diagnostic]]:
     """(files checked, every diagnostic of every file), files dispatched on their `kind`."""
     files = rule_file_paths(paths)
+    context = context or CheckContext(mappings=STOCK_MAPPINGS)
     problems: list[Diagnostic] = []
     for path in files:
         if not path.is_file():

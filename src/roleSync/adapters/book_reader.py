@@ -210,6 +210,10 @@ def _deal_groups(
     sorting is about 4x faster.
     """
     tail = " WHERE won = 1 OR (closed = 1 AND close_date >= ?) ORDER BY +account_id"
+    if window.stages:
+        # A stage_reached handoff watches deals at stages, open ones too: read them all
+        # (the fold keeps only those at a watched stage).
+        tail = " WHERE ? IS NOT NULL ORDER BY +account_id"
     group: list[Deal] = []
     for deal in _read_deals(conn, profile, tail, (window.start.isoformat(),)):
         if group and deal.account_id != group[0].account_id:

@@ -54,7 +54,7 @@ def run_explain(args: argparse.Namespace) -> ExitCode:
 
 
 def _from_book(args: argparse.Namespace, profile: Profile) -> str:
-    from roleSync.model import DealWindow
+    from roleSync.plan.triggers import plan_window
     from roleSync.report.explain import Explainer, PastHandoff
     from roleSync.report.progress import progress_for
     from roleSync.report.runs import last_handoff
@@ -67,7 +67,7 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
     adapter = open_adapter(profile)
     try:
         with progress_for(sys.stderr).stage("pull") as stage:
-            book = adapter.pull(DealWindow(as_of, rules.roles.window_days))
+            book = adapter.pull(plan_window(as_of, rules.roles.window_days, rules.routing.blocks))
             stage.done(f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts")
     finally:
         adapter.close()

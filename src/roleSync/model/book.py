@@ -132,6 +132,9 @@ class Book:
     def deal_facts(self, window: DealWindow) -> DealFacts:
         """Tallies, revenue, triggers and customers of `window` (computed once per window)."""
         facts = self._facts.get(window)
+        if facts is not None and not window.stages <= _watched(facts):
+            # Facts of the same window that watched fewer stages: a held book folds again.
+            facts = None if self._deals is not None else _missing_stages(window, facts)
         if facts is None:
             if self._deals is None:
                 held = ", ".join(f"{w.days} days to {w.as_of}" for w in self._facts if w)
@@ -201,3 +204,12 @@ def _by_account(records: Iterable[_Related]) -> dict[str, list[_Related]]:
         if record.account_id is not None:
             grouped.setdefault(record.account_id, []).append(record)
     return dict(sorted(grouped.items()))
+
+
+def _watched(facts: DealFacts) -> frozenset[str]:
+    return facts.window.stages if facts.window is not None else frozenset()
+
+
+def _missing_stages(window: DealWindow, facts: DealFacts) -> DealFacts:
+    missing = ", ".join(sorted(window.stages - _watched(facts)))
+    raise FoldedDealsError(f"this book was folded without watching the stages: {missing}")

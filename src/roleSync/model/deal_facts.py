@@ -25,6 +25,10 @@ class DealWindow:
 
     as_of: date
     days: int
+    # Deal stages (normalized: stripped, casefolded) whose deals a `stage_reached` handoff
+    # watches: their deals are kept in `DealFacts.stage_deals`, open ones included. Not
+    # part of equality: the same window with more stages watched is the same window.
+    stages: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def start(self) -> date:
@@ -85,6 +89,8 @@ class DealFacts:
     unowned: dict[str, DealTally] = field(default_factory=dict)
     # Account id -> amount won in the window (new business + expansion + renewal).
     revenue: dict[str, float] = field(default_factory=dict)
+    # Account id -> its deals standing at a watched stage (`DealWindow.stages`), by id.
+    stage_deals: dict[str, list[Deal]] = field(default_factory=dict)
 
 
 class DealOrderError(ValueError):
@@ -105,6 +111,7 @@ def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None)
     facts = DealFacts(window)
     start, end = (window.start, window.as_of) if window is not None else (date.max, date.min)
     tallies, revenue_of = facts.tallies, facts.revenue
+    watched = window.stages if window is not None else frozenset()
     previous: str | None = None
     for group in groups:
         if not group:
@@ -123,6 +130,10 @@ def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None)
         first: Deal | None = None
         revenue = 0.0
         any_won = in_window = False
+        if watched:
+            at_stage = [d for d in deals if d.stage.strip().casefold() in watched]
+            if at_stage:
+                facts.stage_deals[account_id] = at_stage
         for deal in deals:
             close = deal.close_date
             if deal.won:

@@ -6,17 +6,20 @@ inputs give a byte-identical plan file (`Plan.to_json`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from roleSync.metrics import RoleMetrics, compute_role_metrics
-from roleSync.model import Account, Book, DealWindow, FieldValue, Role
+from roleSync.model import Account, Book, DealFacts, FieldValue
 from roleSync.plan.document import PLAN_FORMAT, Plan
+from roleSync.plan.triggers import Event, Handoffs, plan_window
 from roleSync.plan.types import MetricWrite, OwnerRole, OwnershipChange, Skip, SkipCode
 from roleSync.rules.classify import CompiledRoles, RoleDecision, classify_owners
 from roleSync.rules.routing import CompiledRouting, FarmerPicker
+from roleSync.rules.schema import Handoff
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,31 +92,12 @@ def _writes_after_moves(
     return _metric_writes(book, decisions, metrics, inputs.metric_fields)
 
 
-def _candidate_from(
-    account: Account,
-    book: Book,
-    decisions: Mapping[str, RoleDecision],
-    inputs: PlanInputs,
-    allowed: frozenset[Role],
-) -> str | None:
-    """Why this account's owner may hand it off, or None if it stays where it is."""
-    owner = book.owners.get(account.owner_id or "")
-    if owner is None or not owner.active:
-        if inputs.routing.handoff.from_inactive_owners:
-            return "owner inactive" if owner is not None else "no active owner"
-        return None
-    role = decisions[owner.id].role
-    if role is Role.FARMER:
-        return None  # already with a farmer: left alone
-    return f"owner is a {role.value}" if role in allowed else None
-
-
-def _manual_reassignment(account: Account, inputs: PlanInputs) -> str | None:
+def _manual_reassignment(account: Account, inputs: PlanInputs, block: Handoff) -> str | None:
     """Why the account must not be handed off again, if a person moved it after roleSync."""
     last = inputs.handed_off.get(account.id)
     if last is None or account.owner_id == last.to_owner_id:
         return None
-    if inputs.routing.handoff.revert_manual_changes:
+    if block.revert_manual_changes:
         return None
     return (
         f"roleSync gave it to {last.to_owner_id} in run {last.run_id}; since reassigned by "
@@ -121,50 +105,65 @@ def _manual_reassignment(account: Account, inputs: PlanInputs) -> str | None:
     )
 
 
+def _due(
+    book: Book, inputs: PlanInputs, decisions: Mapping[str, RoleDecision], facts: DealFacts
+) -> tuple[list[tuple[date, str, Event, str]], Counter[str]]:
+    """Accounts whose handoff is due or pending (trigger date, account id, event, why),
+    oldest trigger first, and how many stay for each reason."""
+    handoffs = Handoffs(inputs.routing.blocks, inputs.as_of)
+    roles = {owner_id: d.role for owner_id, d in decisions.items()}
+    active = {o.id: o.active for o in book.owners.values()}
+    due: list[tuple[date, str, Event, str]] = []
+    counts: Counter[str] = Counter()
+    decide = handoffs.decide
+    for account in book.accounts.values():
+        owner_id = account.owner_id
+        if owner_id is not None and owner_id in active:
+            verdict = decide(account, roles[owner_id], active[owner_id], facts)
+        else:
+            verdict = decide(account, None, False, facts)
+        if verdict.event is None:
+            counts[verdict.counter] += 1
+        else:
+            due.append((verdict.event.on, account.id, verdict.event, verdict.why))
+    # Oldest triggers first, so when capacity runs short the longest-waiting accounts win.
+    # Account ids are unique: tuples never compare as far as the event.
+    due.sort()
+    return due, counts
+
+
 def build_plan(book: Book, inputs: PlanInputs) -> Plan:
     window = inputs.roles.window_days
     metrics = compute_role_metrics(book, inputs.as_of, window)
     decisions = classify_owners(book, metrics, inputs.roles)
-    facts = book.deal_facts(DealWindow(inputs.as_of, window))
-    revenue, triggers = facts.revenue, facts.triggers
-    allowed = frozenset(Role(r.value) for r in inputs.routing.handoff.from_roles)
-    picker = FarmerPicker(book, decisions, revenue, inputs.rotation)
-    delay = timedelta(days=inputs.routing.handoff.delay_days)
+    facts = book.deal_facts(plan_window(inputs.as_of, window, inputs.routing.blocks))
+    picker = FarmerPicker(book, decisions, facts.revenue, inputs.rotation)
+    due, counts = _due(book, inputs, decisions, facts)
     summary = {
         "accounts": len(book.accounts),
         "owners": len(book.owners),
-        "no_trigger": 0,
-        "stays": 0,
+        "no_trigger": counts["no_trigger"],
+        "stays": counts["stays"],
     }
-
-    due: list[tuple[date, str, str]] = []  # (trigger date, account id, why it may move)
-    for account in book.accounts.values():
-        trigger = triggers.get(account.id)
-        if trigger is None or trigger.close_date > inputs.as_of:
-            summary["no_trigger"] += 1
-            continue
-        why = _candidate_from(account, book, decisions, inputs, allowed)
-        if why is None:
-            summary["stays"] += 1
-            continue
-        due.append((trigger.close_date, account.id, why))
+    if counts["too_old"]:  # only when it happens: plans without it stay byte-identical
+        summary["too_old"] = counts["too_old"]
 
     changes: list[OwnershipChange] = []
     skipped: list[Skip] = []
-    # Oldest triggers first, so when capacity runs short the longest-waiting accounts win.
-    for won_on, account_id, why in sorted(due):
+    for _, account_id, event, why in due:
         account = book.accounts[account_id]
 
         def skip(code: str, reason: str, account: Account = account) -> None:
             skipped.append(Skip(account.id, account.name, account.owner_id, code, reason))
 
-        due_on = won_on + delay
+        block = event.block
+        due_on = event.on + timedelta(days=block.delay_days)
         if account.locked:
             skip(SkipCode.LOCKED, "account is marked do-not-route")
-        elif (manual := _manual_reassignment(account, inputs)) is not None:
+        elif (manual := _manual_reassignment(account, inputs, block)) is not None:
             skip(SkipCode.MANUAL, manual)
         elif due_on > inputs.as_of:
-            skip(SkipCode.PENDING, f"first new business won {won_on}; handoff due {due_on}")
+            skip(SkipCode.PENDING, f"{event.what}; handoff due {due_on}")
         elif (route := inputs.routing.route_for(account)) is None:
             skip(
                 SkipCode.NO_ROUTE,
@@ -181,7 +180,9 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
                     account.owner_id,
                     pick.owner.id,
                     route.id,
-                    f"{why}; first new business won {won_on}, handoff due {due_on}; {pick.reason}",
+                    f"{why}; {event.what}, handoff due {due_on}; {pick.reason}",
+                    trigger=block.trigger.value,
+                    handoff_id=block.id,
                 )
             )
 

@@ -23,6 +23,10 @@ class OwnershipChange:
     to_owner_id: str
     rule_id: str
     reason: str
+    # The trigger that fired and the id of its handoff block (routing.yaml). Blank in plans
+    # written before triggers were named: their trigger was first_won_new_business.
+    trigger: str = ""
+    handoff_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,17 @@ from datetime import date
 from roleSync.metrics import account_revenue, window_start
 from roleSync.model import Account, Book, Owner, Role
 from roleSync.plan import OwnerRole, OwnershipChange, Plan, PlanInputs, build_plan
+from roleSync.plan.triggers import (
+    Event,
+    decide,
+    describe_trigger,
+    event_of,
+    owner_facts,
+    plan_window,
+)
 from roleSync.render import table, title_disagrees
 from roleSync.report.conditions import classification_trail, describe, metric_lines
+from roleSync.report.explain_handoff import no_trigger, owner_handoff
 from roleSync.report.fmt import money_full
 from roleSync.rules.classify import CompiledRoles, RoleDecision
 from roleSync.rules.routing import (
@@ -26,7 +35,15 @@ from roleSync.rules.routing import (
     FarmerPicker,
     resolve_account_subject,
 )
-from roleSync.rules.schema import Assign, RolePool, RolesFile, RoutingFile, Strategy
+from roleSync.rules.schema import (
+    Assign,
+    Handoff,
+    RolePool,
+    RolesFile,
+    RoutingFile,
+    Strategy,
+    Trigger,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +111,7 @@ class Explainer:
             for o in self.plan.owners
         }
         self.revenue = account_revenue(book, as_of, roles.window_days)
+        self.facts = book.deal_facts(plan_window(as_of, roles.window_days, routing.blocks))
 
     # -- lookup ----------------------------------------------------------------------
 
@@ -141,26 +159,10 @@ class Explainer:
         gives = [c for c in plan.changes if c.from_owner_id == owner.id]
         gets = [c for c in plan.changes if c.to_owner_id == owner.id]
         waits = [s for s in plan.skipped if s.owner_id == owner.id]
-        handoff = self.routing_file.handoff
-        from_roles = ", ".join(r.value for r in handoff.from_roles)
         lines = [f"In routing (a plan as of {self.as_of}):"]
-        delay = f"{handoff.delay_days} days after the first won new business"
-        if not owner.active:  # inactive: only from_inactive_owners decides (plan.py)
-            flag = str(handoff.from_inactive_owners).lower()
-            verdict = f"handed off {delay}" if handoff.from_inactive_owners else "kept"
-            lines.append(
-                f"  inactive: their customers are {verdict} (handoff.from_inactive_owners: {flag})"
-            )
-        elif role.role in {Role(r.value) for r in handoff.from_roles}:
-            lines.append(
-                f"  as a {role.role.value}, their customers are handed off {delay} "
-                f"(handoff.from_roles: {from_roles})"
-            )
-        else:
-            lines.append(
-                f"  their accounts stay with them: a {role.role.value} is not in "
-                f"handoff.from_roles ({from_roles})"
-            )
+        blocks = self.routing_file.blocks
+        for handoff in blocks:
+            lines.append(owner_handoff(owner, role, handoff, len(blocks) > 1))
         picker = FarmerPicker(self.book, self.decisions, self.revenue, self.rotation)
         for route in self.routing.routes:
             # Who is in a pool, and in which order, does not depend on the account.
@@ -227,19 +229,31 @@ class Explainer:
 
     def _trail(self, account: Account, owner: Owner | None) -> list[str]:
         """Each step build_plan takes, in its order, stopping where the account stops."""
-        handoff = self.routing_file.handoff
-        trigger = self.book.first_won_new_business(account.id)
-        if trigger is None or trigger.close_date is None:
-            return [
-                "Handoff trigger: none yet. The trigger is the account's first won "
-                "new-business deal, and it has none: nothing to hand off."
-            ]
-        won = trigger.close_date
-        amount = money_full(trigger.amount) if trigger.amount is not None else "no amount"
-        lines = [f"Handoff trigger: deal {trigger.id} ({amount}), first new business won on {won}."]
-        if won > self.as_of:
+        blocks = self.routing_file.blocks
+        role = None if owner is None else self.owner_roles[owner.id].role
+        active = owner is not None and owner.active
+        verdict = decide(account, role, active, blocks, self.facts, self.as_of)
+        event = verdict.event
+        if event is None:
+            fired = [e for b in blocks if (e := event_of(b, account, self.facts)) is not None]
+            if not fired:
+                return [no_trigger(blocks)]
+            event = fired[0]
+        handoff = event.block
+        lines = [
+            f"Handoff trigger: {describe_trigger(handoff)} (handoff {handoff.id}): "
+            f"{self._event_text(account, event)}."
+        ]
+        if event.on > self.as_of:
             return [*lines, f"  That is after {self.as_of}, the day explained: not yet."]
-        due = won.toordinal() + handoff.delay_days
+        if verdict.counter == "too_old":
+            earliest = handoff.earliest(self.as_of)
+            return [
+                *lines,
+                f"  Older than the age limit (triggers before {earliest} do not move "
+                "accounts): it stays. To backfill, raise max_age_days or set an earlier since.",
+            ]
+        due = event.on.toordinal() + handoff.delay_days
         due_on = date.fromordinal(due)
         late = self.as_of.toordinal() - due
         lines.append(
@@ -250,7 +264,7 @@ class Explainer:
                 else f", not yet ({-late} days to go)."
             )
         )
-        moves, why = self._may_move(owner)
+        moves, why = self._may_move(owner, handoff)
         lines.append(why)
         if not moves:
             return lines
@@ -269,12 +283,20 @@ class Explainer:
             lines.append(f"  {index}. {route.id}: {'matched' if matched else 'did not match'}")
             lines += detail
             if matched:
-                return [*lines, "", *self._pick(account, route, won)]
+                return [*lines, "", *self._pick(account, route)]
         return [*lines, "No route matched: the account is reported as no-route, never dropped."]
 
-    def _may_move(self, owner: Owner | None) -> tuple[bool, str]:
-        """Whether its owner is one to hand off from (plan._candidate_from), and why."""
-        handoff = self.routing_file.handoff
+    def _event_text(self, account: Account, event: Event) -> str:
+        if event.block.trigger is not Trigger.FIRST_WON_NEW_BUSINESS:
+            return event.what
+        won = self.book.first_won_new_business(account.id)
+        if won is None:
+            return event.what
+        amount = money_full(won.amount) if won.amount is not None else "no amount"
+        return f"deal {won.id} ({amount}), first new business won on {won.close_date}"
+
+    def _may_move(self, owner: Owner | None, handoff: Handoff) -> tuple[bool, str]:
+        """Whether its owner is one to hand off from (triggers.Handoffs.decide), and why."""
         from_roles = ", ".join(r.value for r in handoff.from_roles)
         if owner is None or not owner.active:
             who = "It has no owner in the book" if owner is None else "Its owner is inactive"
@@ -297,23 +319,32 @@ class Explainer:
             f"Its owner is a {role.value}, in handoff.from_roles [{from_roles}]: it may move.",
         )
 
-    def _replayed_picker(self, account: Account, won: date) -> tuple[FarmerPicker, int]:
+    def _replayed_picker(self, account: Account) -> tuple[FarmerPicker, int]:
         """The picker as it stood when build_plan reached this account: the plan's earlier
-        handoffs (oldest trigger first, then account id) replayed on a fresh one."""
+        handoffs (in plan order: oldest trigger first, then account id) replayed."""
         picker = FarmerPicker(self.book, self.decisions, self.revenue, self.rotation)
         routes = {r.id: r for r in self.routing.routes}
+        blocks = self.routing_file.blocks
+        roles = {o.owner_id: o.role for o in self.plan.owners}
+        active = {o.owner_id: o.active for o in self.plan.owners}
+
+        def trigger_date(a: Account) -> date:
+            role, is_active = owner_facts(a, roles, active)
+            event = decide(a, role, is_active, blocks, self.facts, self.as_of).event
+            return event.on if event is not None else date.max
+
+        mine = (trigger_date(account), account.id)
         replayed = 0
         for change in self.plan.changes:
-            trigger = self.book.first_won_new_business(change.account_id)
-            assert trigger is not None and trigger.close_date is not None  # a change had one
-            if (trigger.close_date, change.account_id) >= (won, account.id):
+            other = self.book.accounts[change.account_id]
+            if (trigger_date(other), other.id) >= mine:
                 break
-            picker.pick(routes[change.rule_id], self.book.accounts[change.account_id])
+            picker.pick(routes[change.rule_id], other)
             replayed += 1
         return picker, replayed
 
-    def _pick(self, account: Account, route: CompiledRoute, won: date) -> list[str]:
-        picker, replayed = self._replayed_picker(account, won)
+    def _pick(self, account: Account, route: CompiledRoute) -> list[str]:
+        picker, replayed = self._replayed_picker(account)
         assign = route.assign
         pool = picker.candidates(route, account)
         lines = [

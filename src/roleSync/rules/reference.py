@@ -23,6 +23,7 @@ from roleSync.rules.loader import load_yaml_text, validate
 from roleSync.rules.schema import (
     ACCOUNT_EXTRA_PREFIX,
     ACCOUNT_FIELDS,
+    DEFAULT_MAX_AGE_DAYS,
     OWNER_FIELDS,
     AllOf,
     AnyOf,
@@ -96,6 +97,41 @@ routes:
     assign: {pool: {role: farmer}, strategy: round_robin}
 """,
     ),
+    "handoffs": (
+        RoutingFile,
+        """\
+version: 1
+kind: routing
+handoffs:                       # tried in order: the first that fired and takes the owner
+  - id: contract-signed
+    trigger: stage_reached
+    stage: Negotiation/Review   # a stage the profile's `stages` names
+    kinds: [new_business]
+    max_age_days: 30
+  - id: first-win
+    trigger: first_won_new_business
+    delay_days: 14
+  - id: became-customer
+    trigger: lifecycle_became
+    lifecycle: customer
+    since: 2026-01-01           # backfill: every account that became a customer this year
+routes:
+  - id: everyone-else
+    assign: {pool: {role: farmer}}
+""",
+    ),
+}
+TRIGGER_HELP = {
+    "first_won_new_business": "the account's first won new-business deal; dated by its close date",
+    "stage_reached": "a deal of `kinds` (default new_business) stands at `stage` now; dated "
+    "by its close date when closed, else by its creation date (the book holds each deal's "
+    "current stage, not when it got there: creation is the earliest it can have). Several "
+    "such deals: the earliest",
+    "lifecycle_became": "the account's lifecycle (customer, prospect or other, after the "
+    "profile's `lifecycle` mapping) is `lifecycle` now; dated by the account's last update, "
+    "else its creation. An account with neither date does not fire. The book holds no "
+    "lifecycle history, so any later edit of the account re-dates it: keep `from_roles` "
+    "narrow and the age limit short",
 }
 
 
@@ -223,6 +259,31 @@ def _table(headers: tuple[str, str], rows: list[tuple[str, str]]) -> list[str]:
     ]
 
 
+def _handoffs_section() -> list[str]:
+    return [
+        "### Handoff triggers",
+        "",
+        "`handoff:` is one block; `handoffs:` a list of them, each with its own `id`. For "
+        "each account the blocks are tried in order: the first whose trigger fired on or "
+        "before the plan's date, within its age limit, and whose `from_roles` (or "
+        "`from_inactive_owners`) take the account's owner decides; its `delay_days` count "
+        "from the trigger's date. Each ownership change in the plan names its `trigger` and "
+        "`handoff_id`, and `rolesync explain ACCOUNT` shows them.",
+        "",
+        *_table(("trigger", "fires when"), list(TRIGGER_HELP.items())),
+        f"Age limit: a trigger older than `max_age_days` (default {DEFAULT_MAX_AGE_DAYS}) "
+        "before the plan's date, or before `since`, does not move the account (the plan "
+        "counts it as `too_old`): a first sync never hands off a whole historic book. To "
+        "backfill older accounts on purpose, raise `max_age_days` or set an early `since`, "
+        "plan, review, and apply.",
+        "",
+        "```yaml",
+        _checked_example("handoffs").rstrip(),
+        "```",
+        "",
+    ]
+
+
 def markdown_reference() -> str:
     lines = [
         "# Rule file reference",
@@ -237,6 +298,8 @@ def markdown_reference() -> str:
         ("Routing file", "routing", RoutingFile),
     ):
         lines += [f"## {title}", "", "```yaml", _checked_example(name).rstrip(), "```", ""]
+        if root is RoutingFile:
+            lines += _handoffs_section()
         for model in _models_under(root, []):
             lines += _model_section(model)
     test_model = _rule_test_model()

@@ -76,7 +76,8 @@ class CompiledRouting:
     The generated function itself, not a method calling it: one call saved per account."""
 
     def __init__(self, routing: RoutingFile) -> None:
-        self.handoff: Handoff = routing.handoff
+        # The handoff blocks, tried in order (plan/triggers.py).
+        self.blocks: tuple[Handoff, ...] = routing.blocks
         self.routes = tuple(CompiledRoute(r.id, r.assign) for r in routing.routes)
         generated = first_match(
             [r.when for r in routing.routes], self.routes, None, ["account"], _account_read

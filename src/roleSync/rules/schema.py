@@ -7,6 +7,7 @@ closures by `roleSync.rules.compile`.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -25,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from roleSync.metrics import METRIC_NAMES
+from roleSync.model import DealKind
 
 RuleId = Annotated[
     str,
@@ -198,6 +200,8 @@ class RolesFile(_Strict):
 
 class Trigger(StrEnum):
     FIRST_WON_NEW_BUSINESS = "first_won_new_business"
+    STAGE_REACHED = "stage_reached"
+    LIFECYCLE_BECAME = "lifecycle_became"
 
 
 class HandoffFrom(StrEnum):
@@ -206,13 +210,35 @@ class HandoffFrom(StrEnum):
     UNCLASSIFIED = "unclassified"
 
 
-class Handoff(_Strict):
-    """When a post-sale account leaves its hunter."""
+# Without `max_age_days` or `since`, a trigger older than this does not move the account:
+# a first sync must not hand off a whole historic book at once. Backfill on purpose with
+# a larger `max_age_days` or an early `since`.
+DEFAULT_MAX_AGE_DAYS = 365
 
+
+class Handoff(_Strict):
+    """When a post-sale account leaves its hunter: one trigger and its conditions."""
+
+    id: RuleId = "handoff"
+    """Unique id of the handoff block, shown in plans, reports and `explain`."""
     trigger: Trigger = Trigger.FIRST_WON_NEW_BUSINESS
-    """The event that makes an account post-sale: its first won new-business deal."""
+    """The event that starts the handoff: first_won_new_business (the account's first won
+    new-business deal), stage_reached (a deal of `kinds` stands at `stage`) or
+    lifecycle_became (the account's lifecycle is `lifecycle`)."""
+    stage: StrictStr | None = Field(default=None, min_length=1)
+    """stage_reached only: the deal stage, as the CRM names it (case and spaces ignored)."""
+    kinds: list[DealKind] | None = Field(default=None, min_length=1)
+    """stage_reached only: the deal kinds that count (default: [new_business])."""
+    lifecycle: StrictStr | None = Field(default=None, min_length=1)
+    """lifecycle_became only: the lifecycle the account enters: customer, prospect or other
+    (roleSync's words, after the profile's `lifecycle` mapping)."""
     delay_days: StrictInt = Field(default=0, ge=0, le=3650)
     """Days the hunter keeps the account after the trigger (onboarding); due on trigger + delay."""
+    max_age_days: StrictInt | None = Field(default=None, ge=0, le=36500)
+    """A trigger older than this many days (before the plan's date) does not move the
+    account. Default 365 unless `since` is given; raise it to backfill older accounts."""
+    since: date | None = None
+    """Only triggers on or after this date move accounts (instead of `max_age_days`)."""
     from_roles: list[HandoffFrom] = Field(
         default_factory=lambda: [HandoffFrom.HUNTER], min_length=1
     )
@@ -223,6 +249,44 @@ class Handoff(_Strict):
     """Hand off again an account roleSync handed to a farmer that a person has since given to
     someone else. false (the default): people win; such accounts are skipped with code
     manual-reassignment. true: the rules win and the account is handed off again."""
+
+    @model_validator(mode="after")
+    def _trigger_keys(self) -> Handoff:
+        needs = {Trigger.STAGE_REACHED: "stage", Trigger.LIFECYCLE_BECAME: "lifecycle"}
+        for trigger, key in needs.items():
+            given = getattr(self, key) is not None
+            if self.trigger is trigger and not given:
+                raise PydanticCustomError(
+                    "missing-key", f"trigger {trigger.value} needs '{key}'", {"key": "trigger"}
+                )
+            if self.trigger is not trigger and given:
+                raise PydanticCustomError(
+                    "ignored-key",
+                    f"'{key}' is only meaningful with trigger {trigger.value}",
+                    {"key": key},
+                )
+        if self.kinds is not None and self.trigger is not Trigger.STAGE_REACHED:
+            raise PydanticCustomError(
+                "ignored-key",
+                "'kinds' is only meaningful with trigger stage_reached",
+                {"key": "kinds"},
+            )
+        if self.since is not None and self.max_age_days is not None:
+            raise PydanticCustomError(
+                "age-limit", "give 'max_age_days' or 'since', not both", {"key": "since"}
+            )
+        return self
+
+    def earliest(self, as_of: date) -> date:
+        """The oldest trigger date that still moves an account on `as_of`."""
+        if self.since is not None:
+            return self.since
+        age = DEFAULT_MAX_AGE_DAYS if self.max_age_days is None else self.max_age_days
+        return date.fromordinal(max(as_of.toordinal() - age, 1))
+
+    @property
+    def deal_kinds(self) -> tuple[DealKind, ...]:
+        return tuple(self.kinds) if self.kinds else (DealKind.NEW_BUSINESS,)
 
 
 class RolePool(_Strict):
@@ -290,10 +354,29 @@ class RoutingFile(_Strict):
     """Format version of the file: 1."""
     kind: Literal["routing"]
     """Always `routing` for this file."""
-    handoff: Handoff = Field(default_factory=Handoff)
-    """When an account is handed off."""
+    handoff: Handoff | None = None
+    """When an account is handed off: one block (the same as `handoffs` with one entry)."""
+    handoffs: list[Handoff] | None = Field(default=None, min_length=1)
+    """Several handoff blocks, tried in order: the first whose trigger fired for the account
+    (within its age limit) and whose `from_roles` take its owner decides."""
     routes: list[Route] = Field(min_length=1)
     """Routes, tried in order; the first match wins."""
+
+    @model_validator(mode="after")
+    def _one_way(self) -> RoutingFile:
+        if self.handoff is not None and self.handoffs is not None:
+            raise PydanticCustomError(
+                "handoff-twice", "give 'handoff' or 'handoffs', not both", {"key": "handoffs"}
+            )
+        return self
+
+    @property
+    def blocks(self) -> tuple[Handoff, ...]:
+        """The handoff blocks in order: `handoffs`, or the one `handoff` (default: today's
+        first_won_new_business trigger)."""
+        if self.handoffs is not None:
+            return tuple(self.handoffs)
+        return (self.handoff or Handoff(),)
 
 
 AllOf.model_rebuild()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from roleSync.errors import Diagnostic, Severity
 from roleSync.model import Owner
+from roleSync.rules.handoff_check import Mappings, handoff_problems
 from roleSync.rules.loader import LoadedYaml, Loc
 from roleSync.rules.schema import (
     ACCOUNT_EXTRA_PREFIX,
@@ -39,6 +40,9 @@ class CheckContext:
 
     account_fields: frozenset[str] | None = None
     owners: Mapping[str, Owner] | None = field(default=None)  # by casefolded email and id
+    # Stages, lifecycle and deal kinds handoff triggers are checked against: the profile's,
+    # or the stock ones for `check` without a profile; None (a run loading rules): unchecked.
+    mappings: Mappings | None = None
 
 
 def _warning(
@@ -260,6 +264,7 @@ def routing_problems(
 ) -> list[Diagnostic]:
     rules = [(route.id, route.when) for route in routing.routes]
     problems = list(_rule_list_problems(loaded, "routes", rules, context))
+    problems += handoff_problems(loaded, routing, context.mappings)
     for index, route in enumerate(routing.routes):
         assign, loc = route.assign, ("routes", index, "assign")
         if assign.strategy is Strategy.ROUND_ROBIN and "balance_by" in assign.model_fields_set:

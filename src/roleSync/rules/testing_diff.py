@@ -12,7 +12,9 @@ from collections.abc import Iterator, Mapping
 
 from roleSync.model import Book, Role
 from roleSync.plan import Plan, SkipCode
+from roleSync.plan.triggers import event_of, plan_window
 from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.schema import Trigger
 from roleSync.rules.testing_schema import Expectations, SkipSpec
 
 # Metrics are rounded by roleSync; the tolerance only absorbs float noise in expectations.
@@ -55,11 +57,25 @@ class PlanView:
         return self._stay_reason(account_id)
 
     def _stay_reason(self, account_id: str) -> str:
-        # The plan only counts accounts that stay; these words mirror its _candidate_from.
+        # The plan only counts accounts that stay; these words mirror plan/triggers.py.
         account = self.book.accounts[account_id]
-        trigger = self.book.first_won_new_business(account_id)
-        if trigger is None or trigger.close_date is None or trigger.close_date > self.plan.as_of:
-            return f"not handed off: no new business won by {self.plan.as_of}"
+        blocks = self.routing.blocks
+        facts = self.book.deal_facts(plan_window(self.plan.as_of, self.plan.window_days, blocks))
+        fired = [
+            e
+            for b in blocks
+            if (e := event_of(b, account, facts)) is not None and e.on <= self.plan.as_of
+        ]
+        if not fired:
+            if [b.trigger for b in blocks] == [Trigger.FIRST_WON_NEW_BUSINESS]:
+                return f"not handed off: no new business won by {self.plan.as_of}"
+            return f"not handed off: no handoff trigger fired by {self.plan.as_of}"
+        if all(e.on < e.block.earliest(self.plan.as_of) for e in fired):
+            first = fired[0]
+            return (
+                f"not handed off: {first.what}, older than the age limit of handoff "
+                f"{first.block.id} (before {first.block.earliest(self.plan.as_of)})"
+            )
         owner = self.book.owners.get(account.owner_id or "")
         if owner is None or not owner.active:
             state = "inactive" if owner is not None else "missing"
@@ -153,6 +169,14 @@ def _rules(expected: Mapping[str, str | None], view: PlanView) -> Iterator[str]:
             yield f"rules.{key}: expected {_show(want)}, got {_show(got)} ({reason})"
 
 
+def _handoff_ids(expected: Mapping[str, str | None], view: PlanView) -> Iterator[str]:
+    for key, want in expected.items():
+        change = view.changes.get(key)
+        got = change.handoff_id if change is not None else None
+        if want != got:
+            yield f"handoff_ids.{key}: expected {_show(want)}, got {_show(got)} ({view.why(key)})"
+
+
 def unmet_expectations(expect: Expectations, view: PlanView) -> list[str]:
     """One line per expectation the plan does not meet, in the order the file lists them."""
     lines: list[str] = []
@@ -168,4 +192,6 @@ def unmet_expectations(expect: Expectations, view: PlanView) -> list[str]:
         lines.extend(_metrics(expect.metrics, view))
     if expect.rules is not None:
         lines.extend(_rules(expect.rules, view))
+    if expect.handoff_ids is not None:
+        lines.extend(_handoff_ids(expect.handoff_ids, view))
     return lines

@@ -8,6 +8,7 @@ naming a route the rules do not define. Each becomes a Diagnostic at the offendi
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, time
 
 from roleSync.errors import Diagnostic
 from roleSync.model import Account, Book, Deal, Owner
@@ -75,6 +76,7 @@ class BookBuilder:
                 tier=a.tier,
                 fields=dict(a.fields),
                 locked=a.locked,
+                updated=None if a.updated is None else datetime.combine(a.updated, time()),
             )
 
     def _deals(self, spec: BookSpec, accounts: Mapping[str, Account]) -> Iterator[Deal]:
@@ -95,7 +97,7 @@ class BookBuilder:
                 account_id=d.account,
                 owner_id=owner_id,
                 kind=d.kind,
-                stage=d.status.value,
+                stage=d.stage or d.status.value,
                 closed=d.status is not DealStatus.OPEN,
                 won=d.status is DealStatus.WON,
                 amount=None if d.amount is None else float(d.amount),
@@ -130,6 +132,7 @@ class ReferenceChecker:
         yield from self._owners(expect.metrics or {}, (*loc, "metrics"))
         yield from self._accounts(expect.owners or {}, (*loc, "owners"))
         yield from self._accounts(expect.skipped or {}, (*loc, "skipped"))
+        yield from self._accounts(expect.handoff_ids or {}, (*loc, "handoff_ids"))
         for account_id, owner in (expect.owners or {}).items():
             if owner is not None and self.book.find_owner(owner) is None:
                 where = (*loc, "owners", account_id)

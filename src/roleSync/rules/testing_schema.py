@@ -67,6 +67,11 @@ class AccountSpec(_Strict):
     tier: StrictStr = Field(default="", description="Tier, e.g. Gold.")
     lifecycle: StrictStr = Field(default="", description="Lifecycle stage; `customer` has bought.")
     locked: StrictBool = Field(default=False, description="Do not route: never moved by roleSync.")
+    updated: date | None = Field(
+        default=None,
+        description="Day of the account's last update (YYYY-MM-DD): the date of a "
+        "lifecycle_became trigger.",
+    )
     fields: dict[str, FieldScalar] = Field(
         default_factory=dict, description="Extra fields, addressable as account.fields.<name>."
     )
@@ -93,6 +98,12 @@ class DealSpec(_Strict):
         "later ones expansion).",
     )
     status: DealStatus = Field(default=DealStatus.WON, description="won, lost or open.")
+    stage: StrictStr | None = Field(
+        default=None,
+        min_length=1,
+        description="The deal's stage as the CRM names it (for stage_reached); defaults to "
+        "the status.",
+    )
     amount: Number | None = Field(default=None, description="Deal amount; omit for none.")
     created: date | None = Field(
         default=None, description="Creation date (YYYY-MM-DD); defaults to the close date."
@@ -169,6 +180,11 @@ class Expectations(_Strict):
         description="Owner -> the classification rule that decided their role (null: none "
         "matched; `override`: an override); account -> the route that moved it, or that found "
         "no eligible farmer (null: no route involved).",
+    )
+    handoff_ids: dict[AccountRef, StrictStr | None] | None = Field(
+        default=None,
+        description="Account -> the id of the handoff block whose trigger moved it (null: "
+        "not moved).",
     )
 
 

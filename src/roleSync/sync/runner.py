@@ -16,10 +16,10 @@ from roleSync.adapters.base import Adapter
 from roleSync.adapters.local import LocalAdapter
 from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
 from roleSync.health import BookHealth, gate
-from roleSync.model import DealWindow
 from roleSync.plan import Plan, PlanInputs, build_plan
 from roleSync.plan.document import duplicate_entries, key_position
 from roleSync.plan.recheck import refused_changes
+from roleSync.plan.triggers import plan_window
 from roleSync.profile import Profile
 from roleSync.report.progress import NO_PROGRESS, Progress, watching
 from roleSync.rules.classify import CompiledRoles
@@ -100,7 +100,9 @@ def make_plan(
     health = gate(request.profile) if local else None
     with progress.stage("pull") as stage:
         # Deals are folded into the rules' window as they are read: none is kept.
-        book = adapter.pull(DealWindow(inputs.as_of, inputs.roles.window_days))
+        book = adapter.pull(
+            plan_window(inputs.as_of, inputs.roles.window_days, inputs.routing.blocks)
+        )
         stage.done(
             f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts, "
             f"{book.deal_count} deals"
@@ -294,7 +296,7 @@ def apply_saved(
         try:
             recover(store, profile, adapter, clock=clock)
             with progress.stage("pull") as stage:
-                book = adapter.pull(DealWindow(plan.as_of, roles.window_days))
+                book = adapter.pull(plan_window(plan.as_of, roles.window_days, routing.blocks))
                 stage.done(f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts")
             return apply_plan(
                 profile,
