@@ -125,9 +125,18 @@ def handoff_table(plan: Plan, names: Mapping[str, str], limit: int) -> str:
 
 def skip_summary(plan: Plan) -> str:
     counts = Counter(s.code for s in plan.skipped)
-    if not counts:
-        return "skipped: none"
-    return "skipped: " + ", ".join(f"{n} {code}" for code, n in sorted(counts.items()))
+    text = "skipped: " + (
+        ", ".join(f"{n} {code}" for code, n in sorted(counts.items())) if counts else "none"
+    )
+    too_old = plan.summary.get("too_old", 0)
+    if too_old:
+        # Not a skip: the age limit kept them where they are on purpose. Said here so that
+        # a first sync on a historic book tells how to hand those over when that is wanted.
+        text += (
+            f"; {too_old} accounts whose handoff trigger is older than its age limit stay "
+            "(a backfill: raise the handoff's max_age_days or set since)"
+        )
+    return text
 
 
 def run_summary(report: RunReport) -> str:
