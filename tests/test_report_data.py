@@ -23,6 +23,7 @@ from roleSync.report.data import (
     csv_tables,
     to_json,
 )
+from roleSync.report.html import render_html
 from roleSync.sync.report import RunReport, build_report
 
 ROUTE = {"id": "all", "assign": {"pool": {"role": "farmer"}, "strategy": "round_robin"}}
@@ -145,3 +146,16 @@ def test_csv_defuses_spreadsheet_formulas_from_the_crm() -> None:
     assert c4["account_name"] == "'" + FORMULA
     # Numbers stay numbers: only text is defused.
     assert c4["revenue"] == "5000.0"
+
+
+def test_every_report_form_names_the_trigger_that_fired() -> None:
+    report_data = data()
+    fired = {(h.trigger, h.handoff_id) for h in report_data.handoffs}
+    assert len(fired) == 1
+    ((trigger, handoff_id),) = fired
+    assert trigger == "first_won_new_business" and handoff_id
+    document = json.loads(to_json(report_data))
+    assert {(h["trigger"], h["handoff_id"]) for h in document["handoffs"]} == fired
+    rows = _rows(csv_tables(report_data)["handoffs.csv"])
+    assert {(r["trigger"], r["handoff_id"]) for r in rows} == fired
+    assert f"first_won_new_business ({handoff_id})" in render_html(report_data)

@@ -67,6 +67,9 @@ class HandoffRow:
     to_owner_id: str
     to_name: str
     rule_id: str
+    # The trigger that fired and its handoff block (blank in plans older than both).
+    trigger: str
+    handoff_id: str
     reason: str
     outcome: str  # applied | already applied | conflict | failed
     outcome_detail: str
@@ -181,6 +184,8 @@ def build_report_data(
             c.to_owner_id,
             names.get(c.to_owner_id, c.to_owner_id),
             c.rule_id,
+            c.trigger,
+            c.handoff_id,
             c.reason,
             *outcomes.get(c.account_id, (FAILED, "no outcome recorded")),
             None if account_revenue is None else account_revenue.get(c.account_id, 0.0),

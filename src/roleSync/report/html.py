@@ -186,6 +186,12 @@ def _cards(data: ReportData) -> str:
     return f'<ul class="cards" aria-label="run summary">{items}</ul>'
 
 
+def _trigger(trigger: str, handoff_id: str) -> str:
+    # A plan written before triggers were named had only the first won new business.
+    name = trigger or "first_won_new_business"
+    return f"{name} ({handoff_id})" if handoff_id else name
+
+
 def _handoff_rows(data: ReportData) -> list[list[Cell]]:
     rows = []
     for h in data.handoffs:
@@ -197,6 +203,7 @@ def _handoff_rows(data: ReportData) -> list[list[Cell]]:
                 _text(h.from_name),
                 _text(h.to_name),
                 _text(h.rule_id),
+                _text(_trigger(h.trigger, h.handoff_id)),
                 _text(h.reason),
                 _text(outcome),
             ]
@@ -247,7 +254,10 @@ def render_html(data: ReportData) -> str:
     )
     handoffs = _table(
         "Every planned handoff with its route, its reason and what happened to it.",
-        [(h, "", False) for h in ("account", "name", "from", "to", "route", "why", "outcome")],
+        [
+            (h, "", False)
+            for h in ("account", "name", "from", "to", "route", "trigger", "why", "outcome")
+        ],
         _handoff_rows(data),
     )
     skipped = _table(
