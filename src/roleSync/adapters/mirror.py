@@ -29,6 +29,7 @@ from typing import Literal
 from roleSync.adapters.book_reader import read_book
 from roleSync.adapters.local_store import (
     BookError,
+    add_related_tables,
     book_failure,
     encode_json,
     open_book,
@@ -38,7 +39,7 @@ from roleSync.file_faults import os_cause
 from roleSync.model import Book, DealWindow, FieldValue
 from roleSync.profile import Profile
 
-Table = Literal["owners", "accounts", "deals"]
+Table = Literal["owners", "accounts", "deals", "contacts", "tasks"]
 
 _MIRROR_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS cursors (
@@ -101,7 +102,26 @@ class DealRow:
     close_date: str | None
 
 
-Row = OwnerRow | AccountRow | DealRow
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    id: str
+    account_id: str | None  # None: a contact without a company
+    owner_id: str | None
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    id: str
+    account_id: str | None  # the account the task is about
+    owner_id: str | None
+    subject: str
+    closed: bool
+    due: str | None  # ISO date
+
+
+Row = OwnerRow | AccountRow | DealRow | ContactRow | TaskRow
 
 # The account id a deal without an account gets: its own group for deal-kind inference,
 # instead of all account-less deals being one pseudo-account. Book health knows these
@@ -163,6 +183,26 @@ def _insert(conn: sqlite3.Connection, table: Table, rows: Iterable[Row]) -> None
                 if isinstance(a, AccountRow)
             ],
         )
+    elif table == "contacts":
+        conn.executemany(
+            "INSERT OR REPLACE INTO contacts (id, account_id, owner_id, name, email) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (c.id, c.account_id, c.owner_id, c.name, c.email)
+                for c in rows
+                if isinstance(c, ContactRow)
+            ],
+        )
+    elif table == "tasks":
+        conn.executemany(
+            "INSERT OR REPLACE INTO tasks (id, account_id, owner_id, subject, closed, due) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (t.id, t.account_id, t.owner_id, t.subject, int(t.closed), t.due)
+                for t in rows
+                if isinstance(t, TaskRow)
+            ],
+        )
     else:
         conn.executemany(
             "INSERT OR REPLACE INTO deals (id, account_id, owner_id, kind, stage, closed, won, "
@@ -190,7 +230,7 @@ def _delete(conn: sqlite3.Connection, table: Table, ids: Iterable[str]) -> None:
     keys = [(i,) for i in ids]
     if table == "owners":
         conn.executemany("DELETE FROM owner_fields WHERE owner_id = ?", keys)
-    # The table name is one of three literals, never user input.
+    # The table name is one of the Table literals, never user input.
     conn.executemany(f"DELETE FROM {table} WHERE id = ?", keys)
 
 
@@ -212,6 +252,8 @@ class Mirror:
             with transaction(self._conn) as conn:
                 for statement in _MIRROR_SCHEMA:
                     conn.execute(statement)
+                # A mirror made before contacts and tasks were pulled gets their tables.
+                add_related_tables(conn)
                 row = conn.execute("SELECT value FROM mirror_meta WHERE key = 'source'").fetchone()
                 if row is None or row[0] != source:
                     conn.execute("DELETE FROM cursors")
@@ -275,6 +317,17 @@ class Mirror:
                         "INSERT OR REPLACE INTO cursors (object, stamp, ids) VALUES (?, ?, ?)",
                         (name, cursor.stamp, json.dumps(sorted(cursor.ids))),
                     )
+        except sqlite3.Error as exc:
+            raise book_failure(self.path, "cannot write the mirror", exc) from None
+
+    def drop(self, name: str, table: Table) -> None:
+        """Empty a table and forget its cursor: an object the profile no longer pulls
+        must not linger in the Book as it was the last time it was pulled."""
+        try:
+            with transaction(self._conn) as conn:
+                # The table name is one of the Table literals, never user input.
+                conn.execute(f"DELETE FROM {table}")
+                conn.execute("DELETE FROM cursors WHERE object = ?", (name,))
         except sqlite3.Error as exc:
             raise book_failure(self.path, "cannot write the mirror", exc) from None
 

@@ -114,6 +114,16 @@ class StrictSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RelatedPull(StrictSection):
+    """Which records that belong to an account a CRM pull reads besides owners, accounts
+    and deals (what a handoff can carry). Off by default: each costs requests on every
+    pull (about one per 2,000 records in Salesforce, two per 100 in HubSpot on a full
+    pull), and only a handoff that carries them needs them."""
+
+    contacts: bool = False
+    tasks: bool = False  # open tasks only
+
+
 EnvName = Annotated[
     str,
     Field(

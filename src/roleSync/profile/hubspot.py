@@ -10,7 +10,7 @@ from pydantic import (
     Field,
 )
 
-from roleSync.profile.common import EnvName, FieldName, StrictSection
+from roleSync.profile.common import EnvName, FieldName, RelatedPull, StrictSection
 
 HUBSPOT_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
 HubSpotProperty = Annotated[
@@ -109,6 +109,8 @@ class HubSpotSection(StrictSection):
     search_overlap_seconds: int = Field(default=300, ge=0, le=86_400)
     # A full pull (which also drops records deleted for good) at least this often.
     full_pull_every_days: float = Field(default=7.0, gt=0, le=365)
+    # Contacts and open tasks, pulled only when switched on (they cost requests).
+    pull: RelatedPull = Field(default_factory=RelatedPull)
     # Mirror of the portal (local-book format), relative to state_dir.
     mirror: str = Field(default="mirror.db", min_length=1)
 

@@ -10,7 +10,7 @@ from pydantic import (
     model_validator,
 )
 
-from roleSync.profile.common import EnvName, FieldName, HttpsUrl, StrictSection
+from roleSync.profile.common import EnvName, FieldName, HttpsUrl, RelatedPull, StrictSection
 
 SALESFORCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 # A Salesforce field API name (Segment__c, Type, ns__Field__c). Checked because field
@@ -74,6 +74,8 @@ class SalesforceSection(StrictSection):
     batch_size: int = Field(default=200, ge=1, le=200)
     # At most this share of the org's remaining daily API requests per run.
     api_budget_share: float = Field(default=0.2, gt=0, le=1)
+    # Contacts and open tasks, pulled only when switched on (they cost requests).
+    pull: RelatedPull = Field(default_factory=RelatedPull)
     # Mirror of the org (local-book format), relative to state_dir.
     mirror: str = Field(default="mirror.db", min_length=1)
 

@@ -14,6 +14,13 @@ the cursor advanced, so a pull stopped by the daily limit keeps what it had; the
 associations of changed deals (v4, deal to company); and the archived companies and
 deals (the archived list), removed from the mirror.
 
+Contacts and open tasks, when the profile's `pull` switches them on, are pulled like
+deals (their company through v4 associations: the primary one, else the lowest id);
+a full pull of N of them over C companies costs 1 + ceil(N/100) + ceil(min(N, C)/100)
+requests (and more association pages for a company with over 100 of them). Those without
+a company, and completed tasks, are not kept: skipped by a full pull, removed from the
+mirror by an incremental one. Switched off, their tables are emptied (no requests).
+
 Owners have no search: both lists are read every time (a few requests). With metrics
 going to the users object, its records are read too (each owner's user, job title and
 the metric values it holds).
@@ -28,14 +35,18 @@ from typing import Any
 
 from roleSync.adapters.hubspot.client import HubSpotClient
 from roleSync.adapters.hubspot.records import (
+    CONTACT_PROPERTIES,
     METRIC_PREFIX,
+    TASK_PROPERTIES,
     account_row,
     company_properties,
+    contact_row,
     deal_properties,
     deal_row,
     metric_properties,
     metric_values,
     owner_row,
+    task_row,
 )
 from roleSync.adapters.hubspot.search import ChangedSince, SearchStats, newest_body, record_stamp
 from roleSync.adapters.mirror import Cursor, Mirror, Row, Table
@@ -47,8 +58,11 @@ FULL_PULL_AT = "hubspot_full_pull_at"
 CHUNK = 2000
 USER_ID = "hs_internal_user_id"
 JOB_TITLE = "hs_job_title"
-# v4 association type ids of the primary company of a deal (either direction).
-PRIMARY_TYPES = frozenset({5, 6})
+# v4 association type ids of a record's primary company (either direction): deal 5/6,
+# contact 1/2 (type ids are per pair of objects; these do not collide).
+PRIMARY_TYPES = frozenset({1, 2, 5, 6})
+# The related objects (what a handoff carries): object type -> mirror table.
+RELATED: dict[str, Table] = {"contacts": "contacts", "tasks": "tasks"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +91,8 @@ class OwnerLinks:
 def _company_links(
     client: HubSpotClient, from_type: str, to_type: str, ids: Sequence[str], batch: int
 ) -> dict[str, str]:
-    """Deal id -> its company id, read through the v4 batch endpoint; a deal with several
-    companies gets its primary one (else the lowest id)."""
+    """Record (deal, contact, task) id -> its company id, read through the v4 batch
+    endpoint; a record with several companies gets its primary one (else the lowest id)."""
     found: dict[str, list[tuple[bool, str]]] = {}
     queue = [{"id": i} for i in ids]
     while queue:
@@ -131,6 +145,12 @@ class Puller:
         try:
             company_ids = self._object(report, "companies", "accounts", full)
             self._object(report, "deals", "deals", full, company_ids=company_ids)
+            switched = self.section.pull
+            for object_type, table in RELATED.items():
+                if getattr(switched, object_type):
+                    self._object(report, object_type, table, full, company_ids=company_ids)
+                else:
+                    self.mirror.drop(object_type, table)
         finally:
             # Whatever was pulled is stored, also when the run stops half way.
             self.client.drain()
@@ -144,10 +164,23 @@ class Puller:
 
     def _rows(
         self, table: Table, records: Iterable[Mapping[str, Any]], links: Mapping[str, str]
-    ) -> list[Row]:
+    ) -> tuple[list[Row], list[str]]:
+        """The mirror rows of `records`, and the ids of those that do not belong in it
+        (a contact without a company, a completed task)."""
         if table == "accounts":
-            return [account_row(self.profile, r) for r in records]
-        return [deal_row(self.profile, r, links.get(str(r["id"]))) for r in records]
+            return [account_row(self.profile, r) for r in records], []
+        if table == "deals":
+            return [deal_row(self.profile, r, links.get(str(r["id"]))) for r in records], []
+        convert = contact_row if table == "contacts" else task_row
+        rows: list[Row] = []
+        gone: list[str] = []
+        for record in records:
+            row = convert(record, links.get(str(record["id"])))
+            if row is None:
+                gone.append(str(record["id"]))
+            else:
+                rows.append(row)
+        return rows, gone
 
     def _converter(
         self,
@@ -157,13 +190,17 @@ class Puller:
         into: list[Row],
     ) -> Callable[[], None]:
         def convert() -> None:
-            into.extend(self._rows(table, page, links))
+            into.extend(self._rows(table, page, links)[0])
 
         return convert
 
     def _properties(self, object_type: str) -> tuple[str, ...]:
         if object_type == "companies":
             return company_properties(self.profile)
+        if object_type == "contacts":
+            return CONTACT_PROPERTIES
+        if object_type == "tasks":
+            return TASK_PROPERTIES
         return deal_properties(self.profile)
 
     def _object(
@@ -196,14 +233,14 @@ class Puller:
         results = newest.get("results") or []
         stamp = record_stamp(results[0]) if results else 0
         links: dict[str, str] | None = None
-        if table == "deals":
+        if table != "accounts":
             total = newest.get("total")
-            deals = int(total) if isinstance(total, int) else None
-            if company_ids is not None and (deals is None or len(company_ids) <= deals):
-                # From the companies' side, before the deals are listed: each deals page
+            records = int(total) if isinstance(total, int) else None
+            if company_ids is not None and (records is None or len(company_ids) <= records):
+                # From the companies' side, before the records are listed: each page
                 # can then be converted as soon as it arrives.
                 links = _company_links(
-                    self.client, "companies", "deals", company_ids, self.section.batch_size
+                    self.client, "companies", object_type, company_ids, self.section.batch_size
                 )
         else:
             links = {}
@@ -217,8 +254,10 @@ class Puller:
             else:
                 self.client.defer(self._converter(table, page, links, rows))
         if links is None:
-            links = _company_links(self.client, "deals", "companies", ids, self.section.batch_size)
-            rows = self._rows(table, raw, links)
+            links = _company_links(
+                self.client, object_type, "companies", ids, self.section.batch_size
+            )
+            rows = self._rows(table, raw, links)[0]
 
         def store() -> None:
             self.mirror.store(object_type, table, rows, cursor=Cursor(str(stamp)), replace=True)
@@ -241,12 +280,19 @@ class Puller:
         def save() -> None:
             nonlocal upserted
             links = {}
-            if table == "deals" and pending:
+            if table != "accounts" and pending:
                 links = _company_links(
-                    self.client, "deals", "companies", list(pending), self.section.batch_size
+                    self.client, object_type, "companies", list(pending), self.section.batch_size
                 )
-            rows = self._rows(table, pending.values(), links)
-            self.mirror.store(object_type, table, rows, cursor=Cursor(str(latest)), replace=False)
+            rows, gone = self._rows(table, pending.values(), links)
+            self.mirror.store(
+                object_type,
+                table,
+                rows,
+                deleted=gone,
+                cursor=Cursor(str(latest)),
+                replace=False,
+            )
             upserted += len(rows)
             pending.clear()
 

@@ -16,8 +16,11 @@ from roleSync.adapters.hubspot.search import STAMP, stamp_ms
 from roleSync.adapters.mirror import (
     NO_ACCOUNT_PREFIX,
     AccountRow,
+    ContactRow,
     DealRow,
     OwnerRow,
+    Row,
+    TaskRow,
     entry_amount,
 )
 from roleSync.adapters.rounds import Outcome, RecordResult
@@ -175,6 +178,42 @@ def deal_row(profile: Profile, record: Mapping[str, Any], company_id: str | None
         amount=entry_amount(p.get("amount")),
         created=(iso(p.get("createdate") or record.get("createdAt")) or "")[:10],
         close_date=(iso(p.get("closedate")) or "")[:10] or None,
+    )
+
+
+CONTACT_PROPERTIES = (OWNER, "firstname", "lastname", "email", STAMP)
+TASK_PROPERTIES = (OWNER, "hs_task_subject", "hs_task_status", "hs_timestamp", STAMP)
+# The one stock task status that is not open (the others: NOT_STARTED, IN_PROGRESS,
+# WAITING, DEFERRED).
+TASK_DONE = "COMPLETED"
+
+
+def contact_row(record: Mapping[str, Any], company_id: str | None) -> Row | None:
+    """A contact with a company; None for one without (it follows no account)."""
+    if company_id is None:
+        return None
+    p = record.get("properties") or {}
+    return ContactRow(
+        id=str(record["id"]),
+        account_id=company_id,
+        owner_id=text(p, OWNER) or None,
+        name=f"{text(p, 'firstname')} {text(p, 'lastname')}".strip(),
+        email=text(p, "email"),
+    )
+
+
+def task_row(record: Mapping[str, Any], company_id: str | None) -> Row | None:
+    """An open task about a company; None for a completed one or one about no company."""
+    p = record.get("properties") or {}
+    if company_id is None or text(p, "hs_task_status").upper() == TASK_DONE:
+        return None
+    return TaskRow(
+        id=str(record["id"]),
+        account_id=company_id,
+        owner_id=text(p, OWNER) or None,
+        subject=text(p, "hs_task_subject"),
+        closed=False,
+        due=(iso(p.get("hs_timestamp")) or "")[:10] or None,
     )
 
 

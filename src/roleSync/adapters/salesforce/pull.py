@@ -1,7 +1,15 @@
-"""Pull Users, Accounts and Opportunities into the mirror: full the first time,
-incremental (SystemModstamp cursor, deletions through queryAll) afterwards.
+"""Pull Users, Accounts and Opportunities (and, when the profile's `pull` switches
+them on, Contacts and open Tasks) into the mirror: full the first time, incremental
+(SystemModstamp cursor, deletions through queryAll) afterwards.
 
-An incremental pull with nothing changed costs one query per object: three requests.
+An incremental pull with nothing changed costs one query per object: three requests,
+plus one each for contacts and tasks. A full pull costs ceil(N/2000) queries per object
+of N records (query pages of 2,000).
+
+Contacts and tasks belong to an account: a full pull selects contacts with an account
+and open tasks about an account; an incremental one reads every change and removes
+from the mirror what no longer belongs (a task completed, a contact without a company
+any more), as it removes what was deleted.
 """
 
 from __future__ import annotations
@@ -13,20 +21,24 @@ from typing import Any
 from roleSync.adapters.mirror import (
     NO_ACCOUNT_PREFIX,
     AccountRow,
+    ContactRow,
     DealRow,
     Mirror,
     OwnerRow,
     Row,
     Table,
+    TaskRow,
     entry_amount,
 )
 from roleSync.adapters.salesforce.client import SalesforceClient
 from roleSync.adapters.salesforce.soql import (
+    ACCOUNT_KEY_PREFIX,
     ObjectQuery,
     advance,
     object_queries,
     parse_stamp,
     pull_soql,
+    related_queries,
     unseen,
 )
 from roleSync.model import FieldValue
@@ -134,13 +146,56 @@ def _deal_row(profile: Profile) -> Callable[[_Fields], Row]:
     return convert
 
 
-def _specs(profile: Profile) -> list[tuple[ObjectQuery, Table, Callable[[_Fields], Row]]]:
+def _contact_row(f: _Fields) -> Row | None:
+    """A contact with an account; None for one without (it follows no account)."""
+    account = f.text("AccountId")
+    if not account:
+        return None
+    return ContactRow(
+        id=f.text("Id"),
+        account_id=account,
+        owner_id=f.get("OwnerId"),
+        name=f.text("Name"),
+        email=f.text("Email"),
+    )
+
+
+def _task_row(f: _Fields) -> Row | None:
+    """An open task about an account (WhatId an Account); None for any other task: a
+    completed one, or one about an opportunity, a case, or nothing."""
+    what = f.text("WhatId")
+    if f.get("IsClosed") or not what.startswith(ACCOUNT_KEY_PREFIX):
+        return None
+    return TaskRow(
+        id=f.text("Id"),
+        account_id=what,
+        owner_id=f.get("OwnerId"),
+        subject=f.text("Subject"),
+        closed=False,
+        due=f.text("ActivityDate")[:10] or None,
+    )
+
+
+# Records a converter returns None for do not belong in the mirror: a full pull skips
+# them, an incremental one removes them as if deleted.
+Convert = Callable[[_Fields], Row | None]
+RELATED: dict[str, tuple[Table, Convert]] = {
+    "Contact": ("contacts", _contact_row),
+    "Task": ("tasks", _task_row),
+}
+
+
+def _specs(profile: Profile) -> list[tuple[ObjectQuery, Table, Convert]]:
     users, accounts, deals = object_queries(profile)
-    return [
+    specs: list[tuple[ObjectQuery, Table, Convert]] = [
         (users, "owners", _owner_row(profile)),
         (accounts, "accounts", _account_row(profile)),
         (deals, "deals", _deal_row(profile)),
     ]
+    for query in related_queries(profile):
+        table, convert = RELATED[query.sobject]
+        specs.append((query, table, convert))
+    return specs
 
 
 def pull_into(
@@ -154,7 +209,13 @@ def pull_into(
     """Pull every object (or `only` these sObjects) into the mirror, one transaction each."""
     report = PullReport()
     before = client.requests_sent
-    for query, table, convert in _specs(profile):
+    specs = _specs(profile)
+    if only is None:
+        pulled = {query.sobject for query, _, _ in specs}
+        for sobject, (table, _) in RELATED.items():
+            if sobject not in pulled:
+                mirror.drop(sobject, table)
+    for query, table, convert in specs:
         if only is not None and query.sobject not in only:
             continue
         cursor = None if full else mirror.cursor(query.sobject)
@@ -168,10 +229,11 @@ def pull_into(
                 continue
             kept.append({"Id": record["Id"], "SystemModstamp": record["SystemModstamp"]})
             fields = _Fields(record)
-            if fields.get("IsDeleted"):
+            row = None if fields.get("IsDeleted") else convert(fields)
+            if row is None:
                 deleted.append(fields.text("Id"))
             else:
-                rows.append(convert(fields))
+                rows.append(row)
         mirror.store(
             query.sobject,
             table,

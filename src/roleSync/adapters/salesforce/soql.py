@@ -32,6 +32,10 @@ class ObjectQuery:
     # Deletions can be pulled (queryAll + IsDeleted). User has no IsDeleted: users are
     # deactivated, never deleted.
     deletable: bool
+    # A constant condition a full pull selects by (open tasks only, say). Incremental
+    # pulls ask for every change instead, so a record that stopped matching (a task
+    # completed since) is seen and removed from the mirror.
+    full_filter: str | None = None
 
 
 def _unique(names: Iterable[str | None]) -> tuple[str, ...]:
@@ -97,6 +101,52 @@ def object_queries(profile: Profile) -> tuple[ObjectQuery, ObjectQuery, ObjectQu
     return users, accounts, deals
 
 
+# Account Ids start with this key prefix in every org: a Task's WhatId names an account
+# when it has it (WhatId is polymorphic: an opportunity, a case, ...).
+ACCOUNT_KEY_PREFIX = "001"
+
+
+def related_queries(profile: Profile) -> tuple[ObjectQuery, ...]:
+    """Contact and Task, as far as the profile's `pull` switches them on.
+
+    Full pulls select contacts with an account and open tasks with an account; the pull
+    keeps, of incremental answers, only those (see `pull.py`), so both read the same set.
+    """
+    section = profile.salesforce
+    assert section is not None
+    queries: list[ObjectQuery] = []
+    if section.pull.contacts:
+        queries.append(
+            ObjectQuery(
+                "Contact",
+                ("Id", "AccountId", "OwnerId", "Name", "Email", STAMP_FIELD, "IsDeleted"),
+                deletable=True,
+                full_filter="AccountId != null",
+            )
+        )
+    if section.pull.tasks:
+        queries.append(
+            ObjectQuery(
+                "Task",
+                (
+                    "Id",
+                    "WhatId",
+                    "AccountId",
+                    "OwnerId",
+                    "Subject",
+                    "Status",
+                    "IsClosed",
+                    "ActivityDate",
+                    STAMP_FIELD,
+                    "IsDeleted",
+                ),
+                deletable=True,
+                full_filter="IsClosed = false AND AccountId != null",
+            )
+        )
+    return tuple(queries)
+
+
 def pull_soql(query: ObjectQuery, since: datetime | None) -> str:
     """A full pull (`since` None) or the changes since a stamp, oldest first.
 
@@ -104,6 +154,14 @@ def pull_soql(query: ObjectQuery, since: datetime | None) -> str:
     (a page can end inside a tie); the ones that were are dropped by `unseen`.
     """
     select = ", ".join(query.fields)
+    if since is None and query.full_filter is not None:
+        return format_soql(
+            "SELECT {:literal} FROM {:literal} WHERE {:literal} ORDER BY {:literal}, Id",
+            select,
+            query.sobject,
+            query.full_filter,
+            STAMP_FIELD,
+        )
     if since is None:
         return format_soql(
             "SELECT {:literal} FROM {:literal} ORDER BY {:literal}, Id",
