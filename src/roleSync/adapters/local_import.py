@@ -46,6 +46,7 @@ from roleSync.errors import Diagnostic, InputError, Severity, UsageError
 from roleSync.file_faults import os_cause, sqlite_cause
 from roleSync.health.findings import Locator
 from roleSync.profile import Profile
+from roleSync.stale_files import sweep_unlocked
 
 # The book health gate: called with the book as it will be, before anything is made
 # visible, and a locator of records in the files being imported (so that a finding points
@@ -270,21 +271,11 @@ def _link_into_place(stage_path: Path, book: Path) -> None:
 
 
 def _sweep_stale_staging(book: Path) -> None:
-    """Delete the staging files of imports that were killed (kill -9, a crash): a file
-    nobody holds the lock of. One of a running import stays."""
-    for stale in book.parent.glob(f".{book.name}.*.import"):
-        try:
-            handle = os.open(stale, os.O_RDWR)
-        except OSError:
-            continue  # gone meanwhile, or not ours to open
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            continue  # held: an import running now
-        else:
-            stale.unlink(missing_ok=True)
-        finally:
-            os.close(handle)
+    """Delete the staging files of imports that were killed (kill -9, a crash); one of a
+    running import stays (see roleSync.stale_files)."""
+    sweep_unlocked(
+        book.parent.glob(f".{book.name}.*.import"), lambda stale: stale.unlink(missing_ok=True)
+    )
 
 
 def import_csv(

@@ -9,7 +9,6 @@ built aside and linked into place, so no reader ever meets a half-made one.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import secrets
 import sqlite3
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from roleSync.errors import RoleSyncError
 from roleSync.file_faults import DAMAGED, is_damaged, is_not_utf8, os_cause, sqlite_cause
+from roleSync.stale_files import hold, sweep_unlocked
 from roleSync.sync.migrations import NewerSchemaError, migrate, schema_version
 
 # Seconds a writer waits for another process's transaction (another profile sharing
@@ -56,11 +56,9 @@ def _create(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _sweep_stale_drafts(path)
-        # 0o644 less the umask: the mode SQLite itself gives a file it creates.
-        handle = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        # Held until the draft is gone: the kernel drops it if this process dies, which
-        # is how a later run tells a dead run's draft from one being made right now.
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        # Locked until the draft is gone: how a later run tells a dead run's draft from
+        # one being made right now.
+        handle = hold(draft)
     except OSError as exc:
         raise StateError(f"cannot create the state store {path}: {os_cause(exc)}") from None
     try:
@@ -95,20 +93,8 @@ def _remove_draft(draft: Path) -> None:
 
 def _sweep_stale_drafts(path: Path) -> None:
     """Delete the drafts of runs killed while creating the store at `path` (kill -9, a
-    power cut): drafts nobody holds the lock of. One being made right now stays."""
-    for stale in path.parent.glob(f".{path.name}.*{DRAFT_SUFFIX}"):
-        try:
-            handle = os.open(stale, os.O_RDWR)
-        except OSError:
-            continue  # gone meanwhile, or not ours to open
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            continue  # held: another run is creating the store now
-        else:
-            _remove_draft(stale)
-        finally:
-            os.close(handle)
+    power cut); one being made right now stays (see roleSync.stale_files)."""
+    sweep_unlocked(path.parent.glob(f".{path.name}.*{DRAFT_SUFFIX}"), _remove_draft)
 
 
 def open_store_file(path: Path) -> sqlite3.Connection:
