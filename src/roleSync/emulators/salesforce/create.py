@@ -23,7 +23,7 @@ from roleSync.emulators.salesforce.http import (
     sf_error,
     unreadable_body,
 )
-from roleSync.emulators.salesforce.rest import MAX_COLLECTION, write_fields
+from roleSync.emulators.salesforce.rest import read_collection, write_fields
 from roleSync.emulators.salesforce.schema import SObjectDef, Value, resolve_sobject
 from roleSync.emulators.salesforce.store import Record, RecordError
 
@@ -38,21 +38,10 @@ _ROLLED_BACK = RecordError(
 
 
 def collections_create(emu: SalesforceEmulator, request: Request) -> Response:
-    try:
-        body = request.json()
-    except ValueError as exc:
-        return sf_error(400, "JSON_PARSER_ERROR", unreadable_body(exc))
-    records = body.get("records") if isinstance(body, dict) else None
-    if not isinstance(records, list):
-        return sf_error(400, "JSON_PARSER_ERROR", 'Expected {"allOrNone": ..., "records": [...]}')
-    if len(records) > MAX_COLLECTION:
-        return sf_error(
-            400,
-            "EXCEEDED_ID_LIMIT",
-            "record limit reached. cannot submit more than "
-            f"{MAX_COLLECTION} records into this call",
-        )
-    all_or_none = bool(body.get("allOrNone", False))
+    read = read_collection(request)
+    if isinstance(read, Response):
+        return read
+    records, all_or_none = read
     store = emu.store
     claimed: dict[tuple[str, Value], str] = {}
     outcomes: list[tuple[SObjectDef, Record] | RecordError] = []

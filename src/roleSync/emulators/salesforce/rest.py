@@ -265,7 +265,9 @@ def sobject_patch(emu: SalesforceEmulator, request: Request, name: str, record_i
     return Response(204, content_type=None)
 
 
-def collections_patch(emu: SalesforceEmulator, request: Request) -> Response:
+def read_collection(request: Request) -> tuple[list[Any], bool] | Response:
+    """The records and allOrNone of an sObject Collections body (create or update), or
+    the error answer: not JSON, no records list, more than MAX_COLLECTION records."""
     try:
         body = request.json()
     except ValueError as exc:
@@ -280,7 +282,14 @@ def collections_patch(emu: SalesforceEmulator, request: Request) -> Response:
             "record limit reached. cannot submit more than "
             f"{MAX_COLLECTION} records into this call",
         )
-    all_or_none = bool(body.get("allOrNone", False))
+    return records, bool(body.get("allOrNone", False))
+
+
+def collections_patch(emu: SalesforceEmulator, request: Request) -> Response:
+    read = read_collection(request)
+    if isinstance(read, Response):
+        return read
+    records, all_or_none = read
     store = emu.store
     outcomes: list[tuple[str, Any] | RecordError] = []
     with store.lock:
