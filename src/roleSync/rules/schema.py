@@ -216,6 +216,46 @@ class HandoffFrom(StrEnum):
 DEFAULT_MAX_AGE_DAYS = 365
 
 
+class CarryWhose(StrEnum):
+    ALL = "all"
+    PREVIOUS_OWNER = "previous_owner"
+
+
+class CarryDeals(_Strict):
+    """Open deals of the account that move to its new owner. Closed deals never move:
+    a won deal stays with whoever won it."""
+
+    kinds: list[DealKind] = Field(
+        default_factory=lambda: [DealKind.RENEWAL, DealKind.EXPANSION], min_length=1
+    )
+    """The open deals' kinds that move (default: [renewal, expansion])."""
+    whose: CarryWhose = CarryWhose.ALL
+    """all: whoever owns them; previous_owner: only those the account's previous owner owns."""
+
+
+class Carry(_Strict):
+    """One kind of record that follows the account to its new owner: give exactly one key."""
+
+    deals: CarryDeals | None = None
+    """Open deals of the given kinds, e.g. `{kinds: [renewal, expansion]}`."""
+    contacts: CarryWhose | None = None
+    """The account's contacts: all, or previous_owner (only those the previous owner owns)."""
+    tasks: CarryWhose | None = None
+    """The account's open tasks: all, or previous_owner (only those the previous owner owns)."""
+
+    @model_validator(mode="after")
+    def _one_object(self) -> Carry:
+        if len(self.objects) != 1:
+            raise PydanticCustomError(
+                "carry-entry", "each carry entry names exactly one of deals, contacts or tasks"
+            )
+        return self
+
+    @property
+    def objects(self) -> tuple[str, ...]:
+        return tuple(n for n in ("deals", "contacts", "tasks") if getattr(self, n) is not None)
+
+
 class Handoff(_Strict):
     """When a post-sale account leaves its hunter: one trigger and its conditions."""
 
@@ -250,6 +290,10 @@ class Handoff(_Strict):
     someone else. false (the default): people win; such accounts are skipped with code
     manual-reassignment. true: the rules win and the account is handed off again."""
 
+    carry: list[Carry] = Field(default_factory=list)
+    """Related records that move with the account, e.g. `[{deals: {kinds: [renewal]}},
+    {contacts: all}, {tasks: previous_owner}]`. Default: none (only the account moves)."""
+
     @model_validator(mode="after")
     def _trigger_keys(self) -> Handoff:
         needs = {Trigger.STAGE_REACHED: "stage", Trigger.LIFECYCLE_BECAME: "lifecycle"}
@@ -270,6 +314,12 @@ class Handoff(_Strict):
                 "ignored-key",
                 "'kinds' is only meaningful with trigger stage_reached",
                 {"key": "kinds"},
+            )
+        named = [name for entry in self.carry for name in entry.objects]
+        repeated = sorted({name for name in named if named.count(name) > 1})
+        if repeated:
+            raise PydanticCustomError(
+                "carry-twice", f"carry names {repeated[0]} twice", {"key": "carry"}
             )
         if self.since is not None and self.max_age_days is not None:
             raise PydanticCustomError(
