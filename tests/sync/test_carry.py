@@ -15,8 +15,11 @@ import pytest
 
 from roleSync.adapters.local_store import write_book
 from roleSync.cli import main
-from roleSync.model import Account, Contact, Deal, DealKind, Owner, Task
+from roleSync.model import Account, Book, Contact, Deal, DealKind, Owner, Task
 from roleSync.plan import Plan
+from roleSync.plan.carry import carried_records
+from roleSync.plan.types import OwnershipChange, RelatedObject
+from roleSync.rules.schema import Handoff
 
 AS_OF = date(2026, 6, 30)
 ROLES = """\
@@ -209,3 +212,29 @@ def test_check_points_at_unknown_carry_objects_and_kinds(
     assert len(lines) == 1, lines
     assert lines[0].startswith(str(rules / "routing.yaml")), lines
     assert expected in lines[0], lines
+
+
+def test_previous_owner_scope_and_records_already_with_the_new_owner_stay_out() -> None:
+    opened = AS_OF - timedelta(days=5)
+    deals = [
+        Deal("r-h", "acme", "h", DealKind.RENEWAL, "Open", False, False, 1.0, opened, None),
+        Deal("r-x", "acme", "x", DealKind.RENEWAL, "Open", False, False, 1.0, opened, None),
+        Deal("r-lost", "acme", "h", DealKind.RENEWAL, "Lost", True, False, 1.0, opened, opened),
+    ]
+    contacts = [Contact("c-f", "acme", "f"), Contact("c-h", "acme", "h")]
+    book = Book([], [Account("acme", "Acme", "h")], deals, contacts=contacts)
+    block = Handoff.model_validate(
+        {
+            "id": "farm",
+            "carry": [
+                {"deals": {"kinds": ["renewal"], "whose": "previous_owner"}},
+                {"contacts": "all"},
+            ],
+        }
+    )
+    change = OwnershipChange("acme", "Acme", "h", "f", "r", "why", "first_won_new_business", "farm")
+    carried = carried_records(book, [change], [block])
+    assert [(r.object, r.record_id) for r in carried] == [
+        (RelatedObject.DEAL, "r-h"),  # r-x is not the previous owner's, r-lost is closed
+        (RelatedObject.CONTACT, "c-h"),  # c-f is with the new owner already
+    ]

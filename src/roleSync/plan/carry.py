@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from roleSync.model import Book
 from roleSync.plan.types import OwnershipChange, RelatedChange, RelatedObject
-from roleSync.rules.schema import Carry, CarryWhose, Handoff
+from roleSync.rules.carry_schema import Carry, CarryWhose
+from roleSync.rules.schema import Handoff
 
 
 def carries_deals(blocks: Iterable[Handoff]) -> bool:

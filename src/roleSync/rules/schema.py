@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from roleSync.metrics import METRIC_NAMES
 from roleSync.model import DealKind
+from roleSync.rules.carry_schema import Carry
 
 RuleId = Annotated[
     str,
@@ -214,46 +215,6 @@ class HandoffFrom(StrEnum):
 # a first sync must not hand off a whole historic book at once. Backfill on purpose with
 # a larger `max_age_days` or an early `since`.
 DEFAULT_MAX_AGE_DAYS = 365
-
-
-class CarryWhose(StrEnum):
-    ALL = "all"
-    PREVIOUS_OWNER = "previous_owner"
-
-
-class CarryDeals(_Strict):
-    """Open deals of the account that move to its new owner. Closed deals never move:
-    a won deal stays with whoever won it."""
-
-    kinds: list[DealKind] = Field(
-        default_factory=lambda: [DealKind.RENEWAL, DealKind.EXPANSION], min_length=1
-    )
-    """The open deals' kinds that move (default: [renewal, expansion])."""
-    whose: CarryWhose = CarryWhose.ALL
-    """all: whoever owns them; previous_owner: only those the account's previous owner owns."""
-
-
-class Carry(_Strict):
-    """One kind of record that follows the account to its new owner: give exactly one key."""
-
-    deals: CarryDeals | None = None
-    """Open deals of the given kinds, e.g. `{kinds: [renewal, expansion]}`."""
-    contacts: CarryWhose | None = None
-    """The account's contacts: all, or previous_owner (only those the previous owner owns)."""
-    tasks: CarryWhose | None = None
-    """The account's open tasks: all, or previous_owner (only those the previous owner owns)."""
-
-    @model_validator(mode="after")
-    def _one_object(self) -> Carry:
-        if len(self.objects) != 1:
-            raise PydanticCustomError(
-                "carry-entry", "each carry entry names exactly one of deals, contacts or tasks"
-            )
-        return self
-
-    @property
-    def objects(self) -> tuple[str, ...]:
-        return tuple(n for n in ("deals", "contacts", "tasks") if getattr(self, n) is not None)
 
 
 class Handoff(_Strict):
