@@ -206,9 +206,10 @@ def run_plan(args: argparse.Namespace) -> ExitCode:
         sys.stdout.write(plan.to_json())
         return ExitCode.OK
     write_atomically(args.output, plan.to_json())
+    carried = f"{len(plan.related_changes)} carried records, " if plan.related_changes else ""
     summary = (
-        f"plan: {len(plan.changes)} ownership changes, {len(plan.metric_writes)} metric "
-        f"writes, {skip_summary(plan)}; written to {args.output}"
+        f"plan: {len(plan.changes)} ownership changes, {carried}{len(plan.metric_writes)} "
+        f"metric writes, {skip_summary(plan)}; written to {args.output}"
     )
     print(printable(summary), file=sys.stderr)
     return ExitCode.OK

@@ -14,6 +14,7 @@ from typing import Any
 
 from roleSync.metrics import RoleMetrics, compute_role_metrics
 from roleSync.model import Account, Book, DealFacts, FieldValue
+from roleSync.plan.carry import carried_records
 from roleSync.plan.document import PLAN_FORMAT, Plan
 from roleSync.plan.triggers import Event, Handoffs, plan_window
 from roleSync.plan.types import MetricWrite, OwnerRole, OwnershipChange, Skip, SkipCode
@@ -187,6 +188,9 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
             )
 
     summary.update(handoffs=len(changes), skipped=len(skipped))
+    related = carried_records(book, changes, inputs.routing.blocks)
+    if related:  # only with carry: plans without it stay byte-identical
+        summary["carried"] = len(related)
     owners = [
         OwnerRole(
             o.id,
@@ -214,4 +218,5 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
         skipped,
         dict(sorted(picker.rotation.items())),
         summary,
+        related,
     )

@@ -19,7 +19,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 from roleSync.errors import Diagnostic, InputError, Severity
 from roleSync.json_text import pretty_json
 from roleSync.plan.json_position import value_position
-from roleSync.plan.types import MetricWrite, OwnerRole, OwnershipChange, Skip
+from roleSync.plan.types import MetricWrite, OwnerRole, OwnershipChange, RelatedChange, Skip
 
 # 2: metric writes carry the values they were planned from (`expected`, compare-and-set).
 PLAN_FORMAT = 2
@@ -48,10 +48,17 @@ class Plan:
     # Counts for people: accounts looked at, already with a farmer, not yet won, ...
     # Never trusted by apply: the book size for max_share is counted from the book.
     summary: dict[str, int] = field(default_factory=dict)
+    # Records that follow their account (routing.yaml `carry`). Absent from plans made
+    # before carry existed, or without it: such plans read as carrying nothing, so the
+    # format did not change.
+    related_changes: list[RelatedChange] = field(default_factory=list)
 
     def to_json(self) -> str:
         # pretty_json: what json.dumps(indent=2, sort_keys=True) writes, faster.
-        return pretty_json(_PLAN_ADAPTER.dump_python(self, mode="json")) + "\n"
+        data = _PLAN_ADAPTER.dump_python(self, mode="json")
+        if not self.related_changes:  # plans without carry stay byte-identical to before
+            del data["related_changes"]
+        return pretty_json(data) + "\n"
 
     @classmethod
     def from_json(cls, text: str | bytes, path: str, *, history: bool = False) -> Plan:
@@ -138,6 +145,18 @@ def duplicate_entries(plan: Plan) -> list[Duplicate]:
                 f"account {change.account_id} is {why} in this plan",
             )
         )
+    carried: set[tuple[str, str]] = set()
+    for related in plan.related_changes:
+        key = (related.object.value, related.record_id)
+        if key in carried:
+            found.append(
+                Duplicate(
+                    "record_id",
+                    related.record_id,
+                    f"{related.object.value} {related.record_id} is carried twice in this plan",
+                )
+            )
+        carried.add(key)
     written: set[str] = set()
     for write in plan.metric_writes:
         if write.owner_id in written:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from roleSync.metrics import RoleMetrics
 from roleSync.model import FieldValue, Role
@@ -25,6 +26,30 @@ class OwnershipChange:
     reason: str
     # The trigger that fired and the id of its handoff block (routing.yaml). Blank in plans
     # written before triggers were named: their trigger was first_won_new_business.
+    trigger: str = ""
+    handoff_id: str = ""
+
+
+class RelatedObject(StrEnum):
+    DEAL = "deal"
+    CONTACT = "contact"
+    TASK = "task"
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedChange:
+    """Move one record of an account (an open deal, a contact, an open task) to the
+    account's new owner, because its handoff block carries it (routing.yaml `carry`).
+
+    Compare-and-set like an account: written only while the record's owner is still
+    `from_owner_id`. `handoff_id` and `trigger` name the block, as on the account's change."""
+
+    object: RelatedObject
+    record_id: str
+    account_id: str
+    from_owner_id: str | None
+    to_owner_id: str
+    reason: str
     trigger: str = ""
     handoff_id: str = ""
 

@@ -111,6 +111,10 @@ handoffs:                       # tried in order: the first that fired and takes
   - id: first-win
     trigger: first_won_new_business
     delay_days: 14
+    carry:                      # records that follow the account to its farmer
+      - deals: {kinds: [renewal, expansion]}   # open ones; closed deals never move
+      - contacts: all           # or previous_owner: only those the hunter owns
+      - tasks: previous_owner   # open tasks the hunter owns
   - id: became-customer
     trigger: lifecycle_became
     lifecycle: customer
@@ -276,6 +280,14 @@ def _handoffs_section() -> list[str]:
         "counts it as `too_old`): a first sync never hands off a whole historic book. To "
         "backfill older accounts on purpose, raise `max_age_days` or set an early `since`, "
         "plan, review, and apply.",
+        "",
+        "`carry` lists the records that follow a handed-off account to its new owner: "
+        "open deals of the given `kinds`, contacts, open tasks (`all`, or `previous_owner`: "
+        "only those the previous owner owns). Closed deals never move: a won deal stays "
+        "with whoever won it. Each carried record is an entry of the plan's "
+        "`related_changes` with its reason, counted in the summary as `carried`. Not "
+        "written yet: `apply` and `sync` refuse a plan that carries records, writing "
+        "nothing, until the adapters write them (a later release).",
         "",
         "```yaml",
         _checked_example("handoffs").rstrip(),

@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from roleSync.metrics import METRIC_NAMES
 from roleSync.model import DealKind
+from roleSync.rules.carry_schema import Carry
 
 RuleId = Annotated[
     str,
@@ -250,6 +251,10 @@ class Handoff(_Strict):
     someone else. false (the default): people win; such accounts are skipped with code
     manual-reassignment. true: the rules win and the account is handed off again."""
 
+    carry: list[Carry] = Field(default_factory=list)
+    """Related records that move with the account, e.g. `[{deals: {kinds: [renewal]}},
+    {contacts: all}, {tasks: previous_owner}]`. Default: none (only the account moves)."""
+
     @model_validator(mode="after")
     def _trigger_keys(self) -> Handoff:
         needs = {Trigger.STAGE_REACHED: "stage", Trigger.LIFECYCLE_BECAME: "lifecycle"}
@@ -270,6 +275,12 @@ class Handoff(_Strict):
                 "ignored-key",
                 "'kinds' is only meaningful with trigger stage_reached",
                 {"key": "kinds"},
+            )
+        named = [name for entry in self.carry for name in entry.objects]
+        repeated = sorted({name for name in named if named.count(name) > 1})
+        if repeated:
+            raise PydanticCustomError(
+                "carry-twice", f"carry names {repeated[0]} twice", {"key": "carry"}
             )
         if self.since is not None and self.max_age_days is not None:
             raise PydanticCustomError(

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from roleSync.adapters.base import Adapter
 from roleSync.adapters.local import LocalAdapter
-from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
+from roleSync.errors import ConflictError, Diagnostic, InputError, RoleSyncError, Severity
 from roleSync.health import BookHealth, gate
 from roleSync.plan import Plan, PlanInputs, build_plan
+from roleSync.plan.carry import carries_deals
 from roleSync.plan.document import duplicate_entries, key_position
 from roleSync.plan.recheck import refused_changes
 from roleSync.plan.triggers import plan_window
@@ -99,10 +100,11 @@ def make_plan(
     local = request.profile.kind == "local"
     health = gate(request.profile) if local else None
     with progress.stage("pull") as stage:
-        # Deals are folded into the rules' window as they are read: none is kept.
-        book = adapter.pull(
-            plan_window(inputs.as_of, inputs.roles.window_days, inputs.routing.blocks)
-        )
+        # Deals are folded into the rules' window as they are read: none is kept. A
+        # handoff that carries open deals needs them: then the book holds every deal.
+        blocks = inputs.routing.blocks
+        window = plan_window(inputs.as_of, inputs.roles.window_days, blocks)
+        book = adapter.pull(None if carries_deals(blocks) else window)
         stage.done(
             f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts, "
             f"{book.deal_count} deals"
@@ -141,6 +143,14 @@ def apply_plan(
     if plan.profile != profile.name:
         raise ConflictError(
             f"this plan was made for profile {plan.profile!r}, not {profile.name!r}"
+        )
+    if plan.related_changes:
+        # Until the adapters write carried records, a plan that carries some is refused
+        # whole: applying its account moves alone would silently drop the rest.
+        raise RoleSyncError(
+            f"this plan carries {len(plan.related_changes)} related records (routing.yaml "
+            "`carry`), which this roleSync cannot write yet; nothing written: remove `carry` "
+            "from the handoff blocks to apply the account handoffs alone"
         )
     repeated = duplicate_entries(plan)
     if repeated:
