@@ -100,7 +100,7 @@ class ReferencePicker:
         refusals = {o.id: self._refusal(o, assign, account, account.owner_id) for o in pool}
         eligible = [o for o in pool if refusals[o.id] is None]
         if not eligible:
-            return Pick(None, _no_farmer_reason(route.id, pool, refusals))
+            return Pick(None, _no_farmer_reason(route.id, pool, refusals, route.assign))
         if assign.strategy is Strategy.ROUND_ROBIN:
             chosen, why = self._next_in_turn(route.id, pool, eligible)
         else:
@@ -148,7 +148,9 @@ class ReferencePicker:
         self.revenue[owner.id] = self.revenue.get(owner.id, 0.0) + revenue
 
 
-def _no_farmer_reason(route_id: str, pool: list[Owner], refusals: Mapping[str, str | None]) -> str:
+def _no_farmer_reason(
+    route_id: str, pool: list[Owner], refusals: Mapping[str, str | None], assign: Assign
+) -> str:
     if not pool:
         return f"route {route_id}: the pool is empty"
     counts: dict[str, int] = {}
@@ -156,4 +158,5 @@ def _no_farmer_reason(route_id: str, pool: list[Owner], refusals: Mapping[str, s
         if why is not None:
             counts[why] = counts.get(why, 0) + 1
     detail = ", ".join(f"{n} {why}" for why, n in sorted(counts.items()))
-    return f"route {route_id}: no eligible farmer among {len(pool)} ({detail})"
+    who = assign.pool.role.value if isinstance(assign.pool, RolePool) else "farmer"
+    return f"route {route_id}: no eligible {who} among {len(pool)} ({detail})"

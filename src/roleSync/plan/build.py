@@ -165,7 +165,7 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
             skip(SkipCode.MANUAL, manual)
         elif due_on > inputs.as_of:
             skip(SkipCode.PENDING, f"{event.what}; handoff due {due_on}")
-        elif (route := inputs.routing.route_for(account)) is None:
+        elif (route := inputs.routing.route_in(block, account)) is None:
             skip(
                 SkipCode.NO_ROUTE,
                 "no route matched "

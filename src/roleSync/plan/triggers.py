@@ -17,6 +17,10 @@ each account's current lifecycle, not their history:
   does not fire (nothing can say whether the change is recent). Any later edit of the
   account (roleSync's own owner write included) moves that date: a known limit until
   CRMs' lifecycle-date fields are mapped.
+- owner_left: the account's owner is in the book and inactive (Salesforce IsActive false,
+  HubSpot archived owner, local book `active` false). A book does not say when an owner
+  was deactivated, so its date is the plan's date and no age limit or delay applies: a
+  departed owner's book is redistributed whenever it is seen, whatever their role was.
 """
 
 from __future__ import annotations
@@ -87,7 +91,10 @@ def _lifecycle_event(block: Handoff, account: Account, on: date, which: str) -> 
 
 
 def event_of(block: Handoff, account: Account, facts: DealFacts) -> Event | None:
-    """The block's trigger for the account, whatever its date; None if it never fired."""
+    """The block's trigger for the account, whatever its date; None if it never fired.
+    owner_left depends on the owner, not the account: `Handoffs.decide` tells it."""
+    if block.trigger is Trigger.OWNER_LEFT:
+        return None
     if block.trigger is Trigger.FIRST_WON_NEW_BUSINESS:
         won = facts.triggers.get(account.id)
         if won is None:
@@ -119,7 +126,7 @@ class Verdict:
 NO_TRIGGER = Verdict(None, "no trigger fired", "no_trigger")
 TOO_OLD = Verdict(None, "trigger older than the age limit", "too_old")
 STAYS = Verdict(None, "owner is not one to hand off from", "stays")
-_FIRST_WON, _STAGE, _LIFECYCLE = 0, 1, 2
+_FIRST_WON, _STAGE, _LIFECYCLE, _OWNER_LEFT = 0, 1, 2, 3
 _WHY_ROLE = {role: f"owner is a {role.value}" for role in Role}
 
 
@@ -146,6 +153,7 @@ class Handoffs:
             Trigger.FIRST_WON_NEW_BUSINESS: _FIRST_WON,
             Trigger.STAGE_REACHED: _STAGE,
             Trigger.LIFECYCLE_BECAME: _LIFECYCLE,
+            Trigger.OWNER_LEFT: _OWNER_LEFT,
         }
         self.as_of = as_of
         self._blocks = [
@@ -172,6 +180,10 @@ class Handoffs:
         for c in self._blocks:
             deal: Deal | None = None
             which = ""
+            if c.trigger == _OWNER_LEFT:
+                if owner_role is None or owner_active:
+                    continue  # no owner in the book, or one still here
+                return Verdict(owner_left_event(c.block, self.as_of), "owner left")
             if c.trigger == _FIRST_WON:
                 won = facts.triggers.get(account.id)
                 if won is None:
@@ -204,6 +216,10 @@ class Handoffs:
                 event = _lifecycle_event(c.block, account, on, which)
             return Verdict(event, why)
         return STAYS if fired and not too_old else TOO_OLD if fired else NO_TRIGGER
+
+
+def owner_left_event(block: Handoff, as_of: date) -> Event:
+    return Event(block, as_of, f"owner deactivated (seen inactive on {as_of})")
 
 
 def _candidate(owner_role: Role | None, owner_active: bool, c: _Block) -> str | None:

@@ -276,8 +276,9 @@ class Explainer:
         if late < 0:
             return [*lines, "Pending: the hunter keeps it through onboarding until it is due."]
         lines += ["", "Routes, first match wins:"]
+        own = handoff.routes or self.routing_file.routes  # owner_left may have its own
         for index, (raw, route) in enumerate(
-            zip(self.routing_file.routes, self.routing.routes, strict=True), start=1
+            zip(own, self.routing.routes_of(handoff), strict=True), start=1
         ):
             matched, detail = describe(raw.when, account, resolve_account_subject, "       ")
             lines.append(f"  {index}. {route.id}: {'matched' if matched else 'did not match'}")
@@ -298,6 +299,8 @@ class Explainer:
     def _may_move(self, owner: Owner | None, handoff: Handoff) -> tuple[bool, str]:
         """Whether its owner is one to hand off from (triggers.Handoffs.decide), and why."""
         from_roles = ", ".join(r.value for r in handoff.from_roles)
+        if handoff.trigger is Trigger.OWNER_LEFT:  # decide fired it: the owner is inactive
+            return True, "Its owner is deactivated: owner_left redistributes their whole book."
         if owner is None or not owner.active:
             who = "It has no owner in the book" if owner is None else "Its owner is inactive"
             flag = str(handoff.from_inactive_owners).lower()
@@ -323,7 +326,7 @@ class Explainer:
         """The picker as it stood when build_plan reached this account: the plan's earlier
         handoffs (in plan order: oldest trigger first, then account id) replayed."""
         picker = FarmerPicker(self.book, self.decisions, self.revenue, self.rotation)
-        routes = {r.id: r for r in self.routing.routes}
+        routes = self.routing.by_id
         blocks = self.routing_file.blocks
         roles = {o.owner_id: o.role for o in self.plan.owners}
         active = {o.owner_id: o.active for o in self.plan.owners}

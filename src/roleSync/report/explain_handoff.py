@@ -30,6 +30,9 @@ def owner_handoff(owner: Owner, role: OwnerRole, handoff: Handoff, named: bool) 
         else describe_trigger(handoff)
     )
     delay = f"{handoff.delay_days} days after {event}"
+    if handoff.trigger is Trigger.OWNER_LEFT:
+        fate = "redistributed by its routes" if not owner.active else "not concerned (active)"
+        return f"  {label}owner_left: their whole book is {fate}"
     if not owner.active:
         flag = str(handoff.from_inactive_owners).lower()
         verdict = f"handed off {delay}" if handoff.from_inactive_owners else "kept"

@@ -94,6 +94,29 @@ def _lifecycle_problems(
         )
 
 
+def located_blocks(routing: RoutingFile) -> list[tuple[Handoff, Loc]]:
+    """The handoff blocks written in the file, each with where it is."""
+    if routing.handoffs is not None:
+        return [(b, ("handoffs", i)) for i, b in enumerate(routing.handoffs)]
+    return [] if routing.handoff is None else [(routing.handoff, ("handoff",))]
+
+
+def _route_id_problems(loaded: LoadedYaml, routing: RoutingFile) -> Iterator[Diagnostic]:
+    """A block's own route ids must be new: plans, explain and the rotation state name
+    routes by id, so two routes with one id would share a rotation and a story."""
+    seen = {route.id for route in routing.routes}
+    for block, loc in located_blocks(routing):
+        own = block.routes or ()
+        for at, route in enumerate(own):
+            if route.id in seen:  # a repeat within the block is the rule-set loader's
+                yield loaded.diagnostic(
+                    (*loc, "routes", at, "id"),
+                    f"a second route with id {route.id!r}: a block's routes need their own ids",
+                    "duplicate-id",
+                )
+        seen.update(route.id for route in own)
+
+
 def handoff_problems(
     loaded: LoadedYaml, routing: RoutingFile, maps: Mappings | None
 ) -> list[Diagnostic]:
@@ -107,17 +130,10 @@ def handoff_problems(
             message = f"a second handoff block with id {block.id!r}"
             problems.append(loaded.diagnostic(("handoffs", index, "id"), message, "duplicate-id"))
         seen.add(block.id)
+    problems += _route_id_problems(loaded, routing)
     if maps is None:
         return problems
-    if routing.handoffs is not None:
-        located: list[tuple[Handoff, Loc]] = [
-            (b, ("handoffs", i)) for i, b in enumerate(routing.handoffs)
-        ]
-    elif routing.handoff is not None:
-        located = [(routing.handoff, ("handoff",))]
-    else:
-        return problems
-    for block, loc in located:
+    for block, loc in located_blocks(routing):
         if block.trigger is Trigger.STAGE_REACHED:
             problems.extend(_stage_problems(loaded, block, loc, maps))
         elif block.trigger is Trigger.LIFECYCLE_BECAME:

@@ -124,6 +124,33 @@ routes:
     assign: {pool: {role: farmer}}
 """,
     ),
+    "owner_left": (
+        RoutingFile,
+        """\
+version: 1
+kind: routing
+handoffs:
+  - id: owner-left              # first: a departed owner's book moves whatever else fired
+    trigger: owner_left
+    routes:                     # its own routes; ids differ from the file's routes
+      - id: left-customers      # customers to the farmers, at most 120 accounts each
+        when: {field: account.lifecycle, op: eq, value: customer}
+        assign:
+          pool: {role: farmer}
+          strategy: least_loaded
+          capacity: {max_accounts: 120}
+      - id: left-prospects      # prospects (and their open pipeline) to the hunters
+        assign:
+          pool: {role: hunter}
+          strategy: least_loaded
+          capacity: {max_accounts: 80}
+  - id: first-win
+    trigger: first_won_new_business
+routes:
+  - id: everyone-else
+    assign: {pool: {role: farmer}}
+""",
+    ),
 }
 TRIGGER_HELP = {
     "first_won_new_business": "the account's first won new-business deal; dated by its close date",
@@ -136,6 +163,11 @@ TRIGGER_HELP = {
     "else its creation. An account with neither date does not fire. The book holds no "
     "lifecycle history, so any later edit of the account re-dates it: keep `from_roles` "
     "narrow and the age limit short",
+    "owner_left": "the account's owner is in the book and deactivated (Salesforce `IsActive` "
+    "false, HubSpot archived owner, local book `active` false), whatever their role: their "
+    "whole book moves. The book holds no deactivation date, so it is dated by the plan's "
+    "date and takes no `delay_days`, `max_age_days`, `since`, `from_roles` or "
+    "`from_inactive_owners` (check rejects them)",
 }
 
 
@@ -291,6 +323,20 @@ def _handoffs_section() -> list[str]:
         "",
         "```yaml",
         _checked_example("handoffs").rstrip(),
+        "```",
+        "",
+        "owner_left redistributes a deactivated owner's whole book by the block's own "
+        "`routes` (without them, by the file's `routes`): a `when` on `account.lifecycle` "
+        "sends customers to farmers and the rest to hunters (`pool: {role: hunter}`). "
+        "`capacity` caps hold: an account no pool member can take is skipped as "
+        "`no-eligible-farmer` with the reason (the pool's members at capacity) and stays "
+        "with its departed owner until there is room. Put the owner_left block first: the "
+        "first block that fires decides. `from_inactive_owners` on the other blocks still "
+        "hands off an inactive owner's accounts whose trigger fired, by the file's routes; "
+        "with an owner_left block first, owner_left takes them all.",
+        "",
+        "```yaml",
+        _checked_example("owner_left").rstrip(),
         "```",
         "",
     ]

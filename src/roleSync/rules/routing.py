@@ -25,6 +25,7 @@ from roleSync.rules.schema import (
     Comparison,
     Handoff,
     RolePool,
+    Route,
     RoutingFile,
     Strategy,
 )
@@ -78,12 +79,32 @@ class CompiledRouting:
     def __init__(self, routing: RoutingFile) -> None:
         # The handoff blocks, tried in order (plan/triggers.py).
         self.blocks: tuple[Handoff, ...] = routing.blocks
-        self.routes = tuple(CompiledRoute(r.id, r.assign) for r in routing.routes)
-        generated = first_match(
-            [r.when for r in routing.routes], self.routes, None, ["account"], _account_read
-        )
-        self.route_for = cast(Callable[[Account], CompiledRoute | None], generated.function())
-        self.source = generated.source  # what `route_for` runs, for tests and debugging
+        self.routes, self.route_for, self.source = _compile(routing.routes)
+        # Blocks with their own `routes` (owner_left): block id -> their first-match.
+        self._block_routes = {b.id: _compile(b.routes) for b in self.blocks if b.routes is not None}
+        # Every route by id, the blocks' own included (explain replays picks by id).
+        self.by_id = {r.id: r for r in self.routes}
+        for routes, _, _ in self._block_routes.values():
+            self.by_id.update({r.id: r for r in routes})
+
+    def routes_of(self, block: Handoff) -> tuple[CompiledRoute, ...]:
+        """The routes the block's accounts take: its own, else the file's."""
+        own = self._block_routes.get(block.id)
+        return self.routes if own is None else own[0]
+
+    def route_in(self, block: Handoff, account: Account) -> CompiledRoute | None:
+        """`route_for`, on the block's own routes when it has them."""
+        own = self._block_routes.get(block.id)
+        return self.route_for(account) if own is None else own[1](account)
+
+
+_RouteFor = Callable[[Account], CompiledRoute | None]
+
+
+def _compile(routes: list[Route]) -> tuple[tuple[CompiledRoute, ...], _RouteFor, str]:
+    compiled = tuple(CompiledRoute(r.id, r.assign) for r in routes)
+    generated = first_match([r.when for r in routes], compiled, None, ["account"], _account_read)
+    return compiled, cast(_RouteFor, generated.function()), generated.source
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +242,7 @@ class FarmerPicker:
                 counts[_accounts_cap(cap.max_accounts)] = at_accounts
             if cap is not None and cap.max_revenue is not None:
                 counts[_revenue_cap(cap.max_revenue)] = at_revenue
-            return Pick(None, _no_farmer_reason(route.id, len(pool), counts))
+            return Pick(None, _no_farmer_reason(route, len(pool), counts))
         if assign.strategy is Strategy.ROUND_ROBIN:
             start = self._turn_start(route.id)
             chosen, why = self._next_in_turn(route.id, pool, query.next_in_turn(start), start)
@@ -239,7 +260,7 @@ class FarmerPicker:
         eligible = [o for o, why in zip(pool, refusals, strict=True) if why is None]
         if not eligible:
             counts = Counter(why for why in refusals if why is not None)
-            return Pick(None, _no_farmer_reason(route.id, len(pool), counts))
+            return Pick(None, _no_farmer_reason(route, len(pool), counts))
         if assign.strategy is Strategy.ROUND_ROBIN:
             start = self._turn_start(route.id)
             turns = ((start + step) % len(pool) for step in range(len(pool)))
@@ -311,9 +332,12 @@ def _revenue_cap(max_revenue: float) -> str:
     return f"at capacity (revenue {_money(max_revenue)})"
 
 
-def _no_farmer_reason(route_id: str, pool_size: int, counts: Mapping[str, int]) -> str:
+def _no_farmer_reason(route: CompiledRoute, pool_size: int, counts: Mapping[str, int]) -> str:
     """Why nobody can take the account: how many members each refusal kept out."""
     if not pool_size:
-        return f"route {route_id}: the pool is empty"
+        return f"route {route.id}: the pool is empty"
     detail = ", ".join(f"{n} {why}" for why, n in sorted(counts.items()) if n)
-    return f"route {route_id}: no eligible farmer among {pool_size} ({detail})"
+    pool = route.assign.pool
+    # A `{role: hunter}` pool (owner_left's prospects) has hunters, not farmers, in it.
+    who = pool.role.value if isinstance(pool, RolePool) else "farmer"
+    return f"route {route.id}: no eligible {who} among {pool_size} ({detail})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,32 +69,49 @@ def _condition_fields(node: Any, loc: Loc) -> Iterable[tuple[Loc, str, str]]:
             yield from _condition_fields(node["not"], (*loc, "not"))
 
 
+def _rule_lists(loaded: LoadedYaml, kind: str) -> Iterator[tuple[Loc, list[Any]]]:
+    """Each list of rules in the raw file with where it is: classify or routes, and the
+    `routes` of handoff blocks (owner_left), which compare account fields too."""
+    data = loaded.data if isinstance(loaded.data, dict) else {}
+    section = "classify" if kind == "roles" else "routes"
+    if isinstance(data.get(section), list):
+        yield (section,), data[section]
+    if kind != "routing":
+        return
+    blocks = data.get("handoffs")
+    located = list(enumerate(blocks)) if isinstance(blocks, list) else []
+    at: list[tuple[Loc, Any]] = [(("handoffs", i), b) for i, b in located]
+    at.append((("handoff",), data.get("handoff")))
+    for loc, block in at:
+        if isinstance(block, dict) and isinstance(block.get("routes"), list):
+            yield (*loc, "routes"), block["routes"]
+
+
 def _semantic(loaded: LoadedYaml, kind: str) -> list[Diagnostic]:
     """Checks the schema cannot express: unique ids, subjects valid where they are used."""
     problems: list[Diagnostic] = []
-    section = "classify" if kind == "roles" else "routes"
-    items = loaded.data.get(section) if isinstance(loaded.data, dict) else None
-    if not isinstance(items, list):
-        return problems
-    seen: dict[str, int] = {}
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            continue
-        rule_id = item.get("id")
-        if isinstance(rule_id, str):
-            if rule_id in seen:
-                problems.append(
-                    loaded.diagnostic(
-                        (section, index, "id"),
-                        f"duplicate id {rule_id!r} (first used in {section}[{seen[rule_id]}])",
-                        "duplicate-id",
+    for where, items in _rule_lists(loaded, kind):
+        seen: dict[str, int] = {}
+        named = ".".join(str(part) for part in where)
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            rule_id = item.get("id")
+            if isinstance(rule_id, str):
+                if rule_id in seen:
+                    problems.append(
+                        loaded.diagnostic(
+                            (*where, index, "id"),
+                            f"duplicate id {rule_id!r} (first used in {named}[{seen[rule_id]}])",
+                            "duplicate-id",
+                        )
                     )
-                )
-            seen.setdefault(rule_id, index)
-        for loc, key, name in _condition_fields(item.get("when"), (section, index, "when")):
-            problem = _subject_problem(kind, key, name)
-            if problem:
-                problems.append(loaded.diagnostic(loc, problem, "unknown-field"))
+                seen.setdefault(rule_id, index)
+            when_at = (*where, index, "when")
+            for loc, key, name in _condition_fields(item.get("when"), when_at):
+                problem = _subject_problem(kind, key, name)
+                if problem:
+                    problems.append(loaded.diagnostic(loc, problem, "unknown-field"))
     return problems
 
 

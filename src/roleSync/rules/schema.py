@@ -203,6 +203,7 @@ class Trigger(StrEnum):
     FIRST_WON_NEW_BUSINESS = "first_won_new_business"
     STAGE_REACHED = "stage_reached"
     LIFECYCLE_BECAME = "lifecycle_became"
+    OWNER_LEFT = "owner_left"
 
 
 class HandoffFrom(StrEnum):
@@ -225,7 +226,8 @@ class Handoff(_Strict):
     trigger: Trigger = Trigger.FIRST_WON_NEW_BUSINESS
     """The event that starts the handoff: first_won_new_business (the account's first won
     new-business deal), stage_reached (a deal of `kinds` stands at `stage`) or
-    lifecycle_became (the account's lifecycle is `lifecycle`)."""
+    lifecycle_became (the account's lifecycle is `lifecycle`) or owner_left (the account's
+    owner is deactivated: their whole book is redistributed, whatever their role)."""
     stage: StrictStr | None = Field(default=None, min_length=1)
     """stage_reached only: the deal stage, as the CRM names it (case and spaces ignored)."""
     kinds: list[DealKind] | None = Field(default=None, min_length=1)
@@ -250,6 +252,10 @@ class Handoff(_Strict):
     """Hand off again an account roleSync handed to a farmer that a person has since given to
     someone else. false (the default): people win; such accounts are skipped with code
     manual-reassignment. true: the rules win and the account is handed off again."""
+    routes: list[Route] | None = Field(default=None, min_length=1)
+    """owner_left only: the routes this block's accounts take, tried in order, instead of
+    the file's `routes` (e.g. customers to farmers, the rest to hunters). Ids must differ
+    from every other route's: rotation is kept per route id."""
 
     carry: list[Carry] = Field(default_factory=list)
     """Related records that move with the account, e.g. `[{deals: {kinds: [renewal]}},
@@ -282,6 +288,14 @@ class Handoff(_Strict):
             raise PydanticCustomError(
                 "carry-twice", f"carry names {repeated[0]} twice", {"key": "carry"}
             )
+        if self.trigger is Trigger.OWNER_LEFT:
+            _owner_left_keys(self.model_fields_set)
+        elif self.routes is not None:
+            raise PydanticCustomError(
+                "ignored-key",
+                "'routes' in a handoff block is only meaningful with trigger owner_left",
+                {"key": "routes"},
+            )
         if self.since is not None and self.max_age_days is not None:
             raise PydanticCustomError(
                 "age-limit", "give 'max_age_days' or 'since', not both", {"key": "since"}
@@ -298,6 +312,28 @@ class Handoff(_Strict):
     @property
     def deal_kinds(self) -> tuple[DealKind, ...]:
         return tuple(self.kinds) if self.kinds else (DealKind.NEW_BUSINESS,)
+
+
+# owner_left has no trigger date (a book does not say when an owner was deactivated) and
+# takes the departed owner whatever their role: these keys would silently do nothing.
+_NOT_FOR_OWNER_LEFT = (
+    "delay_days",
+    "max_age_days",
+    "since",
+    "from_roles",
+    "from_inactive_owners",
+)
+
+
+def _owner_left_keys(given: set[str]) -> None:
+    for key in _NOT_FOR_OWNER_LEFT:
+        if key in given:
+            raise PydanticCustomError(
+                "ignored-key",
+                f"'{key}' is not meaningful with trigger owner_left: it fires on the plan's "
+                "date for every account of a deactivated owner",
+                {"key": key},
+            )
 
 
 class RolePool(_Strict):
@@ -330,7 +366,8 @@ class Assign(_Strict):
     """Who may receive the account, and how one of them is picked."""
 
     pool: list[OwnerKey] | RolePool
-    """Named owners (emails or ids), or `{role: farmer}` for every farmer."""
+    """Named owners (emails or ids), or `{role: farmer}` / `{role: hunter}` for every
+    active owner of that role."""
     strategy: Strategy = Strategy.ROUND_ROBIN
     """round_robin: in turn, continuing across runs; least_loaded: the lightest book."""
     balance_by: BalanceBy = BalanceBy.ACCOUNTS
@@ -389,7 +426,14 @@ class RoutingFile(_Strict):
             return tuple(self.handoffs)
         return (self.handoff or Handoff(),)
 
+    @property
+    def route_ids(self) -> list[str]:
+        """Every route's id: the file's routes, then the blocks' own (owner_left)."""
+        own = [r.id for b in self.blocks for r in b.routes or ()]
+        return [r.id for r in self.routes] + own
+
 
 AllOf.model_rebuild()
 AnyOf.model_rebuild()
 NotOf.model_rebuild()
+Handoff.model_rebuild()  # `routes` names Route, defined after it

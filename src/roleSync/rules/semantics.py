@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from roleSync.errors import Diagnostic, Severity
 from roleSync.model import Owner
-from roleSync.rules.handoff_check import Mappings, handoff_problems
+from roleSync.rules.handoff_check import Mappings, handoff_problems, located_blocks
 from roleSync.rules.loader import LoadedYaml, Loc
 from roleSync.rules.schema import (
     ACCOUNT_EXTRA_PREFIX,
@@ -173,12 +173,15 @@ def _rule_list_problems(
     section: str,
     rules: list[tuple[str, Condition | None]],
     context: CheckContext,
+    at: Loc | None = None,
 ) -> Iterator[Diagnostic]:
-    """Shared by classify and routes: unreachable rules, contradictions, value checks."""
+    """Shared by classify and routes: unreachable rules, contradictions, value checks.
+    `at`: where the list is when it is not the top-level `section` (a block's routes)."""
+    where: Loc = at or (section,)
     catch_all: str | None = None
     seen: dict[str, str] = {}
     for index, (rule_id, when) in enumerate(rules):
-        loc: Loc = (section, index)
+        loc: Loc = (*where, index)
         if catch_all is not None:
             yield _warning(
                 loaded,
@@ -210,7 +213,7 @@ def _rule_list_problems(
         )
         yield _warning(
             loaded,
-            (section,),
+            where,
             f"no fallback: {what} that no rule matches are left as they are; {fix}",
             "no-fallback",
             prefer_key=True,
@@ -265,6 +268,9 @@ def routing_problems(
     rules = [(route.id, route.when) for route in routing.routes]
     problems = list(_rule_list_problems(loaded, "routes", rules, context))
     problems += handoff_problems(loaded, routing, context.mappings)
+    for block, loc in located_blocks(routing):
+        own = [(route.id, route.when) for route in block.routes or ()]
+        problems += _rule_list_problems(loaded, "routes", own, context, (*loc, "routes"))
     for index, route in enumerate(routing.routes):
         assign, loc = route.assign, ("routes", index, "assign")
         if assign.strategy is Strategy.ROUND_ROBIN and "balance_by" in assign.model_fields_set:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 
-from roleSync.model import Book, Role
+from roleSync.model import Account, Book, Role
 from roleSync.plan import Plan, SkipCode
-from roleSync.plan.triggers import event_of, plan_window
+from roleSync.plan.triggers import decide, event_of, owner_facts, plan_window
 from roleSync.rules.routing import CompiledRouting
-from roleSync.rules.schema import Trigger
+from roleSync.rules.schema import Handoff, Trigger
 from roleSync.rules.testing_schema import Expectations, SkipSpec
 
 # Metrics are rounded by roleSync; the tolerance only absorbs float noise in expectations.
@@ -91,9 +91,20 @@ class PlanView:
             return change.rule_id
         skip = self.skips.get(account_id)
         if skip is not None and skip.code == SkipCode.NO_FARMER:
-            route = self.routing.route_for(self.book.accounts[account_id])
+            account = self.book.accounts[account_id]
+            route = self.routing.route_in(self._block_of(account), account)
             return route.id if route is not None else None
         return None
+
+    def _block_of(self, account: Account) -> Handoff:
+        """The handoff block that decided a skipped account, whose routes it was tried on."""
+        roles = {o.owner_id: o.role for o in self.plan.owners}
+        active = {o.owner_id: o.active for o in self.plan.owners}
+        role, is_active = owner_facts(account, roles, active)
+        blocks = self.routing.blocks
+        facts = self.book.deal_facts(plan_window(self.plan.as_of, self.plan.window_days, blocks))
+        event = decide(account, role, is_active, blocks, facts, self.plan.as_of).event
+        return blocks[0] if event is None else event.block
 
 
 def _show(value: object) -> str:

@@ -153,7 +153,7 @@ class ReferenceChecker:
             known = [r.id for r in self.rules.roles.classify] + [OVERRIDE_RULE]
             kind = "classification rule"
         else:
-            known = [r.id for r in self.rules.routing.routes]
+            known = self.rules.routing.route_ids
             kind = "route"
         if rule_id not in known:
             message = f"no {kind} {rule_id!r} in the rules; known: {', '.join(known)}"
@@ -162,7 +162,7 @@ class ReferenceChecker:
     def rotation(self, rotation: Mapping[str, str], loc: Loc) -> Iterator[Diagnostic]:
         if self.rules is None:
             return
-        routes = [r.id for r in self.rules.routing.routes]
+        routes = self.rules.routing.route_ids
         for route_id in rotation:
             if route_id not in routes:
                 message = f"no route {route_id!r} in the rules; known: {', '.join(routes)}"
