@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from roleSync.metrics import METRIC_NAMES
 from roleSync.model import DealKind
 from roleSync.rules.carry_schema import Carry
+from roleSync.rules.handoff_keys import check_handoff_keys
 
 RuleId = Annotated[
     str,
@@ -263,43 +264,7 @@ class Handoff(_Strict):
 
     @model_validator(mode="after")
     def _trigger_keys(self) -> Handoff:
-        needs = {Trigger.STAGE_REACHED: "stage", Trigger.LIFECYCLE_BECAME: "lifecycle"}
-        for trigger, key in needs.items():
-            given = getattr(self, key) is not None
-            if self.trigger is trigger and not given:
-                raise PydanticCustomError(
-                    "missing-key", f"trigger {trigger.value} needs '{key}'", {"key": "trigger"}
-                )
-            if self.trigger is not trigger and given:
-                raise PydanticCustomError(
-                    "ignored-key",
-                    f"'{key}' is only meaningful with trigger {trigger.value}",
-                    {"key": key},
-                )
-        if self.kinds is not None and self.trigger is not Trigger.STAGE_REACHED:
-            raise PydanticCustomError(
-                "ignored-key",
-                "'kinds' is only meaningful with trigger stage_reached",
-                {"key": "kinds"},
-            )
-        named = [name for entry in self.carry for name in entry.objects]
-        repeated = sorted({name for name in named if named.count(name) > 1})
-        if repeated:
-            raise PydanticCustomError(
-                "carry-twice", f"carry names {repeated[0]} twice", {"key": "carry"}
-            )
-        if self.trigger is Trigger.OWNER_LEFT:
-            _owner_left_keys(self.model_fields_set)
-        elif self.routes is not None:
-            raise PydanticCustomError(
-                "ignored-key",
-                "'routes' in a handoff block is only meaningful with trigger owner_left",
-                {"key": "routes"},
-            )
-        if self.since is not None and self.max_age_days is not None:
-            raise PydanticCustomError(
-                "age-limit", "give 'max_age_days' or 'since', not both", {"key": "since"}
-            )
+        check_handoff_keys(self)
         return self
 
     def earliest(self, as_of: date) -> date:
@@ -312,28 +277,6 @@ class Handoff(_Strict):
     @property
     def deal_kinds(self) -> tuple[DealKind, ...]:
         return tuple(self.kinds) if self.kinds else (DealKind.NEW_BUSINESS,)
-
-
-# owner_left has no trigger date (a book does not say when an owner was deactivated) and
-# takes the departed owner whatever their role: these keys would silently do nothing.
-_NOT_FOR_OWNER_LEFT = (
-    "delay_days",
-    "max_age_days",
-    "since",
-    "from_roles",
-    "from_inactive_owners",
-)
-
-
-def _owner_left_keys(given: set[str]) -> None:
-    for key in _NOT_FOR_OWNER_LEFT:
-        if key in given:
-            raise PydanticCustomError(
-                "ignored-key",
-                f"'{key}' is not meaningful with trigger owner_left: it fires on the plan's "
-                "date for every account of a deactivated owner",
-                {"key": key},
-            )
 
 
 class RolePool(_Strict):
