@@ -8,31 +8,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sync_helpers import AS_OF, ROLES
 
 from roleSync.adapters.local_store import write_book
 from roleSync.cli import main
 from roleSync.model import Account, Deal, DealKind, Owner
 
-AS_OF = date(2026, 6, 30)
 FARMERS, HUNTERS = ("f1", "f2", "f3"), ("h1", "h2")
 FARMER_CAP, HUNTER_CAP = 60, 40
-
-ROLES = """\
-version: 1
-kind: roles
-window_days: 365
-classify:
-  - id: hunter
-    role: hunter
-    when: {metric: new_business_share, op: gte, value: 0.6}
-  - id: farmer
-    role: farmer
-    when: {metric: new_business_share, op: lte, value: 0.4}
-"""
 
 ROUTING = f"""\
 version: 1

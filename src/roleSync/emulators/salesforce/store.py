@@ -190,31 +190,39 @@ class SalesforceStore:
                 raise RecordError("ENTITY_IS_DELETED", "entity is deleted")
             changes: Record = {}
             for name, raw in fields.items():
-                target = definition.resolve(name)
-                if target is None:
-                    raise RecordError(
-                        "INVALID_FIELD",
-                        f"No such column '{name}' on sobject of type {definition.name}",
-                        [name],
-                    )
-                if not target.updateable:
-                    raise RecordError(
-                        "INVALID_FIELD_FOR_INSERT_UPDATE",
-                        f"Unable to create/update fields: {target.name}. Please check the "
-                        "security settings of this field and verify that it is read/write "
-                        "for your profile or permission set.",
-                        [target.name],
-                    )
-                try:
-                    value = coerce(target, raw)
-                except FieldValueError as exc:
-                    raise RecordError(
-                        "INVALID_TYPE_ON_FIELD_IN_RECORD", str(exc), [target.name]
-                    ) from None
-                self._check_reference(definition, target, value)
-                self._check_unique(definition, target, value, canonical)
+                target, value = self._written(definition, name, raw, canonical)
                 changes[target.name] = value
             return canonical, changes
+
+    def _written(
+        self, definition: SObjectDef, name: str, raw: Any, record_id: str | None
+    ) -> tuple[FieldDef, Value]:
+        """The field `name` resolves to and `raw` as its value, checked as the API checks
+        a write: of the record `record_id`, or of a new record (None). Under the lock."""
+        target = definition.resolve(name)
+        if target is None:
+            raise RecordError(
+                "INVALID_FIELD",
+                f"No such column '{name}' on sobject of type {definition.name}",
+                [name],
+            )
+        if record_id is None and target.name == "Id":
+            raise RecordError("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+        if not target.updateable:
+            raise RecordError(
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {target.name}. Please check the "
+                "security settings of this field and verify that it is read/write "
+                "for your profile or permission set.",
+                [target.name],
+            )
+        try:
+            value = coerce(target, raw)
+        except FieldValueError as exc:
+            raise RecordError("INVALID_TYPE_ON_FIELD_IN_RECORD", str(exc), [target.name]) from None
+        self._check_reference(definition, target, value)
+        self._check_unique(definition, target, value, record_id)
+        return target, value
 
     def apply_update(self, definition: SObjectDef, record_id: str, changes: Record) -> None:
         with self.lock:
@@ -239,33 +247,7 @@ class SalesforceStore:
             values: Record = dict.fromkeys(definition.fields)
             values.update(INSERT_DEFAULTS.get(definition.name, {}))
             for name, raw in fields.items():
-                target = definition.resolve(name)
-                if target is None:
-                    raise RecordError(
-                        "INVALID_FIELD",
-                        f"No such column '{name}' on sobject of type {definition.name}",
-                        [name],
-                    )
-                if target.name == "Id":
-                    raise RecordError(
-                        "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"]
-                    )
-                if not target.updateable:
-                    raise RecordError(
-                        "INVALID_FIELD_FOR_INSERT_UPDATE",
-                        f"Unable to create/update fields: {target.name}. Please check the "
-                        "security settings of this field and verify that it is read/write "
-                        "for your profile or permission set.",
-                        [target.name],
-                    )
-                try:
-                    value = coerce(target, raw)
-                except FieldValueError as exc:
-                    raise RecordError(
-                        "INVALID_TYPE_ON_FIELD_IN_RECORD", str(exc), [target.name]
-                    ) from None
-                self._check_reference(definition, target, value)
-                self._check_unique(definition, target, value, None)
+                target, value = self._written(definition, name, raw, None)
                 if target.unique and value is not None and claimed is not None:
                     earlier = claimed.get((target.name, value))
                     if earlier is not None:
