@@ -14,95 +14,25 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from roleSync.adapters.book_schema import (
+    BOOK_INDEXES,
+    BOOK_TABLES,
+    INDEXES,
+    RELATED_SCHEMA,
+    RELATED_TABLES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    TABLES,
+)
 from roleSync.errors import RoleSyncError
 from roleSync.file_faults import DAMAGED, is_damaged, is_not_utf8, os_cause, sqlite_cause
 from roleSync.model import Account, Contact, Deal, Owner, Task
 
-SCHEMA_VERSION = 1
+# Re-exported: the import benchmark, the census and tests take them from here.
+__all__ = ["BOOK_INDEXES", "BOOK_TABLES", "RELATED_TABLES", "SCHEMA_VERSION"]
+
 # Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 10.0
-
-_CORE_TABLES = (
-    """CREATE TABLE owners (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL DEFAULT '',
-        email TEXT NOT NULL DEFAULT '',
-        title TEXT NOT NULL DEFAULT '',
-        active INTEGER NOT NULL DEFAULT 1
-    )""",
-    """CREATE TABLE accounts (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL DEFAULT '',
-        owner_id TEXT,
-        lifecycle TEXT NOT NULL DEFAULT '',   -- raw CRM value; the profile maps it
-        segment TEXT NOT NULL DEFAULT '',
-        region TEXT NOT NULL DEFAULT '',
-        tier TEXT NOT NULL DEFAULT '',
-        locked INTEGER NOT NULL DEFAULT 0,
-        fields TEXT NOT NULL DEFAULT '{}',    -- JSON object of extra fields
-        created TEXT,                         -- ISO datetime
-        updated TEXT                          -- ISO datetime
-    )""",
-    """CREATE TABLE deals (
-        id TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        owner_id TEXT,
-        kind TEXT,                            -- raw CRM value or NULL; the profile maps it
-        stage TEXT NOT NULL DEFAULT '',
-        closed INTEGER NOT NULL DEFAULT 0,
-        won INTEGER NOT NULL DEFAULT 0,
-        amount REAL,
-        created TEXT NOT NULL,                -- ISO date
-        close_date TEXT                       -- ISO date
-    )""",
-    """CREATE TABLE owner_fields (
-        owner_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        value TEXT NOT NULL,                  -- JSON scalar
-        PRIMARY KEY (owner_id, name)
-    ) WITHOUT ROWID""",
-)
-# The records that belong to an account (what a handoff can carry). Added after the
-# first books were written: a book without them is still a book of SCHEMA_VERSION 1
-# (readers take a missing table as an empty one, and older roleSync versions ignore
-# tables they do not know), and writers add them with `add_related_tables`.
-_RELATED_TABLES = (
-    """CREATE TABLE contacts (
-        id TEXT PRIMARY KEY,
-        account_id TEXT,                      -- NULL: a contact without a company
-        owner_id TEXT,
-        name TEXT NOT NULL DEFAULT '',
-        email TEXT NOT NULL DEFAULT ''
-    )""",
-    """CREATE TABLE tasks (
-        id TEXT PRIMARY KEY,
-        account_id TEXT,                      -- what the task is about; NULL: none
-        owner_id TEXT,
-        subject TEXT NOT NULL DEFAULT '',
-        closed INTEGER NOT NULL DEFAULT 0,
-        due TEXT                              -- ISO date
-    )""",
-)
-_RELATED_INDEXES = (
-    "CREATE INDEX contacts_by_account ON contacts (account_id)",
-    "CREATE INDEX contacts_by_owner ON contacts (owner_id)",
-    "CREATE INDEX tasks_by_account ON tasks (account_id)",
-    "CREATE INDEX tasks_by_owner ON tasks (owner_id)",
-)
-RELATED_TABLES = ("contacts", "tasks")
-_TABLES = _CORE_TABLES + _RELATED_TABLES
-_CORE_INDEXES = (
-    # Pull reads whole tables (no index helps a full scan); these serve the lookups
-    # by owner and by account that rollback, explain and apply's diagnosis make.
-    "CREATE INDEX accounts_by_owner ON accounts (owner_id)",
-    "CREATE INDEX deals_by_account ON deals (account_id)",
-    "CREATE INDEX deals_by_owner ON deals (owner_id)",
-)
-_INDEXES = _CORE_INDEXES + _RELATED_INDEXES
-_SCHEMA = _TABLES + _INDEXES
-# The tables and indexes of owners, accounts and deals, for benchmarks/import_scale.py's
-# like-for-like sqlite3 reference (its files fill no contacts or tasks).
-BOOK_TABLES, BOOK_INDEXES = _CORE_TABLES, _CORE_INDEXES
 
 
 class BookError(RoleSyncError):
@@ -194,7 +124,7 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path, create: bool) -> None:
                 return
             if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                 raise BookError(f"{path} is an SQLite database but not a roleSync book")
-            for statement in _SCHEMA:
+            for statement in SCHEMA:
                 conn.execute(statement)
             # PRAGMA takes no placeholders; the value is a constant of this module.
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
@@ -216,13 +146,13 @@ def create_tables(conn: sqlite3.Connection) -> None:
     """The book's tables without their indexes, in a new file that is not yet a book
     (user_version 0): a bulk load fills them, then `finish_schema` indexes them, which
     is several times faster than keeping indexes up to date row by row."""
-    for statement in _TABLES:
+    for statement in TABLES:
         conn.execute(statement)
 
 
 def finish_schema(conn: sqlite3.Connection) -> None:
     """Index the tables `create_tables` made and mark the file as a book."""
-    for statement in _INDEXES:
+    for statement in INDEXES:
         conn.execute(statement)
     # PRAGMA takes no placeholders; the value is a constant of this module.
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
@@ -239,7 +169,7 @@ def add_related_tables(conn: sqlite3.Connection) -> None:
     """Give a book written before contacts and tasks existed their tables and indexes,
     inside the caller's write transaction; a no-op on a book that has them. Nothing
     else of the book is touched: its owners, accounts and deals stay as they are."""
-    for statement in _RELATED_TABLES + _RELATED_INDEXES:
+    for statement in RELATED_SCHEMA:
         # Constants of this module, made idempotent.
         conn.execute(
             statement.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS main.", 1).replace(
