@@ -14,39 +14,12 @@ from typing import Any
 import pytest
 from hs_adapter_support import METRIC_FIELDS, owner_of, writes
 
+from handoff_rules import AS_OF, OWNER_LEFT, RECENT, ROLES, ROUTING
 from hs_portal import relaxed
 from roleSync.cli import main
 from roleSync.emulators.hubspot import HubSpotEmulator
 from roleSync.emulators.hubspot.store import Owner
 from roleSync.emulators.hubspot.wire import iso_ms, to_ms
-
-AS_OF = date(2026, 6, 30)
-RECENT = AS_OF - timedelta(days=100)
-
-ROLES = """\
-version: 1
-kind: roles
-window_days: 365
-classify:
-  - {id: hunter, role: hunter, when: {metric: new_business_share, op: gte, value: 0.6}}
-  - {id: farmer, role: farmer, when: {metric: new_business_share, op: lte, value: 0.4}}
-"""
-
-ROUTING = """\
-version: 1
-kind: routing
-handoffs:
-  - {block}
-routes:
-  - id: farmers
-    assign: {{pool: {{role: farmer}}}}
-"""
-
-OWNER_LEFT = """\
-{id: owner-left, trigger: owner_left, routes: [
-      {id: left-customers, when: {field: account.lifecycle, op: eq, value: customer},
-       assign: {pool: {role: farmer}}},
-      {id: left-prospects, assign: {pool: {role: hunter}}}]}"""
 
 PROFILE = """\
 version: 1

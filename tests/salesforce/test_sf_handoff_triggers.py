@@ -14,36 +14,9 @@ from typing import Any
 import pytest
 from sf_helpers import METRIC_FIELDS, new_emulator, writes_of
 
+from handoff_rules import AS_OF, OWNER_LEFT, RECENT, ROLES, ROUTING
 from roleSync.cli import main
 from roleSync.emulators.salesforce import SalesforceEmulator
-
-AS_OF = date(2026, 6, 30)
-RECENT = AS_OF - timedelta(days=100)
-
-ROLES = """\
-version: 1
-kind: roles
-window_days: 365
-classify:
-  - {id: hunter, role: hunter, when: {metric: new_business_share, op: gte, value: 0.6}}
-  - {id: farmer, role: farmer, when: {metric: new_business_share, op: lte, value: 0.4}}
-"""
-
-ROUTING = """\
-version: 1
-kind: routing
-handoffs:
-  - {block}
-routes:
-  - id: farmers
-    assign: {{pool: {{role: farmer}}}}
-"""
-
-OWNER_LEFT = """\
-{id: owner-left, trigger: owner_left, routes: [
-      {id: left-customers, when: {field: account.lifecycle, op: eq, value: customer},
-       assign: {pool: {role: farmer}}},
-      {id: left-prospects, assign: {pool: {role: hunter}}}]}"""
 
 
 def _stamp(day: date) -> datetime:
