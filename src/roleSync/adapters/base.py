@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 from roleSync.model import Book, DealWindow
 
 # The plan's entries are core types: adapters import them, never the reverse.
-from roleSync.plan.types import MetricWrite, OwnershipChange
+from roleSync.plan.types import HandoffTask, MetricWrite, OwnershipChange, RelatedChange
 
 
 @dataclass(slots=True)
@@ -55,6 +55,61 @@ class OwnerReader(Protocol):
 
     def current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
         """Account id -> owner now; accounts that no longer exist are absent."""
+        ...
+
+
+@dataclass(slots=True)
+class RelatedResult:
+    """What `apply_related` did with each carried record and each handoff task.
+
+    Carried records are keyed by `plan.types.related_key` ("deal:006..."), tasks by
+    `HandoffTask.key`."""
+
+    applied: list[str] = field(default_factory=list)
+    # Already owned by the target owner: nothing written (a re-run, or a person did it).
+    already_applied: list[str] = field(default_factory=list)
+    # key -> owner found now: someone moved the record since the plan was made; or a
+    # carried deal or task that is closed now (a closed record never moves).
+    conflicts: dict[str, str | None] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # key -> why
+    tasks_created: list[str] = field(default_factory=list)
+    # The task's key was found in the CRM: created before (by an earlier attempt of
+    # this handoff), not created again.
+    tasks_existing: list[str] = field(default_factory=list)
+    tasks_failed: dict[str, str] = field(default_factory=dict)
+
+
+class RelatedJournal(Protocol):
+    """Like ApplyJournal, for carried records and handoff tasks: `intent` returns once
+    the batch is durably recorded and is called before it is sent (only entries about to
+    be written: compare-and-set passed, task not found); `result` after its answer. An
+    entry of an intent missing from its result is still open. Batch numbers count from
+    0 within one `apply_related` call; a batch holds records or tasks, never both."""
+
+    def intent(self, batch_no: int, entries: Sequence[RelatedChange | HandoffTask]) -> None: ...
+
+    def result(self, batch_no: int, result: RelatedResult) -> None: ...
+
+
+@runtime_checkable
+class RelatedWriter(Protocol):
+    """An adapter that writes what a handoff carries: the owners of related records and
+    new handoff tasks. Every adapter of roleSync is one; a plan with carried records or
+    tasks is refused by an adapter that is not (nothing written)."""
+
+    def apply_related(
+        self,
+        changes: Sequence[RelatedChange],
+        tasks: Sequence[HandoffTask],
+        journal: RelatedJournal | None = None,
+    ) -> RelatedResult:
+        """Write each record's owner, compare-and-set: a record whose owner is no longer
+        `from_owner_id`, or a deal or task closed since, is a conflict, left untouched;
+        one at `to_owner_id` already is already applied; a record gone or a target owner
+        inactive is failed. Create each task unless one with its key exists (then it is
+        `tasks_existing`), so that no task is ever created twice. Batched: Salesforce
+        sObject Collections (200 records a request; Bulk API 2.0 above the threshold) with
+        Sforce-Auto-Assign FALSE, HubSpot batch endpoints (100 a request)."""
         ...
 
 

@@ -19,7 +19,14 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 from roleSync.errors import Diagnostic, InputError, Severity
 from roleSync.json_text import pretty_json
 from roleSync.plan.json_position import value_position
-from roleSync.plan.types import MetricWrite, OwnerRole, OwnershipChange, RelatedChange, Skip
+from roleSync.plan.types import (
+    HandoffTask,
+    MetricWrite,
+    OwnerRole,
+    OwnershipChange,
+    RelatedChange,
+    Skip,
+)
 
 # 2: metric writes carry the values they were planned from (`expected`, compare-and-set).
 PLAN_FORMAT = 2
@@ -52,12 +59,17 @@ class Plan:
     # before carry existed, or without it: such plans read as carrying nothing, so the
     # format did not change.
     related_changes: list[RelatedChange] = field(default_factory=list)
+    # Tasks to create for the new (or previous) owners (a handoff block's `tasks`);
+    # absent, like related_changes, when there are none.
+    task_creates: list[HandoffTask] = field(default_factory=list)
 
     def to_json(self) -> str:
         # pretty_json: what json.dumps(indent=2, sort_keys=True) writes, faster.
         data = _PLAN_ADAPTER.dump_python(self, mode="json")
         if not self.related_changes:  # plans without carry stay byte-identical to before
             del data["related_changes"]
+        if not self.task_creates:
+            del data["task_creates"]
         return pretty_json(data) + "\n"
 
     @classmethod
@@ -122,6 +134,9 @@ class Duplicate:
     key: str  # the JSON key that repeats: "account_id" or "owner_id"
     value: str
     message: str
+    # Which occurrence of `"key": value` in the file to point at: the second for a
+    # repeat, the first for an entry that contradicts another (a record carried alone).
+    occurrence: int = 1
 
 
 def duplicate_entries(plan: Plan) -> list[Duplicate]:
@@ -157,6 +172,38 @@ def duplicate_entries(plan: Plan) -> list[Duplicate]:
                 )
             )
         carried.add(key)
+        owning = moved.get(related.account_id)
+        if owning is None or owning.to_owner_id != related.to_owner_id:
+            # A carried record follows its account's change: without one (or to another
+            # owner) it would move on its own, which no handoff asked for.
+            found.append(
+                Duplicate(
+                    "record_id",
+                    related.record_id,
+                    f"{related.object.value} {related.record_id} is carried to "
+                    f"{related.to_owner_id} but its account {related.account_id} is "
+                    + ("not moved" if owning is None else f"moved to {owning.to_owner_id}")
+                    + " in this plan",
+                    occurrence=0,
+                )
+            )
+    keys: set[str] = set()
+    for task in plan.task_creates:
+        if task.key in keys:
+            found.append(
+                Duplicate("key", task.key, f"task {task.key} is created twice in this plan")
+            )
+        keys.add(task.key)
+        if task.account_id not in moved:
+            found.append(
+                Duplicate(
+                    "key",
+                    task.key,
+                    f"task {task.key} is for a handoff of account {task.account_id}, which "
+                    "this plan does not move",
+                    occurrence=0,
+                )
+            )
     written: set[str] = set()
     for write in plan.metric_writes:
         if write.owner_id in written:
@@ -277,7 +324,7 @@ def _duplicate_diagnostic(path: str, text: str, duplicate: Duplicate) -> Diagnos
     # The repeated entry: the second occurrence of its key and value in the file
     # (keys are sorted: `changes` and `metric_writes` come before `owners` and `skipped`).
     needle = f'"{duplicate.key}": {json.dumps(duplicate.value)}'
-    line, col = _position(text, needle, 1)
+    line, col = _position(text, needle, duplicate.occurrence)
     return Diagnostic(
         path, line, col, Severity.ERROR, duplicate.message + "; nothing written", "plan-duplicate"
     )

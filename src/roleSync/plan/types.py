@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from roleSync.metrics import RoleMetrics
@@ -52,6 +53,49 @@ class RelatedChange:
     reason: str
     trigger: str = ""
     handoff_id: str = ""
+
+
+def related_key(change: RelatedChange) -> str:
+    """The journal's and audit log's key of a carried record: "deal:006...", unique in
+    a plan (one record is carried once)."""
+    return f"{change.object.value}:{change.record_id}"
+
+
+class TaskFor(StrEnum):
+    """Whom a handoff task is for: the account's new owner, or the previous one
+    ("introduce X to the customer")."""
+
+    NEW_OWNER = "new_owner"
+    PREVIOUS_OWNER = "previous_owner"
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffTask:
+    """A CRM task to create for one handoff (routing.yaml `tasks` of a handoff block).
+
+    `key` is the exactly-once marker: derived from the handoff (block, account, new
+    owner, trigger date, whom it is for), never from the run, so a re-run, a recovery
+    or a plan made again finds the task it created and does not create it twice. The
+    adapter stores it on the task (Salesforce `RoleSync_Key__c`, HubSpot `rolesync_key`,
+    the local book's `tasks.rolesync_key`) and treats "already there" as created.
+
+    Subject and body are filled when the plan is made, from placeholders only (data,
+    never a template language), so the plan shows exactly what will be written."""
+
+    key: str
+    account_id: str
+    owner_id: str  # the assignee
+    subject: str
+    body: str
+    due_date: date
+    for_owner: TaskFor
+    trigger: str = ""
+    handoff_id: str = ""
+
+
+def task_key(task: HandoffTask) -> str:
+    """The journal's and audit log's key of a planned task: "handoff-task:<key>"."""
+    return f"handoff-task:{task.key}"
 
 
 @dataclass(frozen=True, slots=True)
