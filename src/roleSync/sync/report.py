@@ -30,6 +30,52 @@ class Failure:
     error: str
 
 
+class RelatedResultCode:
+    """The final outcome of a carried record or a handoff task in the audit log."""
+
+    APPLIED = "applied"
+    ALREADY = "already-applied"
+    CONFLICT = "conflict"
+    FAILED = "failed"
+    # Its account did not move in this run (conflict, failure): the record stays too.
+    SKIPPED = "skipped"
+    CREATED = "created"  # a task
+    # A task whose key the CRM already held: created by an earlier attempt, not again.
+    EXISTED = "already-created"
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedOutcome:
+    """What happened to one carried record (routing.yaml `carry`)."""
+
+    object: str  # deal | contact | task
+    record_id: str
+    account_id: str
+    from_owner: str | None
+    to_owner: str
+    handoff_id: str
+    trigger: str
+    result: str  # a RelatedResultCode
+    found_owner: str | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    """What happened to one handoff task (routing.yaml `tasks`)."""
+
+    key: str
+    account_id: str
+    owner_id: str
+    for_owner: str  # new_owner | previous_owner
+    subject: str
+    due_date: date
+    handoff_id: str
+    trigger: str
+    result: str  # created | already-created | failed | skipped
+    error: str = ""
+
+
 @dataclass(slots=True)
 class RunReport:
     format: int
@@ -57,10 +103,21 @@ class RunReport:
     # counts, findings that fired (warnings: errors stop a run before it starts) and
     # what was tolerated. None for `rolesync apply` of a saved plan.
     book_health: dict[str, Any] | None = None
+    # Carried records and handoff tasks, in plan order (empty without carry or tasks).
+    related: list[RelatedOutcome] = field(default_factory=list)
+    tasks: list[TaskOutcome] = field(default_factory=list)
+    # A rollback: the tasks the undone run created, left in the CRM (tasks are never
+    # deleted: someone may have worked on them).
+    tasks_left: int = 0
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.metric_failures
+        return (
+            not self.failed
+            and not self.metric_failures
+            and not any(r.result == RelatedResultCode.FAILED for r in self.related)
+            and not any(t.result == RelatedResultCode.FAILED for t in self.tasks)
+        )
 
     def metric_failure_note(self) -> str:
         """'' or, when metric writes failed, how many and the first owner's reason:
