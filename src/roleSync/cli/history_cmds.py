@@ -51,7 +51,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "--allow-large",
         action="store_true",
         help="apply even above the profile's guardrails (max_changes, max_share, "
-        "max_role_changes, max_metric_writes)",
+        "max_role_changes, max_metric_writes, max_related_changes, max_handoff_tasks)",
     )
     parser.add_argument(
         "--log-format",
