@@ -6,6 +6,7 @@ gathers it: the profile, the rule files, the rotation state, `as_of`, the run id
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ from roleSync.report.progress import NO_PROGRESS, Progress, watching
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.routing import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
+from roleSync.rules.schema import Handoff
 from roleSync.sync import interrupt
+from roleSync.sync.logs import event
 from roleSync.sync.recorder import (
     RunRecorder,
     borrowed_state,
@@ -106,6 +109,7 @@ def make_plan(
         handed_off=handed_off,
         metric_fields=dict(request.profile.metrics.fields) if request.profile.metrics.write else {},
     )
+    _warn_not_pulled(request.profile, inputs.routing.blocks)
     local = request.profile.kind == "local"
     health = gate(request.profile) if local else None
     with progress.stage("pull") as stage:
@@ -123,6 +127,25 @@ def make_plan(
     if on_health is not None:
         on_health(health)
     return build_plan(book, inputs)
+
+
+def _warn_not_pulled(profile: Profile, blocks: Sequence[Handoff]) -> None:
+    """A handoff carrying contacts or tasks the CRM profile does not pull moves none of
+    them: said once per run, as `check -c` says it, rather than silently."""
+    crm = profile.salesforce or profile.hubspot
+    if crm is None:
+        return
+    for block in blocks:
+        for name in sorted({n for entry in block.carry for n in entry.objects}):
+            if name in ("contacts", "tasks") and not getattr(crm.pull, name):
+                event(
+                    "not-pulled",
+                    f"handoff {block.id!r} carries {name}, which profile {profile.name} does "
+                    f"not pull, so none move: set {profile.kind}.pull.{name}: true",
+                    level=logging.WARNING,
+                    handoff=block.id,
+                    object=name,
+                )
 
 
 def apply_plan(
