@@ -24,7 +24,7 @@ from roleSync.sync.guardrails import GuardrailError, exceeded, role_field, write
 from roleSync.sync.lock import RunLock
 from roleSync.sync.logs import event
 from roleSync.sync.related_phase import related_report
-from roleSync.sync.report import RunReport, build_report
+from roleSync.sync.report import RelatedResultCode, RunReport, build_report
 from roleSync.sync.state import ROTATION_FILE, load_rotation
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
 
@@ -341,6 +341,13 @@ class RunRecorder:
             conflicts=row.conflicts,
             failed=row.failed,
             metric_writes_failed=len(report.metric_failures),
+            carried=len(report.related),
+            carried_moved=sum(r.result in _MOVED for r in report.related),
+            tasks=len(report.tasks),
+            tasks_created=sum(t.result == RelatedResultCode.CREATED for t in report.tasks),
             report_path=report.report_path,
         )
         return report
+
+
+_MOVED = (RelatedResultCode.APPLIED, RelatedResultCode.ALREADY)

@@ -94,7 +94,7 @@ def reverse_plan(store: StateStore, profile: Profile, run_id: str, book: Book, a
                     f"rollback of run {run_id}: back to the owner before {row.rule_id}",
                 )
             )
-    related, tasks_left = _reverse_related(store, run_id, changes)
+    related, tasks_left = _reverse_related(store, run_id, changes, skipped)
     summary = {"accounts": len(book.accounts), "handoffs": len(changes), "skipped": len(skipped)}
     if related:
         summary["carried"] = len(related)
@@ -117,7 +117,7 @@ def reverse_plan(store: StateStore, profile: Profile, run_id: str, book: Book, a
 
 
 def _reverse_related(
-    store: StateStore, run_id: str, changes: list[OwnershipChange]
+    store: StateStore, run_id: str, changes: list[OwnershipChange], skipped: list[Skip]
 ) -> tuple[list[RelatedChange], int]:
     """The carried records run `run_id` moved, back to their owners before it, for the
     accounts this rollback moves back (a record follows its account, as it did); and how
@@ -131,10 +131,19 @@ def _reverse_related(
         if row.object == HANDOFF_TASK:
             tasks_left += row.result == RelatedResultCode.CREATED
             continue
-        if row.result != RelatedResultCode.APPLIED or row.from_owner is None:
-            continue  # roleSync never clears an owner
-        if row.account_id not in restored:
+        if row.result != RelatedResultCode.APPLIED or row.account_id not in restored:
             continue  # its account stays (changed since, gone, ...): so does the record
+        if row.from_owner is None:
+            account = restored[row.account_id]
+            reason = (
+                f"{row.object} {row.record_id} had no owner before run {run_id}; roleSync "
+                "never clears an owner"
+            )
+            skipped.append(
+                Skip(account.account_id, account.account_name, account.from_owner_id,
+                     RollbackSkip.NO_OWNER, reason)
+            )  # fmt: skip
+            continue
         related.append(
             RelatedChange(
                 RelatedObject(row.object),
