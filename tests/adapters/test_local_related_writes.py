@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import sqlite3
-from collections.abc import Iterator, Sequence
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from roleSync.adapters.base import RelatedResult, RelatedWriter
-from roleSync.adapters.local import LocalAdapter
+from roleSync.adapters.local import BATCH_DELAY_ENV, LocalAdapter
 from roleSync.adapters.local_import import import_csv
 from roleSync.adapters.local_related import task_row_id
 from roleSync.adapters.local_store import BookError, write_book
@@ -550,3 +555,107 @@ def test_import_leaves_the_new_columns_blank_and_health_accepts_handoff_tasks(
     ]
     # The health gate finds nothing wrong with the rows roleSync created.
     assert [f for f in scan(profile).findings if f.rows == "tasks"] == []
+
+
+# -- kill -9 in each crash window ---------------------------------------------------
+
+# A process writing two carried deals (batch 0) and two handoff tasks (batch 1) with a
+# journal that lands each line on disk before returning, as the state store does.
+CHILD = """
+import os, sys
+from datetime import date
+from pathlib import Path
+from roleSync.adapters.local import BATCH_DELAY_ENV, LocalAdapter
+from roleSync.plan.types import HandoffTask, RelatedChange, RelatedObject, TaskFor
+from roleSync.profile import Profile
+
+class FileJournal:
+    def __init__(self, path):
+        self.file = open(path, "a", encoding="utf-8")
+    def line(self, text):
+        self.file.write(text + "\\n")
+        self.file.flush()
+        os.fsync(self.file.fileno())
+    def intent(self, batch_no, entries):
+        self.line(f"intent {batch_no}")
+    def result(self, batch_no, result):
+        self.line(f"result {batch_no}")
+
+deal = RelatedObject.DEAL
+changes = [RelatedChange(deal, d, "a-1", "o-hank", "o-fran", "carried") for d in ("d-ren", "d-exp")]
+tasks = [
+    HandoffTask(k, "a-1", "o-fran", "Take over", "", date(2026, 7, 7), TaskFor.NEW_OWNER)
+    for k in ("hk-1", "hk-2")
+]
+with LocalAdapter(Profile.for_local_book(Path(sys.argv[1]))) as local:
+    local.batch_size = 2
+    local.apply_related(changes, tasks, FileJournal(sys.argv[2]))
+"""
+
+
+def book_is_locked(path: Path) -> bool:
+    """Whether another process holds the book's write lock (is inside a transaction)."""
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        conn.close()
+
+
+def wait_for(condition: Callable[[], bool], child: subprocess.Popen[bytes]) -> None:
+    while not condition():
+        assert child.poll() is None, "the writer ended before the crash window"
+        time.sleep(0.002)
+
+
+def written(path: Path, batch_no: int) -> bool:
+    if batch_no == 0:
+        return owner(path, "deals", "d-ren") == "o-fran"
+    return len(handoff_rows(path)) == 2
+
+
+@pytest.mark.parametrize("batch_no", [0, 1])
+@pytest.mark.parametrize("window", ["after-intent", "in-transaction", "committed"])
+def test_kill_9_in_each_crash_window_loses_and_duplicates_nothing(
+    book_path: Path, tmp_path: Path, batch_no: int, window: str
+) -> None:
+    log = tmp_path / "journal.log"
+    log.touch()
+    # 500 ms per crash window: wide enough to land a kill in each, never asserted on.
+    env = {**os.environ, BATCH_DELAY_ENV: "1500"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(book_path), str(log)], env=env, stderr=subprocess.PIPE
+    )
+    try:
+        wait_for(lambda: f"intent {batch_no}" in log.read_text(), child)
+        if window != "after-intent":
+            wait_for(lambda: book_is_locked(book_path), child)
+        if window == "committed":
+            wait_for(lambda: not book_is_locked(book_path), child)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    # Where it died: the batch is written only if its transaction committed, and its
+    # result never reached the journal.
+    assert f"result {batch_no}" not in log.read_text()
+    assert written(book_path, batch_no) == (window == "committed")
+    # The next attempt finishes: every record at its target, each task once.
+    with LocalAdapter(Profile.for_local_book(book_path)) as local:
+        result = local.apply_related(
+            [carry(DEAL, "d-ren"), carry(DEAL, "d-exp")],
+            [handoff_task("hk-1"), handoff_task("hk-2")],
+            RecordingJournal(book_path),
+        )
+    assert len(result.applied) + len(result.already_applied) == 2
+    assert sorted(result.tasks_created + result.tasks_existing) == ["hk-1", "hk-2"]
+    assert (owner(book_path, "deals", "d-ren"), owner(book_path, "deals", "d-exp")) == (
+        "o-fran",
+        "o-fran",
+    )
+    keys = sql(book_path, "SELECT rolesync_key, count(*) FROM tasks GROUP BY rolesync_key")
+    assert keys == [(None, 2), ("hk-1", 1), ("hk-2", 1)]
