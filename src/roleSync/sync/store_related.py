@@ -148,8 +148,15 @@ class RelatedRecords:
             self._related_audit(conn, run_id, outcomes, at)
 
     def record_related(self, run_id: str, outcomes: Sequence[RelatedOutcomeRow], at: str) -> None:
-        """Audit final outcomes decided outside a journaled batch. First outcome wins."""
+        """Audit final outcomes decided outside a journaled batch (a compare-and-set
+        read, a reconciliation after a crash), closing the journal rows they left open.
+        First outcome wins."""
         with self._write() as conn:
+            conn.executemany(
+                "UPDATE related_journal SET outcome = ?, result_at = ? WHERE run_id = ? "
+                "AND entry = ? AND (outcome IS NULL OR outcome = ?)",
+                [(o.result, at, run_id, entry_key(o.entry), PENDING) for o in outcomes],
+            )
             self._related_audit(conn, run_id, outcomes, at)
 
     @staticmethod
