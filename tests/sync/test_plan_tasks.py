@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 
-from builders import AS_OF, account, inputs, owner, won
+from builders import AS_OF, ROLES, account, inputs, owner, won
 from roleSync.adapters.local_store import write_book
 from roleSync.cli import main
-from roleSync.model import Account, Book, DealKind, Owner
+from roleSync.model import Account, Book, Contact, Deal, DealKind, Owner
 from roleSync.plan import Plan, build_plan
 from roleSync.plan.handoff_tasks import handoff_task_key
 from roleSync.plan.types import HandoffTask, TaskFor
+from roleSync.report.explain import Explainer
+from roleSync.rules.schema import RolesFile, RoutingFile
 
 ROUTES = [{"id": "all", "assign": {"pool": {"role": "farmer"}}}]
 TASKS = {
@@ -88,9 +90,8 @@ def test_keys_are_the_same_on_a_re_plan_and_on_another_day_the_due_date_moves() 
     assert first.to_json() == again.to_json()
     later = build_plan(_book(), replace(inputs(_routing()), as_of=AS_OF + timedelta(days=9)))
     assert [t.key for t in later.task_creates] == [t.key for t in first.task_creates]
-    assert [t.due_date - d.due_date for t, d in zip(later.task_creates, first.task_creates)] == [
-        timedelta(days=9)
-    ] * 4
+    pairs = zip(later.task_creates, first.task_creates, strict=True)
+    assert [t.due_date - d.due_date for t, d in pairs] == [timedelta(days=9)] * 4
     # The key is the handoff's: another block, account, new owner, trigger day or
     # person gives another key.
     base = ("first-win", "acme", "fran", "2026-06-01", TaskFor.NEW_OWNER)
@@ -216,3 +217,51 @@ def test_plan_command_says_how_many_tasks(
     else:
         assert "plan: 1 ownership changes, 0 metric writes" in said, said
         assert "task" not in out.read_text()
+
+
+def _explained(book: Book, routing: dict[str, Any], account_id: str) -> str:
+    explainer = Explainer(
+        book, RolesFile.model_validate(ROLES), RoutingFile.model_validate(routing), AS_OF
+    )
+    return explainer.explain_account(book.accounts[account_id])
+
+
+def test_explain_shows_the_trigger_the_records_carried_and_the_tasks_to_create() -> None:
+    base = _book()
+    renewal = Deal(
+        "acme-renewal", "acme", "hank", DealKind.RENEWAL, "Proposal", False, False, 50.0,
+        date(2026, 6, 2), None,
+    )  # fmt: skip
+    book = Book(
+        base.owners.values(),
+        base.accounts.values(),
+        [*base.deals, renewal],
+        contacts=[Contact("c-1", "acme", "hank", "Carol")],
+    )
+    routing = _routing(carry=[{"deals": {"kinds": ["renewal"]}}, {"contacts": "all"}])
+    text = _explained(book, routing, "acme")
+    assert "Handoff trigger: first_won_new_business (handoff first-win)" in text
+    assert "first new business won on 2026-06-01" in text
+    lines = text.splitlines()
+    start = lines.index("Carried with it (handoff first-win, carry): 2 records")
+    assert lines[start + 1].startswith(
+        "  deal acme-renewal, from Hank: open renewal deal acme-renewal of account acme"
+    )
+    assert lines[start + 2].startswith("  contact c-1, from Hank: contact c-1 of account acme")
+    assert lines[start + 3 :] == [
+        "Tasks to create (handoff first-win, tasks):",
+        '  for Fran, the new owner: "Welcome Acme (first_won_new_business)", due 2026-07-03',
+        '  for Hank, the previous owner: "Introduce Fran to Acme", due 2026-07-05',
+    ]
+
+
+def test_explain_says_why_a_previous_owner_gets_no_task_and_stays_quiet_without_tasks() -> None:
+    text = _explained(_book(hank_active=False), _routing(), "acme")
+    assert text.splitlines()[-2:] == [
+        '  for Fran, the new owner: "Welcome Acme (first_won_new_business)", due 2026-07-03',
+        "  none for the previous owner Hank: they left (inactive or not in the book), and no "
+        "task goes to someone who left",
+    ]
+    plain = _explained(_book(), _routing(None), "acme")
+    assert plain.splitlines()[-1].startswith("Outcome: hand off to Fran")
+    assert "Tasks to create" not in plain and "Carried" not in plain
