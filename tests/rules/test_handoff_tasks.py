@@ -218,3 +218,54 @@ def test_a_valid_tasks_block_checks_clean(
     )
     code, lines = _check(tmp_path, tasks, capsys)
     assert (code, lines) == (0, [])
+
+
+# -- rule tests: `expect: tasks` -------------------------------------------------------------
+
+SHIPPED = Path(__file__).resolve().parents[2] / "rules" / "tests"
+
+
+def _shipped_tasks_test(tmp_path: Path, *edits: tuple[str, str]) -> Path:
+    """A copy of the shipped tasks.test.yaml with `edits` (old, new) made, in `tmp_path`."""
+    text = (SHIPPED / "tasks.test.yaml").read_text(encoding="utf-8")
+    rules = f"rule_files: [{SHIPPED.parent / 'roles.yaml'}, {SHIPPED / 'tasks' / 'routing.yaml'}]"
+    for old, new in (("rule_files: [../roles.yaml, tasks/routing.yaml]", rules), *edits):
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "copy.test.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_rule_tests_assert_tasks_and_say_what_differs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["test", str(SHIPPED / "tasks.test.yaml")]) == 0
+    assert "2 passed, 0 failed" in capsys.readouterr().out
+    path = _shipped_tasks_test(
+        tmp_path,
+        ("due: 2026-07-03", "due: 2026-07-04"),
+        ("{for: previous_owner, owner: hank,", "{for: previous_owner, owner: fran,"),
+        ("        recent: []", "        recent: [{for: new_owner}]"),
+    )
+    assert main(["test", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("  tasks.")] == [
+        "  tasks.acme.0.due: expected 2026-07-04, got 2026-07-03",
+        "  tasks.acme.1.owner: expected fran@example.com, got hank@example.com",
+        "  tasks.recent: expected 1 tasks, got 0 (skipped handoff-pending: first new business "
+        "won 2026-06-20; handoff due 2026-07-04)",
+    ]
+
+
+def test_rule_tests_refuse_tasks_of_unknown_accounts_and_owners(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _shipped_tasks_test(
+        tmp_path, ("        recent: []", "        nobody: [{for: new_owner, owner: zed}]")
+    )
+    assert main(["test", str(path)]) == 1
+    assert capsys.readouterr().err.splitlines()[:2] == [
+        f"{path}:36:9: error: no account 'nobody' in the book [unknown-account]",
+        f"{path}:36:42: error: no owner 'zed' in the book [unknown-owner]",
+    ]

@@ -71,4 +71,4 @@ class HandoffTasks(_Strict):
     previous_owner: TaskSpec | None = None
     """Optional: a task for the previous owner ("introduce {new_owner} to {account}"). Not
     created when the previous owner is inactive or not in the book (owner_left: they
-    left); the plan counts those as `tasks_not_created`."""
+    left); the plan counts those as `tasks_owner_left`."""
