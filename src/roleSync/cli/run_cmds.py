@@ -35,6 +35,7 @@ from roleSync.terminal_text import printable
 
 if TYPE_CHECKING:
     from roleSync.health import BookHealth
+    from roleSync.plan import Plan
     from roleSync.profile import Profile
 
 
@@ -207,12 +208,22 @@ def run_plan(args: argparse.Namespace) -> ExitCode:
         return ExitCode.OK
     write_atomically(args.output, plan.to_json())
     carried = f"{len(plan.related_changes)} carried records, " if plan.related_changes else ""
+    carried += _task_summary(plan)
     summary = (
         f"plan: {len(plan.changes)} ownership changes, {carried}{len(plan.metric_writes)} "
         f"metric writes, {skip_summary(plan)}; written to {args.output}"
     )
     print(printable(summary), file=sys.stderr)
     return ExitCode.OK
+
+
+def _task_summary(plan: Plan) -> str:
+    """ "3 tasks (1 not for a previous owner who left), " or "" without tasks."""
+    left = plan.summary.get("tasks_owner_left", 0)
+    if not plan.task_creates and not left:
+        return ""
+    gone = f" ({left} not for a previous owner who left)" if left else ""
+    return f"{len(plan.task_creates)} tasks{gone}, "
 
 
 def run_apply(args: argparse.Namespace) -> ExitCode:

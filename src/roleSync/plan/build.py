@@ -16,6 +16,7 @@ from roleSync.metrics import RoleMetrics, compute_role_metrics
 from roleSync.model import Account, Book, DealFacts, FieldValue
 from roleSync.plan.carry import carried_records
 from roleSync.plan.document import PLAN_FORMAT, Plan
+from roleSync.plan.handoff_tasks import handoff_tasks
 from roleSync.plan.triggers import Event, Handoffs, plan_window
 from roleSync.plan.types import MetricWrite, OwnerRole, OwnershipChange, Skip, SkipCode
 from roleSync.rules.classify import CompiledRoles, RoleDecision, classify_owners
@@ -151,6 +152,7 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
 
     changes: list[OwnershipChange] = []
     skipped: list[Skip] = []
+    fired_on: dict[str, date] = {}  # account id -> the day its trigger fired (tasks)
     for _, account_id, event, why in due:
         account = book.accounts[account_id]
 
@@ -186,11 +188,17 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
                     handoff_id=block.id,
                 )
             )
+            fired_on[account.id] = event.on
 
     summary.update(handoffs=len(changes), skipped=len(skipped))
     related = carried_records(book, changes, inputs.routing.blocks)
     if related:  # only with carry: plans without it stay byte-identical
         summary["carried"] = len(related)
+    planned = handoff_tasks(book, changes, fired_on, inputs.routing.blocks, inputs.as_of)
+    if planned.tasks:  # only with tasks: plans without them stay byte-identical
+        summary["tasks"] = len(planned.tasks)
+    if planned.owner_left:
+        summary["tasks_owner_left"] = planned.owner_left
     owners = [
         OwnerRole(
             o.id,
@@ -219,4 +227,5 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
         dict(sorted(picker.rotation.items())),
         summary,
         related,
+        planned.tasks,
     )

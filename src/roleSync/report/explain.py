@@ -26,6 +26,7 @@ from roleSync.plan.triggers import (
 )
 from roleSync.render import table, title_disagrees
 from roleSync.report.conditions import classification_trail, describe, metric_lines
+from roleSync.report.explain_carried import carried_and_tasks
 from roleSync.report.explain_handoff import no_trigger, owner_handoff
 from roleSync.report.fmt import money_full
 from roleSync.rules.classify import CompiledRoles, RoleDecision
@@ -215,6 +216,7 @@ class Explainer:
                 f"{self.name(c.to_owner_id)} on route {c.rule_id} ({c.reason})"
             )
         lines += ["", *self._trail(account, owner), "", self._outcome(account)]
+        lines += carried_and_tasks(self.plan, account.id, self.name, self.routing_file.blocks)
         return "\n".join(lines)
 
     def _outcome(self, account: Account) -> str:

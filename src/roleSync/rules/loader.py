@@ -43,6 +43,8 @@ class LoadedYaml:
     # `value_positions` points at what follows the colon.
     key_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     value_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    # The file's text, to point inside a value (a task's placeholder); "" when unknown.
+    text: str = ""
 
     def position(self, loc: Loc, *, prefer_key: bool = False) -> tuple[int, int]:
         """The closest known position of `loc`, walking up to its parents."""
@@ -59,6 +61,23 @@ class LoadedYaml:
             if not loc:
                 return (1, 1)
             loc = loc[:-1]
+
+    def position_inside(self, loc: Loc, token: str, occurrence: int) -> tuple[int, int]:
+        """Where the `occurrence`-th (0-based) `token` is in the text from the value at
+        `loc` on: the offending part of a text value, as written (quoted, folded or
+        escaped values included, as long as the token itself is written as it reads).
+        The value's own position when the token cannot be found."""
+        line, col = self.position(loc)
+        if not self.text or not token:
+            return line, col
+        lines = self.text.split("\n")
+        at = sum(len(text) + 1 for text in lines[: line - 1]) + col - 1 - 1
+        for _ in range(occurrence + 1):
+            at = self.text.find(token, at + 1)
+            if at < 0:
+                return line, col
+        start = self.text.rfind("\n", 0, at) + 1
+        return self.text.count("\n", 0, at) + 1, at - start + 1
 
     def diagnostic(
         self,
@@ -285,7 +304,7 @@ def load_yaml_text(text: str, display: str) -> LoadedYaml:
                 )
             ]
         )
-    loaded = LoadedYaml(display, None)
+    loaded = LoadedYaml(display, None, text=text)
     loaded.data = _plain(documents[0], (), loaded)
     return loaded
 
@@ -326,6 +345,11 @@ def _pydantic_diagnostics(
         elif item["type"] == "missing":
             # The key is absent: point at the mapping that lacks it.
             yield loaded.diagnostic(loc[:-1], message, code, prefer_key=True)
+        elif isinstance(token := (item.get("ctx") or {}).get("token"), str):
+            # A mistake inside a text value (a task's placeholder): point at it.
+            nth = (item.get("ctx") or {}).get("occurrence", 0)
+            line, col = loaded.position_inside(loc, token, nth if isinstance(nth, int) else 0)
+            yield Diagnostic(loaded.path, line, col, Severity.ERROR, message, code)
         else:
             yield loaded.diagnostic(loc, message, code)
 

@@ -32,6 +32,7 @@ from roleSync.rules.schema import (
     RolesFile,
     RoutingFile,
 )
+from roleSync.rules.task_template import PLACEHOLDERS
 
 SCHEMA_ID = "https://rolesync.dev/schema/rules-v1.json"
 
@@ -115,6 +116,14 @@ handoffs:                       # tried in order: the first that fired and takes
       - deals: {kinds: [renewal, expansion]}   # open ones; closed deals never move
       - contacts: all           # or previous_owner: only those the hunter owns
       - tasks: previous_owner   # open tasks the hunter owns
+    tasks:                      # CRM tasks created once per handoff
+      new_owner:
+        subject: "Welcome {account} ({trigger})"
+        body: "{previous_owner} handed {account} to you on {trigger_date} by route {route}."
+        due_in_days: 3
+      previous_owner:           # optional; never for an owner who left
+        subject: "Introduce {new_owner} to {account}"
+        due_in_days: 5
   - id: became-customer
     trigger: lifecycle_became
     lifecycle: customer
@@ -320,6 +329,17 @@ def _handoffs_section() -> list[str]:
         "`related_changes` with its reason, counted in the summary as `carried`. Not "
         "written yet: `apply` and `sync` refuse a plan that carries records, writing "
         "nothing, until the adapters write them (a later release).",
+        "",
+        "`tasks` creates a CRM task for each handed-off account's new owner (and, if given, "
+        "one for its previous owner while they are still active), due `due_in_days` after "
+        "the plan's date. Subject and body are filled when the plan is made, from these "
+        "placeholders only (`{{` and `}}` are literal braces; no other template syntax):",
+        "",
+        *_table(("placeholder", "becomes"), [(f"{{{k}}}", v) for k, v in PLACEHOLDERS.items()]),
+        "Each is an entry of the plan's `task_creates` with a `key` derived from the handoff "
+        "(block, account, new owner, trigger date, whom it is for), the same on every re-plan, "
+        "which the CRM task stores so that it is created once; counted as `tasks` in the "
+        "summary (`tasks_owner_left`: previous-owner tasks not created, that owner left).",
         "",
         "```yaml",
         _checked_example("handoffs").rstrip(),

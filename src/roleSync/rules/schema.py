@@ -29,6 +29,7 @@ from roleSync.metrics import METRIC_NAMES
 from roleSync.model import DealKind
 from roleSync.rules.carry_schema import Carry
 from roleSync.rules.handoff_keys import check_handoff_keys
+from roleSync.rules.task_schema import HandoffTasks
 
 RuleId = Annotated[
     str,
@@ -261,6 +262,9 @@ class Handoff(_Strict):
     carry: list[Carry] = Field(default_factory=list)
     """Related records that move with the account, e.g. `[{deals: {kinds: [renewal]}},
     {contacts: all}, {tasks: previous_owner}]`. Default: none (only the account moves)."""
+    tasks: HandoffTasks | None = None
+    """CRM tasks to create for each account handed off: `new_owner` (and optionally
+    `previous_owner`), each a subject, a body and `due_in_days`. Default: none."""
 
     @model_validator(mode="after")
     def _trigger_keys(self) -> Handoff:

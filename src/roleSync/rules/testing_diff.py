@@ -15,7 +15,7 @@ from roleSync.plan import Plan, SkipCode
 from roleSync.plan.triggers import decide, event_of, owner_facts, plan_window
 from roleSync.rules.routing import CompiledRouting
 from roleSync.rules.schema import Handoff, Trigger
-from roleSync.rules.testing_schema import Expectations, SkipSpec
+from roleSync.rules.testing_schema import Expectations, SkipSpec, TaskExpectation
 
 # Metrics are rounded by roleSync; the tolerance only absorbs float noise in expectations.
 REL_TOLERANCE = 1e-9
@@ -188,6 +188,35 @@ def _handoff_ids(expected: Mapping[str, str | None], view: PlanView) -> Iterator
             yield f"handoff_ids.{key}: expected {_show(want)}, got {_show(got)} ({view.why(key)})"
 
 
+def _tasks(expected: Mapping[str, list[TaskExpectation]], view: PlanView) -> Iterator[str]:
+    for account_id, wanted in expected.items():
+        got = [t for t in view.plan.task_creates if t.account_id == account_id]
+        if len(got) != len(wanted):
+            shown = "; ".join(
+                f"{t.for_owner.value} {view.who(t.owner_id)} {t.subject!r} due {t.due_date}"
+                for t in got
+            )
+            yield (
+                f"tasks.{account_id}: expected {len(wanted)} tasks, got {len(got)} "
+                f"({shown or view.why(account_id)})"
+            )
+            continue
+        for index, (want, task) in enumerate(zip(wanted, got, strict=True)):
+            where = f"tasks.{account_id}.{index}"
+            pairs = [("for", want.for_.value, task.for_owner.value)]
+            if want.owner is not None:
+                pairs.append(
+                    ("owner", view.who(view.owner_id(want.owner)), view.who(task.owner_id))
+                )
+            if want.subject is not None:
+                pairs.append(("subject", repr(want.subject), repr(task.subject)))
+            if want.due is not None:
+                pairs.append(("due", str(want.due), str(task.due_date)))
+            for name, expect, actual in pairs:
+                if expect != actual:
+                    yield f"{where}.{name}: expected {expect}, got {actual}"
+
+
 def unmet_expectations(expect: Expectations, view: PlanView) -> list[str]:
     """One line per expectation the plan does not meet, in the order the file lists them."""
     lines: list[str] = []
@@ -205,4 +234,6 @@ def unmet_expectations(expect: Expectations, view: PlanView) -> list[str]:
         lines.extend(_rules(expect.rules, view))
     if expect.handoff_ids is not None:
         lines.extend(_handoff_ids(expect.handoff_ids, view))
+    if expect.tasks is not None:
+        lines.extend(_tasks(expect.tasks, view))
     return lines

@@ -133,6 +133,13 @@ class ReferenceChecker:
         yield from self._accounts(expect.owners or {}, (*loc, "owners"))
         yield from self._accounts(expect.skipped or {}, (*loc, "skipped"))
         yield from self._accounts(expect.handoff_ids or {}, (*loc, "handoff_ids"))
+        yield from self._accounts(expect.tasks or {}, (*loc, "tasks"))
+        for account_id, tasks in (expect.tasks or {}).items():
+            for index, task in enumerate(tasks):
+                if task.owner is not None and self.book.find_owner(task.owner) is None:
+                    where = (*loc, "tasks", account_id, index, "owner")
+                    message = f"no owner {task.owner!r} in the book"
+                    yield self._at(where, message, "unknown-owner", key=False)
         for account_id, owner in (expect.owners or {}).items():
             if owner is not None and self.book.find_owner(owner) is None:
                 where = (*loc, "owners", account_id)

@@ -152,6 +152,31 @@ class SkipSpec(_Strict):
     )
 
 
+class TaskForName(StrEnum):
+    """Whom a handoff task is for (the plan's `for_owner`)."""
+
+    NEW_OWNER = "new_owner"
+    PREVIOUS_OWNER = "previous_owner"
+
+
+class TaskExpectation(_Strict):
+    """A task the plan creates for an account's handoff (routing.yaml `tasks`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    for_: TaskForName = Field(
+        alias="for", description="Whom the task is for: new_owner or previous_owner."
+    )
+    owner: OwnerRef | None = Field(
+        default=None, description="Its assignee (email or id); omit to leave it unchecked."
+    )
+    subject: StrictStr | None = Field(
+        default=None, description="Its subject exactly as filled; omit to leave it unchecked."
+    )
+    due: date | None = Field(
+        default=None, description="Its due date (YYYY-MM-DD); omit to leave it unchecked."
+    )
+
+
 class Expectations(_Strict):
     """What the plan must show. Every key is optional; only what is listed is checked."""
 
@@ -185,6 +210,11 @@ class Expectations(_Strict):
         default=None,
         description="Account -> the id of the handoff block whose trigger moved it (null: "
         "not moved).",
+    )
+    tasks: dict[AccountRef, list[TaskExpectation]] | None = Field(
+        default=None,
+        description="Account -> every task its handoff creates, in the plan's order (the "
+        "new owner's, then the previous owner's); []: none.",
     )
 
 
