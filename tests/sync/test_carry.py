@@ -158,9 +158,7 @@ def test_sync_moves_the_carried_records_and_rollback_restores_every_one(
     assert (after["won-nb"], after["won-up"], after["open-nb"], after["t-done"]) == ("h",) * 4
     assert after["t-other"] == "x"
     ((run_id,),) = _state(tmp_path, "SELECT id FROM runs")
-    audited = _state(
-        tmp_path, f"SELECT entry, result FROM related_audit WHERE run_id = '{run_id}'"
-    )
+    audited = _state(tmp_path, f"SELECT entry, result FROM related_audit WHERE run_id = '{run_id}'")
     assert sorted(audited) == sorted(
         [
             ("deal:open-renewal", "applied"),
