@@ -435,3 +435,58 @@ def test_the_journal_sees_each_batch_before_it_is_written(tmp_path: Path) -> Non
         assert sorted(journaled.tasks_created) == sorted(result.tasks_created)
         assert len(result.applied) == 170 and len(result.tasks_created) == 120
         adapter.close()
+
+
+def test_rate_limits_and_record_conflicts_are_retried_none_written_twice(
+    tmp_path: Path,
+) -> None:
+    with related_portal() as emu:
+        adapter = _adapter(emu, tmp_path)
+        changes = [
+            *carried(emu, RelatedObject.CONTACT, 120),
+            *carried(emu, RelatedObject.DEAL, 60),
+        ]
+        emu.set_faults(HubSpotFaults(rate_limit_every=4, record_error_rate=0.3, seed=2))
+        result = adapter.apply_related(changes, handoff_tasks(emu, 30))
+        assert emu.counters["fault_rate_limit"] > 0
+        assert sorted(result.applied) == sorted(related_key(c) for c in changes)
+        assert len(result.tasks_created) == 30
+        for change in changes:
+            assert owner_now(emu, change) == change.to_owner_id
+            assert writes(emu, change) == 1
+        # Some records met CONFLICT on their first write and went in a later round.
+        assert emu.counters["contacts_batch_update"] > math.ceil(120 / 100)
+        adapter.close()
+
+
+def test_an_unanswered_owner_write_is_read_back_not_sent_again(tmp_path: Path) -> None:
+    with related_portal() as emu:
+        adapter = _adapter(emu, tmp_path)
+        changes = carried(emu, RelatedObject.CONTACT, 150)
+        emu.set_faults(
+            HubSpotFaults(
+                drop_every=1, drop_only="contacts_batch_update", drop_after_processing=True
+            )
+        )
+        journal = RecordingJournal(emu)
+        result = adapter.apply_related(changes, [], journal)
+        assert emu.counters["contacts_batch_update"] == 2  # both landed; neither re-sent
+        assert emu.counters["contacts_batch_read"] == 4  # before each write, and after
+        assert sorted(result.applied) == sorted(related_key(c) for c in changes)
+        assert all(writes(emu, c) == 1 for c in changes)
+        # The journal's results of the unanswered batches decided nothing: still open
+        # there until the read back, which the result of the call reports.
+        assert all(not r.applied for _, r in journal.results)
+        adapter.close()
+
+
+def test_a_record_carried_twice_is_failed_and_not_written(tmp_path: Path) -> None:
+    with related_portal(contacts=50, tasks=0) as emu:
+        adapter = _adapter(emu, tmp_path)
+        changes = carried(emu, RelatedObject.CONTACT, 5)
+        twice = changes[2]
+        result = adapter.apply_related([*changes, twice], [])
+        assert result.failed == {related_key(twice): "the plan carries this record twice"}
+        assert writes(emu, twice) == 0
+        assert sorted(result.applied) == sorted(related_key(c) for c in changes if c != twice)
+        adapter.close()

@@ -163,23 +163,19 @@ class HubSpotAdapter(MirroredAdapter[HubSpotClient]):
         self.puller.owners(PullReport())
         active = self.mirror.owners_active()
         batches = RelatedBatches(journal)
-        by_object: dict[RelatedObject, list[RelatedChange]] = {kind: [] for kind in RelatedObject}
+        accepted: dict[str, RelatedChange] = {}
         for change in changes:
             key = related_key(change)
             problem = target_problem(change.to_owner_id, active)
-            taken = key in result.failed or any(
-                related_key(c) == key for c in by_object[change.object]
-            )
-            if taken:
+            if key in accepted or key in result.failed:
                 result.failed[key] = "the plan carries this record twice"
-                by_object[change.object] = [
-                    c for c in by_object[change.object] if related_key(c) != key
-                ]
+                accepted.pop(key, None)
             elif problem is not None:
                 result.failed[key] = problem
             else:
-                by_object[change.object].append(change)
-        for kind, carried in by_object.items():
+                accepted[key] = change
+        for kind in RelatedObject:
+            carried = [c for c in accepted.values() if c.object is kind]
             if carried:
                 RecordOwners(
                     self.client, self.mirror, self.profile, kind, result, self.rounds,
