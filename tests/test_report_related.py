@@ -474,3 +474,25 @@ def test_follower_counts_read_a_report_document_defensively(run: tuple[Plan, Run
     assert follower_counts({"tasks_left": 2}).lines("r0") == [
         "  tasks    2 created by run r0 left in the CRM (a rollback never deletes tasks)"
     ]
+
+
+def test_a_carriage_return_from_the_crm_stays_inside_its_csv_field(
+    run: tuple[Plan, RunReport],
+) -> None:
+    plan, report = run
+    cr = "Acme\rGmbH"
+    plan = replace(plan, changes=[replace(plan.changes[0], account_name=cr), *plan.changes[1:]])
+    related = [replace(plan.related_changes[0], record_id=cr), *plan.related_changes[1:]]
+    report = replace(
+        report, related=[replace(report.related[0], record_id=cr), *report.related[1:]]
+    )
+    tables = csv_tables(build_report_data(replace(plan, related_changes=related), report))
+    handoffs = _rows(tables["handoffs.csv"])
+    assert len(handoffs) == 5 and handoffs[0]["account_name"] == cr
+    carried = _rows(tables["carried.csv"])
+    assert (
+        len(carried) == 7 and carried[0]["record_id"] == cr and carried[0]["outcome"] == "applied"
+    )
+    # Records still end in "\n" alone; a CR appears only inside a quoted field.
+    assert "\r" not in tables["run.csv"] and tables["run.csv"].endswith("\n")
+    assert '"Acme\rGmbH"' in tables["carried.csv"]

@@ -381,11 +381,18 @@ def _cell(value: Any) -> Any:
 
 
 def _csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    # The writer quotes a field holding a line break only if the break is in its line
+    # terminator: with "\n" alone a CR from the CRM went out bare and split the record
+    # for every reader. So each record is written with "\r\n" and ends in "\n".
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(headers)
-    writer.writerows([_cell(v) for v in row] for row in rows)
-    return buffer.getvalue()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    records = []
+    for row in [list(headers), *([_cell(v) for v in row] for row in rows)]:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(row)
+        records.append(buffer.getvalue()[:-2] + "\n")
+    return "".join(records)
 
 
 def _flat(rows: Sequence[Any]) -> list[list[Any]]:
