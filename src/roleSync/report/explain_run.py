@@ -122,7 +122,7 @@ def _followers(plan: Plan, report: RunReport | None, account_id: str) -> list[st
     if tasks:
         lines.append(f"Handoff tasks ({len(tasks)}):")
         lines += [
-            f"  - for the {t.for_owner.replace('_', ' ')} {name(t.owner_id)}: "
+            f"  - for the {printable(t.for_owner.replace('_', ' '))} {name(t.owner_id)}: "
             f'"{printable(t.subject)}", due {t.due_date}: {outcome(t.outcome, t.outcome_detail)}'
             for t in tasks
         ]
