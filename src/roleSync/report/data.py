@@ -256,12 +256,16 @@ def build_report_data(
 
 
 def _rollback_of(report: RunReport) -> str:
-    # A rollback's plan names the run it undoes in the place of a rules digest
-    # (sync.rollback.reverse_plan): "rollback:<run id>".
-    prefix = "rollback:"
-    if report.mode != "rollback" or not report.rules_digest.startswith(prefix):
+    if report.mode != "rollback":
         return ""
-    return report.rules_digest.removeprefix(prefix)
+    if report.parent_run:
+        return report.parent_run
+    # Reports written before they named it: a rollback's plan names the run it undoes
+    # in the place of a rules digest (sync.rollback.reverse_plan): "rollback:<run id>".
+    prefix = "rollback:"
+    return (
+        report.rules_digest.removeprefix(prefix) if report.rules_digest.startswith(prefix) else ""
+    )
 
 
 def _health_rows(report: RunReport) -> tuple[HealthRow, ...]:

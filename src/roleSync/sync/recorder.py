@@ -315,6 +315,7 @@ class RunRecorder:
         report.book_health = book_health
         report.related, report.tasks = related_report(self.store, self.run.id, self.plan)
         report.tasks_left = self.plan.summary.get("tasks_left", 0)
+        report.parent_run = self.run.parent_run
         report.write(Path(self.run.plan_path).with_name("report.json"))
         status = RunStatus.OK if report.ok else RunStatus.FAILED
         metric_note = "; ".join(

@@ -109,6 +109,8 @@ class RunReport:
     # A rollback: the tasks the undone run created, left in the CRM (tasks are never
     # deleted: someone may have worked on them).
     tasks_left: int = 0
+    # A rollback: the run it undoes.
+    parent_run: str | None = None
 
     @property
     def ok(self) -> bool:
