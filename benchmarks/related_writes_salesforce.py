@@ -160,7 +160,8 @@ def measure(records: int, tasks: int, bulk: bool) -> Run:
         if any(keys[t.key] != 1 for t in planned):
             problems.append("a task missing or created twice")
         if problems or emu.internal_errors:
-            print(f"N={records} {way}: {problems[:3]} {list(emu.internal_errors)[:1]}", file=sys.stderr)
+            errors = list(emu.internal_errors)[:1]
+            print(f"N={records} {way}: {problems[:3]} {errors}", file=sys.stderr)
             raise SystemExit(1)
     return Run(records, tasks, way, kinds, seconds)
 
