@@ -161,6 +161,8 @@ def test_broken_rule_file_is_one_positioned_line_exit_1_and_book_untouched(
 ) -> None:
     routing = demo / "rules" / "routing.yaml"
     routing.write_text(routing.read_text().replace("least_loaded", "least_loadded"))
+    lines = routing.read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if "strategy: least_loadded" in text)
     book, runs = demo / "demo.db", sorted((demo / ".rolesync" / "runs").iterdir())
     before = digest(book)
     code = main(["sync", "-c", str(demo / "demo.yaml"), "-r", str(demo / "rules")])
@@ -168,7 +170,7 @@ def test_broken_rule_file_is_one_positioned_line_exit_1_and_book_untouched(
     assert code == 1
     assert len(err) == 1
     assert re.fullmatch(
-        rf"{re.escape(str(routing))}:17:17: error: unknown strategy 'least_loadded'; "
+        rf"{re.escape(str(routing))}:{line}:17: error: unknown strategy 'least_loadded'; "
         r"did you mean 'least_loaded'\? \[unknown-value\]",
         err[0],
     )

@@ -97,7 +97,13 @@ def test_folding_from_sqlite_gives_what_holding_every_deal_gives(tmp_path: Path,
 
 def test_a_plan_of_the_demo_book_is_byte_identical_held_or_folded(tmp_path: Path) -> None:
     profile_path, rules_dir = prepare(tmp_path / "demo", AS_OF, 2026)
+    # Carrying deals needs them held (the runner then pulls without a window): the
+    # shipped handoff's `carry` is left out here, where folding is what is compared.
+    routing = rules_dir / "routing.yaml"
+    text = routing.read_text()
+    routing.write_text(text.replace("    - deals: {kinds: [renewal, expansion]}", "    []  #"))
     rules = load_rule_set([rules_dir])
+    assert not any(block.carry for block in rules.routing.blocks)
     inputs = PlanInputs(
         "demo",
         CompiledRoles(rules.roles),

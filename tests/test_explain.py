@@ -60,7 +60,7 @@ def test_a_handed_off_account_names_rule_trigger_date_and_why_this_farmer(
         farmer = explainer.book.owners[change.to_owner_id].name
         why = change.reason.split("; ")[-1]  # the picker's reason, as the plan has it
         assert picked_line(text) == f"{farmer}: {why}"
-        assert text.endswith(f"on route {route_id}.")
+        assert re.search(rf"on route {route_id}\.$", text, flags=re.M)
     everyone_else = explainer.explain_account(
         explainer.book.accounts[
             next(c for c in explainer.plan.changes if c.rule_id == "everyone-else").account_id

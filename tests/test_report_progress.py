@@ -102,9 +102,17 @@ def test_the_runner_reports_pull_and_every_apply_step(tmp_path: Path) -> None:
     recorded = Recorded()
     plan, report = sync(PlanRequest(load_profile(profile_path), [rules], AS_OF), progress=recorded)
     total = len(plan.changes) + len(plan.metric_writes)
-    assert recorded.stages == [("pull", None), ("apply", total)]
+    # The shipped handoff carries open deals and creates tasks: a stage of their own.
+    carried = len(plan.related_changes) + len(plan.task_creates)
+    assert carried > 0
+    assert recorded.stages == [("pull", None), ("apply", total), ("carry", carried)]
     assert recorded.advanced["apply"] == total
-    pulled, applied = recorded.summaries
+    assert recorded.advanced["carry"] == carried  # each entry once
+    pulled, applied, carry = recorded.summaries
+    assert carry == (
+        f"{len(plan.related_changes)} carried records and {len(plan.task_creates)} handoff "
+        "tasks written or decided"
+    )
     assert re.fullmatch(r"pulled 13 owners, 2005 accounts, \d+ deals", pulled)
     assert applied == (
         f"applied {len(report.applied)} of {len(plan.changes)} ownership changes, "

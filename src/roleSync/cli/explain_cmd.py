@@ -54,6 +54,7 @@ def run_explain(args: argparse.Namespace) -> ExitCode:
 
 
 def _from_book(args: argparse.Namespace, profile: Profile) -> str:
+    from roleSync.plan.carry import pull_window
     from roleSync.plan.triggers import plan_window
     from roleSync.report.explain import Explainer, PastHandoff
     from roleSync.report.progress import progress_for
@@ -67,7 +68,9 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
     adapter = open_adapter(profile)
     try:
         with progress_for(sys.stderr).stage("pull") as stage:
-            book = adapter.pull(plan_window(as_of, rules.roles.window_days, rules.routing.blocks))
+            blocks = rules.routing.blocks
+            window = plan_window(as_of, rules.roles.window_days, blocks)
+            book = adapter.pull(pull_window(window, blocks))
             stage.done(f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts")
     finally:
         adapter.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from roleSync.model import Book
+from roleSync.model import Book, DealWindow
 from roleSync.plan.types import OwnershipChange, RelatedChange, RelatedObject
 from roleSync.rules.carry_schema import Carry, CarryWhose
 from roleSync.rules.schema import Handoff
@@ -22,6 +22,12 @@ def carries_deals(blocks: Iterable[Handoff]) -> bool:
     return any(entry.deals is not None for block in blocks for entry in block.carry)
 
 
+def pull_window(window: DealWindow, blocks: Sequence[Handoff]) -> DealWindow | None:
+    """The window to fold a pull into for a plan under `blocks`: none (every deal held)
+    when a block carries deals."""
+    return None if carries_deals(blocks) else window
+
+
 def _taken(whose: CarryWhose, owner_id: str | None, change: OwnershipChange) -> bool:
     if owner_id == change.to_owner_id:
         return False
@@ -30,9 +36,10 @@ def _taken(whose: CarryWhose, owner_id: str | None, change: OwnershipChange) -> 
 
 def _why(what: str, whose: CarryWhose, change: OwnershipChange) -> str:
     scope = "" if whose is CarryWhose.ALL else " owned by the previous owner"
-    return (
-        f"{what}{scope} of account {change.account_id}, handed off to {change.to_owner_id} "
-        f"(handoff {change.handoff_id or 'handoff'} carries it)"
+    return f"{what}{scope} of account {change.account_id}, handed off to {change.to_owner_id} " + (
+        "(its handoff block carries it)"
+        if change.handoff_id in ("", "handoff")  # the single `handoff:` block
+        else f"(handoff block {change.handoff_id!r} carries it)"
     )
 
 

@@ -227,6 +227,9 @@ def _type_name(annotation: Any) -> str:
         return " or ".join(f"`{v}`" for v in get_args(annotation))
     if origin is list:
         return f"list of {_type_name(get_args(annotation)[0])}"
+    if origin is dict:
+        key, value = get_args(annotation)
+        return f"map of {_type_name(key)} to {_type_name(value)}"
     if isinstance(annotation, type):
         if issubclass(annotation, enum.Enum):
             return " or ".join(f"`{m.value}`" for m in annotation)
@@ -326,9 +329,14 @@ def _handoffs_section() -> list[str]:
         "open deals of the given `kinds`, contacts, open tasks (`all`, or `previous_owner`: "
         "only those the previous owner owns). Closed deals never move: a won deal stays "
         "with whoever won it. Each carried record is an entry of the plan's "
-        "`related_changes` with its reason, counted in the summary as `carried`. Not "
-        "written yet: `apply` and `sync` refuse a plan that carries records, writing "
-        "nothing, until the adapters write them (a later release).",
+        "`related_changes` with its reason, counted in the summary as `carried` and by "
+        "the profile's guardrail `max_related_changes`. Apply writes each after its "
+        "account moved, only while its owner is still the one the plan saw "
+        "(compare-and-set; a record closed since stays too), journaled and audited; the "
+        "records of an account that did not move stay (audited `skipped`), and a "
+        "rollback sends each back to its owner before the run. From Salesforce or "
+        "HubSpot, contacts and tasks are carried only when the profile pulls them "
+        "(`pull: {contacts: true, tasks: true}`; `check -c` warns otherwise).",
         "",
         "`tasks` creates a CRM task for each handed-off account's new owner (and, if given, "
         "one for its previous owner while they are still active), due `due_in_days` after "
@@ -339,7 +347,13 @@ def _handoffs_section() -> list[str]:
         "Each is an entry of the plan's `task_creates` with a `key` derived from the handoff "
         "(block, account, new owner, trigger date, whom it is for), the same on every re-plan, "
         "which the CRM task stores so that it is created once; counted as `tasks` in the "
-        "summary (`tasks_owner_left`: previous-owner tasks not created, that owner left).",
+        "summary (`tasks_owner_left`: previous-owner tasks not created, that owner left) "
+        "and by the profile's guardrail `max_handoff_tasks`. Salesforce: a Task with "
+        "WhatId the account, OwnerId, ActivityDate and the key in `RoleSync_Key__c` (the "
+        "profile's `salesforce.task_key_field`, a unique external-id text field you "
+        "create); HubSpot: a task associated with the company, the key in the unique task "
+        "property `rolesync_key` (`rolesync setup` creates it); the local book: a row of "
+        "its `tasks` table. Only for accounts the run moved; a rollback leaves them.",
         "",
         "```yaml",
         _checked_example("handoffs").rstrip(),

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from roleSync.adapters.base import Adapter, RelatedJournal, RelatedResult, RelatedWriter
+from roleSync.adapters.base import Adapter, RelatedResult, RelatedWriter
 from roleSync.errors import RoleSyncError
 from roleSync.plan import Plan
 from roleSync.plan.types import HandoffTask, RelatedChange
@@ -76,7 +76,13 @@ def outcomes_of(
             rows.append(RelatedOutcomeRow(entries[key], code))
     for key, found in result.conflicts.items():
         if key in entries:
-            rows.append(RelatedOutcomeRow(entries[key], RelatedResultCode.CONFLICT, found))
+            entry = entries[key]
+            why = (
+                "closed since the plan was made: a closed record never moves"
+                if isinstance(entry, RelatedChange) and found == entry.from_owner_id
+                else f"owner changed since the plan was made: now {found or 'nobody'}"
+            )
+            rows.append(RelatedOutcomeRow(entry, RelatedResultCode.CONFLICT, found, why))
     for key, why in result.failed.items():
         if key in entries:
             rows.append(RelatedOutcomeRow(entries[key], RelatedResultCode.FAILED, error=why))
@@ -97,13 +103,20 @@ class StoreRelatedJournal:
     """The RelatedJournal of one run, numbering its batches after those already there."""
 
     def __init__(
-        self, store: StateStore, run: RunRow, entries: dict[str, Entry], clock: Clock
+        self,
+        store: StateStore,
+        run: RunRow,
+        entries: dict[str, Entry],
+        clock: Clock,
+        advance: Callable[[int], None] = lambda _: None,
     ) -> None:
         self.store = store
         self.run = run
         self.entries = entries
         self.clock = clock
         self.first_batch = store.next_related_batch_no(run.id)
+        self.advance = advance
+        self.decided: set[str] = set()  # entries a batch result decided (for progress)
 
     def intent(self, batch_no: int, entries: Sequence[Entry]) -> None:
         interrupt.checkpoint()  # a stop asked for lands between batches
@@ -117,6 +130,9 @@ class StoreRelatedJournal:
         # before a crash: the journal says which.
         rows = outcomes_of(result, self.entries, self.store.related_intended(self.run.id))
         self.store.related_result(self.run.id, number, rows, self.clock().isoformat())
+        fresh = {entry_key(r.entry) for r in rows} - self.decided
+        self.decided |= fresh
+        self.advance(len(fresh))
         event(
             "related-batch",
             f"run {self.run.id}: related batch {number}: {len(result.applied)} records "
@@ -133,10 +149,16 @@ class StoreRelatedJournal:
 
 
 def write_related(
-    store: StateStore, run: RunRow, plan: Plan, adapter: Adapter, clock: Clock
+    store: StateStore,
+    run: RunRow,
+    plan: Plan,
+    adapter: Adapter,
+    clock: Clock,
+    advance: Callable[[int], None] = lambda _: None,
 ) -> None:
     """Write (or finish writing) the run's carried records and handoff tasks: those of
-    the accounts the run's audit shows with their new owner; the rest skipped."""
+    the accounts the run's audit shows with their new owner; the rest skipped.
+    `advance(n)`: n more entries decided (drives a progress bar)."""
     if not has_related(plan):
         return
     refuse_unless_writer(plan, adapter)
@@ -160,10 +182,12 @@ def write_related(
         else:
             records.append(entry)
     store.record_related(run.id, skipped, at)
+    advance(len(skipped))
     if not records and not tasks:
         return
-    journal: RelatedJournal = StoreRelatedJournal(store, run, entries, clock)
+    journal = StoreRelatedJournal(store, run, entries, clock, advance)
     result = adapter.apply_related(records, tasks, journal)
+    advance(len(records) + len(tasks) - len(journal.decided))
     # Outcomes decided without a write (conflicts, already there) and, after a crash,
     # writes found landed: audited now, the journal telling which were this run's.
     store.record_related(

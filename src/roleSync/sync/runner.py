@@ -18,7 +18,7 @@ from roleSync.adapters.local import LocalAdapter
 from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
 from roleSync.health import BookHealth, gate
 from roleSync.plan import Plan, PlanInputs, build_plan
-from roleSync.plan.carry import carries_deals
+from roleSync.plan.carry import pull_window
 from roleSync.plan.document import duplicate_entries, key_position
 from roleSync.plan.recheck import refused_changes, refused_related
 from roleSync.plan.triggers import plan_window
@@ -117,7 +117,7 @@ def make_plan(
         # handoff that carries open deals needs them: then the book holds every deal.
         blocks = inputs.routing.blocks
         window = plan_window(inputs.as_of, inputs.roles.window_days, blocks)
-        book = adapter.pull(None if carries_deals(blocks) else window)
+        book = adapter.pull(pull_window(window, blocks))
         stage.done(
             f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts, "
             f"{book.deal_count} deals"
@@ -256,7 +256,7 @@ def apply_plan(
                 recorder.record(outcomes_of(result, recorder.changes))
                 entries = len(plan.related_changes) + len(plan.task_creates)
                 with progress.stage("carry", entries) as stage:
-                    write_related(state, recorder.run, plan, adapter, clock)
+                    write_related(state, recorder.run, plan, adapter, clock, stage.advance)
                     stage.done(
                         f"{len(plan.related_changes)} carried records and "
                         f"{len(plan.task_creates)} handoff tasks written or decided"
