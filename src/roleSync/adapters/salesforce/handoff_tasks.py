@@ -14,26 +14,22 @@ by key before anything is sent again, so no task is ever created twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote_plus
 
 from simple_salesforce.format import format_soql
 
-from roleSync.adapters.base import RelatedResult
-from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.rounds import Outcome, RecordResult
-from roleSync.adapters.salesforce.client import SalesforceClient
 from roleSync.adapters.salesforce.pull import mirror_rows
 from roleSync.adapters.salesforce.related_rounds import (
     EXISTING,
-    RelatedJournaled,
+    RelatedWriterBase,
     TaskRounds,
     maybe_journaled,
 )
-from roleSync.adapters.salesforce.rounds import RoundSettings, record_result
+from roleSync.adapters.salesforce.rounds import record_result
 from roleSync.plan.types import HandoffTask
-from roleSync.profile import Profile
 
 # The custom Task field holding a handoff task's key (External ID, Unique, case
 # sensitive) unless the profile names another (`salesforce.task_key_field`).
@@ -69,28 +65,12 @@ def is_duplicate_key(code: str, message: str, field: str) -> bool:
     return code == "DUPLICATE_VALUE" and field.lower() in message.lower()
 
 
-class HandoffTaskCreator:
+class HandoffTaskCreator(RelatedWriterBase):
     """One `apply_related` call's task creates, keyed by `HandoffTask.key`."""
 
-    def __init__(
-        self,
-        client: SalesforceClient,
-        mirror: Mirror,
-        profile: Profile,
-        result: RelatedResult,
-        settings: RoundSettings,
-        sleep: Callable[[float], None],
-        journaled: RelatedJournaled | None = None,
-    ) -> None:
-        assert profile.salesforce is not None
-        self.client = client
-        self.mirror = mirror
-        self.profile = profile
-        self.result = result
-        self.settings = settings
-        self.sleep = sleep
-        self.journaled = journaled
-        self.key_field = profile.salesforce.task_key_field
+    def _begin(self) -> None:
+        assert self.profile.salesforce is not None
+        self.key_field = self.profile.salesforce.task_key_field
         self.tasks: dict[str, HandoffTask] = {}
         # key -> Id of the task this call created (from the answer, or found by key).
         self._ids: dict[str, str] = {}

@@ -18,23 +18,20 @@ new owners, and a deal or task closed since is no longer carried.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from roleSync.adapters.base import RelatedResult
-from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.rounds import Outcome, RecordResult
-from roleSync.adapters.salesforce.client import MAX_RETRIEVE_IDS, SalesforceClient
+from roleSync.adapters.salesforce.client import MAX_RETRIEVE_IDS
 from roleSync.adapters.salesforce.pull import mirror_rows, pulled_fields
 from roleSync.adapters.salesforce.related_rounds import (
     RecordRounds,
-    RelatedJournaled,
+    RelatedWriterBase,
     maybe_journaled,
 )
-from roleSync.adapters.salesforce.rounds import RoundSettings, classify_error, record_result
+from roleSync.adapters.salesforce.rounds import classify_error, record_result
 from roleSync.adapters.salesforce.soql import check_fields
 from roleSync.plan.types import RelatedChange, RelatedObject, related_key
-from roleSync.profile import Profile
 
 DELETED = "deleted in Salesforce"
 SOBJECTS: Mapping[RelatedObject, str] = {
@@ -80,29 +77,13 @@ def object_counts(changes: Sequence[RelatedChange]) -> dict[str, int]:
     return counts
 
 
-class RelatedRecordWriter:
+class RelatedRecordWriter(RelatedWriterBase):
     """One `apply_related` call's owner writes of carried records, keyed by
     `related_key` ("deal:006...") everywhere: rounds, journal and result."""
 
-    def __init__(
-        self,
-        client: SalesforceClient,
-        mirror: Mirror,
-        profile: Profile,
-        result: RelatedResult,
-        settings: RoundSettings,
-        sleep: Callable[[float], None],
-        journaled: RelatedJournaled | None = None,
-    ) -> None:
-        assert profile.salesforce is not None
-        self.client = client
-        self.mirror = mirror
-        self.profile = profile
-        self.result = result
-        self.settings = settings
-        self.sleep = sleep
-        self.bulk_threshold = profile.salesforce.bulk_threshold
-        self.journaled = journaled
+    def _begin(self) -> None:
+        assert self.profile.salesforce is not None
+        self.bulk_threshold = self.profile.salesforce.bulk_threshold
         self.changes: dict[str, RelatedChange] = {}
         # key -> the record as the compare-and-set read found it (for the mirror).
         self._found: dict[str, dict[str, Any]] = {}

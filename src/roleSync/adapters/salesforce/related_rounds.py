@@ -12,11 +12,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from roleSync.adapters.base import RelatedJournal, RelatedResult
+from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.resilience import RequestError
 from roleSync.adapters.rounds import Outcome, RecordResult, Write, chunks
-from roleSync.adapters.salesforce.client import SalesforceRequestError
-from roleSync.adapters.salesforce.rounds import Rounds
+from roleSync.adapters.salesforce.client import SalesforceClient, SalesforceRequestError
+from roleSync.adapters.salesforce.rounds import Rounds, RoundSettings
 from roleSync.plan.types import HandoffTask, RelatedChange
+from roleSync.profile import Profile
 
 # The reason of an APPLIED task result that means "found, created before": the task
 # writer counts it as existing, not created.
@@ -117,3 +119,32 @@ class TaskRounds(Rounds):
     looked up by its key before anything is sent again."""
 
     rerun_note = "a task whose key is found in Salesforce is not created again"
+
+
+class RelatedWriterBase:
+    """What the record writer and the task creator of one `apply_related` call are
+    given alike: the org, its mirror and profile, the result both fill, the rounds'
+    settings and the journal (None: not journaled)."""
+
+    def __init__(
+        self,
+        client: SalesforceClient,
+        mirror: Mirror,
+        profile: Profile,
+        result: RelatedResult,
+        settings: RoundSettings,
+        sleep: Callable[[float], None],
+        journaled: RelatedJournaled | None = None,
+    ) -> None:
+        assert profile.salesforce is not None
+        self.client = client
+        self.mirror = mirror
+        self.profile = profile
+        self.result = result
+        self.settings = settings
+        self.sleep = sleep
+        self.journaled = journaled
+        self._begin()
+
+    def _begin(self) -> None:
+        """What a writer adds to the shared state (its own maps and settings)."""
