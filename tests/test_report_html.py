@@ -23,7 +23,17 @@ from roleSync.report.svg import (
 from test_report_data import EVIL, FORMULA, data
 
 SERIES = (Series("a", "a", "#000000"),)
-SECTIONS = ("roles", "titles", "balance", "handoffs", "skipped", "metrics", "health")
+SECTIONS = (
+    "roles",
+    "titles",
+    "balance",
+    "handoffs",
+    "carried",
+    "tasks",
+    "skipped",
+    "metrics",
+    "health",
+)
 
 
 @pytest.fixture(scope="module")

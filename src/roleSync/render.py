@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from roleSync.plan import OwnerRole, Plan
-from roleSync.sync.report import RunReport
+from roleSync.sync.report import RelatedResultCode, RunReport
 from roleSync.terminal_text import printable
 
 
@@ -153,7 +153,26 @@ def run_summary(report: RunReport) -> str:
         parts.append(f"metric conflicts {len(report.metric_conflicts)}")
     if report.metric_failures:
         parts.append(report.metric_failure_note())
-    return f"run {report.run_id}: " + ", ".join(parts)
+    if report.related:
+        moved = sum(r.result in _MOVED for r in report.related)
+        parts.append(f"carried records {moved}/{len(report.related)}")
+    if report.tasks:
+        made = sum(t.result in _MADE for t in report.tasks)
+        parts.append(f"handoff tasks {made}/{len(report.tasks)}")
+    if report.related_failure_note():
+        parts.append(report.related_failure_note())
+    line = f"run {report.run_id}: " + ", ".join(parts)
+    if report.tasks_left:
+        # A rollback never deletes tasks: people may have worked on them.
+        line += (
+            f"\n  {report.tasks_left} handoff tasks created by the run rolled back were left "
+            "in the CRM (a rollback never deletes tasks)"
+        )
+    return line
+
+
+_MOVED = (RelatedResultCode.APPLIED, RelatedResultCode.ALREADY)
+_MADE = (RelatedResultCode.CREATED, RelatedResultCode.EXISTED)
 
 
 def owner_names(plan: Plan) -> dict[str, str]:

@@ -159,11 +159,12 @@ def test_setup_creates_only_what_is_missing(
         adapter = adapter_for(emu, tmp_path, properties={"segment": "segmnt"})
         first = setup_portal(adapter.client, adapter.profile)
         assert [s.name for s in first.created] == list(METRIC_FIELDS.values())
-        assert [s.name for s in first.present] == ["do_not_route"]
+        # The emulated portal has the unique task marker already (docs/hubspot.md).
+        assert [s.name for s in first.present] == ["do_not_route", "rolesync_key"]
         assert ("companies", "segmnt", "account.segment") in first.missing_inputs
         emu.reset_counters()
         second = setup_portal(adapter.client, adapter.profile)
-        assert not second.created and len(second.present) == 5
+        assert not second.created and len(second.present) == 6
         assert emu.counters["properties_create"] == 0
         definition = emu.store.properties("users")["rolesync_role"]
         assert definition.type == "enumeration" and "hunter" in definition.options
@@ -173,3 +174,14 @@ def test_setup_creates_only_what_is_missing(
                                                       "type": "string", "fieldType": "text",
                                                       "groupName": "userinformation"})  # fmt: skip
         assert caught.value.status == 409
+
+
+def test_setup_creates_the_unique_task_marker_a_portal_lacks(tmp_path: Path) -> None:
+    with portal(companies=2, deals=0) as emu:
+        with emu.store.lock:
+            del emu.store._properties["tasks"]["rolesync_key"]  # a portal before setup
+        adapter = adapter_for(emu, tmp_path)
+        report = setup_portal(adapter.client, adapter.profile)
+        assert ("tasks", "rolesync_key") in {(s.object_type, s.name) for s in report.created}
+        marker = emu.store.properties("tasks")["rolesync_key"]
+        assert marker.has_unique_value and marker.type == "string"

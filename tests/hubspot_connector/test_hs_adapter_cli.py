@@ -60,7 +60,7 @@ def test_setup_plan_apply_and_sync_through_the_cli(
     assert main(["setup", "-c", str(example)]) == 0, capsys.readouterr().err
     assert "4 created" in capsys.readouterr().out
     assert main(["setup", "-c", str(example)]) == 0
-    assert "0 created, 5 already there" in capsys.readouterr().out
+    assert "0 created, 6 already there" in capsys.readouterr().out
 
     plan_file = tmp_path / "plan.json"
     emu.reset_counters()

@@ -1,8 +1,8 @@
 """Handoff `carry`, first increment: the routing.yaml keys (positioned errors with
 did-you-mean), the related changes a plan lists (open renewal and expansion deals,
 contacts, open tasks; closed won deals stay with the hunter), their JSON round trip, old
-plans still reading, and apply refusing a plan that carries records rather than dropping
-them while no adapter writes them yet."""
+plans still reading; and their writes on the local book: sync moves them with their
+account, compare-and-set, and rollback restores them."""
 
 from __future__ import annotations
 
@@ -133,19 +133,73 @@ def test_plan_lists_the_carried_records_and_leaves_closed_won_deals(
     assert Plan.from_json(out.read_text(), str(out)).to_json() == out.read_text()
 
 
-def test_apply_refuses_a_plan_that_carries_records_and_writes_nothing(
+def _state(tmp_path: Path, sql: str) -> list[tuple[object, ...]]:
+    con = sqlite3.connect(tmp_path / ".rolesync" / "state.db")
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_sync_moves_the_carried_records_and_rollback_restores_every_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     common = _fixture(tmp_path)
     before = _owners(tmp_path)
-    assert main(["sync", *common]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert [line for line in err if "error" in line] == [
-        "rolesync: error: this plan carries 5 related records (routing.yaml `carry`), which "
-        "this roleSync cannot write yet; nothing written: remove `carry` from the handoff "
-        "blocks to apply the account handoffs alone"
-    ]
-    assert _owners(tmp_path) == before
+    assert main(["sync", *common]) == 0
+    said = capsys.readouterr().out
+    assert "carried records 5/5" in said, said
+    after = _owners(tmp_path)
+    carried = {"open-renewal", "open-upsell", "c-hank", "c-blank", "t-open"}
+    assert {k for k in after if after[k] != before[k]} == {"acme", *carried}
+    assert {after[k] for k in ("acme", *carried)} == {"f"}
+    # Closed won deals stay with the hunter who won them; so do a closed task, another
+    # person's task (`tasks: previous_owner`) and an open deal of a kind not carried.
+    assert (after["won-nb"], after["won-up"], after["open-nb"], after["t-done"]) == ("h",) * 4
+    assert after["t-other"] == "x"
+    ((run_id,),) = _state(tmp_path, "SELECT id FROM runs")
+    audited = _state(tmp_path, f"SELECT entry, result FROM related_audit WHERE run_id = '{run_id}'")
+    assert sorted(audited) == sorted(
+        [
+            ("deal:open-renewal", "applied"),
+            ("deal:open-upsell", "applied"),
+            ("contact:c-hank", "applied"),
+            ("contact:c-blank", "applied"),
+            ("task:t-open", "applied"),
+        ]
+    )
+    profile = common[1]
+    assert main(["rollback", str(run_id), "-c", profile]) == 0
+    said = capsys.readouterr().out
+    restored = _owners(tmp_path)
+    # Everything is back, except the contact that had no owner: roleSync never clears
+    # an owner, and says so.
+    assert restored == {**before, "c-blank": "f"}
+    assert "c-blank had no owner before run" in said, said
+    assert "carried records 4/4" in said, said
+
+
+def test_a_record_someone_moved_since_the_plan_is_a_conflict_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = _fixture(tmp_path)
+    out = tmp_path / "plan.json"
+    assert main(["plan", *common, "-o", str(out)]) == 0
+    con = sqlite3.connect(tmp_path / "book.db")
+    with con:
+        con.execute("UPDATE deals SET owner_id = 'x' WHERE id = 'open-renewal'")
+        con.execute("UPDATE tasks SET closed = 1 WHERE id = 't-open'")
+    con.close()
+    # The apply of the saved plan re-checks against the book: the closed task is refused.
+    assert main(["apply", str(out), *common[:4]]) == 1
+    said = capsys.readouterr()
+    after = _owners(tmp_path)
+    assert after["open-renewal"] == "x" and after["t-open"] == "h"
+    assert after["acme"] == after["open-upsell"] == after["c-hank"] == "f"
+    results = dict(_state(tmp_path, "SELECT entry, result FROM related_audit"))
+    assert results["deal:open-renewal"] == "conflict"
+    assert results["task:t-open"] == "failed"
+    assert "task t-open is not an open task of account acme" in said.out + said.err
 
 
 def test_a_plan_without_carry_has_no_related_changes_key_and_old_plans_read(

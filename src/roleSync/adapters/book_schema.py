@@ -66,14 +66,26 @@ _RELATED_TABLES = (
         owner_id TEXT,
         subject TEXT NOT NULL DEFAULT '',
         closed INTEGER NOT NULL DEFAULT 0,
-        due TEXT                              -- ISO date
+        due TEXT,                             -- ISO date
+        body TEXT NOT NULL DEFAULT '',
+        rolesync_key TEXT                     -- HandoffTask.key; NULL: not roleSync's
     )""",
+)
+# Columns of `tasks` added after books with a tasks table were written, as ALTER TABLE
+# takes them: `add_related_tables` adds those a book lacks. No SCHEMA_VERSION bump: every
+# reader and writer names its columns (an older roleSync never sees these two, and its
+# inserts leave them blank), and a NULL key is never a duplicate for the unique index.
+TASK_COLUMNS_ADDED = (
+    ("body", "TEXT NOT NULL DEFAULT ''"),
+    ("rolesync_key", "TEXT"),
 )
 _RELATED_INDEXES = (
     "CREATE INDEX contacts_by_account ON contacts (account_id)",
     "CREATE INDEX contacts_by_owner ON contacts (owner_id)",
     "CREATE INDEX tasks_by_account ON tasks (account_id)",
     "CREATE INDEX tasks_by_owner ON tasks (owner_id)",
+    # At most one task per handoff task key: what makes a handoff task exactly-once.
+    "CREATE UNIQUE INDEX tasks_by_key ON tasks (rolesync_key)",
 )
 RELATED_TABLES = ("contacts", "tasks")
 TABLES = _CORE_TABLES + _RELATED_TABLES
@@ -90,4 +102,4 @@ SCHEMA = TABLES + INDEXES
 # like-for-like sqlite3 reference (its files fill no contacts or tasks).
 BOOK_TABLES, BOOK_INDEXES = _CORE_TABLES, _CORE_INDEXES
 
-RELATED_SCHEMA = _RELATED_TABLES + _RELATED_INDEXES
+RELATED_TABLES_SQL, RELATED_INDEXES = _RELATED_TABLES, _RELATED_INDEXES

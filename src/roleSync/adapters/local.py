@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from roleSync.adapters.base import ApplyJournal, ApplyResult
+from roleSync.adapters.base import ApplyJournal, ApplyResult, RelatedJournal, RelatedResult
 from roleSync.adapters.book_reader import read_book, read_owners
+from roleSync.adapters.local_related import RelatedWrites, owner_refusal
 from roleSync.adapters.local_store import (
     book_failure,
     encode_json,
@@ -31,6 +32,7 @@ from roleSync.adapters.local_store import (
 )
 from roleSync.model import Book, DealWindow, Owner
 from roleSync.plan import MetricWrite, OwnershipChange
+from roleSync.plan.types import HandoffTask, RelatedChange
 from roleSync.profile import Profile
 
 # -- the adapter ------------------------------------------------------------------
@@ -177,7 +179,7 @@ class LocalAdapter:
         self, conn: sqlite3.Connection, change: OwnershipChange, done: ApplyResult
     ) -> bool:
         """True if the change is to be written; otherwise its outcome goes into `done`."""
-        refusal = _target_refusal(conn, change.to_owner_id)
+        refusal = owner_refusal(conn, change.to_owner_id)
         row = conn.execute(
             "SELECT owner_id, locked FROM accounts WHERE id = ?", (change.account_id,)
         ).fetchone()
@@ -194,6 +196,24 @@ class LocalAdapter:
         else:
             return True
         return False
+
+    def apply_related(
+        self,
+        changes: Sequence[RelatedChange],
+        tasks: Sequence[HandoffTask],
+        journal: RelatedJournal | None = None,
+    ) -> RelatedResult:
+        """Move carried deals, contacts and tasks (compare-and-set) and create handoff
+        tasks once each (by key), in one transaction; with a journal, in journaled
+        batches of `batch_size`, records before tasks (`roleSync.adapters.local_related`)."""
+        writes = RelatedWrites(
+            self._connection(),
+            self.path,
+            batch_size=self.batch_size,
+            pause=self._pause,
+            progress=self._progress,
+        )
+        return writes.apply(changes, tasks, journal)
 
     def owners(self) -> list[Owner]:
         """The book's owners alone: for checks that need no account or deal."""
@@ -219,7 +239,7 @@ class LocalAdapter:
         if not isinstance(change.to_owner_id, str) or not change.to_owner_id:
             # A plan never holds this; raising rolls the whole apply back.
             raise ValueError(f"change of account {change.account_id!r} has no target owner")
-        refusal = _target_refusal(conn, change.to_owner_id)
+        refusal = owner_refusal(conn, change.to_owner_id)
         if refusal:
             result.failed[change.account_id] = refusal
             return
@@ -298,12 +318,3 @@ def _merge(into: ApplyResult, part: ApplyResult) -> None:
     into.already_applied += part.already_applied
     into.conflicts.update(part.conflicts)
     into.failed.update(part.failed)
-
-
-def _target_refusal(conn: sqlite3.Connection, owner_id: str) -> str | None:
-    row = conn.execute("SELECT active FROM owners WHERE id = ?", (owner_id,)).fetchone()
-    if row is None:
-        return f"target owner {owner_id} no longer exists"
-    if not row[0]:
-        return f"target owner {owner_id} is inactive"
-    return None

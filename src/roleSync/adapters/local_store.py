@@ -18,11 +18,13 @@ from roleSync.adapters.book_schema import (
     BOOK_INDEXES,
     BOOK_TABLES,
     INDEXES,
-    RELATED_SCHEMA,
+    RELATED_INDEXES,
     RELATED_TABLES,
+    RELATED_TABLES_SQL,
     SCHEMA,
     SCHEMA_VERSION,
     TABLES,
+    TASK_COLUMNS_ADDED,
 )
 from roleSync.errors import RoleSyncError
 from roleSync.file_faults import DAMAGED, is_damaged, is_not_utf8, os_cause, sqlite_cause
@@ -167,15 +169,29 @@ def tables_of(conn: sqlite3.Connection) -> frozenset[str]:
 
 def add_related_tables(conn: sqlite3.Connection) -> None:
     """Give a book written before contacts and tasks existed their tables and indexes,
-    inside the caller's write transaction; a no-op on a book that has them. Nothing
-    else of the book is touched: its owners, accounts and deals stay as they are."""
-    for statement in RELATED_SCHEMA:
+    and a tasks table written before handoff tasks its `body` and `rolesync_key`
+    columns, inside the caller's write transaction; a no-op on a book that has them.
+    Nothing else of the book is touched: its owners, accounts and deals stay as they are."""
+    for statement in RELATED_TABLES_SQL:
         # Constants of this module, made idempotent.
+        conn.execute(statement.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS main.", 1))
+    have = {str(row[1]) for row in conn.execute("PRAGMA main.table_info(tasks)")}
+    for name, definition in TASK_COLUMNS_ADDED:
+        if name not in have:
+            # Constants of book_schema: ALTER TABLE takes no placeholders.
+            conn.execute(f"ALTER TABLE main.tasks ADD COLUMN {name} {definition}")
+    for statement in RELATED_INDEXES:
         conn.execute(
-            statement.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS main.", 1).replace(
-                "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS main.", 1
+            statement.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS main.", 1).replace(
+                "CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX IF NOT EXISTS main.", 1
             )
         )
+
+
+def has_task_keys(conn: sqlite3.Connection) -> bool:
+    """Whether the book's tasks table can hold handoff tasks (has `rolesync_key`); False
+    for a book without a tasks table or with one written before handoff tasks."""
+    return any(row[1] == "rolesync_key" for row in conn.execute("PRAGMA main.table_info(tasks)"))
 
 
 @contextmanager

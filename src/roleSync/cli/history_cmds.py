@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roleSync.cli.common import (
     CommandUsageError,
@@ -23,6 +24,9 @@ from roleSync.report.progress import Progress, progress_for
 from roleSync.sync import interrupt, logs
 from roleSync.sync.store import AuditRow, Outcome, RunRow, RunStatus
 from roleSync.terminal_text import printable
+
+if TYPE_CHECKING:
+    from roleSync.report.related import FollowerCounts
 
 Handler = Callable[[argparse.Namespace], ExitCode]
 # A logged handler may also end with 128 + a signal's number (143 SIGTERM, 130 SIGINT).
@@ -51,7 +55,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "--allow-large",
         action="store_true",
         help="apply even above the profile's guardrails (max_changes, max_share, "
-        "max_role_changes, max_metric_writes)",
+        "max_role_changes, max_metric_writes, max_related_changes, max_handoff_tasks)",
     )
     parser.add_argument(
         "--log-format",
@@ -234,16 +238,23 @@ def run_runs(args: argparse.Namespace) -> ExitCode:
         if run is None or (profile is not None and run.profile != profile):
             raise UsageError(f"no run {args.run_id!r} in {path}")
         audit = store.audit(run.id)
-    metric_conflicts = _from_report(run, "metric_conflicts")
-    metric_failures = _from_report(run, "metric_failures")
+    from roleSync.report.related import follower_counts
+    from roleSync.report.runs import report_document
+
+    document = report_document(run.report_path)
+    metric_conflicts = _from_report(document, "metric_conflicts")
+    metric_failures = _from_report(document, "metric_failures")
+    followers = follower_counts(document)
     if fmt == "json":
         data = _run_json(run)
         data["changes"] = [_audit_json(a) for a in audit]
         data["metric_conflicts"] = metric_conflicts
         data["metric_failures"] = metric_failures
+        if followers:  # runs without carry or tasks keep their document as it was
+            data.update(followers.as_json())
         out_document(json.dumps(data, indent=2))
     else:
-        out(_details(run, audit, metric_conflicts, metric_failures))
+        out(_details(run, audit, metric_conflicts, metric_failures, followers))
     return ExitCode.OK
 
 
@@ -334,16 +345,10 @@ def _note(run: RunRow) -> str:
     return text if len(text) <= NOTE_WIDTH else text[: NOTE_WIDTH - 3] + "..."
 
 
-def _from_report(run: RunRow, key: str) -> dict[str, str]:
+def _from_report(document: dict[str, object], key: str) -> dict[str, str]:
     """Owner id -> why, from the run's report (`metric_conflicts`, `metric_failures`):
     metric writes are not in the audit log."""
-    if not run.report_path:
-        return {}
-    try:
-        data = json.loads(Path(run.report_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):  # RecursionError: nested without end
-        return {}
-    found = data.get(key) if isinstance(data, dict) else None
+    found = document.get(key)
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
@@ -352,6 +357,7 @@ def _details(
     audit: list[AuditRow],
     metric_conflicts: dict[str, str],
     metric_failures: dict[str, str],
+    followers: FollowerCounts,
 ) -> str:
     lines = [
         f"run {run.id} ({run.mode}, profile {run.profile}): {run.status}",
@@ -368,6 +374,7 @@ def _details(
         lines.append(f"  rollback of run {run.parent_run}")
     if run.message:
         lines.append(f"  note     {printable(run.message)}")
+    lines += [printable(line) for line in followers.lines(run.parent_run)]
     conflicts = [a for a in audit if a.result == Outcome.CONFLICT]
     if conflicts:
         lines.append(f"conflicts ({len(conflicts)}): changed in the CRM after the plan, left alone")

@@ -26,6 +26,7 @@ from roleSync.plan.types import (
     OwnershipChange,
     RelatedChange,
     Skip,
+    TaskFor,
 )
 
 # 2: metric writes carry the values they were planned from (`expected`, compare-and-set).
@@ -173,7 +174,9 @@ def duplicate_entries(plan: Plan) -> list[Duplicate]:
             )
         carried.add(key)
         owning = moved.get(related.account_id)
-        if owning is None or owning.to_owner_id != related.to_owner_id:
+        # A rollback sends each record back to its own owner before the run.
+        rollback = owning is not None and owning.rule_id.startswith("rollback:")
+        if owning is None or (owning.to_owner_id != related.to_owner_id and not rollback):
             # A carried record follows its account's change: without one (or to another
             # owner) it would move on its own, which no handoff asked for.
             found.append(
@@ -194,16 +197,21 @@ def duplicate_entries(plan: Plan) -> list[Duplicate]:
                 Duplicate("key", task.key, f"task {task.key} is created twice in this plan")
             )
         keys.add(task.key)
-        if task.account_id not in moved:
-            found.append(
-                Duplicate(
-                    "key",
-                    task.key,
-                    f"task {task.key} is for a handoff of account {task.account_id}, which "
-                    "this plan does not move",
-                    occurrence=0,
-                )
+        owning = moved.get(task.account_id)
+        if owning is None:
+            why = f"is for a handoff of account {task.account_id}, which this plan does not move"
+        else:
+            # A task goes to the new owner, or to the previous one: nobody else.
+            meant = (
+                owning.to_owner_id if task.for_owner is TaskFor.NEW_OWNER else owning.from_owner_id
             )
+            if task.owner_id == meant:
+                continue
+            why = (
+                f"is for the {task.for_owner.value.replace('_', ' ')} of account "
+                f"{task.account_id}, {meant}, but assigned to {task.owner_id}"
+            )
+        found.append(Duplicate("key", task.key, f"task {task.key} {why}", occurrence=0))
     written: set[str] = set()
     for write in plan.metric_writes:
         if write.owner_id in written:

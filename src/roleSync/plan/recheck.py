@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from roleSync.metrics import compute_role_metrics
 from roleSync.model import Book, Role
 from roleSync.plan.document import Plan
+from roleSync.plan.types import RelatedChange, RelatedObject, related_key
 from roleSync.rules.classify import CompiledRoles, RoleDecision, classify_owners
 from roleSync.rules.routing import CompiledRoute, CompiledRouting
 from roleSync.rules.schema import RolePool
@@ -64,4 +65,36 @@ def _not_in_pool(
     members = {o.id for o in (book.find_owner(key) for key in pool) if o is not None}
     if owner_id not in members:
         return f"target owner {owner_id} is not in the pool of route {route.id!r}"
+    return None
+
+
+def refused_related(plan: Plan, book: Book) -> dict[str, str]:
+    """Entry key (plan.types.related_key) -> why a carried record may not be written: it
+    is no record of that account in the book now, or it is closed (a closed deal or task
+    never moves). A plan file is a claim: an edited one must not carry another account's
+    records, or a won deal. The owner itself is compare-and-set when written."""
+    refused: dict[str, str] = {}
+    for change in plan.related_changes:
+        why = _not_carryable(change, book)
+        if why:
+            refused[related_key(change)] = f"re-checked before writing: {why}; not written"
+    return refused
+
+
+def _not_carryable(change: RelatedChange, book: Book) -> str | None:
+    account = change.account_id
+    if change.object is RelatedObject.DEAL:
+        deal = next(
+            (d for d in book.deals_by_account.get(account, ()) if d.id == change.record_id), None
+        )
+        if deal is None:
+            return f"deal {change.record_id} is not a deal of account {account} in the book"
+        return f"deal {change.record_id} is closed" if deal.closed else None
+    if change.object is RelatedObject.CONTACT:
+        contacts = book.contacts_by_account.get(account, ())
+        if not any(c.id == change.record_id for c in contacts):
+            return f"contact {change.record_id} is not a contact of account {account} in the book"
+        return None
+    if not any(t.id == change.record_id for t in book.open_tasks(account)):
+        return f"task {change.record_id} is not an open task of account {account} in the book"
     return None

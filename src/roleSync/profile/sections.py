@@ -241,6 +241,11 @@ class GuardrailsSection(StrictSection):
     # Metric values rewritten: destination fields that held a value and get another one
     # (filling a blank field is not a rewrite, so a first run is not stopped).
     max_metric_writes: int = Field(default=2000, ge=0)
+    # Records a handoff carries with its accounts (routing.yaml `carry`: open deals,
+    # contacts, open tasks). An account carries a few: ten per allowed account move.
+    max_related_changes: int = Field(default=5000, ge=0)
+    # Handoff tasks created (routing.yaml `tasks`): at most two per account moved.
+    max_handoff_tasks: int = Field(default=1000, ge=0)
 
 
 class StateSection(StrictSection):

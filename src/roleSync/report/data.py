@@ -18,6 +18,7 @@ from typing import Any
 from roleSync.metrics import METRIC_NAMES, RoleMetrics
 from roleSync.plan import Plan
 from roleSync.render import title_disagrees
+from roleSync.report.related import CARRIED, MADE, CarriedRow, TaskRow, carried_rows, task_rows
 from roleSync.sync.report import RunReport
 
 REPORT_DATA_FORMAT = 1
@@ -106,6 +107,15 @@ class RunInfo:
     metrics_written: int
     # Owners whose metric fields changed since the plan: nothing written for them.
     metric_conflicts: int = 0
+    # Carried records (routing.yaml `carry`): planned, and with the new owner after the
+    # run (applied now or already before); handoff tasks: planned, and in the CRM.
+    carried_planned: int = 0
+    carried_moved: int = 0
+    tasks_planned: int = 0
+    tasks_created: int = 0
+    # A rollback: the run it undid, and that run's tasks it left in the CRM.
+    rollback_of: str = ""
+    tasks_left: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +139,8 @@ class ReportData:
     skipped: tuple[SkipRow, ...]
     revenue_known: bool
     book_health: tuple[HealthRow, ...] = ()
+    carried: tuple[CarriedRow, ...] = ()
+    tasks: tuple[TaskRow, ...] = ()
 
     @property
     def title_disagreements(self) -> tuple[OwnerRow, ...]:
@@ -203,6 +215,8 @@ def build_report_data(
         )
         for s in report.skipped
     )
+    carried = carried_rows(plan, report.related, names)
+    tasks = task_rows(plan, report.tasks, names)
     run = RunInfo(
         report.run_id,
         report.profile,
@@ -221,6 +235,12 @@ def build_report_data(
         report.metrics_planned,
         report.metrics_written,
         len(report.metric_conflicts),
+        len(carried),
+        sum(r.outcome in CARRIED for r in carried),
+        len(tasks),
+        sum(t.outcome in MADE for t in tasks),
+        _rollback_of(report),
+        report.tasks_left,
     )
     return ReportData(
         run,
@@ -230,6 +250,21 @@ def build_report_data(
         skipped,
         account_revenue is not None,
         _health_rows(report),
+        carried,
+        tasks,
+    )
+
+
+def _rollback_of(report: RunReport) -> str:
+    if report.mode != "rollback":
+        return ""
+    if report.parent_run:
+        return report.parent_run
+    # Reports written before they named it: a rollback's plan names the run it undoes
+    # in the place of a rules digest (sync.rollback.reverse_plan): "rollback:<run id>".
+    prefix = "rollback:"
+    return (
+        report.rules_digest.removeprefix(prefix) if report.rules_digest.startswith(prefix) else ""
     )
 
 
@@ -304,6 +339,8 @@ def to_json(data: ReportData) -> str:
         "skipped": [asdict(s) for s in data.skipped],
         "revenue_known": data.revenue_known,
         "book_health": [asdict(h) for h in data.book_health],
+        "carried": [asdict(r) for r in data.carried],
+        "tasks": [asdict(t) for t in data.tasks],
     }
     return json.dumps(document, indent=2, ensure_ascii=False, default=_plain) + "\n"
 
@@ -328,6 +365,8 @@ CSV_FILES = (
     "balance.csv",
     "handoffs.csv",
     "skipped.csv",
+    "carried.csv",
+    "tasks.csv",
 )
 # Spreadsheet apps run a cell starting with these as a formula; CRM text is untrusted.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -346,11 +385,18 @@ def _cell(value: Any) -> Any:
 
 
 def _csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    # The writer quotes a field holding a line break only if the break is in its line
+    # terminator: with "\n" alone a CR from the CRM went out bare and split the record
+    # for every reader. So each record is written with "\r\n" and ends in "\n".
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(headers)
-    writer.writerows([_cell(v) for v in row] for row in rows)
-    return buffer.getvalue()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    records = []
+    for row in [list(headers), *([_cell(v) for v in row] for row in rows)]:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(row)
+        records.append(buffer.getvalue()[:-2] + "\n")
+    return "".join(records)
 
 
 def _flat(rows: Sequence[Any]) -> list[list[Any]]:
@@ -375,4 +421,6 @@ def csv_tables(data: ReportData) -> dict[str, str]:
         "balance.csv": _csv([f.name for f in fields(BalanceRow)], _flat(data.balance)),
         "handoffs.csv": _csv([f.name for f in fields(HandoffRow)], _flat(data.handoffs)),
         "skipped.csv": _csv([f.name for f in fields(SkipRow)], _flat(data.skipped)),
+        "carried.csv": _csv([f.name for f in fields(CarriedRow)], _flat(data.carried)),
+        "tasks.csv": _csv([f.name for f in fields(TaskRow)], _flat(data.tasks)),
     }

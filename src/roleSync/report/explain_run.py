@@ -15,8 +15,10 @@ from roleSync.plan import OwnerRole, Plan
 from roleSync.render import title_disagrees
 from roleSync.report.conditions import classification_trail, metric_lines
 from roleSync.report.explain import owner_line
+from roleSync.report.related import carried_rows, task_rows, trigger_text
 from roleSync.rules.ruleset import RuleSet
 from roleSync.sync.report import RunReport
+from roleSync.terminal_text import printable
 
 
 def find_owner_role(plan: Plan, key: str) -> OwnerRole | None:
@@ -68,9 +70,11 @@ def explain_account_in_run(
                     f"on route {change.rule_id}.",
                     f"From: {who(change.from_owner_id)}",
                     f"To:   {who(change.to_owner_id)}",
+                    f"Trigger: {printable(trigger_text(change.trigger, change.handoff_id))}",
                     "Why, as the plan recorded it:",
                     *steps,
                     f"Outcome: {_outcome(report, account_id)}.",
+                    *_followers(plan, report, account_id),
                 ]
             )
     for skip in plan.skipped:
@@ -85,6 +89,44 @@ def explain_account_in_run(
                 ]
             )
     return None
+
+
+def _followers(plan: Plan, report: RunReport | None, account_id: str) -> list[str]:
+    """The records carried with the account and its handoff tasks, each with its outcome.
+    Every value is escaped on its own: a newline in a task subject must not forge a line."""
+    names = {o.owner_id: o.name for o in plan.owners}
+
+    def outcome(result: str, detail: str) -> str:
+        # Without a report (a run that never finished) outcomes are unknown, not failed.
+        if report is None:
+            return "not recorded"
+        return printable(result + (f": {detail}" if detail else ""))
+
+    def name(owner_id: str | None) -> str:
+        return printable(names.get(owner_id or "", owner_id or "nobody"))
+
+    related, made = (report.related, report.tasks) if report else ([], [])
+    carried = [r for r in carried_rows(plan, related, names) if r.account_id == account_id]
+    tasks = [t for t in task_rows(plan, made, names) if t.account_id == account_id]
+    lines = []
+    if carried:
+        lines.append(f"Records carried with it ({len(carried)}):")
+        for r in carried:
+            lines.append(
+                f"  - {printable(r.object)} {printable(r.record_id)} from "
+                f"{name(r.from_owner_id)} to {name(r.to_owner_id)}: "
+                f"{outcome(r.outcome, r.outcome_detail)}"
+            )
+            if r.reason:
+                lines.append(f"      why: {printable(r.reason)}")
+    if tasks:
+        lines.append(f"Handoff tasks ({len(tasks)}):")
+        lines += [
+            f"  - for the {printable(t.for_owner.replace('_', ' '))} {name(t.owner_id)}: "
+            f'"{printable(t.subject)}", due {t.due_date}: {outcome(t.outcome, t.outcome_detail)}'
+            for t in tasks
+        ]
+    return lines
 
 
 def explain_owner_in_run(plan: Plan, run_id: str, role: OwnerRole, rules: RuleSet | None) -> str:

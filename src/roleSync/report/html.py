@@ -9,7 +9,6 @@ Pure: `render_html(ReportData)` returns the page. Every CRM-sourced text is esca
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from html import escape
 
 from roleSync import __version__
@@ -17,6 +16,15 @@ from roleSync.metrics import METRIC_HELP, METRIC_NAMES
 from roleSync.report.assets import CSS, SCRIPT, content_security_policy
 from roleSync.report.data import ReportData
 from roleSync.report.fmt import money, money_full, number, share
+from roleSync.report.html_related import (
+    carried_section,
+    related_cards,
+    related_warning,
+    tasks_left_line,
+    tasks_section,
+)
+from roleSync.report.html_table import Cell, plain, table
+from roleSync.report.related import trigger_text
 from roleSync.report.svg import BarRow, Dot, Series, bars, scatter
 
 # Okabe-Ito colours: told apart with the common colour-vision deficiencies, and each
@@ -30,45 +38,8 @@ BEFORE_AFTER = (Series("before", "before the run", "#9DB9D3"), Series("after", "
 OUTCOME_SERIES = (Series("n", "accounts", "#009E73"),)
 CHART_IDS = ("role-map", "balance-accounts", "balance-revenue", "run-outcome")
 
-Cell = tuple[str, str | None]  # (shown text, sort key; None: sort by the text)
 _SHARES = frozenset({"new_business_share", "win_rate"})
 _AMOUNTS = frozenset(m for m in METRIC_NAMES if m.endswith("_amount") or m == "managed_revenue")
-
-
-def _table(
-    caption: str,
-    headers: Sequence[tuple[str, str, bool]],
-    rows: Sequence[Sequence[Cell]],
-    *,
-    sortable: bool = False,
-    table_id: str = "",
-) -> str:
-    """headers: (label, tooltip, numeric). Cells are escaped here, once."""
-    head = []
-    for label, tip, numeric in headers:
-        cls = ' class="num"' if numeric else ""
-        title = f' title="{escape(tip)}"' if tip else ""
-        inner = f'<button type="button">{escape(label)}</button>' if sortable else escape(label)
-        head.append(f'<th scope="col"{cls}{title}>{inner}</th>')
-    body = []
-    for row in rows:
-        cells = []
-        for (text, key), (_, _, numeric) in zip(row, headers, strict=True):
-            cls = ' class="num"' if numeric else ""
-            sort = f' data-sort="{escape(key)}"' if key is not None else ""
-            cells.append(f"<td{cls}{sort}>{escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    if not rows:
-        body.append(f'<tr><td colspan="{len(headers)}">none</td></tr>')
-    attrs = (' data-sortable=""' if sortable else "") + (f' id="{table_id}"' if table_id else "")
-    return (
-        f'<div class="scroll"><table{attrs}><caption class="meta">{escape(caption)}</caption>'
-        f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
-    )
-
-
-def _text(value: str) -> Cell:
-    return (value, None)
 
 
 def _metric_cell(name: str, value: float | None) -> Cell:
@@ -178,6 +149,7 @@ def _cards(data: ReportData) -> str:
         ("skipped", str(run.skipped)),
         ("conflicts + failed", str(run.conflicts + run.failed)),
     ]
+    cards += related_cards(data)
     if run.metric_conflicts:
         cards.append(
             ("metric conflicts (values changed since the plan)", str(run.metric_conflicts))
@@ -186,32 +158,26 @@ def _cards(data: ReportData) -> str:
     return f'<ul class="cards" aria-label="run summary">{items}</ul>'
 
 
-def _trigger(trigger: str, handoff_id: str) -> str:
-    # A plan written before triggers were named had only the first won new business.
-    name = trigger or "first_won_new_business"
-    return f"{name} ({handoff_id})" if handoff_id else name
-
-
 def _handoff_rows(data: ReportData) -> list[list[Cell]]:
     rows = []
     for h in data.handoffs:
         outcome = h.outcome + (f": {h.outcome_detail}" if h.outcome_detail else "")
         rows.append(
             [
-                _text(h.account_id),
-                _text(h.account_name),
-                _text(h.from_name),
-                _text(h.to_name),
-                _text(h.rule_id),
-                _text(_trigger(h.trigger, h.handoff_id)),
-                _text(h.reason),
-                _text(outcome),
+                plain(h.account_id),
+                plain(h.account_name),
+                plain(h.from_name),
+                plain(h.to_name),
+                plain(h.rule_id),
+                plain(trigger_text(h.trigger, h.handoff_id)),
+                plain(h.reason),
+                plain(outcome),
             ]
         )
     return rows
 
 
-def _metrics_table(data: ReportData) -> str:
+def _metricstable(data: ReportData) -> str:
     headers = [
         ("owner", "", False),
         ("title", "", False),
@@ -221,15 +187,15 @@ def _metrics_table(data: ReportData) -> str:
     ]
     rows = [
         [
-            _text(o.name),
-            _text(o.title + (" (says otherwise)" if o.title_disagrees else "")),
-            _text(o.role),
-            _text(o.rule_id or "no rule matched"),
+            plain(o.name),
+            plain(o.title + (" (says otherwise)" if o.title_disagrees else "")),
+            plain(o.role),
+            plain(o.rule_id or "no rule matched"),
             *(_metric_cell(m, getattr(o.metrics, m)) for m in METRIC_NAMES),
         ]
         for o in data.owners
     ]
-    return _table(
+    return table(
         "Role metrics per owner; click a column to sort.",
         headers,
         rows,
@@ -241,18 +207,18 @@ def _metrics_table(data: ReportData) -> str:
 def render_html(data: ReportData) -> str:
     run = data.run
     problems = run.conflicts + run.failed
-    disagreements = _table(
+    disagreements = table(
         "Owners whose title says one role while their deal mix says the other.",
         [
             (h, "", False)
             for h in ("owner", "title", "works as", "rule", "the figures that decided")
         ],
         [
-            [_text(v) for v in (o.name, o.title, o.role, o.rule_id or "-", o.reason)]
+            [plain(v) for v in (o.name, o.title, o.role, o.rule_id or "-", o.reason)]
             for o in data.title_disagreements
         ],
     )
-    handoffs = _table(
+    handoffs = table(
         "Every planned handoff with its route, its reason and what happened to it.",
         [
             (h, "", False)
@@ -260,15 +226,15 @@ def render_html(data: ReportData) -> str:
         ],
         _handoff_rows(data),
     )
-    skipped = _table(
+    skipped = table(
         "Accounts due for a handoff that did not move, and why.",
         [(h, "", False) for h in ("account", "name", "owner", "code", "why")],
         [
-            [_text(v) for v in (s.account_id, s.account_name, s.owner_name, s.code, s.reason)]
+            [plain(v) for v in (s.account_id, s.account_name, s.owner_name, s.code, s.reason)]
             for s in data.skipped
         ],
     )
-    health = _table(
+    health = table(
         "Book health findings the run was planned with (see docs/data-quality.md).",
         [
             (h, "", n)
@@ -282,11 +248,11 @@ def render_html(data: ReportData) -> str:
         ],
         [
             [
-                _text(h.severity),
-                _text(h.code),
+                plain(h.severity),
+                plain(h.code),
                 (f"{h.count:,}", str(h.count)),
-                _text(h.message),
-                _text(h.examples),
+                plain(h.message),
+                plain(h.examples),
             ]
             for h in data.book_health
         ],
@@ -316,8 +282,11 @@ def render_html(data: ReportData) -> str:
 rules {escape(run.rules_digest)}</p>
 {_cards(data)}
 {warning}
+{related_warning(data)}
+{tasks_left_line(data)}
 <nav aria-label="sections"><a href="#roles">Role map</a><a href="#titles">Titles</a>\
 <a href="#balance">Farmers' books</a><a href="#handoffs">Handoffs</a>\
+<a href="#carried">Records carried</a><a href="#tasks">Handoff tasks</a>\
 <a href="#skipped">Skipped</a><a href="#metrics">Role metrics</a>\
 <a href="#health">Book health</a></nav>
 </header>
@@ -340,13 +309,15 @@ left. A ringed diamond is an owner whose title says the other role.</p>
 <figure>{_outcome_chart(data)}</figure>
 {handoffs}
 </section>
+{carried_section(data)}
+{tasks_section(data)}
 <section id="skipped" aria-labelledby="skipped-h">
 <h2 id="skipped-h">Skipped ({run.skipped})</h2>
 {skipped}
 </section>
 <section id="metrics" aria-labelledby="metrics-h">
 <h2 id="metrics-h">Role metrics</h2>
-{_metrics_table(data)}
+{_metricstable(data)}
 </section>
 <section id="health" aria-labelledby="health-h">
 <h2 id="health-h">Book health ({len(data.book_health)} findings)</h2>

@@ -7,6 +7,7 @@ and the last one is the latest run.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,3 +168,16 @@ def last_handoff(
             if change.account_id == account_id:
                 return run_id, change
     return None
+
+
+def report_document(path: str) -> dict[str, object]:
+    """A run's report.json as plain JSON, or {} when there is none or it does not parse:
+    `runs show` adds what the state store does not hold (metric writes, carried records,
+    tasks) and must show the store's row whatever became of the file."""
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested without end
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -30,6 +30,10 @@ class Mappings:
     deal_kinds: Mapping[str, DealKind]
     # Where they come from, for messages: "the profile's" or "the stock".
     source: str
+    # Related records a CRM profile does not pull ("contacts", "tasks") and the profile
+    # section that switches them on ("salesforce.pull"): a carry of them moves nothing.
+    not_pulled: frozenset[str] = frozenset()
+    pull_section: str = ""
 
 
 def _fold(text: str) -> str:

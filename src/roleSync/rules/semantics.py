@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from roleSync.errors import Diagnostic, Severity
 from roleSync.model import Owner
+from roleSync.rules.carry_check import carry_pull_problems
 from roleSync.rules.handoff_check import Mappings, handoff_problems, located_blocks
 from roleSync.rules.loader import LoadedYaml, Loc
 from roleSync.rules.schema import (
@@ -268,6 +269,7 @@ def routing_problems(
     rules = [(route.id, route.when) for route in routing.routes]
     problems = list(_rule_list_problems(loaded, "routes", rules, context))
     problems += handoff_problems(loaded, routing, context.mappings)
+    problems += carry_pull_problems(loaded, routing, context.mappings)
     for block, loc in located_blocks(routing):
         own = [(route.id, route.when) for route in block.routes or ()]
         problems += _rule_list_problems(loaded, "routes", own, context, (*loc, "routes"))

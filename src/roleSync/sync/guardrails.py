@@ -15,7 +15,9 @@ What is counted:
   profile writes roles (the value the plan's compare-and-set write was planned from),
   else the role the profile's last recorded run gave the owner in its plan;
 - metric values rewritten (`max_metric_writes`): destination fields that held a value
-  and get another one. Filling a blank field is not a rewrite.
+  and get another one. Filling a blank field is not a rewrite;
+- records carried with the accounts (`max_related_changes`: routing.yaml `carry`) and
+  handoff tasks to create (`max_handoff_tasks`: routing.yaml `tasks`).
 """
 
 from __future__ import annotations
@@ -107,5 +109,15 @@ def write_limits(plan: Plan, profile: Profile, last_roles: Mapping[str, str]) ->
         reasons.append(
             f"{rewritten} metric values rewritten exceed max_metric_writes "
             f"{limits.max_metric_writes}"
+        )
+    if len(plan.related_changes) > limits.max_related_changes:
+        reasons.append(
+            f"{len(plan.related_changes)} carried records exceed max_related_changes "
+            f"{limits.max_related_changes}"
+        )
+    if len(plan.task_creates) > limits.max_handoff_tasks:
+        reasons.append(
+            f"{len(plan.task_creates)} handoff tasks exceed max_handoff_tasks "
+            f"{limits.max_handoff_tasks}"
         )
     return reasons

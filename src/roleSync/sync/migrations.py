@@ -85,6 +85,42 @@ MIGRATIONS: Sequence[Sequence[str]] = (
             PRIMARY KEY (profile, route_id)
         ) WITHOUT ROWID""",
     ),
+    # 2: what a handoff carries (routing.yaml `carry`) and the tasks it creates (`tasks`).
+    (
+        # Like `journal`, keyed by entry: "deal:006...", "contact:...", "task:...", or
+        # "handoff-task:<key>". Its own batch numbers: a run's record and task batches come
+        # after its account batches.
+        """CREATE TABLE related_journal (
+            run_id TEXT NOT NULL,
+            batch_no INTEGER NOT NULL,
+            entry TEXT NOT NULL,
+            intent_at TEXT NOT NULL,
+            outcome TEXT,                      -- NULL | applied | created | ... | pending
+            result_at TEXT,
+            PRIMARY KEY (run_id, batch_no, entry)
+        ) WITHOUT ROWID""",
+        # The final outcome of every carried record and handoff task, once per run.
+        """CREATE TABLE related_audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL,
+            entry TEXT NOT NULL,
+            object TEXT NOT NULL,              -- deal | contact | task | handoff-task
+            record_id TEXT NOT NULL,           -- a handoff task: its key
+            account_id TEXT NOT NULL,
+            from_owner TEXT,                   -- a handoff task: NULL
+            to_owner TEXT NOT NULL,            -- a handoff task: its assignee
+            handoff_id TEXT NOT NULL DEFAULT '',
+            trigger TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '',   -- a handoff task: its subject
+            at TEXT NOT NULL,
+            result TEXT NOT NULL,              -- applied | already-applied | conflict | failed
+                                               -- | skipped | created | already-created
+            found_owner TEXT,
+            error TEXT NOT NULL DEFAULT '',
+            UNIQUE (run_id, entry)
+        )""",
+        "CREATE INDEX related_audit_by_record ON related_audit (record_id, seq)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

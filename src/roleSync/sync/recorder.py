@@ -23,7 +23,8 @@ from roleSync.sync import interrupt
 from roleSync.sync.guardrails import GuardrailError, exceeded, role_field, write_limits
 from roleSync.sync.lock import RunLock
 from roleSync.sync.logs import event
-from roleSync.sync.report import RunReport, build_report
+from roleSync.sync.related_phase import related_report
+from roleSync.sync.report import RelatedResultCode, RunReport, build_report
 from roleSync.sync.state import ROTATION_FILE, load_rotation
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
 
@@ -312,9 +313,14 @@ class RunRecorder:
         )
         report.plan_path = self.run.plan_path
         report.book_health = book_health
+        report.related, report.tasks = related_report(self.store, self.run.id, self.plan)
+        report.tasks_left = self.plan.summary.get("tasks_left", 0)
+        report.parent_run = self.run.parent_run
         report.write(Path(self.run.plan_path).with_name("report.json"))
         status = RunStatus.OK if report.ok else RunStatus.FAILED
-        metric_note = report.metric_failure_note()
+        metric_note = "; ".join(
+            n for n in (report.metric_failure_note(), report.related_failure_note()) if n
+        )
         row = self.store.finish_run(
             self.run.id,
             status=status,
@@ -336,6 +342,13 @@ class RunRecorder:
             conflicts=row.conflicts,
             failed=row.failed,
             metric_writes_failed=len(report.metric_failures),
+            carried=len(report.related),
+            carried_moved=sum(r.result in _MOVED for r in report.related),
+            tasks=len(report.tasks),
+            tasks_created=sum(t.result == RelatedResultCode.CREATED for t in report.tasks),
             report_path=report.report_path,
         )
         return report
+
+
+_MOVED = (RelatedResultCode.APPLIED, RelatedResultCode.ALREADY)

@@ -109,6 +109,8 @@ class RunReport:
     # A rollback: the tasks the undone run created, left in the CRM (tasks are never
     # deleted: someone may have worked on them).
     tasks_left: int = 0
+    # A rollback: the run it undoes.
+    parent_run: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -132,6 +134,23 @@ class RunReport:
             f"metric writes failed {len(self.metric_failures)} of {self.metrics_planned} "
             f"({owner}: {why}{tail})"
         )
+
+    def related_failure_note(self) -> str:
+        """'' or how many carried records and handoff tasks failed, with the first
+        reason: a failed run's one line must say what failed."""
+        failed = [
+            (f"{r.object} {r.record_id}", r.error)
+            for r in self.related
+            if r.result == RelatedResultCode.FAILED
+        ]
+        failed += [
+            (f"task {t.key}", t.error) for t in self.tasks if t.result == RelatedResultCode.FAILED
+        ]
+        if not failed:
+            return ""
+        what, why = failed[0]
+        more = f"; and {len(failed) - 1} more" if len(failed) > 1 else ""
+        return f"carried records or handoff tasks failed: {len(failed)} ({what}: {why}{more})"
 
     def to_json(self) -> str:
         data = _REPORT_ADAPTER.dump_python(self, mode="json")

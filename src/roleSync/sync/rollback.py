@@ -8,6 +8,10 @@ and reported, never overwritten; so is an account whose previous owner is inacti
 recovery of an interrupted run, guardrails, journal, audit), under a new run id whose
 row names the run it undoes.
 
+Records the run carried with its accounts (routing.yaml `carry`) go back with them, to
+the owner each had before the run, compare-and-set like the accounts. Handoff tasks the
+run created are left in the CRM, and the rollback's report says how many.
+
 Rolling back does not change the rules: if they still say so, the next sync plans the
 same handoffs again. Roll back, then fix the rules (or mark accounts do-not-route).
 """
@@ -19,12 +23,14 @@ from datetime import date
 from roleSync.errors import UsageError
 from roleSync.model import Book, DealWindow
 from roleSync.plan import PLAN_FORMAT, OwnershipChange, Plan, Skip
+from roleSync.plan.types import RelatedChange, RelatedObject
 from roleSync.profile import Profile
 from roleSync.sync.recorder import Clock, locked_state
 from roleSync.sync.recovery import recover
-from roleSync.sync.report import RunReport
+from roleSync.sync.report import RelatedResultCode, RunReport
 from roleSync.sync.runner import apply_plan, open_adapter, utc_now
 from roleSync.sync.store import Outcome, StateStore
+from roleSync.sync.store_related import HANDOFF_TASK
 
 
 class RollbackSkip:
@@ -88,6 +94,12 @@ def reverse_plan(store: StateStore, profile: Profile, run_id: str, book: Book, a
                     f"rollback of run {run_id}: back to the owner before {row.rule_id}",
                 )
             )
+    related, tasks_left = _reverse_related(store, run_id, changes, skipped)
+    summary = {"accounts": len(book.accounts), "handoffs": len(changes), "skipped": len(skipped)}
+    if related:
+        summary["carried"] = len(related)
+    if tasks_left:
+        summary["tasks_left"] = tasks_left
     return Plan(
         PLAN_FORMAT,
         profile.name,
@@ -99,8 +111,53 @@ def reverse_plan(store: StateStore, profile: Profile, run_id: str, book: Book, a
         changes,
         [],
         skipped,
-        summary={"accounts": len(book.accounts), "handoffs": len(changes), "skipped": len(skipped)},
+        summary=summary,
+        related_changes=related,
     )
+
+
+def _reverse_related(
+    store: StateStore, run_id: str, changes: list[OwnershipChange], skipped: list[Skip]
+) -> tuple[list[RelatedChange], int]:
+    """The carried records run `run_id` moved, back to their owners before it, for the
+    accounts this rollback moves back (a record follows its account, as it did); and how
+    many handoff tasks the run created, which a rollback leaves in the CRM: someone may
+    have worked on them, and deleting a person's to-do is not roleSync's to do. Whether
+    each record is still where the run left it is compare-and-set at apply time."""
+    restored = {c.account_id: c for c in changes}
+    related: list[RelatedChange] = []
+    tasks_left = 0
+    for row in store.related_audit(run_id):
+        if row.object == HANDOFF_TASK:
+            tasks_left += row.result == RelatedResultCode.CREATED
+            continue
+        if row.result != RelatedResultCode.APPLIED or row.account_id not in restored:
+            continue  # its account stays (changed since, gone, ...): so does the record
+        if row.from_owner is None:
+            account = restored[row.account_id]
+            reason = (
+                f"{row.object} {row.record_id} had no owner before run {run_id}; roleSync "
+                "never clears an owner"
+            )
+            skipped.append(
+                Skip(account.account_id, account.account_name, account.from_owner_id,
+                     RollbackSkip.NO_OWNER, reason)
+            )  # fmt: skip
+            continue
+        related.append(
+            RelatedChange(
+                RelatedObject(row.object),
+                row.record_id,
+                row.account_id,
+                row.to_owner,
+                row.from_owner,
+                f"rollback of run {run_id}: {row.object} {row.record_id} back to "
+                f"{row.from_owner} with its account",
+                trigger=row.trigger,
+                handoff_id=row.handoff_id,
+            )
+        )
+    return related, tasks_left
 
 
 def rollback(

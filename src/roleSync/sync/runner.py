@@ -6,6 +6,7 @@ gathers it: the profile, the rule files, the rotation state, `as_of`, the run id
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,24 +15,35 @@ from pathlib import Path
 
 from roleSync.adapters.base import Adapter
 from roleSync.adapters.local import LocalAdapter
-from roleSync.errors import ConflictError, Diagnostic, InputError, RoleSyncError, Severity
+from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
 from roleSync.health import BookHealth, gate
 from roleSync.plan import Plan, PlanInputs, build_plan
 from roleSync.plan.carry import carries_deals
 from roleSync.plan.document import duplicate_entries, key_position
-from roleSync.plan.recheck import refused_changes
+from roleSync.plan.recheck import refused_changes, refused_related
 from roleSync.plan.triggers import plan_window
+from roleSync.plan.types import related_key
 from roleSync.profile import Profile
 from roleSync.report.progress import NO_PROGRESS, Progress, watching
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.routing import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
+from roleSync.rules.schema import Handoff
 from roleSync.sync import interrupt
-from roleSync.sync.recorder import RunRecorder, borrowed_state, cause_of, locked_state
+from roleSync.sync.logs import event
+from roleSync.sync.recorder import (
+    RunRecorder,
+    borrowed_state,
+    cause_of,
+    locked_state,
+    outcomes_of,
+)
 from roleSync.sync.recovery import RunStoppedError, recover, unexpected
-from roleSync.sync.report import RunReport
+from roleSync.sync.related_phase import has_related, refuse_unless_writer, write_related
+from roleSync.sync.report import RelatedResultCode, RunReport
 from roleSync.sync.state import write_atomically
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
+from roleSync.sync.store_related import RelatedOutcomeRow
 
 Clock = Callable[[], datetime]
 # Told the book health of a plan that passed the gate (its warnings, if any).
@@ -97,6 +109,7 @@ def make_plan(
         handed_off=handed_off,
         metric_fields=dict(request.profile.metrics.fields) if request.profile.metrics.write else {},
     )
+    _warn_not_pulled(request.profile, inputs.routing.blocks)
     local = request.profile.kind == "local"
     health = gate(request.profile) if local else None
     with progress.stage("pull") as stage:
@@ -116,6 +129,25 @@ def make_plan(
     return build_plan(book, inputs)
 
 
+def _warn_not_pulled(profile: Profile, blocks: Sequence[Handoff]) -> None:
+    """A handoff carrying contacts or tasks the CRM profile does not pull moves none of
+    them: said once per run, as `check -c` says it, rather than silently."""
+    crm = profile.salesforce or profile.hubspot
+    if crm is None:
+        return
+    for block in blocks:
+        for name in sorted({n for entry in block.carry for n in entry.objects}):
+            if name in ("contacts", "tasks") and not getattr(crm.pull, name):
+                event(
+                    "not-pulled",
+                    f"handoff {block.id!r} carries {name}, which profile {profile.name} does "
+                    f"not pull, so none move: set {profile.kind}.pull.{name}: true",
+                    level=logging.WARNING,
+                    handoff=block.id,
+                    object=name,
+                )
+
+
 def apply_plan(
     profile: Profile,
     plan: Plan,
@@ -129,6 +161,7 @@ def apply_plan(
     store: StateStore | None = None,
     parent_run: str | None = None,
     refused: Mapping[str, str] | None = None,
+    refused_related: Mapping[str, str] | None = None,
     book_health: BookHealth | None = None,
     source: Path | None = None,
 ) -> RunReport:
@@ -138,20 +171,16 @@ def apply_plan(
 
     `book_accounts`: the book's size as the adapter read it, for `max_share`.
     `refused`: account id -> why a change failed its re-check: reported, not written.
+    `refused_related`: the same for carried records, by entry key (related_key).
     `book_health`: the health of the book the plan was made from, for the run report.
     `source`: the plan file given to `rolesync apply`, if any."""
     if plan.profile != profile.name:
         raise ConflictError(
             f"this plan was made for profile {plan.profile!r}, not {profile.name!r}"
         )
-    if plan.related_changes:
-        # Until the adapters write carried records, a plan that carries some is refused
-        # whole: applying its account moves alone would silently drop the rest.
-        raise RoleSyncError(
-            f"this plan carries {len(plan.related_changes)} related records (routing.yaml "
-            "`carry`), which this roleSync cannot write yet; nothing written: remove `carry` "
-            "from the handoff blocks to apply the account handoffs alone"
-        )
+    # Before anything is saved or written: an adapter that cannot write what the plan
+    # carries refuses the whole plan.
+    refuse_unless_writer(plan, adapter)
     repeated = duplicate_entries(plan)
     if repeated:
         # Plan files are refused with a position when read; a plan built in memory is
@@ -202,6 +231,16 @@ def apply_plan(
             ]
         )
         changes = [c for c in plan.changes if c.account_id not in refused]
+        if refused_related:
+            state.record_related(
+                run_id,
+                [
+                    RelatedOutcomeRow(r, RelatedResultCode.FAILED, error=refused_related[key])
+                    for r in plan.related_changes
+                    if (key := related_key(r)) in refused_related
+                ],
+                clock().isoformat(),
+            )
         try:
             with progress.stage("apply", len(changes) + len(plan.metric_writes)) as stage:
                 with watching(adapter, stage):
@@ -210,6 +249,16 @@ def apply_plan(
                     f"applied {len(result.applied)} of {len(plan.changes)} ownership changes, "
                     f"{len(result.metrics_written)} metric writes"
                 )
+            if has_related(plan):
+                # The accounts' outcomes decide which records follow: audited first.
+                recorder.record(outcomes_of(result, recorder.changes))
+                entries = len(plan.related_changes) + len(plan.task_creates)
+                with progress.stage("carry", entries) as stage:
+                    write_related(state, recorder.run, plan, adapter, clock)
+                    stage.done(
+                        f"{len(plan.related_changes)} carried records and "
+                        f"{len(plan.task_creates)} handoff tasks written or decided"
+                    )
         except BaseException as exc:
             # Journaled so far; the next run of the profile reconciles and finishes it.
             recorder.interrupted(exc)
@@ -306,7 +355,9 @@ def apply_saved(
         try:
             recover(store, profile, adapter, clock=clock)
             with progress.stage("pull") as stage:
-                book = adapter.pull(plan_window(plan.as_of, roles.window_days, routing.blocks))
+                # Carried deals are re-checked against the book: then it keeps them all.
+                window = plan_window(plan.as_of, roles.window_days, routing.blocks)
+                book = adapter.pull(None if plan.related_changes else window)
                 stage.done(f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts")
             return apply_plan(
                 profile,
@@ -314,6 +365,7 @@ def apply_saved(
                 adapter,
                 book_accounts=len(book.accounts),
                 refused=refused_changes(plan, book, roles, routing),
+                refused_related=refused_related(plan, book),
                 mode="apply",
                 source=plan_path,
                 clock=clock,

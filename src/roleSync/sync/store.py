@@ -22,6 +22,7 @@ from typing import Any
 from roleSync.plan import HandedOff, OwnershipChange
 from roleSync.sync.store_file import StateError as StateError  # callers catch it from here
 from roleSync.sync.store_file import open_store_file, store_failure
+from roleSync.sync.store_related import RelatedRecords
 
 DEFAULT_FILE = "state.db"
 
@@ -107,7 +108,9 @@ class AuditRow:
 _AUDIT_COLUMNS = ", ".join(f.name for f in fields(AuditRow))
 
 
-class StateStore:
+class StateStore(RelatedRecords):
+    """The accounts' journal and audit here; carried records' and tasks' in RelatedRecords."""
+
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path

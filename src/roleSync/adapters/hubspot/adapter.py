@@ -15,18 +15,30 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from roleSync.adapters.base import ApplyJournal, ApplyResult
+from roleSync.adapters.base import ApplyJournal, ApplyResult, RelatedJournal, RelatedResult
 from roleSync.adapters.crm import MirroredAdapter
-from roleSync.adapters.hubspot.apply import OwnershipWriter, current_companies
+from roleSync.adapters.hubspot.apply import (
+    OwnershipWriter,
+    current_companies,
+    estimate_requests,
+)
 from roleSync.adapters.hubspot.client import HubSpotClient
 from roleSync.adapters.hubspot.metrics import MetricWriter
 from roleSync.adapters.hubspot.pull import Puller, PullReport
 from roleSync.adapters.hubspot.records import OWNER, company_properties, deal_properties
+from roleSync.adapters.hubspot.related import (
+    RecordOwners,
+    RelatedBatches,
+    estimate_related_requests,
+    target_problem,
+)
+from roleSync.adapters.hubspot.related_tasks import TaskCreator
 from roleSync.adapters.hubspot.rounds import RoundSettings
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.resilience import RetryPolicy
 from roleSync.errors import UsageError
 from roleSync.plan import MetricWrite, OwnershipChange
+from roleSync.plan.types import HandoffTask, RelatedChange, RelatedObject, related_key
 from roleSync.profile import Profile
 
 
@@ -132,6 +144,64 @@ class HubSpotAdapter(MirroredAdapter[HubSpotClient]):
         if self._progress is not None and metric_writes:
             self._progress(len(metric_writes))
         return result
+
+    def apply_related(
+        self,
+        changes: Sequence[RelatedChange],
+        tasks: Sequence[HandoffTask],
+        journal: RelatedJournal | None = None,
+    ) -> RelatedResult:
+        """Move the carried records (deals, then contacts, then tasks: each object's
+        batches through batch read and batch update) and create the handoff tasks (read
+        by key, then batch create), every batch journaled (see related.py and
+        related_tasks.py)."""
+        result = RelatedResult()
+        if not changes and not tasks:
+            return result
+        # As in `apply`: an owner archived since the plan is refused here, not found out
+        # record by record.
+        self.puller.owners(PullReport())
+        active = self.mirror.owners_active()
+        batches = RelatedBatches(journal)
+        accepted: dict[str, RelatedChange] = {}
+        for change in changes:
+            key = related_key(change)
+            problem = target_problem(change.to_owner_id, active)
+            if key in accepted or key in result.failed:
+                result.failed[key] = "the plan carries this record twice"
+                accepted.pop(key, None)
+            elif problem is not None:
+                result.failed[key] = problem
+            else:
+                accepted[key] = change
+        for kind in RelatedObject:
+            carried = [c for c in accepted.values() if c.object is kind]
+            if carried:
+                RecordOwners(
+                    self.client, self.mirror, self.profile, kind, result, self.rounds,
+                    self._sleep, batches,
+                ).run(carried)  # fmt: skip
+        if tasks:
+            TaskCreator(
+                self.client, self.mirror, self.profile, result, self.rounds, self._sleep, batches
+            ).run(tasks, active)
+        return result
+
+    def planned_requests(
+        self,
+        changes: Sequence[OwnershipChange] = (),
+        metric_writes: Sequence[MetricWrite] = (),
+        related: Sequence[RelatedChange] = (),
+        tasks: Sequence[HandoffTask] = (),
+    ) -> int:
+        """Requests `apply` and `apply_related` are expected to send without faults, for a
+        budget check before any write."""
+        batch = self.rounds.batch_size
+        records = {kind: sum(1 for c in related if c.object is kind) for kind in RelatedObject}
+        planned = estimate_related_requests(records, len(tasks), batch)
+        if changes or metric_writes:
+            planned += estimate_requests(len(changes), len(metric_writes), batch)
+        return planned
 
     def current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:
         """The compare-and-set read (a batch read per 100), for reconciling a journal."""

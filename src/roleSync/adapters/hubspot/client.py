@@ -61,6 +61,7 @@ PAGE = 100
 OK = frozenset({200})
 BATCH = frozenset({200, 207})
 CREATED = frozenset({201})
+BATCH_CREATED = frozenset({201, 207})
 
 
 def _answer(raw: Any, expected: frozenset[int]) -> tuple[dict[str, Any] | None, int, Any]:
@@ -301,10 +302,18 @@ class HubSpotClient:
         )
 
     def batch_read(
-        self, object_type: str, ids: Sequence[str], properties: Sequence[str]
+        self,
+        object_type: str,
+        ids: Sequence[str],
+        properties: Sequence[str],
+        *,
+        id_property: str | None = None,
     ) -> dict[str, Any]:
-        """Current values of up to 100 records; ids not found come back as errors."""
-        body = {"inputs": [{"id": i} for i in ids], "properties": list(properties)}
+        """Current values of up to 100 records; ids not found come back as errors. With
+        `id_property` (a unique property), `ids` are values of that property."""
+        body: dict[str, Any] = {"inputs": [{"id": i} for i in ids], "properties": list(properties)}
+        if id_property is not None:
+            body["idProperty"] = id_property
         return self._call(
             f"batch read {object_type}", "batch", "read", object_type, body, expected=BATCH
         )
@@ -321,6 +330,21 @@ class HubSpotClient:
             body,
             replayable=False,
             expected=BATCH,
+        )
+
+    def batch_create(self, object_type: str, inputs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Create up to 100 records (201; 207 with per-record errors). Never re-sent unless
+        HubSpot cannot have acted on it: creates have no idempotency key, so the caller
+        looks for what an unanswered create made before sending it again."""
+        body = {"inputs": [dict(i) for i in inputs]}
+        return self._call(
+            f"batch create {object_type}",
+            "batch",
+            "create",
+            object_type,
+            body,
+            replayable=False,
+            expected=BATCH_CREATED,
         )
 
     def associations(

@@ -1,6 +1,7 @@
 """`rolesync setup`: create the properties a HubSpot profile writes to, idempotently.
 
 Role metrics need one property each on the destination object (users or companies);
+handoff tasks need the unique task property `rolesync_key` (their exactly-once marker);
 the lock property (`do not route`) is created on companies if the profile names one and
 the portal lacks it, unchecked everywhere, so nothing changes until someone ticks it.
 The properties roleSync only reads (segment, region, tier, lifecycle, extras, deal type)
@@ -23,7 +24,11 @@ STOCK_GROUPS = {
     "companies": "companyinformation",
     "users": "userinformation",
     "deals": "dealinformation",
+    "tasks": "taskinformation",
 }
+# The task property marking roleSync's handoff tasks (routing.yaml `tasks`): unique, so
+# the adapter finds a task it created by its key and never creates it twice.
+TASK_MARKER = "rolesync_key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,7 @@ class PropertySpec:
     field_type: str
     options: tuple[str, ...] = ()
     purpose: str = ""
+    unique: bool = False
 
     def body(self, group: str) -> dict[str, object]:
         body: dict[str, object] = {
@@ -45,6 +51,8 @@ class PropertySpec:
             "groupName": group,
             "description": f"Written by roleSync: {self.purpose}.",
         }
+        if self.unique:
+            body["hasUniqueValue"] = True
         if self.options:
             body["options"] = [
                 {"label": o.capitalize(), "value": o, "displayOrder": n, "hidden": False}
@@ -97,6 +105,14 @@ def wanted(profile: Profile) -> list[PropertySpec]:
                 "roleSync never moves a company with this ticked",
             )
         )  # fmt: skip
+    # Needed only by handoff blocks with `tasks`, which the profile cannot see: one
+    # property, harmless without them, so a later rule edit does not need setup again.
+    specs.append(
+        PropertySpec(
+            "tasks", TASK_MARKER, "roleSync handoff key", "string", "text", (),
+            "marks each handoff task roleSync created, so none is created twice", unique=True,
+        )
+    )  # fmt: skip
     return specs
 
 

@@ -180,7 +180,8 @@ class HubSpotEmulator(LoopbackEmulator[HubSpotEmulatorConfig, RequestLogEntry]):
             if faults.timeout(number):
                 fault = "timeout"
                 self._stopping.wait(faults.faults.timeout_seconds)
-            if faults.drop(number) and not faults.faults.drop_after_processing:
+            drop = faults.drops(number, route.kind)
+            if drop and not faults.faults.drop_after_processing:
                 fault, answer = "drop", None
             elif faults.bad_gateway(number):
                 fault, answer = "bad_gateway", _plain(502, "Bad Gateway")
@@ -192,7 +193,7 @@ class HubSpotEmulator(LoopbackEmulator[HubSpotEmulatorConfig, RequestLogEntry]):
             else:
                 answer, admitted_fault = self._admitted(request, route, number)
                 fault = admitted_fault or fault
-                if faults.drop(number):
+                if drop:
                     fault, answer = "drop", None
         with self._lock:
             if fault is not None:

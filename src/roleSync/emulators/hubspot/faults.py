@@ -50,6 +50,9 @@ class HubSpotFaults:
     # False: dropped before it is processed (nothing written); True: processed, then
     # the answer is lost (the write happened).
     drop_after_processing: bool = False
+    # Only requests of this route kind (e.g. "tasks_batch_create", see routes.py) are
+    # dropped, and drop_every counts those alone: "lose the answer of the first create".
+    drop_only: str | None = None
     # Each access token answers 401 EXPIRED_AUTHENTICATION after serving this many API
     # requests, until a new token comes from POST /oauth/v1/token.
     unauthorized_after: int | None = None
@@ -68,6 +71,8 @@ class HubSpotFaults:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{name} must be a number")
+        if self.drop_only is not None and not isinstance(self.drop_only, str):
+            raise ValueError("drop_only must be a request kind (text) or null")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError("seed must be a whole number")
         if not 0.0 <= self.record_error_rate <= 1.0:
@@ -81,6 +86,23 @@ class HubSpotFaults:
 
 class FaultState(FaultCounter[HubSpotFaults]):
     """The running count of API requests and of write attempts per record."""
+
+    def __init__(self, faults: HubSpotFaults) -> None:
+        super().__init__(faults)
+        self._only_seen = 0  # requests of the `drop_only` kind so far
+
+    def drops(self, sequence: int, kind: str) -> bool:
+        """Whether request number `sequence`, of route kind `kind`, is dropped (call once
+        per request)."""
+        only = self.faults.drop_only
+        if only is None:
+            return self.drop(sequence)
+        if kind != only:
+            return False
+        with self._lock:
+            self._only_seen += 1
+            seen = self._only_seen
+        return every(self.faults.drop_every, seen)
 
     def timeout(self, sequence: int) -> bool:
         return every(self.faults.timeout_every, sequence) and self.faults.timeout_seconds > 0

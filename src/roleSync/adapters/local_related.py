@@ -1,0 +1,272 @@
+"""What a handoff carries, written into the local book: the owners of an account's open
+deals, contacts and open tasks, and new handoff tasks (`RelatedWriter.apply_related`).
+
+Carried records are compare-and-set like accounts: decided inside the write
+transaction, so a record moved, closed or deleted since the plan was made is reported
+and left alone. A handoff task is a `tasks` row holding its key in `rolesync_key`
+(unique), so the same handoff never creates it twice, whether it is re-run, recovered
+after a crash or planned again.
+
+With a journal, records and tasks go in separate batches of the adapter's batch size,
+each journaled like `LocalAdapter._apply_batch`: the intent (only what is about to be
+written) before its transaction, the result after its commit, with the same three crash
+windows for fault tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from roleSync.adapters.base import RelatedJournal, RelatedResult
+from roleSync.adapters.local_store import (
+    add_related_tables,
+    book_failure,
+    has_task_keys,
+    tables_of,
+    transaction,
+)
+from roleSync.plan.types import HandoffTask, RelatedChange, RelatedObject, related_key
+
+# The table of each kind of carried record, and whether its rows can be closed (a
+# closed deal or task never moves).
+_TABLES = {
+    RelatedObject.DEAL: ("deals", True),
+    RelatedObject.CONTACT: ("contacts", False),
+    RelatedObject.TASK: ("tasks", True),
+}
+
+
+def task_row_id(key: str) -> str:
+    """The id of the `tasks` row of a handoff task: derived from its key, so a second
+    attempt at the same task collides with the first instead of adding a row. Hashed
+    because a key is free text of any length; the key itself is in `rolesync_key`."""
+    return "rst-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+
+
+def owner_refusal(conn: sqlite3.Connection, owner_id: str, who: str = "target owner") -> str | None:
+    """Why `owner_id` cannot receive a record (absent or inactive), or None."""
+    row = conn.execute("SELECT active FROM owners WHERE id = ?", (owner_id,)).fetchone()
+    if row is None:
+        return f"{who} {owner_id} no longer exists"
+    if not row[0]:
+        return f"{who} {owner_id} is inactive"
+    return None
+
+
+class RelatedWrites:
+    """One `apply_related` call on an open book connection."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        batch_size: int,
+        pause: float = 0.0,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.path = path
+        self.batch_size = max(1, batch_size)
+        self.pause = pause  # seconds at each crash window (ROLESYNC_TEST_BATCH_DELAY_MS)
+        self.progress = progress
+        self.tables: frozenset[str] = frozenset()
+
+    def apply(
+        self,
+        changes: Sequence[RelatedChange],
+        tasks: Sequence[HandoffTask],
+        journal: RelatedJournal | None,
+    ) -> RelatedResult:
+        """Per-entry outcomes in the result; a book error is one line naming the book,
+        with the batch in flight rolled back (earlier batches stay, as journaled)."""
+        try:
+            # Read before any upgrade: a book without a contacts or tasks table has no
+            # such record to carry, and adding the table must not pretend it had.
+            self.tables = tables_of(self.conn)
+            if journal is None:
+                return self._all_at_once(changes, tasks)
+            return self._journaled(changes, tasks, journal)
+        except sqlite3.Error as exc:
+            raise book_failure(self.path, "cannot write", exc) from None
+
+    def _all_at_once(
+        self, changes: Sequence[RelatedChange], tasks: Sequence[HandoffTask]
+    ) -> RelatedResult:
+        result = RelatedResult()
+        with transaction(self.conn):
+            for change in changes:
+                if self._decide_record(change, result):
+                    self._move(change, result)
+            if tasks and not has_task_keys(self.conn):
+                add_related_tables(self.conn)
+            for task in tasks:
+                if self._decide_task(task, result):
+                    self._create(task, result)
+            self._tick(len(changes) + len(tasks))
+        return result
+
+    def _journaled(
+        self,
+        changes: Sequence[RelatedChange],
+        tasks: Sequence[HandoffTask],
+        journal: RelatedJournal,
+    ) -> RelatedResult:
+        result = RelatedResult()
+        batch_no = 0
+        for start in range(0, len(changes), self.batch_size):
+            batch = changes[start : start + self.batch_size]
+            _merge(result, self._record_batch(batch_no, batch, journal))
+            batch_no += 1
+        if tasks and not has_task_keys(self.conn):
+            # Before the first task batch, so that its compare reads can find keys. A
+            # schema change only: nothing to journal, and harmless if the run dies here.
+            with transaction(self.conn):
+                add_related_tables(self.conn)
+        for start in range(0, len(tasks), self.batch_size):
+            task_batch = tasks[start : start + self.batch_size]
+            _merge(result, self._task_batch(batch_no, task_batch, journal))
+            batch_no += 1
+        return result
+
+    def _record_batch(
+        self, batch_no: int, batch: Sequence[RelatedChange], journal: RelatedJournal
+    ) -> RelatedResult:
+        """Compare first, journal the intent of the writes left, write them in one
+        transaction (compare-and-set again inside it), journal the result."""
+        done = RelatedResult()
+        to_write = [c for c in batch if self._decide_record(c, done)]
+        journal.intent(batch_no, to_write)
+        time.sleep(self.pause)
+        with transaction(self.conn):
+            for change in to_write:
+                # A human may have been quicker than the journal write.
+                if self._decide_record(change, done):
+                    self._move(change, done)
+            time.sleep(self.pause)
+        time.sleep(self.pause)
+        journal.result(batch_no, done)
+        self._tick(len(batch))
+        return done
+
+    def _task_batch(
+        self, batch_no: int, batch: Sequence[HandoffTask], journal: RelatedJournal
+    ) -> RelatedResult:
+        """As `_record_batch`: a task whose key is in the book is not in the intent; one
+        created by this batch before a crash is found by its key on the next attempt."""
+        done = RelatedResult()
+        to_create = [t for t in batch if self._decide_task(t, done)]
+        journal.intent(batch_no, to_create)
+        time.sleep(self.pause)
+        with transaction(self.conn):
+            for task in to_create:
+                if self._decide_task(task, done):
+                    self._create(task, done)
+            time.sleep(self.pause)
+        time.sleep(self.pause)
+        journal.result(batch_no, done)
+        self._tick(len(batch))
+        return done
+
+    # -- carried records ----------------------------------------------------------------
+
+    def _decide_record(self, change: RelatedChange, done: RelatedResult) -> bool:
+        """True if the record is to be written; otherwise its outcome goes into `done`.
+        Inside the write transaction this is the compare of compare-and-set."""
+        key = related_key(change)
+        table, closable = _TABLES[change.object]
+        if table not in self.tables:
+            done.failed[key] = (
+                f"the book has no {table} table (written before {table} existed); "
+                f"import {table} first"
+            )
+            return False
+        closed = "closed" if closable else "0"
+        # Table and column names are constants of this module.
+        row = self.conn.execute(
+            f"SELECT owner_id, {closed} FROM {table} WHERE id = ?", (change.record_id,)
+        ).fetchone()
+        if row is None:
+            done.failed[key] = f"{change.object.value} no longer exists"
+        elif row[0] == change.to_owner_id:
+            done.already_applied.append(key)
+        elif refusal := owner_refusal(self.conn, change.to_owner_id):
+            done.failed[key] = refusal
+        elif row[1] or row[0] != change.from_owner_id:
+            # Closed since the plan was made (a closed record never moves), or moved.
+            done.conflicts[key] = row[0]
+        else:
+            return True
+        return False
+
+    def _move(self, change: RelatedChange, done: RelatedResult) -> None:
+        """Write a record `_decide_record` passed in this same write transaction: the
+        write lock held since BEGIN IMMEDIATE means nothing changed it in between."""
+        table, _ = _TABLES[change.object]
+        self.conn.execute(
+            f"UPDATE {table} SET owner_id = ? WHERE id = ?", (change.to_owner_id, change.record_id)
+        )
+        done.applied.append(related_key(change))
+
+    # -- handoff tasks --------------------------------------------------------------------
+
+    def _decide_task(self, task: HandoffTask, done: RelatedResult) -> bool:
+        """True if the task is to be created; otherwise its outcome goes into `done`."""
+        if has_key(self.conn, task.key):
+            done.tasks_existing.append(task.key)
+            return False
+        found = self.conn.execute("SELECT 1 FROM accounts WHERE id = ?", (task.account_id,))
+        if found.fetchone() is None:
+            done.tasks_failed[task.key] = f"account {task.account_id} no longer exists"
+        elif refusal := owner_refusal(self.conn, task.owner_id, "assignee"):
+            done.tasks_failed[task.key] = refusal
+        else:
+            return True
+        return False
+
+    def _create(self, task: HandoffTask, done: RelatedResult) -> None:
+        row_id = task_row_id(task.key)
+        cursor = self.conn.execute(
+            "INSERT INTO tasks (id, account_id, owner_id, subject, body, closed, due, "
+            "rolesync_key) VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                row_id,
+                task.account_id,
+                task.owner_id,
+                task.subject,
+                task.body,
+                task.due_date.isoformat(),
+                task.key,
+            ),
+        )
+        if cursor.rowcount == 1:
+            done.tasks_created.append(task.key)
+        else:
+            # Its id is taken by a row without this key (imported, or hand-made).
+            done.tasks_failed[task.key] = (
+                f"the book already holds a task {row_id} that is not this handoff's"
+            )
+
+    def _tick(self, count: int) -> None:
+        if self.progress is not None:
+            self.progress(count)
+
+
+def has_key(conn: sqlite3.Connection, key: str) -> bool:
+    """Whether a task with this handoff task key is in the book (the exactly-once check)."""
+    row = conn.execute("SELECT 1 FROM tasks WHERE rolesync_key = ?", (key,)).fetchone()
+    return row is not None
+
+
+def _merge(into: RelatedResult, part: RelatedResult) -> None:
+    into.applied += part.applied
+    into.already_applied += part.already_applied
+    into.conflicts.update(part.conflicts)
+    into.failed.update(part.failed)
+    into.tasks_created += part.tasks_created
+    into.tasks_existing += part.tasks_existing
+    into.tasks_failed.update(part.tasks_failed)

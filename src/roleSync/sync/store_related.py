@@ -1,0 +1,183 @@
+"""The state store's part for what a handoff carries: the journal and audit log of the
+carried records (routing.yaml `carry`) and of the handoff tasks (`tasks`).
+
+Kept like the accounts' (sync.store): a journal row per entry per batch, written before
+the batch is sent and completed after it; an audit row per entry per run, its first
+final outcome winning (UNIQUE (run, entry)), so a run finished in two goes (killed, then
+completed by the next run) audits each record and each task exactly once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, fields
+from typing import Any
+
+from roleSync.plan.types import HandoffTask, RelatedChange, related_key, task_key
+
+HANDOFF_TASK = "handoff-task"
+# Journal only: sent, no final outcome yet.
+PENDING = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedRow:
+    """One audit row: a carried record's or a handoff task's final outcome in a run."""
+
+    seq: int
+    run_id: str
+    entry: str
+    object: str
+    record_id: str
+    account_id: str
+    from_owner: str | None
+    to_owner: str
+    handoff_id: str
+    trigger: str
+    reason: str
+    at: str
+    result: str
+    found_owner: str | None
+    error: str
+
+
+_COLUMNS = ", ".join(f.name for f in fields(RelatedRow))
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedOutcomeRow:
+    """A final outcome to audit for one planned record or task (see report codes)."""
+
+    entry: RelatedChange | HandoffTask
+    result: str
+    found_owner: str | None = None
+    error: str = ""
+
+
+def entry_key(entry: RelatedChange | HandoffTask) -> str:
+    return task_key(entry) if isinstance(entry, HandoffTask) else related_key(entry)
+
+
+def _audit_values(run_id: str, outcome: RelatedOutcomeRow, at: str) -> tuple[Any, ...]:
+    entry = outcome.entry
+    if isinstance(entry, HandoffTask):
+        return (
+            run_id,
+            entry_key(entry),
+            HANDOFF_TASK,
+            entry.key,
+            entry.account_id,
+            None,
+            entry.owner_id,
+            entry.handoff_id,
+            entry.trigger,
+            entry.subject,
+            at,
+            outcome.result,
+            None,
+            outcome.error,
+        )
+    return (
+        run_id,
+        entry_key(entry),
+        entry.object.value,
+        entry.record_id,
+        entry.account_id,
+        entry.from_owner_id,
+        entry.to_owner_id,
+        entry.handoff_id,
+        entry.trigger,
+        entry.reason,
+        at,
+        outcome.result,
+        outcome.found_owner,
+        outcome.error,
+    )
+
+
+class RelatedRecords:
+    """Mixed into StateStore, which supplies `_write` and `_read`."""
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    def next_related_batch_no(self, run_id: str) -> int:
+        rows = self._read(
+            "SELECT coalesce(max(batch_no) + 1, 0) FROM related_journal WHERE run_id = ?",
+            (run_id,),
+        )
+        return int(rows[0][0])
+
+    def related_intent(
+        self,
+        run_id: str,
+        batch_no: int,
+        entries: Sequence[RelatedChange | HandoffTask],
+        at: str,
+    ) -> None:
+        """Committed before the batch is written: after a crash, these entries are the
+        ones whose write (or creation) may or may not have happened."""
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO related_journal (run_id, batch_no, entry, intent_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(run_id, batch_no, entry_key(e), at) for e in entries],
+            )
+
+    def related_result(
+        self, run_id: str, batch_no: int, outcomes: Sequence[RelatedOutcomeRow], at: str
+    ) -> None:
+        """Complete a batch: its journal rows and the audit rows of its final outcomes in
+        one transaction. Entries of the intent without an outcome stay `pending`."""
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE related_journal SET outcome = ?, result_at = ? "
+                "WHERE run_id = ? AND batch_no = ? AND entry = ?",
+                [(o.result, at, run_id, batch_no, entry_key(o.entry)) for o in outcomes],
+            )
+            conn.execute(
+                "UPDATE related_journal SET outcome = ?, result_at = ? "
+                "WHERE run_id = ? AND batch_no = ? AND outcome IS NULL",
+                (PENDING, at, run_id, batch_no),
+            )
+            self._related_audit(conn, run_id, outcomes, at)
+
+    def record_related(self, run_id: str, outcomes: Sequence[RelatedOutcomeRow], at: str) -> None:
+        """Audit final outcomes decided outside a journaled batch (a compare-and-set
+        read, a reconciliation after a crash), closing the journal rows they left open.
+        First outcome wins."""
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE related_journal SET outcome = ?, result_at = ? WHERE run_id = ? "
+                "AND entry = ? AND (outcome IS NULL OR outcome = ?)",
+                [(o.result, at, run_id, entry_key(o.entry), PENDING) for o in outcomes],
+            )
+            self._related_audit(conn, run_id, outcomes, at)
+
+    @staticmethod
+    def _related_audit(
+        conn: sqlite3.Connection, run_id: str, outcomes: Sequence[RelatedOutcomeRow], at: str
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO related_audit (run_id, entry, object, record_id, account_id, "
+            "from_owner, to_owner, handoff_id, trigger, reason, at, result, found_owner, "
+            "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (run_id, entry) DO NOTHING",
+            [_audit_values(run_id, o, at) for o in outcomes],
+        )
+
+    def related_intended(self, run_id: str) -> set[str]:
+        """Entries of the run that had a write (or a creation) journaled."""
+        rows = self._read("SELECT DISTINCT entry FROM related_journal WHERE run_id = ?", (run_id,))
+        return {str(r[0]) for r in rows}
+
+    def related_audit(self, run_id: str) -> list[RelatedRow]:
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM related_audit WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
+        return [RelatedRow(*row) for row in rows]
