@@ -136,7 +136,7 @@ def test_kill_9_during_an_apply_with_carried_records_and_tasks_loses_and_repeats
     store = emu.store
     created_before = {str(t["hs_object_id"]) for t in store.all("tasks")}
 
-    def new_tasks() -> list[dict[str, object]]:
+    def new_tasks() -> list[dict[str, str | None]]:
         return [t for t in store.all("tasks") if str(t["hs_object_id"]) not in created_before]
 
     def written() -> int:

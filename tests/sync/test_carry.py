@@ -196,7 +196,7 @@ def test_a_record_someone_moved_since_the_plan_is_a_conflict_left_alone(
     after = _owners(tmp_path)
     assert after["open-renewal"] == "x" and after["t-open"] == "h"
     assert after["acme"] == after["open-upsell"] == after["c-hank"] == "f"
-    results = dict(_state(tmp_path, "SELECT entry, result FROM related_audit"))
+    results = {str(e): r for e, r in _state(tmp_path, "SELECT entry, result FROM related_audit")}
     assert results["deal:open-renewal"] == "conflict"
     assert results["task:t-open"] == "failed"
     assert "task t-open is not an open task of account acme" in said.out + said.err

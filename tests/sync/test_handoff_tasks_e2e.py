@@ -52,9 +52,10 @@ def test_sync_creates_each_handoff_task_once_and_rollback_leaves_them(
     owners = fixture.owners()
     for account in (a for a in owners if a.startswith("a-")):
         mine = {t[1]: t for t in tasks if t[0] == account}
-        assert set(mine) == {owners[account], "h-0"}
-        assert mine[owners[account]][2] == f"Welcome Account {account} from Hunter 0"
-        assert mine[owners[account]][3] == "2026-07-03"  # as_of + 3
+        farmer = str(owners[account])
+        assert set(mine) == {farmer, "h-0"}
+        assert mine[farmer][2] == f"Welcome Account {account} from Hunter 0"
+        assert mine[farmer][3] == "2026-07-03"  # as_of + 3
         assert mine["h-0"][2].startswith("Introduce Farmer ") and mine["h-0"][3] == "2026-07-05"
 
     # Again: nothing due any more; and the same plan applied once more creates nothing.

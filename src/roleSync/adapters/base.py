@@ -113,6 +113,17 @@ class RelatedWriter(Protocol):
         ...
 
 
+@runtime_checkable
+class RelatedBudget(Protocol):
+    """Optional: told before `apply` what `apply_related` will write after it, so that a
+    budget check made before the first write counts the whole run, and a run the budget
+    cannot finish stops before it moves an account without its records."""
+
+    def expect_related(
+        self, changes: Sequence[RelatedChange], tasks: Sequence[HandoffTask]
+    ) -> None: ...
+
+
 class Adapter(Protocol):
     """What every connector implements."""
 

@@ -76,6 +76,9 @@ class SalesforceSection(StrictSection):
     api_budget_share: float = Field(default=0.2, gt=0, le=1)
     # Contacts and open tasks, pulled only when switched on (they cost requests).
     pull: RelatedPull = Field(default_factory=RelatedPull)
+    # The custom Task field (External ID, Unique, case sensitive) holding a handoff
+    # task's key, so that each task is created once.
+    task_key_field: SalesforceField = "RoleSync_Key__c"
     # Mirror of the org (local-book format), relative to state_dir.
     mirror: str = Field(default="mirror.db", min_length=1)
 

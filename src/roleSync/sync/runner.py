@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from roleSync.adapters.base import Adapter
+from roleSync.adapters.base import Adapter, RelatedBudget
 from roleSync.adapters.local import LocalAdapter
 from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
 from roleSync.health import BookHealth, gate
@@ -243,6 +243,8 @@ def apply_plan(
             )
         try:
             with progress.stage("apply", len(changes) + len(plan.metric_writes)) as stage:
+                if has_related(plan) and isinstance(adapter, RelatedBudget):
+                    adapter.expect_related(plan.related_changes, plan.task_creates)
                 with watching(adapter, stage):
                     result = adapter.apply(changes, plan.metric_writes, recorder.journal())
                 stage.done(

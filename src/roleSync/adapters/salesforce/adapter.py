@@ -3,7 +3,8 @@
 `pull` brings the mirror up to date (full the first time, incremental afterwards) and
 reads the Book out of it; `apply` checks the run's API budget, writes, records what it
 wrote in the mirror, and pulls back the objects it wrote, so the next run's
-incremental pull does not download the run's own writes again.
+incremental pull does not download the run's own writes again. `apply_related` does the
+same for the records a handoff carries and for handoff tasks (`related_apply.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from roleSync.adapters.base import ApplyJournal, ApplyResult
+from roleSync.adapters.base import ApplyJournal, ApplyResult, RelatedJournal, RelatedResult
 from roleSync.adapters.crm import MirroredAdapter
 from roleSync.adapters.mirror import Mirror
 from roleSync.adapters.resilience import RetryPolicy
@@ -26,10 +27,12 @@ from roleSync.adapters.salesforce.apply import (
 )
 from roleSync.adapters.salesforce.client import SalesforceClient
 from roleSync.adapters.salesforce.pull import PullReport, pull_into
+from roleSync.adapters.salesforce.related_apply import apply_related, related_estimate
 from roleSync.adapters.salesforce.rounds import RoundSettings
 from roleSync.adapters.salesforce.soql import object_queries
 from roleSync.errors import RoleSyncError, UsageError
 from roleSync.plan import MetricWrite, OwnershipChange
+from roleSync.plan.types import HandoffTask, RelatedChange
 from roleSync.profile import Profile
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,8 @@ class SalesforceAdapter(MirroredAdapter[SalesforceClient]):
         self._now = now
         self._mirror: Mirror | None = None
         self.last_pull: PullReport | None = None
+        # Requests the related writes announced by `expect_related` will need.
+        self._related_planned = 0
 
     def _source(self) -> str:
         """What the mirror's content depends on: another org or other selected fields
@@ -92,7 +97,7 @@ class SalesforceAdapter(MirroredAdapter[SalesforceClient]):
         result = ApplyResult()
         if not changes and not metric_writes:
             return result  # nothing to write: not even a budget check
-        planned = estimate_requests(
+        planned = self._related_planned + estimate_requests(
             len(changes),
             len(metric_writes),
             batch_size=self.rounds.batch_size,
@@ -122,6 +127,36 @@ class SalesforceAdapter(MirroredAdapter[SalesforceClient]):
             metric_writes
         )
         self._catch_up(result)
+        return result
+
+    def expect_related(
+        self, changes: Sequence[RelatedChange], tasks: Sequence[HandoffTask]
+    ) -> None:
+        """Announce the carried records and tasks `apply_related` will write after
+        `apply`, so that apply's budget check, before any write, counts them too: a run
+        the budget cannot finish stops before it moves an account without its records."""
+        self._related_planned = related_estimate(self.profile, self.rounds, changes, tasks)
+
+    def apply_related(
+        self,
+        changes: Sequence[RelatedChange],
+        tasks: Sequence[HandoffTask],
+        journal: RelatedJournal | None = None,
+    ) -> RelatedResult:
+        """Owners of carried records and new handoff tasks (see `related_apply`)."""
+        if not changes and not tasks:
+            return RelatedResult()
+        result = apply_related(
+            self.client,
+            self.mirror,
+            self.profile,
+            self.rounds,
+            self._sleep,
+            changes,
+            tasks,
+            journal,
+        )
+        self._related_planned = 0
         return result
 
     def current_owners(self, account_ids: Sequence[str]) -> dict[str, str | None]:

@@ -210,6 +210,32 @@ class SalesforceClient:
             )
         return [dict(r) for r in result]
 
+    def create_collection(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """POST composite/sobjects (at most 200 new records, allOrNone false): one result
+        per record, in request order (`{"id", "success", "errors"}`). Sent with
+        Sforce-Auto-Assign FALSE too: a new task keeps the owner it is given."""
+        try:
+            with _readable("a collections create"):
+                result = self.sf().restful(
+                    "composite/sobjects",
+                    method="POST",
+                    json={"allOrNone": False, "records": list(records)},
+                    headers=NO_AUTO_ASSIGN,
+                )
+        except SalesforceError as exc:
+            raise _refusal(exc, "a collections create") from None
+        if (
+            not isinstance(result, list)
+            or len(result) != len(records)
+            or not all(isinstance(r, Mapping) for r in result)
+        ):
+            # Unreadable: some records may exist now. The caller reads them back by key.
+            raise RequestError(
+                f"collections create of {len(records)} records answered "
+                f"{len(result) if isinstance(result, list) else 'no'} readable results"
+            )
+        return [dict(r) for r in result]
+
     def retrieve(
         self, sobject: str, ids: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, Any]]:

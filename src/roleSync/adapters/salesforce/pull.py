@@ -14,7 +14,7 @@ any more), as it removes what was deleted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,6 +196,37 @@ def _specs(profile: Profile) -> list[tuple[ObjectQuery, Table, Convert]]:
         table, convert = RELATED[query.sobject]
         specs.append((query, table, convert))
     return specs
+
+
+def pulled_fields(profile: Profile, sobject: str) -> tuple[str, ...]:
+    """The fields a pull selects of `sobject` (without IsDeleted), for a read that
+    refreshes the mirror's records; empty when the profile does not pull it."""
+    for query, _, _ in _specs(profile):
+        if query.sobject == sobject:
+            return tuple(f for f in query.fields if f != "IsDeleted")
+    return ()
+
+
+def mirror_rows(
+    profile: Profile, sobject: str, records: Iterable[Mapping[str, Any]]
+) -> tuple[Table, list[Row], list[str]] | None:
+    """Records of `sobject` read outside a pull (with `pulled_fields`) as the mirror
+    holds them: (table, rows to upsert, ids to remove: a task completed since, a contact
+    without an account now); None when the profile does not pull `sobject`."""
+    for query, table, convert in _specs(profile):
+        if query.sobject != sobject:
+            continue
+        rows: list[Row] = []
+        gone: list[str] = []
+        for record in records:
+            fields = _Fields(record)
+            row = convert(fields)
+            if row is None:
+                gone.append(fields.text("Id"))
+            else:
+                rows.append(row)
+        return table, rows, gone
+    return None
 
 
 def pull_into(

@@ -191,7 +191,7 @@ class SalesforceEmulator(LoopbackEmulator[SalesforceEmulatorConfig, RequestLogEn
             answer = self._handle(handler, request, match)
         else:
             faults = self.fault_state
-            number = faults.next_request()
+            number = faults.number(kind)
             if faults.slow(number):
                 self._count("fault_slow")
                 fault = "slow"

@@ -21,6 +21,11 @@ these settings, flat or under a `faults:` key; unknown keys are errors:
     lock_row_rate: 0.1           # 10% of records: UNABLE_TO_LOCK_ROW ...
     lock_row_attempts: 1         # ... on their first attempt only
     seed: 42                     # which records are lock-prone
+    only_kinds: [collections_create]  # the every-Nth faults count and hit only these
+                                 # request kinds (the emulator's counter names)
+
+With `only_kinds` set, requests of other kinds are neither numbered nor faulted, so
+"every 1st collections_create" loses exactly the answers of task creates.
 """
 
 from __future__ import annotations
@@ -64,8 +69,16 @@ class SalesforceFaults:
     # no client can read: `html`, a proxy's page; `deep`, JSON nested 100,000 levels.
     garbled_every: int | None = None
     garbled_body: str = "html"
+    # Request kinds (counter names, e.g. "collections_create") the every-Nth faults are
+    # limited to; empty: every API request.
+    only_kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.only_kinds, str) or not all(
+            isinstance(k, str) and k for k in self.only_kinds
+        ):
+            raise ValueError("only_kinds must be a list of request kinds")
+        self.only_kinds = tuple(self.only_kinds)
         check_every(
             self,
             (
@@ -90,12 +103,28 @@ class SalesforceFaults:
 class FaultState(FaultCounter[SalesforceFaults]):
     """The running count of API requests and of lock attempts per record."""
 
+    def number(self, kind: str) -> int:
+        """The request's number among those the every-Nth faults count; 0 for a kind
+        `only_kinds` leaves alone (no fault hits request 0)."""
+        only = self.faults.only_kinds
+        return self.next_request() if not only or kind in only else 0
+
+    def drop(self, sequence: int) -> bool:
+        return sequence > 0 and super().drop(sequence)
+
+    def unavailable(self, sequence: int) -> bool:
+        return sequence > 0 and super().unavailable(sequence)
+
     def slow(self, sequence: int) -> bool:
-        return every(self.faults.slow_every, sequence) and self.faults.slow_seconds > 0
+        return (
+            sequence > 0
+            and every(self.faults.slow_every, sequence)
+            and self.faults.slow_seconds > 0
+        )
 
     def garbled(self, sequence: int) -> bytes | None:
         """The unreadable body that replaces request `sequence`'s answer, if any."""
-        if not every(self.faults.garbled_every, sequence):
+        if sequence == 0 or not every(self.faults.garbled_every, sequence):
             return None
         return GARBLED_BODIES[self.faults.garbled_body]
 
