@@ -326,9 +326,8 @@ def _handoffs_section() -> list[str]:
         "open deals of the given `kinds`, contacts, open tasks (`all`, or `previous_owner`: "
         "only those the previous owner owns). Closed deals never move: a won deal stays "
         "with whoever won it. Each carried record is an entry of the plan's "
-        "`related_changes` with its reason, counted in the summary as `carried`. Not "
-        "written yet: `apply` and `sync` refuse a plan that carries records, writing "
-        "nothing, until the adapters write them (a later release).",
+        "`related_changes` with its reason, counted in the summary as `carried`, and "
+        "written by `apply` and `sync` after its account, compare-and-set.",
         "",
         "`tasks` creates a CRM task for each handed-off account's new owner (and, if given, "
         "one for its previous owner while they are still active), due `due_in_days` after "
