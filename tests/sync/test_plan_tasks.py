@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from builders import AS_OF, ROLES, account, inputs, owner, won
 from roleSync.adapters.local_store import write_book
@@ -112,7 +113,7 @@ def test_no_task_for_a_previous_owner_who_left_and_the_plan_says_so() -> None:
     left = {
         "id": "left",
         "trigger": "owner_left",
-        "tasks": TASKS,
+        "tasks": {"new_owner": TASKS["new_owner"]},
         "routes": [{"id": "left-farmers", "assign": {"pool": {"role": "farmer"}}}],
     }
     routing = {"version": 1, "kind": "routing", "handoffs": [left], "routes": ROUTES}
@@ -122,7 +123,10 @@ def test_no_task_for_a_previous_owner_who_left_and_the_plan_says_so() -> None:
     assert [(t.account_id, t.for_owner, t.owner_id) for t in plan.task_creates] == [
         (a, TaskFor.NEW_OWNER, "fran") for a in moved
     ]
-    assert plan.summary["tasks"] == 2 and plan.summary["tasks_owner_left"] == 2
+    assert plan.summary["tasks"] == 2 and "tasks_owner_left" not in plan.summary
+    # A previous-owner task under owner_left would never be created: check refuses it.
+    with pytest.raises(ValidationError, match=r"'tasks\.previous_owner' is not meaningful"):
+        RoutingFile.model_validate({**routing, "handoffs": [{**left, "tasks": TASKS}]})
     assert {t.trigger for t in plan.task_creates} == {"owner_left"}
     # owner_left fires on the plan's date: the key does not depend on it.
     later = build_plan(

@@ -37,6 +37,13 @@ def check_handoff_keys(block: Handoff) -> None:
         )
     if block.trigger == "owner_left":
         _owner_left_keys(block.model_fields_set)
+        if block.tasks is not None and block.tasks.previous_owner is not None:
+            raise PydanticCustomError(
+                "ignored-key",
+                "'tasks.previous_owner' is not meaningful with trigger owner_left: the previous "
+                "owner left, and no task goes to someone who left",
+                {"key": "tasks"},
+            )
     elif block.routes is not None:
         raise PydanticCustomError(
             "ignored-key",

@@ -70,5 +70,5 @@ class HandoffTasks(_Strict):
     """The task for the account's new owner, e.g. a welcome and a first call."""
     previous_owner: TaskSpec | None = None
     """Optional: a task for the previous owner ("introduce {new_owner} to {account}"). Not
-    created when the previous owner is inactive or not in the book (owner_left: they
-    left); the plan counts those as `tasks_owner_left`."""
+    created when the previous owner is inactive or not in the book (the plan counts those
+    as `tasks_owner_left`); refused with trigger owner_left, whose previous owner left."""
