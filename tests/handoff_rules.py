@@ -33,3 +33,14 @@ OWNER_LEFT = """\
       {id: left-customers, when: {field: account.lifecycle, op: eq, value: customer},
        assign: {pool: {role: farmer}}},
       {id: left-prospects, assign: {pool: {role: hunter}}}]}"""
+
+# A first win handed over with what it carries (the carry end-to-end tests): open
+# renewals and expansions, every contact, the hunter's open tasks; and a task for each
+# side, filled from the placeholders when planning.
+CARRY = """\
+{id: first-win, trigger: first_won_new_business, delay_days: 14,
+    carry: [{deals: {kinds: [renewal, expansion]}}, {contacts: all}, {tasks: previous_owner}],
+    tasks: {
+      new_owner: {subject: "Welcome {account} from {previous_owner}",
+                  body: "Handed over by {trigger} on {trigger_date}.", due_in_days: 3},
+      previous_owner: {subject: "Introduce {new_owner} to {account}", due_in_days: 5}}}"""

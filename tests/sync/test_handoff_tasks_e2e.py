@@ -57,6 +57,9 @@ def test_sync_creates_each_handoff_task_once_and_rollback_leaves_them(
         assert mine[farmer][2] == f"Welcome Account {account} from Hunter 0"
         assert mine[farmer][3] == "2026-07-03"  # as_of + 3
         assert mine["h-0"][2].startswith("Introduce Farmer ") and mine["h-0"][3] == "2026-07-05"
+    # The run to roll back, read while it is the only one: runs start on whole seconds,
+    # so two in the same second would tie on `started` and sort by their random ids.
+    ((first,),) = fixture.query("SELECT id FROM runs")
 
     # Again: nothing due any more; and the same plan applied once more creates nothing.
     assert main(fixture.cli("sync")) == 0
@@ -70,7 +73,6 @@ def test_sync_creates_each_handoff_task_once_and_rollback_leaves_them(
     # Re-applied: the accounts are already with their new owners and the tasks found by key.
     assert results == [("apply", "already-created", 8), ("sync", "created", 8)]
 
-    first = fixture.query("SELECT id FROM runs WHERE mode = 'sync' ORDER BY started, id")[0][0]
     assert main(["rollback", first, "-c", str(fixture.profile)]) == 0
     said = capsys.readouterr().out
     assert "8 handoff tasks created by the run rolled back were left in the CRM" in said, said
