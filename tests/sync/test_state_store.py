@@ -16,7 +16,7 @@ from roleSync.cli import main
 from roleSync.profile import load_profile
 from roleSync.sync.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 from roleSync.sync.recorder import open_state
-from roleSync.sync.store import StateError, StateStore
+from roleSync.sync.store import RunRow, StateError, StateStore
 
 
 def test_a_new_store_has_every_migration_applied(tmp_path: Path) -> None:
@@ -163,3 +163,18 @@ def test_a_dead_runs_draft_store_is_swept_and_a_live_one_kept(tmp_path: Path) ->
         os.close(handle)
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [live.name]
     assert live.read_bytes() == b"being made"
+
+
+def test_runs_of_one_second_list_in_the_order_they_began(tmp_path: Path) -> None:
+    # Ids of one second differ only by a random suffix: "zzz" began first, "aaa" after.
+    with StateStore.open(tmp_path / "state.db") as store:
+        for run_id in ("20260630T090000Z-zzzzzz", "20260630T090000Z-aaaaaa"):
+            store.begin_run(RunRow(run_id, "p", "sync", "2026-06-30T09:00:00+00:00", "applying"))
+        assert [r.id for r in store.runs("p")] == [
+            "20260630T090000Z-aaaaaa",
+            "20260630T090000Z-zzzzzz",
+        ]
+        assert [r.id for r in store.unfinished_runs("p")] == [
+            "20260630T090000Z-zzzzzz",
+            "20260630T090000Z-aaaaaa",
+        ]

@@ -252,7 +252,9 @@ class StateStore(RelatedRecords):
     def runs(self, profile: str | None = None, limit: int | None = None) -> list[RunRow]:
         """Newest first; every profile's when `profile` is None."""
         where, params = ("WHERE profile = ?", [profile]) if profile else ("", [])
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY started DESC, id DESC"
+        # Started to the second: runs of one second (a script's sync, then its rollback)
+        # keep the order they began in (rowid), not their ids' random suffixes.
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY started DESC, rowid DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit):d}"
         return [RunRow(*row) for row in self._read(sql, params)]
@@ -260,7 +262,7 @@ class StateStore(RelatedRecords):
     def unfinished_runs(self, profile: str) -> list[RunRow]:
         rows = self._read(
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE profile = ? AND status IN (?, ?) "
-            "ORDER BY started, id",
+            "ORDER BY started, rowid",
             (profile, *UNFINISHED),
         )
         return [RunRow(*row) for row in rows]
