@@ -67,11 +67,14 @@ def owner_line(owner: Owner, role: OwnerRole | None) -> str:
 def describe_assign(assign: Assign) -> str:
     pool = assign.pool
     members = f"every {pool.role.value}" if isinstance(pool, RolePool) else ", ".join(pool)
-    how = (
-        "round robin, continuing across runs"
-        if assign.strategy is Strategy.ROUND_ROBIN
-        else f"least loaded by {assign.balance_by.value}"
-    )
+    if assign.strategy is Strategy.ROUND_ROBIN:
+        how = "round robin, continuing across runs"
+    elif assign.strategy is Strategy.WEIGHTED:
+        weights = ", ".join(f"{k} {v:g}" for k, v in (assign.weights or {}).items())
+        how = f"weighted ({weights or 'all'}{'; others 1' if weights else ' 1'})"
+        how += ", continuing across runs"
+    else:
+        how = f"least loaded by {assign.balance_by.value}"
     caps = []
     if assign.capacity is not None and assign.capacity.max_accounts is not None:
         caps.append(f"at most {assign.capacity.max_accounts} accounts each")
@@ -172,10 +175,14 @@ class Explainer:
             if owner.id not in ids:
                 continue
             turn = f"; turn {ids.index(owner.id) + 1} of {len(ids)} in its rotation"
-            rr = route.assign.strategy is Strategy.ROUND_ROBIN
+            strategy = route.assign.strategy
+            if strategy is Strategy.WEIGHTED:
+                weighted = picker.weighted(route)
+                weight = weighted.weights[ids.index(owner.id)]
+                turn = f"; weight {weight:g} of {weighted.total:g} in its rotation"
             lines.append(
                 f"  in the pool of route {route.id} ({describe_assign(route.assign)})"
-                + (turn if rr else "")
+                + (turn if strategy is not Strategy.LEAST_LOADED else "")
             )
         for label, items in (("gives", gives), ("receives", gets)):
             if items:
@@ -374,7 +381,20 @@ class Explainer:
                 ["turn", "owner", "accounts", "revenue", "status"], rows, frozenset({0, 2, 3})
             )
             lines += ["    " + line for line in grid.splitlines()]
-        if assign.strategy is Strategy.ROUND_ROBIN:
+        if assign.strategy is Strategy.WEIGHTED:
+            weighted = picker.weighted(route)
+            scores = ", ".join(
+                f"{o.name} {score:g} (weight {weight:g})"
+                for (o, _), score, weight in zip(
+                    pool, weighted.scores, weighted.weights, strict=True
+                )
+            )
+            lines.append(
+                f"  Weighted rotation: running scores before this pick: {scores}. Each pick "
+                "adds every eligible member's weight to their score, takes the highest and "
+                "subtracts the eligible members' total weight from it."
+            )
+        elif assign.strategy is Strategy.ROUND_ROBIN:
             after = next((o.name for o, _ in pool if o.id == last), None)
             lines.append(
                 f"  Rotation: the last pick on this route was {after}; the turn goes on from there."

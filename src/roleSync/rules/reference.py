@@ -52,6 +52,9 @@ STRATEGY_HELP = {
     "left off; members that are inactive or at capacity are passed over",
     "least_loaded": "the eligible member with the fewest accounts, or the least managed "
     "revenue with `balance_by: revenue`; ties go by email",
+    "weighted": "members in proportion to `weights` (default 1 each), interleaved by a smooth "
+    "weighted rotation that continues where the last run left off; members that are inactive "
+    "or at capacity are passed over and the others share their turns",
 }
 
 EXAMPLES: dict[str, tuple[type[BaseModel], str]] = {
@@ -94,6 +97,12 @@ routes:
       strategy: least_loaded
       balance_by: revenue
       capacity: {max_accounts: 80}
+  - id: mid-market
+    when: {field: account.segment, op: eq, value: Mid-Market}
+    assign:
+      pool: [carl@example.com, dana@example.com, eve@example.com]
+      strategy: weighted
+      weights: {carl@example.com: 3, dana@example.com: 2}   # eve weighs 1
   - id: everyone-else
     assign: {pool: {role: farmer}, strategy: round_robin}
 """,

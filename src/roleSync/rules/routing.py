@@ -29,6 +29,7 @@ from roleSync.rules.schema import (
     RoutingFile,
     Strategy,
 )
+from roleSync.rules.weighted import WeightedRotation
 
 _ACCOUNT_GETTERS: dict[str, Callable[[Account], Any]] = {
     "account.id": lambda a: a.id,
@@ -136,7 +137,9 @@ class FarmerPicker:
         self._book = book
         self._roles = roles
         self._revenue = account_revenue
-        self.rotation: dict[str, str] = dict(rotation)  # route id -> last owner id picked
+        # route id -> last owner id picked (round_robin) or scores (weighted.py)
+        self._rotation: dict[str, str] = dict(rotation)
+        self._weighted: dict[str, WeightedRotation] = {}
         self.accounts: dict[str, int] = {}
         self.revenue: dict[str, float] = {}
         for account in book.accounts.values():
@@ -157,6 +160,28 @@ class FarmerPicker:
         # own revenue x may be anything: for finite loads r, `r + x > cap` stays monotone
         # in r (constant if x is not finite), and taking the account makes a load non-finite.
         self._scan = not all(_finite(r) for r in self.revenue.values())
+
+    @property
+    def rotation(self) -> dict[str, str]:
+        """The rotation state for the next run: route id -> its state."""
+        state = dict(self._rotation)
+        state.update({route_id: w.state() for route_id, w in self._weighted.items()})
+        return state
+
+    def weighted(self, route: CompiledRoute) -> WeightedRotation:
+        """The weighted route's members, weights and running scores (read by `explain`)."""
+        rotation = self._weighted.get(route.id)
+        if rotation is None:
+            pool = self._pool(route)
+            weights: dict[str, float] = {}
+            for key, weight in (route.assign.weights or {}).items():
+                owner = self._book.find_owner(key)
+                if owner is not None:
+                    weights[owner.id] = weight
+            rotation = self._weighted[route.id] = WeightedRotation(
+                [o.id for o in pool], weights, self._rotation.get(route.id)
+            )
+        return rotation
 
     def _pool(self, route: CompiledRoute) -> list[Owner]:
         """Pool members sorted by email then id, so rotation order is stable across runs."""
@@ -229,7 +254,8 @@ class FarmerPicker:
     def pick(self, route: CompiledRoute, account: Account) -> Pick:
         pool = self._pool(route)
         assign = route.assign
-        if self._scan:
+        if self._scan or assign.strategy is Strategy.WEIGHTED:
+            # weighted adds to every member's score on each pick: linear anyway.
             return self._pick_by_scan(route, pool, account)
         cap = assign.capacity
         max_revenue = None if cap is None else cap.max_revenue
@@ -253,8 +279,9 @@ class FarmerPicker:
         return Pick(chosen, f"route {route.id}: {why}")
 
     def _pick_by_scan(self, route: CompiledRoute, pool: list[Owner], account: Account) -> Pick:
-        """The linear pick: every member's refusal, then the next in turn or the lightest
-        of the eligible. Only while revenue is not finite (see `_scan`)."""
+        """The linear pick: every member's refusal, then the next in turn, the lightest or
+        the weighted turn of the eligible. For weighted routes, and for every route while
+        revenue is not finite (see `_scan`)."""
         assign = route.assign
         refusals = [self._refusal(o, assign, account, account.owner_id) for o in pool]
         eligible = [o for o, why in zip(pool, refusals, strict=True) if why is None]
@@ -266,6 +293,8 @@ class FarmerPicker:
             turns = ((start + step) % len(pool) for step in range(len(pool)))
             position = next(p for p in turns if refusals[p] is None)
             chosen, why = self._next_in_turn(route.id, pool, position, start)
+        elif assign.strategy is Strategy.WEIGHTED:
+            chosen, why = self._weighted_turn(route, pool, refusals)
         else:
             if assign.balance_by is BalanceBy.REVENUE:
                 chosen = min(eligible, key=lambda o: (self.revenue.get(o.id, 0.0), o.email, o.id))
@@ -286,10 +315,23 @@ class FarmerPicker:
         self, route_id: str, pool: list[Owner], position: int, start: int
     ) -> tuple[Owner, str]:
         chosen = self._book.owners[pool[position].id]
-        self.rotation[route_id] = chosen.id
+        self._rotation[route_id] = chosen.id
         step = (position - start) % len(pool)  # members passed over on the way
         skipped = f", {step} skipped as ineligible" if step else ""
         return chosen, f"round robin, turn {position + 1} of {len(pool)} in the pool{skipped}"
+
+    def _weighted_turn(
+        self, route: CompiledRoute, pool: list[Owner], refusals: list[str | None]
+    ) -> tuple[Owner, str]:
+        rotation = self.weighted(route)
+        eligible = [p for p, why in enumerate(refusals) if why is None]
+        position = rotation.pick(eligible)
+        chosen = self._book.owners[pool[position].id]
+        weight, total = rotation.weights[position], rotation.total
+        return chosen, (
+            f"weighted, weight {_number(weight)} of {_number(total)} in the pool "
+            f"(a {weight / total:.0%} share); highest running score of {len(eligible)} eligible"
+        )
 
     def _least_loaded(self, balance_by: BalanceBy, chosen: Owner, eligible: int) -> str:
         if balance_by is BalanceBy.REVENUE:
@@ -322,6 +364,10 @@ class FarmerPicker:
 def _finite(value: float) -> bool:
     # Not math.isfinite: an int too large for a float is finite but would raise there.
     return value == value and abs(value) != math.inf
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
 
 
 def _accounts_cap(max_accounts: int) -> str:

@@ -293,6 +293,7 @@ class RolePool(_Strict):
 class Strategy(StrEnum):
     ROUND_ROBIN = "round_robin"
     LEAST_LOADED = "least_loaded"
+    WEIGHTED = "weighted"
 
 
 class BalanceBy(StrEnum):
@@ -309,6 +310,12 @@ class Capacity(_Strict):
     """At most this much managed revenue (won in the roles window on owned accounts)."""
 
 
+Weight = Annotated[
+    StrictInt | StrictFloat,
+    Field(gt=0, allow_inf_nan=False, description="A positive number: a share of handoffs."),
+]
+
+
 class Assign(_Strict):
     """Who may receive the account, and how one of them is picked."""
 
@@ -316,9 +323,14 @@ class Assign(_Strict):
     """Named owners (emails or ids), or `{role: farmer}` / `{role: hunter}` for every
     active owner of that role."""
     strategy: Strategy = Strategy.ROUND_ROBIN
-    """round_robin: in turn, continuing across runs; least_loaded: the lightest book."""
+    """round_robin: in turn, continuing across runs; least_loaded: the lightest book;
+    weighted: in proportion to `weights`, continuing across runs."""
     balance_by: BalanceBy = BalanceBy.ACCOUNTS
     """What least_loaded weighs: accounts owned, or managed revenue."""
+    weights: dict[OwnerKey, Weight] | None = None
+    """weighted only: each member's weight, by email or id, e.g. `{ana@example.com: 3,
+    ben@example.com: 1}`; members not listed weigh 1. A member with weight 3 receives three
+    times the handoffs of one with weight 1."""
     capacity: Capacity | None = None
     """Optional caps per pool member."""
 
@@ -326,6 +338,12 @@ class Assign(_Strict):
     def _non_empty_pool(self) -> Assign:
         if isinstance(self.pool, list) and not self.pool:
             raise PydanticCustomError("empty-pool", "the pool names no owner", {"key": "pool"})
+        if self.weights is not None and self.strategy is not Strategy.WEIGHTED:
+            raise PydanticCustomError(
+                "weights-unused",
+                f"weights only apply to strategy weighted, not {self.strategy.value}",
+                {"key": "weights"},
+            )
         return self
 
 

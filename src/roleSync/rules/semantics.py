@@ -19,6 +19,7 @@ from roleSync.rules.schema import (
     ACCOUNT_EXTRA_PREFIX,
     AllOf,
     AnyOf,
+    Assign,
     Comparison,
     Condition,
     NotOf,
@@ -231,18 +232,25 @@ def _similar_owner(key: str, context: CheckContext) -> str:
 
 
 def _owner_problems(
-    loaded: LoadedYaml, key: str, loc: Loc, context: CheckContext
+    loaded: LoadedYaml, key: str, loc: Loc, context: CheckContext, *, prefer_key: bool = False
 ) -> Iterator[Diagnostic]:
     if context.owners is None:
         return
     owner = context.owners.get(key.casefold()) or context.owners.get(key)
     if owner is None:
         yield loaded.diagnostic(
-            loc, f"no owner {key!r} in the book{_similar_owner(key, context)}", "unknown-owner"
+            loc,
+            f"no owner {key!r} in the book{_similar_owner(key, context)}",
+            "unknown-owner",
+            prefer_key=prefer_key,
         )
     elif not owner.active:
         yield _warning(
-            loaded, loc, f"owner {key!r} is inactive and never receives accounts", "inactive-owner"
+            loaded,
+            loc,
+            f"owner {key!r} is inactive and never receives accounts",
+            "inactive-owner",
+            prefer_key=prefer_key,
         )
 
 
@@ -273,8 +281,11 @@ def routing_problems(
     for block, loc in located_blocks(routing):
         own = [(route.id, route.when) for route in block.routes or ()]
         problems += _rule_list_problems(loaded, "routes", own, context, (*loc, "routes"))
+        for index, route in enumerate(block.routes or ()):
+            problems += _weight_problems(loaded, route.assign, (*loc, "routes", index), context)
     for index, route in enumerate(routing.routes):
         assign, loc = route.assign, ("routes", index, "assign")
+        problems += _weight_problems(loaded, assign, ("routes", index), context)
         if assign.strategy is Strategy.ROUND_ROBIN and "balance_by" in assign.model_fields_set:
             problems.append(
                 _warning(
@@ -300,3 +311,41 @@ def routing_problems(
             seen.add(key.casefold())
             problems.extend(_owner_problems(loaded, key, (*loc, "pool", i), context))
     return problems
+
+
+def _weight_problems(
+    loaded: LoadedYaml, assign: Assign, route_loc: Loc, context: CheckContext
+) -> Iterator[Diagnostic]:
+    """Every `weights` key names an owner of the book and, for a named pool, a member of
+    it: a weight on anyone else would silently weigh nothing."""
+    loc = (*route_loc, "assign", "weights")
+    pool = assign.pool
+    for key in assign.weights or {}:
+        unknown = list(_owner_problems(loaded, key, (*loc, key), context, prefer_key=True))
+        yield from unknown
+        if isinstance(pool, RolePool) or any(p.severity is Severity.ERROR for p in unknown):
+            continue
+        if not _in_pool(key, pool, context):
+            # By the part before the @, as `_similar_owner`: the domain is everyone's.
+            by_local = {p.split("@")[0].casefold(): p for p in pool}
+            match = close_match(key.split("@")[0].casefold(), by_local)
+            hint = f"; did you mean {by_local[match]!r}?" if match else ""
+            hint = hint or f"; the pool: {', '.join(pool)}"
+            yield loaded.diagnostic(
+                (*loc, key),
+                f"{key!r} has a weight but is not in the pool{hint}",
+                "not-in-pool",
+                prefer_key=True,
+            )
+
+
+def _in_pool(key: str, pool: list[str], context: CheckContext) -> bool:
+    """The same owner as a pool entry: by spelling, or (with a book) by email or id."""
+    keys = {p.casefold() for p in pool}
+    if key.casefold() in keys:
+        return True
+    owners = context.owners or {}
+    owner = owners.get(key.casefold()) or owners.get(key)
+    if owner is None:
+        return False
+    return bool(keys & {owner.id.casefold(), owner.email.casefold()})
