@@ -13,11 +13,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_shipped_rule_tests_check_clean(capsys: pytest.CaptureFixture[str]) -> None:
     tests = ROOT / "rules" / "tests"
-    # triggers/, tasks/: the routing files the trigger and task scenarios run under,
-    # checked beside them.
-    folders = [str(tests / "triggers"), str(tests / "tasks")]
+    # triggers/, tasks/, overflow/: the routing files the trigger, task and overflow
+    # scenarios run under, checked beside them.
+    folders = [str(tests / "triggers"), str(tests / "tasks"), str(tests / "overflow")]
     assert main(["check", "--strict", str(tests), *folders]) == 0
-    assert capsys.readouterr().out.strip() == "checked 6 files: 0 errors, 0 warnings"
+    assert capsys.readouterr().out.strip() == "checked 8 files: 0 errors, 0 warnings"
 
 
 def test_a_broken_rule_test_is_reported_at_its_position(
