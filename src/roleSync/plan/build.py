@@ -173,22 +173,26 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
                 "no route matched "
                 f"(segment={account.segment or '-'}, region={account.region or '-'})",
             )
-        elif (pick := picker.pick(route, account)).owner is None:
-            skip(SkipCode.NO_FARMER, pick.reason)
         else:
-            changes.append(
-                OwnershipChange(
-                    account.id,
-                    account.name,
-                    account.owner_id,
-                    pick.owner.id,
-                    route.id,
-                    f"{why}; {event.what}, handoff due {due_on}; {pick.reason}",
-                    trigger=block.trigger.value,
-                    handoff_id=block.id,
+            # A full route may pass the account on (`when_full: next_route`): `route` is
+            # then the one that placed it.
+            route, pick = picker.pick_overflowing(route, account)
+            if pick.owner is None:
+                skip(SkipCode.NO_FARMER, pick.reason)
+            else:
+                changes.append(
+                    OwnershipChange(
+                        account.id,
+                        account.name,
+                        account.owner_id,
+                        pick.owner.id,
+                        route.id,
+                        f"{why}; {event.what}, handoff due {due_on}; {pick.reason}",
+                        trigger=block.trigger.value,
+                        handoff_id=block.id,
+                    )
                 )
-            )
-            fired_on[account.id] = event.on
+                fired_on[account.id] = event.on
 
     summary.update(handoffs=len(changes), skipped=len(skipped))
     related = carried_records(book, changes, inputs.routing.blocks)

@@ -402,6 +402,23 @@ class Explainer:
                 else "  Rotation: no earlier pick on this route, so the turn starts at the top."
             )
         pick = picker.pick(route, account)
+        if pick.owner is None and route.overflow is not None:
+            # when_full: next_route (FarmerPicker.pick_overflowing): a refused pick changed
+            # nothing, so the next route's table is read from the same loads.
+            later = route.overflow(account)
+            if later is None:
+                return [
+                    *lines,
+                    f"  No eligible farmer: {pick.reason}; when_full: next_route, but no "
+                    "later route matches the account.",
+                ]
+            return [
+                *lines,
+                f"  Route {route.id} is full ({pick.reason}); when_full: next_route: the "
+                f"account overflows to route {later.id}, the next route that matches it.",
+                "",
+                *self._pick(account, later),
+            ]
         if pick.owner is None:
             return [*lines, f"  No eligible farmer: {pick.reason}."]
         return [*lines, f"  Picked {pick.owner.name}: {pick.reason}."]

@@ -169,6 +169,34 @@ routes:
     assign: {pool: {role: farmer}}
 """,
     ),
+    "overflow": (
+        RoutingFile,
+        """\
+version: 1
+kind: routing
+routes:
+  - id: key-accounts            # key accounts to the key-account managers first...
+    when: {field: account.tier, op: eq, value: Key}
+    when_full: next_route       # ...and once each holds 40, on to the next route
+    assign:
+      pool: [kam1@example.com, kam2@example.com]
+      capacity: {max_accounts: 40}
+  - id: enterprise
+    when: {field: account.segment, op: eq, value: Enterprise}
+    when_full: next_route
+    assign:
+      pool: {role: farmer}
+      strategy: least_loaded
+      capacity:
+        max_accounts: 400
+        per_class:              # of which at most 5 key accounts each
+          - id: key-accounts
+            when: {field: account.tier, op: eq, value: Key}
+            max_accounts: 5
+  - id: everyone-else
+    assign: {pool: {role: farmer}}
+""",
+    ),
 }
 TRIGGER_HELP = {
     "first_won_new_business": "the account's first won new-business deal; dated by its close date",
@@ -432,5 +460,31 @@ def markdown_reference() -> str:
         "### Strategies",
         "",
         *_table(("strategy", "who is picked"), list(STRATEGY_HELP.items())),
+        "### When a route's pool is full",
+        "",
+        "A route's `when_full` says what happens when no member of its pool can take the "
+        "account (each at capacity, inactive or its current owner). `skip` (the default): "
+        "the account is skipped as `no-eligible-farmer`, the reason counting the members "
+        "refused. `next_route`: it is tried on the next route below whose `when` matches "
+        "it (in a handoff block's own `routes`, the next of those), and so on while each "
+        "full route says `next_route`. The handoff's reason then names the full routes it "
+        "passed over; if no later route takes it, it is skipped as `no-eligible-farmer` "
+        "with a reason naming every full route. `check` warns about `next_route` on the "
+        "last route: there is nothing to overflow to. `explain` shows each full route's "
+        "pool and where the account went on to.",
+        "",
+        "`capacity.per_class` caps one class of accounts: each entry an `id`, a `when` on "
+        "the account's fields (the condition syntax of a route's `when`) and a "
+        "`max_accounts`. A member holding that many accounts of the class (owned now, "
+        "plus those this plan gives them, minus those it moves away) is refused accounts "
+        "of the class only, with the reason `at capacity (5 key-accounts accounts)`; "
+        "other accounts still reach them. With `when_full: next_route`, a class that is "
+        "full for every member passes its accounts on like a full pool. Accounts in a "
+        "capped class are picked by a scan of the pool (the others by the pool index), so "
+        "keep such pools to the people the class is meant for.",
+        "",
+        "```yaml",
+        _checked_example("overflow").rstrip(),
+        "```",
     ]
     return "\n".join(lines).rstrip() + "\n"

@@ -28,6 +28,7 @@ from roleSync.rules.schema import (
     Route,
     RoutingFile,
     Strategy,
+    WhenFull,
 )
 from roleSync.rules.weighted import WeightedRotation
 
@@ -65,9 +66,24 @@ def _account_read(cmp: Comparison) -> Read:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledClass:
+    """A `capacity.per_class` cap: `matches(account)` is its compiled `when`."""
+
+    key: str  # route id and class id: counts are kept per class of each route
+    id: str
+    max_accounts: int
+    matches: Callable[[Account], bool]
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledRoute:
     id: str
     assign: Assign
+    # `when_full: next_route`: the first route after this one (in its list) whose `when`
+    # holds for the account, None when none does. None here: `when_full: skip`, or the
+    # last route (check warns: nothing to overflow to).
+    overflow: Callable[[Account], CompiledRoute | None] | None = None
+    classes: tuple[CompiledClass, ...] = ()
 
 
 class CompiledRouting:
@@ -102,10 +118,37 @@ class CompiledRouting:
 _RouteFor = Callable[[Account], CompiledRoute | None]
 
 
+def _first_match(routes: list[Route], compiled: tuple[CompiledRoute, ...]) -> Any:
+    return first_match([r.when for r in routes], compiled, None, ["account"], _account_read)
+
+
+def _classes(route: Route) -> tuple[CompiledClass, ...]:
+    cap = route.assign.capacity
+    return tuple(
+        CompiledClass(
+            f"{route.id}/{c.id}",
+            c.id,
+            c.max_accounts,
+            cast(
+                Callable[[Account], bool],
+                first_match([c.when], (True,), False, ["account"], _account_read).function(),
+            ),
+        )
+        for c in (cap.per_class if cap is not None else ())
+    )
+
+
 def _compile(routes: list[Route]) -> tuple[tuple[CompiledRoute, ...], _RouteFor, str]:
-    compiled = tuple(CompiledRoute(r.id, r.assign) for r in routes)
-    generated = first_match([r.when for r in routes], compiled, None, ["account"], _account_read)
-    return compiled, cast(_RouteFor, generated.function()), generated.source
+    # Last route first: a route overflowing to the next matching one needs those compiled.
+    later: tuple[CompiledRoute, ...] = ()
+    for i in reversed(range(len(routes))):
+        route = routes[i]
+        overflow = None
+        if route.when_full is WhenFull.NEXT_ROUTE and later:
+            overflow = cast(_RouteFor, _first_match(routes[i + 1 :], later).function())
+        later = (CompiledRoute(route.id, route.assign, overflow, _classes(route)), *later)
+    generated = _first_match(routes, later)
+    return later, cast(_RouteFor, generated.function()), generated.source
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +203,11 @@ class FarmerPicker:
         # own revenue x may be anything: for finite loads r, `r + x > cap` stays monotone
         # in r (constant if x is not finite), and taking the account makes a load non-finite.
         self._scan = not all(_finite(r) for r in self.revenue.values())
+        # `capacity.per_class`: class key -> owner id -> accounts of the class they hold,
+        # counted on first use from the book as this plan has left it (`_given`).
+        self._class_loads: dict[str, Counter[str]] = {}
+        self._classes: list[CompiledClass] = []
+        self._given: dict[str, str] = {}  # account id -> owner this plan gave it to
 
     @property
     def rotation(self) -> dict[str, str]:
@@ -218,9 +266,27 @@ class FarmerPicker:
     def _loads(self, owner_id: str) -> tuple[int, float]:
         return self.accounts.get(owner_id, 0), self.revenue.get(owner_id, 0.0)
 
+    def _class_load(self, cls: CompiledClass) -> Counter[str]:
+        loads = self._class_loads.get(cls.key)
+        if loads is None:
+            loads = self._class_loads[cls.key] = Counter(
+                owner_id
+                for a in self._book.accounts.values()
+                if (owner_id := self._given.get(a.id, a.owner_id)) is not None and cls.matches(a)
+            )
+            self._classes.append(cls)
+        return loads
+
+    def _class_refusal(self, owner: Owner, route: CompiledRoute, account: Account) -> str | None:
+        for cls in route.classes:
+            if cls.matches(account) and self._class_load(cls)[owner.id] >= cls.max_accounts:
+                return f"at capacity ({cls.max_accounts} {cls.id} accounts)"
+        return None
+
     def _refusal(
-        self, owner: Owner, assign: Assign, account: Account, current_owner_id: str | None
+        self, owner: Owner, route: CompiledRoute, account: Account, current_owner_id: str | None
     ) -> str | None:
+        assign = route.assign
         if not owner.active:
             return "inactive"
         if owner.id == current_owner_id:
@@ -241,21 +307,24 @@ class FarmerPicker:
             )
         ):
             return _revenue_cap(cap.max_revenue)
-        return None
+        return self._class_refusal(owner, route, account)
 
     def candidates(self, route: CompiledRoute, account: Account) -> list[tuple[Owner, str | None]]:
         """The route's pool in rotation order, each member with why they cannot take the
         account now (None: eligible). Read-only: `explain` shows it beside the pick."""
-        return [
-            (o, self._refusal(o, route.assign, account, account.owner_id))
-            for o in self._pool(route)
-        ]
+        return [(o, self._refusal(o, route, account, account.owner_id)) for o in self._pool(route)]
 
     def pick(self, route: CompiledRoute, account: Account) -> Pick:
         pool = self._pool(route)
         assign = route.assign
-        if self._scan or assign.strategy is Strategy.WEIGHTED:
-            # weighted adds to every member's score on each pick: linear anyway.
+        if (
+            self._scan
+            or assign.strategy is Strategy.WEIGHTED
+            or any(cls.matches(account) for cls in route.classes)
+        ):
+            # weighted adds to every member's score on each pick: linear anyway. Class
+            # caps are per account: the indexes do not know them, so an account in a
+            # capped class is picked by the linear scan.
             return self._pick_by_scan(route, pool, account)
         cap = assign.capacity
         max_revenue = None if cap is None else cap.max_revenue
@@ -278,12 +347,42 @@ class FarmerPicker:
         self._take(chosen, account)
         return Pick(chosen, f"route {route.id}: {why}")
 
+    def pick_overflowing(
+        self, route: CompiledRoute, account: Account
+    ) -> tuple[CompiledRoute, Pick]:
+        """`pick`, then, while the route has no room and says `when_full: next_route`, the
+        next route below it whose `when` matches. Returns the route that placed the account
+        (or the last one tried) and a pick whose reason names every full route passed over.
+        A refused pick changes no load or rotation, so trying on is side-effect free."""
+        full: list[str] = []
+        pick = self.pick(route, account)
+        while pick.owner is None and route.overflow is not None:
+            full.append(f"route {route.id} ({pick.reason.removeprefix(f'route {route.id}: ')})")
+            later = route.overflow(account)
+            if later is None:
+                return route, Pick(
+                    None,
+                    f"every route tried is full (when_full: next_route): {'; '.join(full)}; "
+                    "no later route matches the account",
+                )
+            route = later
+            pick = self.pick(route, account)
+        if not full:
+            return route, pick
+        if pick.owner is None:
+            full.append(f"route {route.id} ({pick.reason.removeprefix(f'route {route.id}: ')})")
+            return route, Pick(
+                None, f"every route tried is full (when_full: next_route): {'; '.join(full)}"
+            )
+        passed = "; ".join(full)
+        return route, Pick(pick.owner, f"{pick.reason}; overflowed here past full {passed}")
+
     def _pick_by_scan(self, route: CompiledRoute, pool: list[Owner], account: Account) -> Pick:
         """The linear pick: every member's refusal, then the next in turn, the lightest or
         the weighted turn of the eligible. For weighted routes, and for every route while
         revenue is not finite (see `_scan`)."""
         assign = route.assign
-        refusals = [self._refusal(o, assign, account, account.owner_id) for o in pool]
+        refusals = [self._refusal(o, route, account, account.owner_id) for o in pool]
         eligible = [o for o, why in zip(pool, refusals, strict=True) if why is None]
         if not eligible:
             counts = Counter(why for why in refusals if why is not None)
@@ -350,6 +449,13 @@ class FarmerPicker:
         self.accounts[owner.id] = self.accounts.get(owner.id, 0) + 1
         self.revenue[owner.id] = self.revenue.get(owner.id, 0.0) + revenue
         self._moved(owner.id)
+        self._given[account.id] = owner.id
+        for cls in self._classes:
+            if cls.matches(account):
+                loads = self._class_loads[cls.key]
+                if account.owner_id is not None:
+                    loads[account.owner_id] -= 1
+                loads[owner.id] += 1
 
     def _moved(self, owner_id: str) -> None:
         """Re-file an owner whose load changed in every index that holds them."""

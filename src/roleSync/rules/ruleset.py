@@ -107,12 +107,26 @@ def _semantic(loaded: LoadedYaml, kind: str) -> list[Diagnostic]:
                         )
                     )
                 seen.setdefault(rule_id, index)
-            when_at = (*where, index, "when")
-            for loc, key, name in _condition_fields(item.get("when"), when_at):
-                problem = _subject_problem(kind, key, name)
-                if problem:
-                    problems.append(loaded.diagnostic(loc, problem, "unknown-field"))
+            whens = [((*where, index, "when"), item.get("when"))]
+            if kind == "routing":
+                whens += _class_whens(item, (*where, index))
+            for when_at, when in whens:
+                for loc, key, name in _condition_fields(when, when_at):
+                    problem = _subject_problem(kind, key, name)
+                    if problem:
+                        problems.append(loaded.diagnostic(loc, problem, "unknown-field"))
     return problems
+
+
+def _class_whens(route: dict[str, Any], loc: Loc) -> list[tuple[Loc, Any]]:
+    """A route's `capacity.per_class` conditions, which compare account fields too."""
+    assign = route.get("assign")
+    capacity = assign.get("capacity") if isinstance(assign, dict) else None
+    classes = capacity.get("per_class") if isinstance(capacity, dict) else None
+    if not isinstance(classes, list):
+        return []
+    at = (*loc, "assign", "capacity", "per_class")
+    return [((*at, i, "when"), c.get("when")) for i, c in enumerate(classes) if isinstance(c, dict)]
 
 
 def _subject_problem(kind: str, key: str, name: str) -> str | None:

@@ -301,6 +301,23 @@ class BalanceBy(StrEnum):
     REVENUE = "revenue"
 
 
+class WhenFull(StrEnum):
+    SKIP = "skip"
+    NEXT_ROUTE = "next_route"
+
+
+class ClassCap(_Strict):
+    """A cap on one class of accounts, e.g. at most 5 key accounts per member."""
+
+    id: RuleId
+    """Names the class in reasons and `explain`, e.g. key-accounts."""
+    when: Condition
+    """The condition on the account's fields that puts an account in the class."""
+    max_accounts: StrictInt = Field(ge=1)
+    """At most this many accounts of the class owned, counting the ones this plan gives.
+    Only accounts in the class are refused: the member still takes others."""
+
+
 class Capacity(_Strict):
     """Caps past which a pool member receives no more accounts."""
 
@@ -308,6 +325,24 @@ class Capacity(_Strict):
     """At most this many accounts owned, counting the ones this plan gives."""
     max_revenue: StrictInt | StrictFloat | None = Field(default=None, gt=0)
     """At most this much managed revenue (won in the roles window on owned accounts)."""
+    per_class: list[ClassCap] = Field(default_factory=list)
+    """Caps per class of accounts, each a condition on the account and a `max_accounts`,
+    e.g. `[{id: key-accounts, when: {field: account.tier, op: eq, value: Key},
+    max_accounts: 5}]`: an account in a class goes only to members holding fewer accounts
+    of that class (with `when_full: next_route`, a full class passes it on)."""
+
+    @model_validator(mode="after")
+    def _unique_classes(self) -> Capacity:
+        seen: set[str] = set()
+        for cap in self.per_class:
+            if cap.id in seen:
+                raise PydanticCustomError(
+                    "duplicate-id",
+                    "duplicate class id '{id}' in per_class",
+                    {"id": cap.id, "key": "per_class"},
+                )
+            seen.add(cap.id)
+        return self
 
 
 Weight = Annotated[
@@ -356,6 +391,10 @@ class Route(_Strict):
     """Why the route exists, for the people who read the file."""
     when: Condition | None = None
     """The condition on the account's fields; leave it out for a catch-all."""
+    when_full: WhenFull = WhenFull.SKIP
+    """What happens when no pool member can take the account (all at capacity, inactive or
+    its current owner): skip (the default: the account is skipped as no-eligible-farmer)
+    or next_route (it is tried on the next route below this one whose `when` matches)."""
     assign: Assign
     """Who receives the account."""
 

@@ -26,8 +26,10 @@ from roleSync.rules.schema import (
     Op,
     RolePool,
     RolesFile,
+    Route,
     RoutingFile,
     Strategy,
+    WhenFull,
 )
 from roleSync.rules.suggest import close_match, did_you_mean
 
@@ -176,11 +178,15 @@ def _rule_list_problems(
     rules: list[tuple[str, Condition | None]],
     context: CheckContext,
     at: Loc | None = None,
+    passes_on: frozenset[str] = frozenset(),
 ) -> Iterator[Diagnostic]:
     """Shared by classify and routes: unreachable rules, contradictions, value checks.
-    `at`: where the list is when it is not the top-level `section` (a block's routes)."""
+    `at`: where the list is when it is not the top-level `section` (a block's routes).
+    `passes_on`: routes with `when_full: next_route`, which hide no later rule (a full
+    pool sends matching accounts on down the list)."""
     where: Loc = at or (section,)
     catch_all: str | None = None
+    fallback = False
     seen: dict[str, str] = {}
     for index, (rule_id, when) in enumerate(rules):
         loc: Loc = (*where, index)
@@ -200,13 +206,16 @@ def _rule_list_problems(
                 "unreachable-rule",
             )
         if when is None:
-            catch_all = catch_all or rule_id
+            fallback = True
+            if rule_id not in passes_on:
+                catch_all = catch_all or rule_id
             continue
-        seen.setdefault(when.model_dump_json(), rule_id)
+        if rule_id not in passes_on:
+            seen.setdefault(when.model_dump_json(), rule_id)
         yield from _contradictions(loaded, when, (*loc, "when"))
         for cmp, cmp_loc in _walk(when, (*loc, "when")):
             yield from _comparison_problems(loaded, cmp, cmp_loc, context)
-    if rules and catch_all is None:
+    if rules and not fallback:
         what = "owners" if section == "classify" else "accounts"
         fix = (
             "end with a rule without `when` (role: unclassified says so explicitly)"
@@ -271,18 +280,61 @@ def roles_problems(loaded: LoadedYaml, roles: RolesFile, context: CheckContext) 
     return problems
 
 
+def _passes_on(routes: list[Route]) -> frozenset[str]:
+    return frozenset(r.id for r in routes if r.when_full is WhenFull.NEXT_ROUTE)
+
+
+def _class_problems(
+    loaded: LoadedYaml, routes: list[Route], loc: Loc, context: CheckContext
+) -> list[Diagnostic]:
+    """The conditions of `capacity.per_class`, checked like a route's `when`."""
+    problems: list[Diagnostic] = []
+    for index, route in enumerate(routes):
+        capacity = route.assign.capacity
+        for i, cls in enumerate(capacity.per_class if capacity is not None else ()):
+            at: Loc = (*loc, index, "assign", "capacity", "per_class", i, "when")
+            problems += _contradictions(loaded, cls.when, at)
+            for cmp, cmp_loc in _walk(cls.when, at):
+                problems += _comparison_problems(loaded, cmp, cmp_loc, context)
+    return problems
+
+
+def _overflow_problems(loaded: LoadedYaml, routes: list[Route], loc: Loc) -> list[Diagnostic]:
+    """`when_full: next_route` on the last route of its list has nowhere to go: the
+    account is skipped as with `skip`, which is likely not what the author meant."""
+    if not routes or routes[-1].when_full is not WhenFull.NEXT_ROUTE:
+        return []
+    return [
+        _warning(
+            loaded,
+            (*loc, len(routes) - 1, "when_full"),
+            f"route {routes[-1].id!r} is the last route: when_full: next_route has no later "
+            "route to overflow to, so a full pool still skips the account",
+            "nothing-to-overflow",
+        )
+    ]
+
+
 def routing_problems(
     loaded: LoadedYaml, routing: RoutingFile, context: CheckContext
 ) -> list[Diagnostic]:
     rules = [(route.id, route.when) for route in routing.routes]
-    problems = list(_rule_list_problems(loaded, "routes", rules, context))
+    problems = list(
+        _rule_list_problems(loaded, "routes", rules, context, None, _passes_on(routing.routes))
+    )
     problems += handoff_problems(loaded, routing, context.mappings)
     problems += carry_pull_problems(loaded, routing, context.mappings)
     for block, loc in located_blocks(routing):
         own = [(route.id, route.when) for route in block.routes or ()]
-        problems += _rule_list_problems(loaded, "routes", own, context, (*loc, "routes"))
+        problems += _rule_list_problems(
+            loaded, "routes", own, context, (*loc, "routes"), _passes_on(block.routes or [])
+        )
+        problems += _overflow_problems(loaded, block.routes or [], (*loc, "routes"))
+        problems += _class_problems(loaded, block.routes or [], (*loc, "routes"), context)
         for index, route in enumerate(block.routes or ()):
             problems += _weight_problems(loaded, route.assign, (*loc, "routes", index), context)
+    problems += _overflow_problems(loaded, routing.routes, ("routes",))
+    problems += _class_problems(loaded, routing.routes, ("routes",), context)
     for index, route in enumerate(routing.routes):
         assign, loc = route.assign, ("routes", index, "assign")
         problems += _weight_problems(loaded, assign, ("routes", index), context)
