@@ -156,8 +156,8 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
     for _, account_id, event, why in due:
         account = book.accounts[account_id]
 
-        def skip(code: str, reason: str, account: Account = account) -> None:
-            skipped.append(Skip(account.id, account.name, account.owner_id, code, reason))
+        def skip(code: str, reason: str, account: Account = account, route: str = "") -> None:
+            skipped.append(Skip(account.id, account.name, account.owner_id, code, reason, route))
 
         block = event.block
         due_on = event.on + timedelta(days=block.delay_days)
@@ -174,7 +174,7 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
                 f"(segment={account.segment or '-'}, region={account.region or '-'})",
             )
         elif (pick := picker.pick(route, account)).owner is None:
-            skip(SkipCode.NO_FARMER, pick.reason)
+            skip(SkipCode.NO_FARMER, pick.reason, route=route.id)
         else:
             changes.append(
                 OwnershipChange(
