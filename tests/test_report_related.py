@@ -236,6 +236,7 @@ def test_json_adds_the_tables_and_keeps_every_key_it_had(run: tuple[Plan, RunRep
         "tasks_created",
         "rollback_of",
         "tasks_left",
+        "full_routes",
     }
     assert before["carried"] == [] and before["tasks"] == []  # a run without carry
     assert len(after["carried"]) == 7 and len(after["tasks"]) == 4

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     GUARDRAIL = 3  # a guardrail stopped the run (or: warnings only, for `check`)
     LOCKED = 4  # another run holds the lock
+    STUCK = 5  # the run finished, but handoffs were skipped for a `--fail-on` reason
 
 
 class Severity(StrEnum):

@@ -66,6 +66,27 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_fail_on_option(parser: argparse.ArgumentParser) -> None:
+    """`--fail-on CODES` of sync and apply: exit 5 when handoffs are stuck."""
+    parser.add_argument(
+        "--fail-on",
+        type=_fail_on_codes,
+        metavar="CODES",
+        help="exit 5 (stuck handoffs) when any handoff of the run is skipped for one of "
+        "these comma-separated skip codes, e.g. no-eligible-farmer,no-route; everything "
+        "else is still written (default: the profile's alerts.fail_on; '' for none)",
+    )
+
+
+def _fail_on_codes(text: str) -> tuple[str, ...]:
+    from roleSync.sync.stuck import parse_fail_on
+
+    try:
+        return parse_fail_on(text)
+    except UsageError as exc:  # argparse turns this one into its usage line, exit 2
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def progress_of(args: argparse.Namespace) -> Progress:
     """Progress lines on stderr, or events in json mode (stderr stays pure JSON lines)."""
     if args.log_format == "json":

@@ -20,7 +20,7 @@ from roleSync.cli.common import (
     rule_paths,
     today,
 )
-from roleSync.cli.history_cmds import add_run_options, logged, progress_of
+from roleSync.cli.history_cmds import add_fail_on_option, add_run_options, logged, progress_of
 from roleSync.errors import ExitCode
 from roleSync.render import (
     handoff_table,
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from roleSync.health import BookHealth
     from roleSync.plan import Plan
     from roleSync.profile import Profile
+    from roleSync.sync.report import RunReport
 
 
 def register(sub: Subparsers) -> None:
@@ -96,12 +97,14 @@ def register(sub: Subparsers) -> None:
         help="refuse a larger plan file before reading it, e.g. 512MiB or 2GiB (default: 256MiB)",
     )
     add_run_options(apply)
+    add_fail_on_option(apply)
     apply.set_defaults(handler=logged(run_apply))
 
     sync = sub.add_parser("sync", help="plan and apply in one go (for schedulers)")
     add_profile_option(sync)
     add_rules_options(sync)
     add_run_options(sync)
+    add_fail_on_option(sync)
     sync.set_defaults(handler=logged(run_sync))
 
 
@@ -245,9 +248,34 @@ def run_apply(args: argparse.Namespace) -> ExitCode:
         plan_path=args.plan,
         progress=progress_of(args),
     )
+    return _finished(args, profile, report)
+
+
+def _finished(args: argparse.Namespace, profile: Profile, report: RunReport) -> ExitCode:
+    """The run's summary, then its exit code: 1 when something failed, else 5 when a
+    handoff was skipped for a `--fail-on` code (the flag, else the profile's
+    `alerts.fail_on`), said in one line, else 0."""
     out(run_summary(report))
     out(f"report: {report.report_path}")
-    return ExitCode.OK if report.ok else ExitCode.INVALID
+    if not report.ok:
+        return ExitCode.INVALID
+    from roleSync.sync.stuck import stuck_line
+
+    fail_on = profile.alerts.fail_on if args.fail_on is None else args.fail_on
+    line = stuck_line(report.skipped, fail_on)
+    if line is None:
+        return ExitCode.OK
+    # A warning: shown in text mode too, and a JSON event for log collectors.
+    logs.event(
+        "stuck-handoffs",
+        line,
+        level=logging.WARNING,
+        run_id=report.run_id,
+        exit_code=int(ExitCode.STUCK),
+        skipped_by_reason={c: n for c, n in report.skipped_by_reason.items() if c in fail_on},
+        full_routes=report.full_routes,
+    )
+    return ExitCode.STUCK
 
 
 def run_sync(args: argparse.Namespace) -> ExitCode:
@@ -262,6 +290,4 @@ def run_sync(args: argparse.Namespace) -> ExitCode:
         progress=progress_of(args),
         on_health=health_printer(profile, as_events=args.log_format == "json"),
     )
-    out(run_summary(report))
-    out(f"report: {report.report_path}")
-    return ExitCode.OK if report.ok else ExitCode.INVALID
+    return _finished(args, profile, report)

@@ -156,8 +156,8 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
     for _, account_id, event, why in due:
         account = book.accounts[account_id]
 
-        def skip(code: str, reason: str, account: Account = account) -> None:
-            skipped.append(Skip(account.id, account.name, account.owner_id, code, reason))
+        def skip(code: str, reason: str, account: Account = account, route: str = "") -> None:
+            skipped.append(Skip(account.id, account.name, account.owner_id, code, reason, route))
 
         block = event.block
         due_on = event.on + timedelta(days=block.delay_days)
@@ -178,7 +178,8 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
             # then the one that placed it.
             route, pick = picker.pick_overflowing(route, account)
             if pick.owner is None:
-                skip(SkipCode.NO_FARMER, pick.reason)
+                # `route`: the last route tried, full (the report names full routes).
+                skip(SkipCode.NO_FARMER, pick.reason, route=route.id)
             else:
                 changes.append(
                     OwnershipChange(

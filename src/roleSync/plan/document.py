@@ -71,6 +71,9 @@ class Plan:
             del data["related_changes"]
         if not self.task_creates:
             del data["task_creates"]
+        for skip in data["skipped"]:  # a skip without a route reads as before
+            if not skip["route"]:
+                del skip["route"]
         return pretty_json(data) + "\n"
 
     @classmethod

@@ -156,6 +156,16 @@ class SkipCode:
     MANUAL = "manual-reassignment"
 
 
+# Every code a plan's skip can carry: what `--fail-on` and a profile's `alerts.fail_on` name.
+SKIP_CODES = (
+    SkipCode.NO_FARMER,
+    SkipCode.NO_ROUTE,
+    SkipCode.PENDING,
+    SkipCode.LOCKED,
+    SkipCode.MANUAL,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Skip:
     """A post-sale account that met the handoff trigger but does not move, and why."""
@@ -165,6 +175,10 @@ class Skip:
     owner_id: str | None
     code: str
     reason: str
+    # The route whose pool had no eligible farmer (no-eligible-farmer), else blank: the
+    # run report and the `--fail-on` line name full routes by it. Plans written before
+    # it have none.
+    route: str = ""
 
 
 @dataclass(frozen=True, slots=True)

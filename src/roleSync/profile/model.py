@@ -44,6 +44,7 @@ from roleSync.profile.hubspot import HUBSPOT_NAME, HubSpotSection
 from roleSync.profile.paths import PathCheck, unsafe_path_findings
 from roleSync.profile.salesforce import SALESFORCE_NAME, SalesforceSection
 from roleSync.profile.sections import (
+    AlertsSection,
     GuardrailsSection,
     ImportSection,
     LocalSection,
@@ -76,6 +77,7 @@ class Profile(StrictSection):
     import_: ImportSection = Field(default_factory=ImportSection, alias="import")
     metrics: MetricsSection = Field(default_factory=MetricsSection)
     guardrails: GuardrailsSection = Field(default_factory=GuardrailsSection)
+    alerts: AlertsSection = Field(default_factory=AlertsSection)
     state: StateSection = Field(default_factory=StateSection)
     # How book health findings gate a run (see roleSync.health and docs/data-quality.md).
     data_quality: DataQualitySection = Field(default_factory=DataQualitySection)

@@ -6,11 +6,13 @@ from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     Field,
     field_validator,
     model_validator,
 )
 
+from roleSync.plan.types import SkipCode
 from roleSync.profile.common import (
     METRIC_FIELD_KEYS,
     Column,
@@ -20,6 +22,7 @@ from roleSync.profile.common import (
     StrictSection,
 )
 from roleSync.profile.formats import ISO, DateFormat, check_formats, compile_format
+from roleSync.sync.stuck import unknown_code
 
 
 class LocalSection(StrictSection):
@@ -252,3 +255,33 @@ class StateSection(StrictSection):
     """Where runs, the apply journal, the audit log and round-robin positions live."""
 
     path: str = Field(default="state.db", min_length=1)  # SQLite file, relative to state_dir
+
+
+def _known_skip_code(code: str) -> str:
+    why = unknown_code(code)
+    if why is not None:
+        raise ValueError(why)
+    return code
+
+
+SkipCodeName = Annotated[
+    str,
+    AfterValidator(_known_skip_code),
+    Field(description="A skip code of a plan: no-eligible-farmer, no-route, ..."),
+]
+
+
+def _default_fail_on() -> list[str]:
+    return []
+
+
+class AlertsSection(StrictSection):
+    """When a finished run still exits non-zero, so a scheduler alerts someone."""
+
+    # Skip codes that make `sync` and `apply` exit 5 when any handoff of the run is
+    # skipped for one of them (everything else is still written). `--fail-on` overrides.
+    fail_on: list[SkipCodeName] = Field(
+        default_factory=_default_fail_on,
+        description="Skip codes that make sync and apply exit 5 (stuck handoffs), e.g. "
+        f"[{SkipCode.NO_FARMER}, {SkipCode.NO_ROUTE}].",
+    )

@@ -20,6 +20,7 @@ from roleSync.plan import Plan
 from roleSync.render import title_disagrees
 from roleSync.report.related import CARRIED, MADE, CarriedRow, TaskRow, carried_rows, task_rows
 from roleSync.sync.report import RunReport
+from roleSync.sync.stuck import full_routes
 
 REPORT_DATA_FORMAT = 1
 
@@ -116,6 +117,10 @@ class RunInfo:
     # A rollback: the run it undid, and that run's tasks it left in the CRM.
     rollback_of: str = ""
     tasks_left: int = 0
+    # Routes whose pool had no eligible farmer for some account (a no-eligible-farmer
+    # skip names its route; reports of older runs name none), comma-separated: one cell
+    # in run.csv.
+    full_routes: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +246,7 @@ def build_report_data(
         sum(t.outcome in MADE for t in tasks),
         _rollback_of(report),
         report.tasks_left,
+        full_routes=", ".join(full_routes(report.skipped)),
     )
     return ReportData(
         run,

@@ -149,6 +149,8 @@ def _cards(data: ReportData) -> str:
         ("skipped", str(run.skipped)),
         ("conflicts + failed", str(run.conflicts + run.failed)),
     ]
+    if run.full_routes:
+        cards.append(("full routes (no eligible farmer)", run.full_routes))
     cards += related_cards(data)
     if run.metric_conflicts:
         cards.append(

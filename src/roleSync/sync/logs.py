@@ -23,7 +23,8 @@ from typing import TextIO
 from roleSync.terminal_text import printable
 
 FORMATS = ("text", "json")
-Field = str | int | float | bool | None
+# Counts by name and lists of ids too (run-finished: skipped_by_reason, full_routes).
+Field = str | int | float | bool | None | dict[str, int] | list[str]
 
 _ROOT = "roleSync"
 _EVENTS = logging.getLogger("roleSync.events")

@@ -346,6 +346,9 @@ class RunRecorder:
             carried_moved=sum(r.result in _MOVED for r in report.related),
             tasks=len(report.tasks),
             tasks_created=sum(t.result == RelatedResultCode.CREATED for t in report.tasks),
+            skipped=len(report.skipped),
+            skipped_by_reason=report.skipped_by_reason,
+            full_routes=report.full_routes,
             report_path=report.report_path,
         )
         return report

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter
 from roleSync.adapters.base import ApplyResult
 from roleSync.plan import OwnershipChange, Plan, Skip
 from roleSync.sync.state import write_atomically
+from roleSync.sync.stuck import full_routes, skipped_by_reason
 
 REPORT_FORMAT = 1
 
@@ -92,6 +93,10 @@ class RunReport:
     conflicts: list[Conflict] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    # Skip code -> count, and the routes whose pool had no eligible farmer: what an
+    # alert on stuck handoffs needs without walking `skipped`.
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    full_routes: list[str] = field(default_factory=list)
     metrics_planned: int = 0
     metrics_written: int = 0
     metric_failures: dict[str, str] = field(default_factory=dict)
@@ -198,6 +203,8 @@ def build_report(
         ],
         failed=[Failure(a, e) for a, e in sorted(failed.items())],
         skipped=list(plan.skipped),
+        skipped_by_reason=skipped_by_reason(plan.skipped),
+        full_routes=full_routes(plan.skipped),
         metrics_planned=len(plan.metric_writes),
         metrics_written=len(result.metrics_written),
         metric_failures=dict(sorted(result.metrics_failed.items())),
