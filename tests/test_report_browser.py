@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from roleSync.report.assets import CSS, SCRIPT, content_security_policy
 from roleSync.report.html import CHART_IDS
 
 AS_OF = "2026-06-30"
@@ -64,12 +65,30 @@ PROBE = """<script>
       svg.setAttribute("data-probe-size", Math.round(box.width) + "x" + Math.round(box.height));
       svg.setAttribute("data-probe-marks", String(marks.length));
       svg.setAttribute("data-probe-shown", String(shown));
+      var figure = svg.closest("figure");
+      var caption = figure && figure.querySelector("figcaption.chart-title");
+      if (caption && caption.getBoundingClientRect().height > 0) {
+        svg.setAttribute("data-probe-title", caption.textContent.trim());
+      }
     });
+    // A table is clipped when a box around it scrolls: rows hidden from a print.
+    var clipped = [];
+    document.querySelectorAll("table").forEach(function (table) {
+      for (var box = table.parentElement; box; box = box.parentElement) {
+        var style = getComputedStyle(box);
+        var scrolls = style.overflowY !== "visible" || style.maxHeight !== "none";
+        if (scrolls && box.scrollHeight > box.clientHeight + 1) {
+          clipped.push(table.caption ? table.caption.textContent.trim() : table.id);
+          break;
+        }
+      }
+    });
+    root.setAttribute("data-probe-clipped", clipped.join("|"));
     var table = document.getElementById("role-metrics");
     if (table) {
       var heads = table.tHead.rows[0].cells;
       for (var i = 0; i < heads.length; i += 1) {
-        if (heads[i].textContent.trim() === "managed_revenue") {
+        if (heads[i].textContent.trim() === "Managed revenue") {
           var button = heads[i].querySelector("button");
           button.click();
           button.click();
@@ -178,7 +197,32 @@ def check_page(dom: str, log: str, expected: Sequence[str]) -> list[str]:
             problems.append(f"chart {chart_id} is empty ({shown} marks shown)")
         if found != declared:
             problems.append(f"chart {chart_id} drew {found} of its {declared} marks")
+        if not chart.get("data-probe-title"):
+            problems.append(f"chart {chart_id} has no visible title")
     return problems
+
+
+def chart_titles(dom: str) -> dict[str, str]:
+    parsed = _Dom()
+    parsed.feed(dom)
+    return {k: v.get("data-probe-title", "") for k, v in parsed.charts.items()}
+
+
+def clipped_tables(dom: str) -> list[str]:
+    parsed = _Dom()
+    parsed.feed(dom)
+    return [t for t in parsed.root.get("data-probe-clipped", "").split("|") if t]
+
+
+def as_printed(page: str) -> str:
+    """`page` with its print stylesheet applied on screen too, so the probe measures the
+    printed layout (headless --dump-dom has no print-media switch). The stylesheet's hash
+    in the CSP is updated to match, or the browser would refuse the changed stylesheet."""
+    printed = CSS.replace("@media print", "@media all")
+    assert printed != CSS and page.count(CSS) == 1
+    policy = content_security_policy(CSS, SCRIPT)
+    assert page.count(policy) == 1
+    return page.replace(CSS, printed).replace(policy, content_security_policy(printed, SCRIPT))
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +250,43 @@ def test_demo_report_loads_without_errors_and_draws_every_chart(
     assert check_page(dom, log, CHART_IDS) == []
     # The sortable table sorted in the browser: the biggest book first, descending.
     assert 'data-probe-top-revenue="Priya Nair"' in dom
+
+
+def test_every_chart_shows_a_title_with_its_units(demo_report: Path, tmp_path: Path) -> None:
+    titles = chart_titles(load(demo_report, tmp_path)[0])
+    assert titles == {
+        "role-map": "Role map: new business won against revenue managed, per owner "
+        "(amounts in the CRM's currency)",
+        "balance-accounts": "Accounts per farmer, before and after the run (accounts)",
+        "balance-revenue": "Revenue managed per farmer, before and after the run "
+        "(amounts in the CRM's currency)",
+        "run-outcome": "What the run did with the accounts due for a handoff (accounts)",
+    }
+
+
+def test_checker_fails_when_a_chart_has_no_title(demo_report: Path, tmp_path: Path) -> None:
+    page = demo_report.read_text(encoding="utf-8")
+    untitled, removed = re.subn(
+        r'<figcaption class="chart-title" id="run-outcome-caption">.*?'
+        r"</figcaption>",
+        "",
+        page,
+    )
+    assert removed == 1
+    (tmp_path / "untitled.html").write_text(untitled, encoding="utf-8")
+    dom, log = load(tmp_path / "untitled.html", tmp_path)
+    assert check_page(dom, log, CHART_IDS) == ["chart run-outcome has no visible title"]
+
+
+def test_in_print_no_table_is_clipped(demo_report: Path, tmp_path: Path) -> None:
+    """On screen the long tables scroll in their boxes; printed, every row shows."""
+    page = demo_report.read_text(encoding="utf-8")
+    on_screen = clipped_tables(load(demo_report, tmp_path)[0])
+    assert any(t.startswith("Every planned handoff") for t in on_screen), on_screen
+    (tmp_path / "printed.html").write_text(as_printed(page), encoding="utf-8")
+    dom, log = load(tmp_path / "printed.html", tmp_path)
+    assert check_page(dom, log, CHART_IDS) == []  # the changed stylesheet was allowed
+    assert clipped_tables(dom) == []
 
 
 def test_checker_fails_when_a_chart_is_missing(demo_report: Path, tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ from dataclasses import replace
 
 import pytest
 
-from roleSync.report.html import CHART_IDS, render_html
+from roleSync.report.assets import CSS
+from roleSync.report.data import ReportData, SkipRow
+from roleSync.report.html import CHART_IDS, metric_header, render_html
 from roleSync.report.svg import (
     BarRow,
     Dot,
@@ -57,8 +59,10 @@ def test_page_is_self_contained(page: str) -> None:
         u for tag in re.findall(r"<[^>]+>", page) for u in re.findall(r"https?://[^\s\"]+", tag)
     }
     assert in_tags == {"http://www.w3.org/2000/svg"}
-    for fetching in ("<link", " src=", "@import", "url(", "<iframe", "<object"):
+    for fetching in ("<link", " src=", "@import", "<iframe", "<object"):
         assert fetching not in page
+    # url() only to a pattern in the page itself (the hatching of skipped bars).
+    assert not re.search(r"url\((?!#)", page)
 
 
 def _csp_sources(page: str) -> dict[str, list[str]]:
@@ -108,6 +112,72 @@ def test_tables_sortable_and_sections_titled(page: str) -> None:
     for section in SECTIONS:
         assert f'<section id="{section}" aria-labelledby="{section}-h">' in page
     assert "<title>roleSync run r1 (test)</title>" in page
+
+
+def _polish_data() -> ReportData:
+    """The hand-made run with its first balance owner inactive and two skipped accounts."""
+    base = data()
+    inactive = base.balance[0].owner_id
+    owners = tuple(replace(o, active=o.owner_id != inactive) for o in base.owners)
+    skips = tuple(
+        SkipRow(f"acc-s{i}", "Skipped Co", None, "-", "locked", "the account is locked")
+        for i in range(2)
+    )
+    return replace(base, owners=owners, skipped=skips)
+
+
+def test_every_chart_has_a_visible_title_with_units(page: str) -> None:
+    for chart_id in CHART_IDS:
+        caption = re.search(
+            rf'<figure><figcaption class="chart-title" id="{chart_id}-caption">([^<]+)'
+            rf'</figcaption><svg class="chart" id="{chart_id}"',
+            page,
+        )
+        assert caption, chart_id
+        title = caption.group(1)
+        assert re.search(r"\((accounts|amounts in the CRM&#x27;s currency)\)$", title), title
+        # The same words for screen readers, in the SVG's own title.
+        assert f'<title id="{chart_id}-title">{title}</title>' in page
+
+
+def test_skipped_bars_are_hatched_and_labelled_not_only_coloured() -> None:
+    page = render_html(_polish_data())
+    start = page.index('data-chart="run-outcome"')
+    chart = page[start : page.index("</svg>", start)]
+    assert '<pattern id="run-outcome-skipped"' in chart
+    (skipped,) = re.findall(r'<rect data-mark=""[^>]*class="bar skipped">', chart)
+    assert 'fill="url(#run-outcome-skipped)"' in skipped
+    assert "skipped: locked" in chart
+    # Handoffs keep their plain colour, and a run without skips defines no pattern.
+    assert chart.count('class="bar"') == 4
+    assert "<pattern" not in render_html(data())
+
+
+def test_inactive_owners_are_marked_and_muted() -> None:
+    polished = _polish_data()
+    page = render_html(polished)
+    name = next(o.name for o in polished.owners if not o.active)
+    # Shown on the role map, both balance charts and the metrics table (and in tooltips).
+    assert page.count(f">{name} (inactive)<") == 4
+    assert page.count('class="label muted"') == 3  # the role map and both balance charts
+    assert page.count('class="bar muted"') == 4  # before and after, in both charts
+    assert page.count('<tr class="inactive">') == 1
+    assert "(inactive)" not in render_html(data())
+
+
+def test_metric_headers_are_words_with_the_name_in_the_tooltip(page: str) -> None:
+    assert metric_header("new_business_share") == "New business share"
+    assert metric_header("avg_sales_cycle_days") == "Average sales cycle days"
+    assert '<button type="button">New business share</button>' in page
+    assert 'title="managed_revenue: amount won in the window' in page
+    heads = re.findall(r'<th scope="col"[^>]*><button type="button">([^<]*)</button>', page)
+    assert heads and not [h for h in heads if "_" in h]
+
+
+def test_print_stylesheet_unboxes_every_table() -> None:
+    (printed,) = re.findall(r"@media print \{(.*?)\n\}", CSS, flags=re.S)
+    assert ".scroll { max-height: none; overflow: visible;" in printed
+    assert "th { position: static; }" in printed
 
 
 def test_revenue_unknown_is_said_not_drawn() -> None:

@@ -20,6 +20,7 @@ nav a { margin-right: 14px; color: #0550ae; }
   padding: 8px 14px; min-width: 120px; }
 .cards b { display: block; font-size: 22px; }
 figure { margin: 8px 0 0; } figcaption { color: var(--muted); margin-top: 4px; }
+figcaption.chart-title { color: var(--text); font-weight: 600; margin: 0 0 4px; }
 svg.chart { width: 100%; height: auto; max-width: 960px; display: block;
   font-family: inherit; }
 svg .grid { stroke: #d8dee4; stroke-width: 1; } svg .axis { stroke: #57606a; }
@@ -36,6 +37,10 @@ svg .flag { fill: #fff; stroke: #111; stroke-width: 2; }
 svg .leader { stroke: #8c959f; stroke-width: 1; }
 svg .reference { stroke: #1f2328; stroke-dasharray: 4 3; }
 svg .reference-label { font-size: 11px; fill: #1f2328; }
+svg .skipped { stroke: #7a3d63; stroke-width: 1; }
+svg .label.muted { fill: #8c959f; font-style: italic; }
+svg .bar.muted, svg .dot.muted { opacity: .45; }
+tr.inactive td { color: var(--muted); font-style: italic; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; }
 table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 13px; }
 th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left;
@@ -53,6 +58,15 @@ th[aria-sort="descending"] button::after { content: " \\25BC"; }
 .tag { display: inline-block; border-radius: 10px; padding: 0 8px; color: #fff;
   font-size: 12px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
+/* On paper nothing scrolls: every table prints in full, headers repeat on each page. */
+@media print {
+  body { background: #fff; } main { max-width: none; padding: 0; } nav { display: none; }
+  .scroll { max-height: none; overflow: visible; border: 0; }
+  th { position: static; } thead { display: table-header-group; }
+  tr, figure { break-inside: avoid; } h2 { break-after: avoid; }
+  .charts { grid-template-columns: 1fr; }
+  th[aria-sort] button::after { content: none; }
+}
 """
 
 # Sorts any table marked data-sortable by the clicked column: numbers by their

@@ -14,7 +14,7 @@ from html import escape
 from roleSync import __version__
 from roleSync.metrics import METRIC_HELP, METRIC_NAMES
 from roleSync.report.assets import CSS, SCRIPT, content_security_policy
-from roleSync.report.data import ReportData
+from roleSync.report.data import BalanceRow, ReportData
 from roleSync.report.fmt import money, money_full, number, share
 from roleSync.report.html_related import (
     carried_section,
@@ -39,7 +39,30 @@ OUTCOME_SERIES = (Series("n", "accounts", "#009E73"),)
 CHART_IDS = ("role-map", "balance-accounts", "balance-revenue", "run-outcome")
 
 _SHARES = frozenset({"new_business_share", "win_rate"})
+# Units for chart titles. The report does not know the book's currency (the export may
+# write $, EUR, ...), so amounts are labelled as in the CRM's currency, never a guess.
+_AMOUNT_UNITS = "amounts in the CRM's currency"
+INACTIVE = " (inactive)"
 _AMOUNTS = frozenset(m for m in METRIC_NAMES if m.endswith("_amount") or m == "managed_revenue")
+
+
+def metric_header(name: str) -> str:
+    """A metric's column header in words: new_business_share -> "New business share"."""
+    words = name.replace("_", " ").replace("avg ", "average ")
+    return words[:1].upper() + words[1:]
+
+
+def _figure(chart_id: str, title: str, svg: str) -> str:
+    """A chart with its title shown above it (the SVG's <title> is for screen readers
+    and tooltips only)."""
+    return (
+        f'<figure><figcaption class="chart-title" id="{escape(chart_id)}-caption">'
+        f"{escape(title)}</figcaption>{svg}</figure>"
+    )
+
+
+def _owner_name(name: str, active: bool) -> str:
+    return name if active else name + INACTIVE
 
 
 def _metric_cell(name: str, value: float | None) -> Cell:
@@ -51,10 +74,13 @@ def _metric_cell(name: str, value: float | None) -> Cell:
     return (number(value), key)
 
 
+ROLE_MAP_TITLE = f"Role map: new business won against revenue managed, per owner ({_AMOUNT_UNITS})"
+
+
 def _role_map(data: ReportData) -> str:
     dots = [
         Dot(
-            o.name,
+            _owner_name(o.name, o.active),
             f"{o.title or 'no title'}, works as a {o.role}" if o.title_disagrees else o.title,
             o.metrics.new_business_won_amount,
             o.metrics.managed_revenue,
@@ -62,33 +88,45 @@ def _role_map(data: ReportData) -> str:
             o.title_disagrees,
             f"{o.name} ({o.title or 'no title'}): {o.role}; new business won "
             f"{money_full(o.metrics.new_business_won_amount)}, revenue managed "
-            f"{money_full(o.metrics.managed_revenue)}",
+            f"{money_full(o.metrics.managed_revenue)}" + ("" if o.active else "; inactive"),
+            muted=not o.active,
         )
         for o in data.owners
     ]
-    return scatter(
+    return _figure(
         "role-map",
-        "Role map: new business won against revenue managed, per owner",
-        "Each owner is a point: farther right won more new business, higher up manages "
-        "more revenue. Colour is the role the rules classified from the deal mix; ringed "
-        "diamonds are owners whose title says the other role.",
-        dots,
-        ROLE_SERIES,
-        x_label=f"new business won, last {data.run.window_days} days (hunting)",
-        y_label="revenue managed on owned accounts (farming)",
-        flag_label="title says otherwise",
+        ROLE_MAP_TITLE,
+        scatter(
+            "role-map",
+            ROLE_MAP_TITLE,
+            "Each owner is a point: farther right won more new business, higher up manages "
+            "more revenue. Colour is the role the rules classified from the deal mix; ringed "
+            "diamonds are owners whose title says the other role.",
+            dots,
+            ROLE_SERIES,
+            x_label=f"new business won, last {data.run.window_days} days (hunting)",
+            y_label="revenue managed on owned accounts (farming)",
+            flag_label="title says otherwise",
+        ),
     )
 
 
 def _balance_charts(data: ReportData) -> str:
     rows = sorted(data.balance, key=lambda b: b.name.casefold())
+    active = {o.owner_id: o.active for o in data.owners}
+
+    def row(b: BalanceRow, values: tuple[float | None, ...]) -> BarRow:
+        on = active.get(b.owner_id, True)
+        return BarRow(_owner_name(b.name, on), values, muted=not on)
+
     after_accounts = [b.accounts_after for b in rows]
+    accounts_title = "Accounts per farmer, before and after the run (accounts)"
     accounts = bars(
         "balance-accounts",
-        "Accounts per farmer, before and after the run",
+        accounts_title,
         "Horizontal bars, two per farmer: accounts owned before the run and after its "
         "handoffs. The dashed line is the average after the run.",
-        [BarRow(b.name, (b.accounts_before, b.accounts_after)) for b in rows],
+        [row(b, (b.accounts_before, b.accounts_after)) for b in rows],
         BEFORE_AFTER,
         fmt=number,
         reference=sum(after_accounts) / len(rows) if rows else None,
@@ -96,12 +134,13 @@ def _balance_charts(data: ReportData) -> str:
         width=640,
     )
     known = [b.revenue_after for b in rows if b.revenue_after is not None]
+    revenue_title = f"Revenue managed per farmer, before and after the run ({_AMOUNT_UNITS})"
     revenue = bars(
         "balance-revenue",
-        "Revenue managed per farmer, before and after the run",
+        revenue_title,
         "Horizontal bars, two per farmer: revenue managed before the run and after its "
         "handoffs. The dashed line is the average after the run.",
-        [BarRow(b.name, (b.revenue_before, b.revenue_after)) for b in rows],
+        [row(b, (b.revenue_before, b.revenue_after)) for b in rows],
         BEFORE_AFTER,
         fmt=money,
         reference=sum(known) / len(known) if known else None,
@@ -114,7 +153,10 @@ def _balance_charts(data: ReportData) -> str:
         else '<p class="meta">Revenue after the run is not shown: the moved accounts\' '
         "revenue needs the book (<code>rolesync report --pull</code>).</p>"
     )
-    return f'<div class="charts"><figure>{accounts}</figure><figure>{revenue}</figure></div>{note}'
+    return (
+        f'<div class="charts">{_figure("balance-accounts", accounts_title, accounts)}'
+        f"{_figure('balance-revenue', revenue_title, revenue)}</div>{note}"
+    )
 
 
 def _outcome_chart(data: ReportData) -> str:
@@ -126,15 +168,20 @@ def _outcome_chart(data: ReportData) -> str:
         BarRow("failed", (float(run.failed),)),
     ]
     for code, n in sorted(Counter(s.code for s in data.skipped).items()):
-        rows.append(BarRow(f"skipped: {code}", (float(n),)))
-    return bars(
+        rows.append(BarRow(f"skipped: {code}", (float(n),), skipped=True))
+    title = "What the run did with the accounts due for a handoff (accounts)"
+    return _figure(
         "run-outcome",
-        "What the run did with the accounts due for a handoff",
-        "Horizontal bars: accounts handed off, already with their farmer, in conflict, "
-        "failed, and skipped by reason.",
-        rows,
-        OUTCOME_SERIES,
-        fmt=number,
+        title,
+        bars(
+            "run-outcome",
+            title,
+            "Horizontal bars: accounts handed off, already with their farmer, in conflict, "
+            "failed, and skipped by reason; skipped bars are hatched.",
+            rows,
+            OUTCOME_SERIES,
+            fmt=number,
+        ),
     )
 
 
@@ -185,11 +232,11 @@ def _metricstable(data: ReportData) -> str:
         ("title", "", False),
         ("role", "the classified role", False),
         ("rule", "the rule that decided", False),
-        *((m, METRIC_HELP[m], True) for m in METRIC_NAMES),
+        *((metric_header(m), f"{m}: {METRIC_HELP[m]}", True) for m in METRIC_NAMES),
     ]
     rows = [
         [
-            plain(o.name),
+            plain(_owner_name(o.name, o.active)),
             plain(o.title + (" (says otherwise)" if o.title_disagrees else "")),
             plain(o.role),
             plain(o.rule_id or "no rule matched"),
@@ -203,6 +250,7 @@ def _metricstable(data: ReportData) -> str:
         rows,
         sortable=True,
         table_id="role-metrics",
+        row_classes=["" if o.active else "inactive" for o in data.owners],
     )
 
 
@@ -296,7 +344,7 @@ rules {escape(run.rules_digest)}</p>
 <h2 id="roles-h">Who hunts, who farms</h2>
 <p class="lead">Hunters sit bottom right (much new business, small books), farmers top \
 left. A ringed diamond is an owner whose title says the other role.</p>
-<figure>{_role_map(data)}</figure>
+{_role_map(data)}
 </section>
 <section id="titles" aria-labelledby="titles-h">
 <h2 id="titles-h">Titles that say otherwise ({len(data.title_disagreements)})</h2>
@@ -308,7 +356,7 @@ left. A ringed diamond is an owner whose title says the other role.</p>
 </section>
 <section id="handoffs" aria-labelledby="handoffs-h">
 <h2 id="handoffs-h">Handoffs ({run.applied} of {run.planned} planned went through)</h2>
-<figure>{_outcome_chart(data)}</figure>
+{_outcome_chart(data)}
 {handoffs}
 </section>
 {carried_section(data)}

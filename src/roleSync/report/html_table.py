@@ -16,8 +16,10 @@ def table(
     *,
     sortable: bool = False,
     table_id: str = "",
+    row_classes: Sequence[str] = (),
 ) -> str:
-    """headers: (label, tooltip, numeric). Cells are escaped here, once."""
+    """headers: (label, tooltip, numeric). Cells are escaped here, once. row_classes, when
+    given, has one class name per row ("" for none), e.g. to mute inactive owners."""
     head = []
     for label, tip, numeric in headers:
         cls = ' class="num"' if numeric else ""
@@ -25,13 +27,15 @@ def table(
         inner = f'<button type="button">{escape(label)}</button>' if sortable else escape(label)
         head.append(f'<th scope="col"{cls}{title}>{inner}</th>')
     body = []
-    for row in rows:
+    for i, row in enumerate(rows):
         cells = []
         for (text, key), (_, _, numeric) in zip(row, headers, strict=True):
             cls = ' class="num"' if numeric else ""
             sort = f' data-sort="{escape(key)}"' if key is not None else ""
             cells.append(f"<td{cls}{sort}>{escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        row_cls = row_classes[i] if i < len(row_classes) else ""
+        tr = f'<tr class="{escape(row_cls)}">' if row_cls else "<tr>"
+        body.append(tr + "".join(cells) + "</tr>")
     if not rows:
         body.append(f'<tr><td colspan="{len(headers)}">none</td></tr>')
     attrs = (' data-sortable=""' if sortable else "") + (f' id="{table_id}"' if table_id else "")

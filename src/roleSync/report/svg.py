@@ -42,12 +42,20 @@ class Dot:
     series: str  # a Series key
     flagged: bool  # drawn as a ringed diamond: where the eye should land
     tooltip: str
+    muted: bool = False  # an inactive owner: greyed label, faded point
 
 
 @dataclass(frozen=True, slots=True)
 class BarRow:
     label: str
     values: tuple[float | None, ...]  # one per series; None draws no bar
+    # A skipped row's bars are hatched in their own colour, so they differ from the
+    # others by pattern as well as colour (and the label says so): not colour alone.
+    skipped: bool = False
+    muted: bool = False  # an inactive owner: greyed label, faded bars
+
+
+SKIPPED_COLOUR = "#CC79A7"
 
 
 def nice_ticks(high: float, count: int = 5) -> list[float]:
@@ -214,9 +222,10 @@ def scatter(
                 f'fill="{colour}" class="flagged">{tip}</path>'
             )
         else:
+            dot_cls = "dot muted" if d.muted else "dot"
             marks.append(
                 f'<circle data-mark="" cx="{_num(px)}" cy="{_num(py)}" r="6" '
-                f'fill="{colour}" class="dot">{tip}</circle>'
+                f'fill="{colour}" class="{dot_cls}">{tip}</circle>'
             )
         if lead:
             edge = box[0] if box[0] > px else box[2]
@@ -231,6 +240,7 @@ def scatter(
         else:  # centred above or below the point
             anchor_x, anchor = (box[0] + box[2]) / 2, "middle"
         cls = "label flagged-label" if d.flagged else "label"
+        cls += " muted" if d.muted else ""
         labels.append(
             f'<text x="{_num(anchor_x)}" y="{_num(box[1] + 12)}" text-anchor="{anchor}" '
             f'class="{cls}">{escape(d.label)}'
@@ -274,6 +284,16 @@ def bars(
         return left + (right - left) * max(v, 0.0) / ticks[-1]
 
     out = [_open(chart_id, title, description, width, height, len(values))]
+    hatch = f"{chart_id}-skipped"
+    if any(r.skipped for r in rows):
+        # Presentation attributes, not style: the page's CSP allows no style attributes.
+        out.append(
+            f'<defs><pattern id="{_attr(hatch)}" width="6" height="6" '
+            'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+            f'<rect width="6" height="6" fill="{SKIPPED_COLOUR}"/>'
+            '<line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2.5"/>'
+            "</pattern></defs>"
+        )
     out.append(_legend(series, left, 18)[0] if len(series) > 1 else "")
     bottom = height - 30.0
     for v in ticks:
@@ -284,9 +304,10 @@ def bars(
         )
     for i, row in enumerate(rows):
         y = top + i * (group_h + gap)
+        label_cls = "label muted" if row.muted else "label"
         out.append(
             f'<text x="{_num(left - 8)}" y="{_num(y + group_h / 2 + 4)}" text-anchor="end" '
-            f'class="label">{escape(row.label)}</text>'
+            f'class="{label_cls}">{escape(row.label)}</text>'
         )
         for j, (value, s) in enumerate(zip(row.values, series, strict=True)):
             if value is None:
@@ -294,9 +315,13 @@ def bars(
             by = y + j * (bar_h + 3)
             # A zero still gets a sliver, so the bar is visibly there and says "0".
             w = max(sx(value) - left, 1.5)
+            if row.skipped:
+                fill, bar_cls = f"url(#{_attr(hatch)})", "bar skipped"
+            else:
+                fill, bar_cls = _attr(s.colour), "bar muted" if row.muted else "bar"
             out.append(
                 f'<rect data-mark="" x="{_num(left)}" y="{_num(by)}" width="{_num(w)}" '
-                f'height="{bar_h}" fill="{_attr(s.colour)}">'
+                f'height="{bar_h}" fill="{fill}" class="{bar_cls}">'
                 f"<title>{escape(f'{row.label}, {s.label}: {fmt(value)}')}</title></rect>"
                 f'<text x="{_num(left + w + 5)}" y="{_num(by + bar_h - 3)}" '
                 f'class="value">{escape(fmt(value))}</text>'
