@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from roleSync.errors import Diagnostic, Severity
 from roleSync.model import Owner
 from roleSync.rules.carry_check import carry_pull_problems
+from roleSync.rules.compile import comparisons
 from roleSync.rules.handoff_check import Mappings, handoff_problems, located_blocks
+from roleSync.rules.hysteresis import is_numeric
 from roleSync.rules.loader import LoadedYaml, Loc
 from roleSync.rules.schema import (
     ACCOUNT_EXTRA_PREFIX,
@@ -277,6 +279,18 @@ def roles_problems(loaded: LoadedYaml, roles: RolesFile, context: CheckContext) 
             )
         seen.add(override.owner.casefold())
         problems.extend(_owner_problems(loaded, override.owner, loc, context))
+    if roles.hysteresis is not None and not any(
+        is_numeric(cmp) for rule in roles.classify for cmp in comparisons(rule.when)
+    ):
+        problems.append(
+            _warning(
+                loaded,
+                ("hysteresis", "margin"),
+                "hysteresis margin never applies: no classify rule compares a metric or "
+                "field with a number using lt, lte, gt or gte",
+                "hysteresis-unused",
+            )
+        )
     return problems
 
 
