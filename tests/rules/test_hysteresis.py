@@ -280,3 +280,65 @@ def test_check_warns_when_no_rule_has_a_numeric_comparison(
     _, lines = _check(tmp_path, with_margin(0.05), capsys)
     assert [line for line in lines if "hysteresis" in line] == []
     assert len(lines) == 1, lines
+
+
+# -- metrics: which comparisons move --------------------------------------------------------
+
+
+def _share_and_count(metrics: list[str] | None) -> CompiledRoles:
+    doc = with_margin(0.05)
+    doc["hysteresis"]["metrics"] = metrics
+    doc["classify"] = [
+        {
+            "id": "hunter",
+            "role": "hunter",
+            "when": {
+                "all": [
+                    {"metric": "new_business_share", "op": "gte", "value": 0.8},
+                    {"metric": "won_deals", "op": "gte", "value": 3},
+                ]
+            },
+        }
+    ]
+    return CompiledRoles(RolesFile.model_validate(doc))
+
+
+def test_metrics_limits_the_margin_to_the_comparisons_named() -> None:
+    olive = owner("olive")
+    metrics = RoleMetrics(new_business_share=0.9, won_deals=3)
+    # Only the share moves: 3 won deals meet `gte 3` as they are.
+    assert _share_and_count(["new_business_share"]).classify(
+        olive, metrics, Role.UNCLASSIFIED
+    ).role is (Role.HUNTER)
+    assert _share_and_count(None).classify(olive, metrics, Role.UNCLASSIFIED).role is (
+        Role.UNCLASSIFIED
+    )
+    # The share is still held within the margin.
+    near = RoleMetrics(new_business_share=0.82, won_deals=3)
+    roles = _share_and_count(["new_business_share"])
+    assert roles.classify(olive, near, Role.UNCLASSIFIED).role is Role.UNCLASSIFIED
+
+
+def test_check_refuses_an_unknown_metric_with_a_did_you_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = with_margin(0.05)
+    doc["hysteresis"]["metrics"] = ["new_busines_share"]
+    code, lines = _check(tmp_path, doc, capsys)
+    assert code == 1
+    assert len(lines) == 1, lines
+    assert "unknown value 'new_busines_share'; did you mean 'new_business_share'?" in lines[0]
+
+
+def test_check_warns_about_a_listed_metric_no_rule_compares(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = with_margin(0.05)
+    doc["hysteresis"]["metrics"] = ["new_business_share", "won_deals"]
+    _, lines = _check(tmp_path, doc, capsys)
+    warned = [line for line in lines if "hysteresis-unused" in line]
+    assert len(warned) == 1, lines
+    text = json.dumps(doc, indent=2).splitlines()
+    row = next(n for n, line in enumerate(text, 1) if '"won_deals"' in line)
+    assert warned[0].startswith(f"{row}:"), warned
+    assert "no classify rule compares 'won_deals'" in warned[0]

@@ -15,7 +15,7 @@ from roleSync.metrics import RoleMetrics
 from roleSync.model import Book, Owner, Role
 from roleSync.rules.codegen import Attribute, Read, first_match
 from roleSync.rules.compile import Getter, comparisons
-from roleSync.rules.hysteresis import is_numeric, shifted
+from roleSync.rules.hysteresis import moves, shifted
 from roleSync.rules.schema import OWNER_FIELDS, Comparison, RolesFile
 
 OVERRIDE_RULE = "override"
@@ -119,14 +119,15 @@ class CompiledRoles:
         )
         self.source = generated.source  # what `rule_for` runs, for tests and debugging
         self._overrides = {o.owner.casefold(): o for o in roles.overrides}
-        self.margin = roles.hysteresis.margin if roles.hysteresis is not None else None
+        setting = roles.hysteresis
+        self.margin = setting.margin if setting is not None else None
         # Previous role -> the rules shifted in its favour (`roleSync.rules.hysteresis`).
         self._held: dict[Role, Callable[[Owner, RoleMetrics], CompiledRule | None]] = {}
-        if self.margin is not None:
+        if setting is not None:
             for role in Role:
                 held = first_match(
                     [
-                        shifted(rule.when, self.margin, harder=rule.role.value != role.value)
+                        shifted(rule.when, setting, harder=rule.role.value != role.value)
                         for rule in roles.classify
                     ],
                     rules,
@@ -141,7 +142,7 @@ class CompiledRoles:
                 (cmp, resolve_owner_subject(cmp))
                 for rule in roles.classify
                 for cmp in comparisons(rule.when)
-                if is_numeric(cmp)
+                if moves(cmp, setting.metrics)
             )
 
     def classify(

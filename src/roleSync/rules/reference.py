@@ -78,7 +78,9 @@ classify:
     role: unclassified
 overrides:
   - {owner: dana@example.com, role: farmer, reason: named key-account manager}
-hysteresis: {margin: 0.05}   # a new hunter needs 0.65, a hunter stays one down to 0.55
+hysteresis:                  # a new hunter needs 0.65, a hunter stays one down to 0.55
+  margin: 0.05
+  metrics: [new_business_share]   # not new_business_won_count: a count, not a share
 """,
     ),
     "routing": (
@@ -362,15 +364,18 @@ def _hysteresis_section() -> list[str]:
         "(without the margin: unclassified, no rule matched)`, shown in the plan and by "
         "`rolesync explain OWNER`. So with `gte 0.80` a new hunter needs 0.85 and a hunter "
         "stays one down to 0.75; in an `all` of two numeric comparisons each must clear its "
-        "threshold by the margin for a new role. Overrides are never held.",
+        "threshold by the margin for a new role. One margin suits metrics of one scale: "
+        "`metrics: [new_business_share]` moves only the comparisons on the metrics named "
+        "(a count such as `won_deals` then keeps its threshold). Overrides are never held.",
         "",
         "The previous role is the CRM's role field when the profile writes roles back "
         "(`metrics.fields.role`), else the owner's role in the plan of the profile's last "
         "finished sync or apply. With neither (a first run, a new owner) the role is "
         "decided from scratch. `apply` re-checks a saved plan's targets with the same held "
         "roles. `check` refuses a margin that is not a positive number and "
-        "warns when no classify rule has an ordering comparison with a number: the margin "
-        "would never apply.",
+        "warns when no classify rule has an ordering comparison with a number (or with a "
+        "metric `metrics` names): the margin would never apply. An unknown name in "
+        "`metrics` is an error with a did-you-mean.",
         "",
     ]
 

@@ -199,6 +199,9 @@ class Hysteresis(_Strict):
     `gte 0.80` a new hunter needs 0.85 and a hunter stays one down to 0.75. Under `not`
     the move is reversed; eq, ne, in, not_in and contains are never moved. Overrides and
     owners without a previous role (the first run) are not held."""
+    metrics: list[Literal[METRIC_NAMES]] | None = None  # type: ignore[valid-type]
+    """Optional: move only comparisons on these metrics, e.g. `[new_business_share]` when
+    a rule also compares a count the margin does not suit. Default: every comparison."""
 
 
 class RolesFile(_Strict):
