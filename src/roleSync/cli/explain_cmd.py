@@ -60,8 +60,8 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
     from roleSync.report.progress import progress_for
     from roleSync.report.runs import last_handoff
     from roleSync.rules.ruleset import load_rule_set
-    from roleSync.sync.recorder import borrowed_state
-    from roleSync.sync.runner import open_adapter
+    from roleSync.sync.recorder import borrowed_state, stored_roles
+    from roleSync.sync.runner import open_adapter, previous_roles
 
     rules = load_rule_set(rule_paths(args))  # before the pull: a broken file costs no calls
     as_of = args.as_of or today()
@@ -77,6 +77,8 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
     # Where each round-robin route left off: the same state the next plan starts from.
     with borrowed_state(profile, None) as state:
         rotation = state.rotation(profile.name)
+        # The roles the next plan holds with `hysteresis`, so explain says why one was held.
+        stored = stored_roles(state, profile) if rules.roles.hysteresis is not None else {}
     explainer = Explainer(
         book,
         rules.roles,
@@ -85,6 +87,9 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
         rotation,
         profile=profile.name,
         rules_digest=rules.digest,
+        previous_roles=previous_roles(profile, book, stored)
+        if rules.roles.hysteresis is not None
+        else {},
     )
     texts = []
     account = explainer.find_account(args.subject)

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from roleSync.metrics import RoleMetrics, compute_role_metrics
-from roleSync.model import Account, Book, DealFacts, FieldValue
+from roleSync.model import Account, Book, DealFacts, FieldValue, Role
 from roleSync.plan.carry import carried_records
 from roleSync.plan.document import PLAN_FORMAT, Plan
 from roleSync.plan.handoff_tasks import handoff_tasks
@@ -47,6 +47,9 @@ class PlanInputs:
     # Account id -> roleSync's last write of its owner: an account whose owner differs
     # from it now was reassigned by a person, who wins unless the rules say otherwise.
     handed_off: Mapping[str, HandedOff] = field(default_factory=dict)
+    # Owner id -> role in the previous run, for the roles file's `hysteresis`; empty (no
+    # previous run): every role is decided from scratch.
+    previous_roles: Mapping[str, Role] = field(default_factory=dict)
 
 
 def _metric_values(
@@ -90,7 +93,7 @@ def _writes_after_moves(
     if changes:
         moves = {c.account_id: c.to_owner_id for c in changes}
         metrics = compute_role_metrics(book, inputs.as_of, inputs.roles.window_days, moves)
-        decisions = classify_owners(book, metrics, inputs.roles)
+        decisions = classify_owners(book, metrics, inputs.roles, inputs.previous_roles)
     return _metric_writes(book, decisions, metrics, inputs.metric_fields)
 
 
@@ -137,7 +140,7 @@ def _due(
 def build_plan(book: Book, inputs: PlanInputs) -> Plan:
     window = inputs.roles.window_days
     metrics = compute_role_metrics(book, inputs.as_of, window)
-    decisions = classify_owners(book, metrics, inputs.roles)
+    decisions = classify_owners(book, metrics, inputs.roles, inputs.previous_roles)
     facts = book.deal_facts(plan_window(inputs.as_of, window, inputs.routing.blocks))
     picker = FarmerPicker(book, decisions, facts.revenue, inputs.rotation)
     due, counts = _due(book, inputs, decisions, facts)

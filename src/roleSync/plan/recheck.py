@@ -22,14 +22,20 @@ from roleSync.rules.schema import RolePool
 
 
 def refused_changes(
-    plan: Plan, book: Book, roles: CompiledRoles, routing: CompiledRouting
+    plan: Plan,
+    book: Book,
+    roles: CompiledRoles,
+    routing: CompiledRouting,
+    previous: Mapping[str, Role] | None = None,
 ) -> dict[str, str]:
     """Account id -> why the change may not be written under the current book and rules.
-    Owners are classified afresh as of the plan's date: a plan's own roles are a claim."""
+    Owners are classified afresh as of the plan's date: a plan's own roles are a claim.
+    `previous`: the roles `hysteresis` holds (as planning got them), so a farmer held by
+    the margin is still a farmer here."""
     if not plan.changes:
         return {}
     metrics = compute_role_metrics(book, plan.as_of, roles.window_days)
-    decisions = classify_owners(book, metrics, roles)
+    decisions = classify_owners(book, metrics, roles, previous)
     routes = {route.id: route for route in routing.routes}
     refused: dict[str, str] = {}
     for change in plan.changes:

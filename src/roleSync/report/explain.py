@@ -83,6 +83,16 @@ def describe_assign(assign: Assign) -> str:
     return f"pool: {members}; {how}" + (f"; {', '.join(caps)}" if caps else "")
 
 
+def _held_lines(reason: str) -> list[str]:
+    """Why the role is the previous run's (roles.yaml `hysteresis`); nothing otherwise."""
+    if not reason.startswith("held "):
+        return []
+    return [
+        f"Held by hysteresis: {reason.removeprefix('held ')}.",
+        "  (the rules below, read without the margin, would change the role)",
+    ]
+
+
 class Explainer:
     """Everything `explain` needs about one book, rule set and day, computed once."""
 
@@ -96,6 +106,7 @@ class Explainer:
         *,
         profile: str = "explain",
         rules_digest: str = "",
+        previous_roles: Mapping[str, Role] | None = None,
     ) -> None:
         self.book = book
         self.roles_file = roles
@@ -106,7 +117,13 @@ class Explainer:
         self.plan: Plan = build_plan(
             book,
             PlanInputs(
-                profile, CompiledRoles(roles), self.routing, rules_digest, as_of, self.rotation
+                profile,
+                CompiledRoles(roles),
+                self.routing,
+                rules_digest,
+                as_of,
+                self.rotation,
+                previous_roles=dict(previous_roles or {}),
             ),
         )
         self.owner_roles = {o.owner_id: o for o in self.plan.owners}
@@ -143,6 +160,7 @@ class Explainer:
             f"Owner {owner_line(owner, None)}",
             f"Role: {role.role.value}"
             + (f", by rule {role.rule_id}" if role.rule_id else ", no rule matched"),
+            *_held_lines(role.reason),
             "",
             f"Role metrics over the {window} days {start} .. {self.as_of}:",
             *metric_lines(role.metrics),

@@ -15,6 +15,7 @@ from roleSync.metrics import RoleMetrics
 from roleSync.model import Book, Owner, Role
 from roleSync.rules.codegen import Attribute, Read, first_match
 from roleSync.rules.compile import Getter, comparisons
+from roleSync.rules.hysteresis import moves, shifted
 from roleSync.rules.schema import OWNER_FIELDS, Comparison, RolesFile
 
 OVERRIDE_RULE = "override"
@@ -118,8 +119,37 @@ class CompiledRoles:
         )
         self.source = generated.source  # what `rule_for` runs, for tests and debugging
         self._overrides = {o.owner.casefold(): o for o in roles.overrides}
+        setting = roles.hysteresis
+        self.margin = setting.margin if setting is not None else None
+        # Previous role -> the rules shifted in its favour (`roleSync.rules.hysteresis`).
+        self._held: dict[Role, Callable[[Owner, RoleMetrics], CompiledRule | None]] = {}
+        if setting is not None:
+            for role in Role:
+                held = first_match(
+                    [
+                        shifted(rule.when, setting, harder=rule.role.value != role.value)
+                        for rule in roles.classify
+                    ],
+                    rules,
+                    None,
+                    ["owner", "metrics"],
+                    _owner_read,
+                )
+                self._held[role] = cast(
+                    Callable[[Owner, RoleMetrics], CompiledRule | None], held.function()
+                )
+            self._numeric = tuple(
+                (cmp, resolve_owner_subject(cmp))
+                for rule in roles.classify
+                for cmp in comparisons(rule.when)
+                if moves(cmp, setting.metrics)
+            )
 
-    def classify(self, owner: Owner, metrics: RoleMetrics) -> RoleDecision:
+    def classify(
+        self, owner: Owner, metrics: RoleMetrics, previous: Role | None = None
+    ) -> RoleDecision:
+        """The owner's role; `previous` (their role in the previous run) is kept when the
+        roles file has `hysteresis` and the rules do not give another role by its margin."""
         override = self._overrides.get(owner.id.casefold()) or self._overrides.get(
             owner.email.casefold()
         )
@@ -129,6 +159,11 @@ class CompiledRoles:
             )
         rule = self.rule_for(owner, metrics)
         facts = OwnerFacts(owner, metrics)
+        fresh = rule.role if rule is not None else Role.UNCLASSIFIED
+        if previous is not None and previous is not fresh and self._held:
+            held = self._held[previous](owner, metrics)
+            if (held.role if held is not None else Role.UNCLASSIFIED) is previous:
+                return self._held_decision(owner.id, previous, held, rule, facts)
         if rule is not None:
             return RoleDecision(
                 owner.id, rule.role, rule.id, f"{rule.id}: {_show_values(rule.figures, facts)}"
@@ -138,6 +173,39 @@ class CompiledRoles:
             Role.UNCLASSIFIED,
             None,
             f"no rule matched ({_show_values(self._all_figures, facts)})",
+        )
+
+    def _held_decision(
+        self,
+        owner_id: str,
+        previous: Role,
+        held: CompiledRule | None,
+        rule: CompiledRule | None,
+        facts: OwnerFacts,
+    ) -> RoleDecision:
+        """`held hunter: new_business_share 0.7998 within the 0.05 margin of 0.8 (without
+        it: unclassified, no rule matched)`."""
+        margin = self.margin or 0.0
+        near: dict[str, str] = {}
+        for cmp, get in self._numeric:
+            value = get(facts)
+            threshold = cmp.value
+            numbers = isinstance(value, (int, float)) and isinstance(threshold, (int, float))
+            if numbers and abs(value - threshold) <= margin + 1e-12:
+                name = cmp.metric or cmp.field or ""
+                near.setdefault(
+                    f"{name}@{threshold}",
+                    f"{name} {_fmt(value)} within the {_fmt(margin)} margin of {_fmt(threshold)}",
+                )
+        why = "; ".join(near.values()) or f"the rules give another role by less than {margin}"
+        without = (
+            f"{rule.role.value} by rule {rule.id}" if rule else "unclassified, no rule matched"
+        )
+        return RoleDecision(
+            owner_id,
+            previous,
+            held.id if held is not None else None,
+            f"held {previous.value}: {why} (without the margin: {without})",
         )
 
 
@@ -158,10 +226,15 @@ def _fmt(value: Any) -> str:
 
 
 def classify_owners(
-    book: Book, metrics: Mapping[str, RoleMetrics], roles: CompiledRoles
+    book: Book,
+    metrics: Mapping[str, RoleMetrics],
+    roles: CompiledRoles,
+    previous: Mapping[str, Role] | None = None,
 ) -> dict[str, RoleDecision]:
-    """A decision for every owner of the book, keyed by owner id."""
+    """A decision for every owner of the book, keyed by owner id. `previous`: owner id ->
+    role in the previous run, for `hysteresis` (none: every role decided from scratch)."""
+    before = previous or {}
     return {
-        owner_id: roles.classify(owner, metrics.get(owner_id, RoleMetrics()))
+        owner_id: roles.classify(owner, metrics.get(owner_id, RoleMetrics()), before.get(owner_id))
         for owner_id, owner in book.owners.items()
     }

@@ -186,6 +186,24 @@ class Override(_Strict):
     """Why: shown wherever the role is explained."""
 
 
+class Hysteresis(_Strict):
+    """Stable roles: an owner keeps the role of the previous run unless the rules give
+    another one by a margin."""
+
+    # One type, not `StrictInt | StrictFloat`: a wrong value gets one error, not two
+    # (a strict float still takes an int, and refuses bools and text).
+    margin: StrictFloat = Field(gt=0)
+    """How far past a threshold a change must be, in the metric's units (0.05 on a share).
+    Every ordering comparison (lt, lte, gt, gte) with a number is moved by it: harder to
+    match in rules giving another role, easier in rules giving the current one, so with
+    `gte 0.80` a new hunter needs 0.85 and a hunter stays one down to 0.75. Under `not`
+    the move is reversed; eq, ne, in, not_in and contains are never moved. Overrides and
+    owners without a previous role (the first run) are not held."""
+    metrics: list[Literal[METRIC_NAMES]] | None = None  # type: ignore[valid-type]
+    """Optional: move only comparisons on these metrics, e.g. `[new_business_share]` when
+    a rule also compares a count the margin does not suit. Default: every comparison."""
+
+
 class RolesFile(_Strict):
     """`rules/roles.yaml`: who hunts and who farms."""
 
@@ -199,6 +217,9 @@ class RolesFile(_Strict):
     """Classification rules, tried in order; the first match wins."""
     overrides: list[Override] = Field(default_factory=list)
     """Named owners whose role is fixed by hand."""
+    hysteresis: Hysteresis | None = None
+    """Optional: keep each owner's previous role unless the rules give another one by a
+    margin, e.g. `{margin: 0.05}`. Default: none (roles recomputed from scratch)."""
 
 
 class Trigger(StrEnum):

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from roleSync.errors import Diagnostic, Severity
 from roleSync.model import Owner
 from roleSync.rules.carry_check import carry_pull_problems
+from roleSync.rules.compile import comparisons
 from roleSync.rules.handoff_check import Mappings, handoff_problems, located_blocks
+from roleSync.rules.hysteresis import moves
 from roleSync.rules.loader import LoadedYaml, Loc
 from roleSync.rules.schema import (
     ACCOUNT_EXTRA_PREFIX,
@@ -277,6 +279,39 @@ def roles_problems(loaded: LoadedYaml, roles: RolesFile, context: CheckContext) 
             )
         seen.add(override.owner.casefold())
         problems.extend(_owner_problems(loaded, override.owner, loc, context))
+    if roles.hysteresis is not None:
+        problems += _hysteresis_problems(loaded, roles)
+    return problems
+
+
+def _hysteresis_problems(loaded: LoadedYaml, roles: RolesFile) -> list[Diagnostic]:
+    """A margin that never moves anything: no rule compares (the named metrics) with a
+    number by lt, lte, gt or gte."""
+    setting = roles.hysteresis
+    assert setting is not None
+    compared = [cmp for rule in roles.classify for cmp in comparisons(rule.when)]
+    problems: list[Diagnostic] = []
+    for index, metric in enumerate(setting.metrics or []):
+        if not any(moves(cmp, [metric]) for cmp in compared):
+            problems.append(
+                _warning(
+                    loaded,
+                    ("hysteresis", "metrics", index),
+                    f"no classify rule compares {metric!r} with a number using lt, lte, gt "
+                    "or gte: the margin never moves it",
+                    "hysteresis-unused",
+                )
+            )
+    if not problems and not any(moves(cmp, setting.metrics) for cmp in compared):
+        problems.append(
+            _warning(
+                loaded,
+                ("hysteresis", "margin"),
+                "hysteresis margin never applies: no classify rule compares a metric or "
+                "field with a number using lt, lte, gt or gte",
+                "hysteresis-unused",
+            )
+        )
     return problems
 
 

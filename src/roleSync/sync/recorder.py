@@ -184,6 +184,12 @@ def last_run_roles(store: StateStore, profile: Profile, plan: Plan) -> dict[str,
     CRM (when it does, the CRM's values are the previous roles). Empty without one."""
     if role_field(profile) is not None or not plan.owners:
         return {}
+    return stored_roles(store, profile)
+
+
+def stored_roles(store: StateStore, profile: Profile) -> dict[str, str]:
+    """Owner id -> role in the plan of the profile's last finished sync or apply (empty
+    without one), whatever the profile writes to the CRM."""
     for run in store.runs(profile.name, limit=50):
         if run.mode not in ("sync", "apply") or run.status not in (RunStatus.OK, RunStatus.FAILED):
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from roleSync.adapters.base import Adapter, RelatedBudget
 from roleSync.adapters.local import LocalAdapter
 from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
 from roleSync.health import BookHealth, gate
+from roleSync.model import Book, Role
 from roleSync.plan import Plan, PlanInputs, build_plan
 from roleSync.plan.carry import pull_window
 from roleSync.plan.document import duplicate_entries, key_position
@@ -30,6 +31,7 @@ from roleSync.rules.routing import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
 from roleSync.rules.schema import Handoff
 from roleSync.sync import interrupt
+from roleSync.sync.guardrails import role_field
 from roleSync.sync.logs import event
 from roleSync.sync.recorder import (
     RunRecorder,
@@ -37,6 +39,7 @@ from roleSync.sync.recorder import (
     cause_of,
     locked_state,
     outcomes_of,
+    stored_roles,
 )
 from roleSync.sync.recovery import RunStoppedError, recover, unexpected
 from roleSync.sync.related_phase import has_related, refuse_unless_writer, write_related
@@ -99,6 +102,9 @@ def make_plan(
     with borrowed_state(request.profile, store) as state:
         rotation = state.rotation(request.profile.name)
         handed_off = state.handed_off(request.profile.name)
+        # Only with `hysteresis`: other rule files never read past plans.
+        hold = rules.roles.hysteresis is not None
+        stored = stored_roles(state, request.profile) if hold else {}
     inputs = PlanInputs(
         profile=request.profile.name,
         roles=CompiledRoles(rules.roles),
@@ -126,7 +132,26 @@ def make_plan(
         health = gate(request.profile)
     if on_health is not None:
         on_health(health)
+    if hold:
+        inputs = replace(inputs, previous_roles=previous_roles(request.profile, book, stored))
     return build_plan(book, inputs)
+
+
+def previous_roles(profile: Profile, book: Book, stored: Mapping[str, str]) -> dict[str, Role]:
+    """Owner id -> role in the previous run, for `hysteresis`: the CRM's role field when
+    the profile writes roles back (a person may have set it since), else the role in the
+    last run's plan (`stored`). Values that are no role are left out: not held."""
+    field = role_field(profile)
+    if field is not None:
+        found = {o.id: o.recorded.get(field) for o in book.owners.values()}
+    else:
+        found = dict(stored)
+    known = {role.value: role for role in Role}
+    return {
+        owner_id: known[value]
+        for owner_id, value in found.items()
+        if isinstance(value, str) and value in known
+    }
 
 
 def _warn_not_pulled(profile: Profile, blocks: Sequence[Handoff]) -> None:
@@ -361,12 +386,18 @@ def apply_saved(
                 window = plan_window(plan.as_of, roles.window_days, routing.blocks)
                 book = adapter.pull(None if plan.related_changes else window)
                 stage.done(f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts")
+            # The roles planning held with `hysteresis`: the re-check must hold them too.
+            held = (
+                previous_roles(profile, book, stored_roles(store, profile))
+                if rules.roles.hysteresis is not None
+                else {}
+            )
             return apply_plan(
                 profile,
                 plan,
                 adapter,
                 book_accounts=len(book.accounts),
-                refused=refused_changes(plan, book, roles, routing),
+                refused=refused_changes(plan, book, roles, routing, held),
                 refused_related=refused_related(plan, book),
                 mode="apply",
                 source=plan_path,
