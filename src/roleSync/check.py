@@ -54,19 +54,12 @@ def context_from_profile(path: Path) -> CheckContext:
         fields = frozenset(profile.hubspot.properties.extra)
     else:
         fields = frozenset(profile.import_.accounts.fields)
-    crm = profile.salesforce or profile.hubspot
-    pull = crm.pull if crm is not None else None
-    not_pulled = (
-        frozenset(n for n in ("contacts", "tasks") if not getattr(pull, n))
-        if pull is not None
-        else frozenset()
-    )
     mappings = Mappings(
         tuple(profile.stages),
         dict(profile.lifecycle),
         dict(profile.deal_kinds),
         "the profile's",
-        not_pulled,
+        profile.unpulled_related(),
         f"{profile.kind}.pull",
     )
     if profile.kind != "local" or not profile.book_path.is_file():

@@ -206,6 +206,14 @@ class Profile(StrictSection):
             self._stage_table = table
         return table[1].get(key)
 
+    def unpulled_related(self) -> frozenset[str]:
+        """The related objects ("contacts", "tasks") a CRM profile does not pull, so a
+        handoff carrying them would move none; empty for a local book, which holds them."""
+        crm = self.salesforce or self.hubspot
+        if crm is None:
+            return frozenset()
+        return frozenset(n for n in ("contacts", "tasks") if not getattr(crm.pull, n))
+
     # -- where keys are -----------------------------------------------------------
 
     @property

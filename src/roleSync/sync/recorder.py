@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from roleSync.adapters.base import ApplyResult
+from roleSync.adapters.base import Adapter, ApplyResult
 from roleSync.errors import InputError, RoleSyncError
 from roleSync.plan import OwnershipChange, Plan
 from roleSync.profile import Profile
@@ -23,7 +23,7 @@ from roleSync.sync import interrupt
 from roleSync.sync.guardrails import GuardrailError, exceeded, role_field, write_limits
 from roleSync.sync.lock import RunLock
 from roleSync.sync.logs import event
-from roleSync.sync.related_phase import related_report
+from roleSync.sync.related_phase import has_related, related_report, write_related
 from roleSync.sync.report import RelatedResultCode, RunReport, build_report
 from roleSync.sync.state import ROTATION_FILE, load_rotation
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
@@ -279,6 +279,20 @@ class RunRecorder:
         self.store.record_outcomes(
             self.run.id, outcomes, rules_digest=self.run.rules_digest, at=self.clock().isoformat()
         )
+
+    def carry(
+        self,
+        result: ApplyResult,
+        adapter: Adapter,
+        advance: Callable[[int], None] = lambda _: None,
+    ) -> None:
+        """After the accounts: audit their outcomes (which decide what follows them), then
+        write or finish the records they carry and their handoff tasks. A run and the
+        recovery of a crashed one do the same."""
+        if not has_related(self.plan):
+            return
+        self.record(outcomes_of(result, self.changes))
+        write_related(self.store, self.run, self.plan, adapter, self.clock, advance)
 
     def interrupted(self, exc: BaseException) -> None:
         """The apply raised: leave the run for the next one to reconcile and finish."""

@@ -36,8 +36,7 @@ from roleSync.plan import OwnershipChange, Plan
 from roleSync.profile import Profile
 from roleSync.sync import interrupt
 from roleSync.sync.logs import event
-from roleSync.sync.recorder import Clock, RunRecorder, cause_of, outcomes_of
-from roleSync.sync.related_phase import has_related, write_related
+from roleSync.sync.recorder import Clock, RunRecorder, cause_of
 from roleSync.sync.report import RunReport
 from roleSync.sync.store import (
     ChangeOutcome,
@@ -197,11 +196,9 @@ def _finish(
         if again or plan.metric_writes:
             # Metric values are idempotent: all of them again is simpler than tracking them.
             result = adapter.apply(again, plan.metric_writes, recorder.journal())
-        if has_related(plan):
-            # What the accounts carry: records found at their target and tasks found by
-            # their key are recognised (and, if this run journaled them, its own).
-            recorder.record(outcomes_of(result, recorder.changes))
-            write_related(store, run, plan, adapter, clock)
+        # What the accounts carry: records found at their target and tasks found by
+        # their key are recognised (and, if this run journaled them, its own).
+        recorder.carry(result, adapter)
     except BaseException as exc:
         recorder.interrupted(exc)
         raise

@@ -38,11 +38,10 @@ from roleSync.sync.recorder import (
     borrowed_state,
     cause_of,
     locked_state,
-    outcomes_of,
     stored_roles,
 )
 from roleSync.sync.recovery import RunStoppedError, recover, unexpected
-from roleSync.sync.related_phase import has_related, refuse_unless_writer, write_related
+from roleSync.sync.related_phase import has_related, refuse_unless_writer
 from roleSync.sync.report import RelatedResultCode, RunReport
 from roleSync.sync.state import write_atomically
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
@@ -157,12 +156,12 @@ def previous_roles(profile: Profile, book: Book, stored: Mapping[str, str]) -> d
 def _warn_not_pulled(profile: Profile, blocks: Sequence[Handoff]) -> None:
     """A handoff carrying contacts or tasks the CRM profile does not pull moves none of
     them: said once per run, as `check -c` says it, rather than silently."""
-    crm = profile.salesforce or profile.hubspot
-    if crm is None:
+    unpulled = profile.unpulled_related()
+    if not unpulled:
         return
     for block in blocks:
         for name in sorted({n for entry in block.carry for n in entry.objects}):
-            if name in ("contacts", "tasks") and not getattr(crm.pull, name):
+            if name in unpulled:
                 event(
                     "not-pulled",
                     f"handoff {block.id!r} carries {name}, which profile {profile.name} does "
@@ -277,11 +276,9 @@ def apply_plan(
                     f"{len(result.metrics_written)} metric writes"
                 )
             if has_related(plan):
-                # The accounts' outcomes decide which records follow: audited first.
-                recorder.record(outcomes_of(result, recorder.changes))
                 entries = len(plan.related_changes) + len(plan.task_creates)
                 with progress.stage("carry", entries) as stage:
-                    write_related(state, recorder.run, plan, adapter, clock, stage.advance)
+                    recorder.carry(result, adapter, stage.advance)
                     stage.done(
                         f"{len(plan.related_changes)} carried records and "
                         f"{len(plan.task_creates)} handoff tasks written or decided"
