@@ -60,8 +60,9 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
     from roleSync.report.progress import progress_for
     from roleSync.report.runs import last_handoff
     from roleSync.rules.ruleset import load_rule_set
-    from roleSync.sync.recorder import borrowed_state, stored_roles
-    from roleSync.sync.runner import open_adapter, previous_roles
+    from roleSync.sync.held import Held, held_roles
+    from roleSync.sync.recorder import borrowed_state, stored_owners
+    from roleSync.sync.runner import open_adapter
 
     rules = load_rule_set(rule_paths(args))  # before the pull: a broken file costs no calls
     as_of = args.as_of or today()
@@ -78,7 +79,8 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
     with borrowed_state(profile, None) as state:
         rotation = state.rotation(profile.name)
         # The roles the next plan holds with `hysteresis`, so explain says why one was held.
-        stored = stored_roles(state, profile) if rules.roles.hysteresis is not None else {}
+        stored = stored_owners(state, profile) if rules.roles.hysteresis is not None else []
+    held = held_roles(profile, book, stored) if rules.roles.hysteresis is not None else Held()
     explainer = Explainer(
         book,
         rules.roles,
@@ -87,9 +89,8 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
         rotation,
         profile=profile.name,
         rules_digest=rules.digest,
-        previous_roles=previous_roles(profile, book, stored)
-        if rules.roles.hysteresis is not None
-        else {},
+        previous_roles=held.roles,
+        pending_roles=held.pending,
     )
     texts = []
     account = explainer.find_account(args.subject)

@@ -29,6 +29,15 @@ class Role(StrEnum):
     UNCLASSIFIED = "unclassified"
 
 
+@dataclass(frozen=True, slots=True)
+class PendingRole:
+    """A role change the rules have given an owner on every run since `since`, not made
+    yet because roles.yaml `hysteresis: {days: N}` wants N consecutive days of it."""
+
+    role: Role
+    since: date
+
+
 # Canonical lifecycle value of an account that has bought. Profiles map CRM values
 # (Salesforce "Customer - Direct", HubSpot "customer") onto it.
 CUSTOMER = "customer"

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from roleSync.metrics import RoleMetrics, compute_role_metrics
-from roleSync.model import Account, Book, DealFacts, FieldValue, Role
+from roleSync.model import Account, Book, DealFacts, FieldValue, PendingRole, Role
 from roleSync.plan.carry import carried_records
 from roleSync.plan.document import PLAN_FORMAT, Plan
 from roleSync.plan.handoff_tasks import handoff_tasks
@@ -50,6 +50,9 @@ class PlanInputs:
     # Owner id -> role in the previous run, for the roles file's `hysteresis`; empty (no
     # previous run): every role is decided from scratch.
     previous_roles: Mapping[str, Role] = field(default_factory=dict)
+    # Owner id -> the role change the previous run's plan was counting days of
+    # (`hysteresis: {days: N}`); empty: every count starts with this run.
+    pending_roles: Mapping[str, PendingRole] = field(default_factory=dict)
 
 
 def _metric_values(
@@ -93,8 +96,16 @@ def _writes_after_moves(
     if changes:
         moves = {c.account_id: c.to_owner_id for c in changes}
         metrics = compute_role_metrics(book, inputs.as_of, inputs.roles.window_days, moves)
-        decisions = classify_owners(book, metrics, inputs.roles, inputs.previous_roles)
+        decisions = _classified(book, metrics, inputs)
     return _metric_writes(book, decisions, metrics, inputs.metric_fields)
+
+
+def _classified(
+    book: Book, metrics: Mapping[str, RoleMetrics], inputs: PlanInputs
+) -> dict[str, RoleDecision]:
+    return classify_owners(
+        book, metrics, inputs.roles, inputs.previous_roles, inputs.pending_roles, inputs.as_of
+    )
 
 
 def _manual_reassignment(account: Account, inputs: PlanInputs, block: Handoff) -> str | None:
@@ -140,7 +151,7 @@ def _due(
 def build_plan(book: Book, inputs: PlanInputs) -> Plan:
     window = inputs.roles.window_days
     metrics = compute_role_metrics(book, inputs.as_of, window)
-    decisions = classify_owners(book, metrics, inputs.roles, inputs.previous_roles)
+    decisions = _classified(book, metrics, inputs)
     facts = book.deal_facts(plan_window(inputs.as_of, window, inputs.routing.blocks))
     picker = FarmerPicker(book, decisions, facts.revenue, inputs.rotation)
     due, counts = _due(book, inputs, decisions, facts)
@@ -218,6 +229,7 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
             decisions[o.id].rule_id,
             decisions[o.id].reason,
             metrics[o.id],
+            decisions[o.id].pending,
         )
         for o in book.owners.values()
     ]

@@ -74,6 +74,9 @@ class Plan:
         for skip in data["skipped"]:  # a skip without a route reads as before
             if not skip["route"]:
                 del skip["route"]
+        for owner in data["owners"]:  # nothing pending: the owner reads as before
+            if owner["pending"] is None:
+                del owner["pending"]
         return pretty_json(data) + "\n"
 
     @classmethod

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from roleSync.metrics import compute_role_metrics
-from roleSync.model import Book, Role
+from roleSync.model import Book, PendingRole, Role
 from roleSync.plan.document import Plan
 from roleSync.plan.types import RelatedChange, RelatedObject, related_key
 from roleSync.rules.classify import CompiledRoles, RoleDecision, classify_owners
@@ -27,15 +27,16 @@ def refused_changes(
     roles: CompiledRoles,
     routing: CompiledRouting,
     previous: Mapping[str, Role] | None = None,
+    pending: Mapping[str, PendingRole] | None = None,
 ) -> dict[str, str]:
     """Account id -> why the change may not be written under the current book and rules.
     Owners are classified afresh as of the plan's date: a plan's own roles are a claim.
     `previous`: the roles `hysteresis` holds (as planning got them), so a farmer held by
-    the margin is still a farmer here."""
+    the margin is still a farmer here; `pending`: the days counts planning started from."""
     if not plan.changes:
         return {}
     metrics = compute_role_metrics(book, plan.as_of, roles.window_days)
-    decisions = classify_owners(book, metrics, roles, previous)
+    decisions = classify_owners(book, metrics, roles, previous, pending, plan.as_of)
     routes = {route.id: route for route in routing.routes}
     refused: dict[str, str] = {}
     for change in plan.changes:

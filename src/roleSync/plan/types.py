@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 
 from roleSync.metrics import RoleMetrics
-from roleSync.model import FieldValue, Role
+from roleSync.model import FieldValue, PendingRole, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,3 +194,6 @@ class OwnerRole:
     rule_id: str | None
     reason: str
     metrics: RoleMetrics
+    # The role the rules have given instead since a date, held by `hysteresis: {days}`:
+    # the next run goes on counting from it. Absent (None) in plans without one.
+    pending: PendingRole | None = None

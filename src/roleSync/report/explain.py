@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from roleSync.metrics import account_revenue, window_start
-from roleSync.model import Account, Book, Owner, Role
+from roleSync.model import Account, Book, Owner, PendingRole, Role
 from roleSync.plan import OwnerRole, OwnershipChange, Plan, PlanInputs, build_plan
 from roleSync.plan.triggers import (
     Event,
@@ -30,6 +30,7 @@ from roleSync.report.explain_carried import carried_and_tasks
 from roleSync.report.explain_handoff import no_trigger, owner_handoff
 from roleSync.report.fmt import money_full
 from roleSync.rules.classify import CompiledRoles, RoleDecision
+from roleSync.rules.hold_days import switch_day
 from roleSync.rules.routing import (
     CompiledRoute,
     CompiledRouting,
@@ -39,6 +40,7 @@ from roleSync.rules.routing import (
 from roleSync.rules.schema import (
     Assign,
     Handoff,
+    Hysteresis,
     RolePool,
     RolesFile,
     RoutingFile,
@@ -83,14 +85,28 @@ def describe_assign(assign: Assign) -> str:
     return f"pool: {members}; {how}" + (f"; {', '.join(caps)}" if caps else "")
 
 
-def _held_lines(reason: str) -> list[str]:
-    """Why the role is the previous run's (roles.yaml `hysteresis`); nothing otherwise."""
-    if not reason.startswith("held "):
+def _held_lines(role: OwnerRole, hysteresis: Hysteresis | None) -> list[str]:
+    """Why the role is the previous run's (roles.yaml `hysteresis`), and when it would
+    change; nothing otherwise."""
+    if not role.reason.startswith("held ") or hysteresis is None:
         return []
+    lines = [f"Held by hysteresis: {role.reason.removeprefix('held ')}."]
+    pending = role.pending
+    if pending is None or hysteresis.days is None:
+        return [*lines, "  (the rules below, read without the margin, would change the role)"]
+    sooner = ", or sooner if they give it past the margin" if hysteresis.margin else ""
     return [
-        f"Held by hysteresis: {reason.removeprefix('held ')}.",
-        "  (the rules below, read without the margin, would change the role)",
+        *lines,
+        f"  (the rules below give {pending.role.value}: the role changes on "
+        f"{switch_day(pending, hysteresis.days)} if they still do then{sooner})",
     ]
+
+
+def _role_by(role: OwnerRole) -> str:
+    if role.rule_id:
+        return f", by rule {role.rule_id}"
+    # Held by `hysteresis: {days}` with no rule giving the role today.
+    return ", held by hysteresis" if role.reason.startswith("held ") else ", no rule matched"
 
 
 class Explainer:
@@ -107,6 +123,7 @@ class Explainer:
         profile: str = "explain",
         rules_digest: str = "",
         previous_roles: Mapping[str, Role] | None = None,
+        pending_roles: Mapping[str, PendingRole] | None = None,
     ) -> None:
         self.book = book
         self.roles_file = roles
@@ -124,11 +141,12 @@ class Explainer:
                 as_of,
                 self.rotation,
                 previous_roles=dict(previous_roles or {}),
+                pending_roles=dict(pending_roles or {}),
             ),
         )
         self.owner_roles = {o.owner_id: o for o in self.plan.owners}
         self.decisions = {
-            o.owner_id: RoleDecision(o.owner_id, o.role, o.rule_id, o.reason)
+            o.owner_id: RoleDecision(o.owner_id, o.role, o.rule_id, o.reason, o.pending)
             for o in self.plan.owners
         }
         self.revenue = account_revenue(book, as_of, roles.window_days)
@@ -158,9 +176,8 @@ class Explainer:
         start = window_start(self.as_of, window)
         lines = [
             f"Owner {owner_line(owner, None)}",
-            f"Role: {role.role.value}"
-            + (f", by rule {role.rule_id}" if role.rule_id else ", no rule matched"),
-            *_held_lines(role.reason),
+            f"Role: {role.role.value}{_role_by(role)}",
+            *_held_lines(role, self.roles_file.hysteresis),
             "",
             f"Role metrics over the {window} days {start} .. {self.as_of}:",
             *metric_lines(role.metrics),

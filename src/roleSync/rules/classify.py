@@ -8,13 +8,15 @@ the reason text only for the rule that matched.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, cast
 
 from roleSync.metrics import RoleMetrics
-from roleSync.model import Book, Owner, Role
+from roleSync.model import Book, Owner, PendingRole, Role
 from roleSync.rules.codegen import Attribute, Read, first_match
 from roleSync.rules.compile import Getter, comparisons
+from roleSync.rules.hold_days import days_given, held_for_days, streak, taken_after_days
 from roleSync.rules.hysteresis import moves, shifted
 from roleSync.rules.schema import OWNER_FIELDS, Comparison, RolesFile
 
@@ -35,6 +37,9 @@ class RoleDecision:
     role: Role
     rule_id: str | None  # None: no rule matched; "override": a named override
     reason: str
+    # The role the rules give instead of the held one, and since when (hysteresis `days`);
+    # None when nothing is held by days.
+    pending: PendingRole | None = None
 
 
 _OWNER_GETTERS: dict[str, Callable[[Owner], Any]] = {
@@ -121,9 +126,10 @@ class CompiledRoles:
         self._overrides = {o.owner.casefold(): o for o in roles.overrides}
         setting = roles.hysteresis
         self.margin = setting.margin if setting is not None else None
+        self.days = setting.days if setting is not None else None
         # Previous role -> the rules shifted in its favour (`roleSync.rules.hysteresis`).
         self._held: dict[Role, Callable[[Owner, RoleMetrics], CompiledRule | None]] = {}
-        if setting is not None:
+        if setting is not None and setting.margin is not None:
             for role in Role:
                 held = first_match(
                     [
@@ -146,10 +152,17 @@ class CompiledRoles:
             )
 
     def classify(
-        self, owner: Owner, metrics: RoleMetrics, previous: Role | None = None
+        self,
+        owner: Owner,
+        metrics: RoleMetrics,
+        previous: Role | None = None,
+        pending: PendingRole | None = None,
+        as_of: date | None = None,
     ) -> RoleDecision:
         """The owner's role; `previous` (their role in the previous run) is kept when the
-        roles file has `hysteresis` and the rules do not give another role by its margin."""
+        roles file has `hysteresis` and the rules do not give another role by its margin,
+        or (`days`) have not given it long enough: `pending` is the previous run's count
+        of those days, `as_of` this run's date."""
         override = self._overrides.get(owner.id.casefold()) or self._overrides.get(
             owner.email.casefold()
         )
@@ -160,16 +173,52 @@ class CompiledRoles:
         rule = self.rule_for(owner, metrics)
         facts = OwnerFacts(owner, metrics)
         fresh = rule.role if rule is not None else Role.UNCLASSIFIED
-        if previous is not None and previous is not fresh and self._held:
-            held = self._held[previous](owner, metrics)
-            if (held.role if held is not None else Role.UNCLASSIFIED) is previous:
-                return self._held_decision(owner.id, previous, held, rule, facts)
-        if rule is not None:
-            return RoleDecision(
-                owner.id, rule.role, rule.id, f"{rule.id}: {_show_values(rule.figures, facts)}"
+        if previous is None or previous is fresh or (not self._held and self.days is None):
+            return self._decision(owner.id, rule, facts)
+        held: RoleDecision | None = None
+        if self._held:
+            shifted_rule = self._held[previous](owner, metrics)
+            if (shifted_rule.role if shifted_rule is not None else Role.UNCLASSIFIED) is not (
+                previous
+            ):
+                return self._decision(owner.id, rule, facts)  # past the margin: at once
+            held = self._held_decision(owner.id, previous, shifted_rule, rule, facts)
+        if self.days is None:
+            assert held is not None
+            return held
+        if as_of is None:  # a bug guard: every caller with a previous role has a date
+            raise ValueError("hysteresis days need the run's date")
+        going = streak(pending, fresh, as_of)
+        if days_given(going, as_of) >= self.days:  # given on enough days: changes
+            decision = self._decision(owner.id, rule, facts)
+            return replace(
+                decision,
+                reason=f"{decision.reason}; {taken_after_days(going, as_of, self.days)}",
             )
+        counted = held_for_days(going, as_of, self.days)
+        if held is not None:
+            return replace(held, reason=f"{held.reason}; {counted}", pending=going)
+        without = (
+            f"{rule.role.value} by rule {rule.id}" if rule else "unclassified, no rule matched"
+        )
         return RoleDecision(
             owner.id,
+            previous,
+            None,
+            f"held {previous.value}: {counted} (without hysteresis: {without})",
+            going,
+        )
+
+    def _decision(
+        self, owner_id: str, rule: CompiledRule | None, facts: OwnerFacts
+    ) -> RoleDecision:
+        """What the rules give, read as they are."""
+        if rule is not None:
+            return RoleDecision(
+                owner_id, rule.role, rule.id, f"{rule.id}: {_show_values(rule.figures, facts)}"
+            )
+        return RoleDecision(
+            owner_id,
             Role.UNCLASSIFIED,
             None,
             f"no rule matched ({_show_values(self._all_figures, facts)})",
@@ -230,11 +279,22 @@ def classify_owners(
     metrics: Mapping[str, RoleMetrics],
     roles: CompiledRoles,
     previous: Mapping[str, Role] | None = None,
+    pending: Mapping[str, PendingRole] | None = None,
+    as_of: date | None = None,
 ) -> dict[str, RoleDecision]:
     """A decision for every owner of the book, keyed by owner id. `previous`: owner id ->
-    role in the previous run, for `hysteresis` (none: every role decided from scratch)."""
+    role in the previous run, for `hysteresis` (none: every role decided from scratch);
+    `pending`: owner id -> the change the previous run counted days of (`days`), and
+    `as_of` the date this run counts to."""
     before = previous or {}
+    counted = pending or {}
     return {
-        owner_id: roles.classify(owner, metrics.get(owner_id, RoleMetrics()), before.get(owner_id))
+        owner_id: roles.classify(
+            owner,
+            metrics.get(owner_id, RoleMetrics()),
+            before.get(owner_id),
+            counted.get(owner_id),
+            as_of,
+        )
         for owner_id, owner in book.owners.items()
     }

@@ -7,6 +7,9 @@ in a rule giving P, `gte 0.85` in the others). Under `not` the move is reversed,
 negated rule still gets harder (or easier) to match. The shifted rules are ordinary rule
 lists, compiled like the originals: an owner whose shifted first match still gives P
 keeps P, and anyone else gets what the unshifted rules say.
+
+The other form, `days`, counts the days the rules have given another role:
+`roleSync.rules.hold_days`.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ def _moved(cmp: Comparison, setting: Hysteresis, harder: bool) -> Comparison:
     if not moves(cmp, setting.metrics):
         return cmp
     margin = setting.margin
+    assert margin is not None  # shifted rules are compiled only with a margin
     assert isinstance(cmp.value, (int, float))
     # A lower bound (gt, gte) gets harder upwards; an upper bound (lt, lte) downwards.
     up = cmp.op in (Op.GT, Op.GTE)

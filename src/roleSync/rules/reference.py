@@ -20,6 +20,7 @@ from pydantic_core import PydanticUndefined
 
 from roleSync.metrics import METRIC_HELP, METRIC_NAMES
 from roleSync.rules.loader import load_yaml_text, validate
+from roleSync.rules.reference_roles import hysteresis_section
 from roleSync.rules.schema import (
     ACCOUNT_EXTRA_PREFIX,
     ACCOUNT_FIELDS,
@@ -81,6 +82,7 @@ overrides:
 hysteresis:                  # a new hunter needs 0.65, a hunter stays one down to 0.55
   margin: 0.05
   metrics: [new_business_share]   # not new_business_won_count: a count, not a share
+  days: 3                    # ...or the rules give the new role on 3 days in a row
 """,
     ),
     "routing": (
@@ -347,39 +349,6 @@ def _table(headers: tuple[str, str], rows: list[tuple[str, str]]) -> list[str]:
     ]
 
 
-def _hysteresis_section() -> list[str]:
-    return [
-        "### Stable roles",
-        "",
-        "Without `hysteresis`, roles are recomputed from scratch every run: an owner whose "
-        "share sits at a threshold flips role day after day (0.7998, 0.8014, 0.7998 against "
-        "`gte 0.80`: unclassified, hunter, unclassified). With `hysteresis: {margin: 0.05}` "
-        "each owner keeps the role of the previous run unless the rules give another one "
-        "by the margin. The rules are re-read in the owner's favour: every ordering "
-        "comparison (lt, lte, gt, gte) with a number is moved by the margin, towards "
-        "matching in rules giving the current role and away from it in the others (under "
-        "`not`, the other way round); eq, ne, in, not_in and contains never move. If the "
-        "first rule matching then still gives the current role, it is kept, with a reason "
-        "such as `held hunter: new_business_share 0.7998 within the 0.05 margin of 0.8 "
-        "(without the margin: unclassified, no rule matched)`, shown in the plan and by "
-        "`rolesync explain OWNER`. So with `gte 0.80` a new hunter needs 0.85 and a hunter "
-        "stays one down to 0.75; in an `all` of two numeric comparisons each must clear its "
-        "threshold by the margin for a new role. One margin suits metrics of one scale: "
-        "`metrics: [new_business_share]` moves only the comparisons on the metrics named "
-        "(a count such as `won_deals` then keeps its threshold). Overrides are never held.",
-        "",
-        "The previous role is the CRM's role field when the profile writes roles back "
-        "(`metrics.fields.role`), else the owner's role in the plan of the profile's last "
-        "finished sync or apply. With neither (a first run, a new owner) the role is "
-        "decided from scratch. `apply` re-checks a saved plan's targets with the same held "
-        "roles. `check` refuses a margin that is not a positive number and "
-        "warns when no classify rule has an ordering comparison with a number (or with a "
-        "metric `metrics` names): the margin would never apply. An unknown name in "
-        "`metrics` is an error with a did-you-mean.",
-        "",
-    ]
-
-
 def _handoffs_section() -> list[str]:
     return [
         "### Handoff triggers",
@@ -464,7 +433,7 @@ def markdown_reference() -> str:
     ):
         lines += [f"## {title}", "", "```yaml", _checked_example(name).rstrip(), "```", ""]
         if root is RolesFile:
-            lines += _hysteresis_section()
+            lines += hysteresis_section()
         if root is RoutingFile:
             lines += _handoffs_section()
         for model in _models_under(root, []):

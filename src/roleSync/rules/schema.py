@@ -21,6 +21,8 @@ from pydantic import (
     StrictInt,
     StrictStr,
     Tag,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -188,11 +190,11 @@ class Override(_Strict):
 
 class Hysteresis(_Strict):
     """Stable roles: an owner keeps the role of the previous run unless the rules give
-    another one by a margin."""
+    another one by a margin, or give it on a number of consecutive days."""
 
     # One type, not `StrictInt | StrictFloat`: a wrong value gets one error, not two
     # (a strict float still takes an int, and refuses bools and text).
-    margin: StrictFloat = Field(gt=0)
+    margin: StrictFloat | None = Field(default=None, gt=0)
     """How far past a threshold a change must be, in the metric's units (0.05 on a share).
     Every ordering comparison (lt, lte, gt, gte) with a number is moved by it: harder to
     match in rules giving another role, easier in rules giving the current one, so with
@@ -201,7 +203,40 @@ class Hysteresis(_Strict):
     owners without a previous role (the first run) are not held."""
     metrics: list[Literal[METRIC_NAMES]] | None = None  # type: ignore[valid-type]
     """Optional: move only comparisons on these metrics, e.g. `[new_business_share]` when
-    a rule also compares a count the margin does not suit. Default: every comparison."""
+    a rule also compares a count the margin does not suit. Default: every comparison.
+    Needs a `margin`."""
+    days: StrictInt | None = Field(default=None, ge=2, le=365)
+    """Calendar days (2 to 365) the rules must give another role before it is taken: the
+    role changes on the run whose date is `days - 1` after the first run that gave it, if
+    no run in between gave the current role (or a third one). With `margin` too, a change
+    past the margin is taken at once and a change within it after `days`."""
+
+    @field_validator("margin", "days", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Optional only by leaving the key out: `margin:` with nothing after it is a
+        # mistake, refused as "not a number" at the key, not read as "no margin".
+        if value is None:
+            kind = "number" if info.field_name == "margin" else "integer"
+            raise PydanticCustomError(
+                f"{'float' if kind == 'number' else 'int'}_type", f"Input should be a valid {kind}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_hold(self) -> Hysteresis:
+        if self.margin is None and self.days is None:
+            raise PydanticCustomError(
+                "hysteresis-empty",
+                "hysteresis needs a 'margin' (e.g. 0.05), 'days' (e.g. 3), or both",
+            )
+        if self.metrics is not None and self.margin is None:
+            raise PydanticCustomError(
+                "hysteresis-metrics",
+                "hysteresis.metrics limits the margin, and there is no 'margin'",
+                {"key": "metrics"},
+            )
+        return self
 
 
 class RolesFile(_Strict):
@@ -219,7 +254,8 @@ class RolesFile(_Strict):
     """Named owners whose role is fixed by hand."""
     hysteresis: Hysteresis | None = None
     """Optional: keep each owner's previous role unless the rules give another one by a
-    margin, e.g. `{margin: 0.05}`. Default: none (roles recomputed from scratch)."""
+    margin or on consecutive days, e.g. `{margin: 0.05}` or `{days: 3}`. Default: none
+    (roles recomputed from scratch)."""
 
 
 class Trigger(StrEnum):

@@ -289,6 +289,8 @@ def _hysteresis_problems(loaded: LoadedYaml, roles: RolesFile) -> list[Diagnosti
     number by lt, lte, gt or gte."""
     setting = roles.hysteresis
     assert setting is not None
+    if setting.margin is None:  # `days` alone: any rule's change is counted, none moved
+        return []
     compared = [cmp for rule in roles.classify for cmp in comparisons(rule.when)]
     problems: list[Diagnostic] = []
     for index, metric in enumerate(setting.metrics or []):

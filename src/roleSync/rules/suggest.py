@@ -155,12 +155,31 @@ def message_for(model: type[BaseModel], error: ErrorDetails, loc: Sequence[str |
         shown = f" (one of: {', '.join(options)})" if len(options) <= 12 else ""
         value = error.get("input")
         suggestion = did_you_mean(value, options)
+        if not suggestion and tuple(loc[:2]) == ("hysteresis", "metrics") and _a_field(value):
+            # A margin moves thresholds in a metric's units: a text field has none.
+            return (
+                f"{where}: {value!r} is an owner field, not a number: a hysteresis margin "
+                f"moves only comparisons of a metric with a number{shown}"
+            )
         text = f"unknown {noun} {value!r}{suggestion or shown}"
         return text if noun != "value" else f"{where}: {text}"
     message = error["msg"]
     if kind.startswith("value_error") or kind == "value_error":
         message = message.removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
+
+
+# Owner fields a roles file compares, with and without their `owner.` prefix: text or a
+# yes/no, never a number (roleSync.rules.schema.OWNER_FIELDS).
+_OWNER_FIELDS = frozenset(
+    name
+    for field in ("id", "name", "email", "title", "active")
+    for name in (field, f"owner.{field}")
+)
+
+
+def _a_field(value: object) -> bool:
+    return isinstance(value, str) and value.casefold() in _OWNER_FIELDS
 
 
 def code_for(error: ErrorDetails) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from roleSync.adapters.base import Adapter, ApplyResult
 from roleSync.errors import InputError, RoleSyncError
 from roleSync.plan import OwnershipChange, Plan
+from roleSync.plan.types import OwnerRole
 from roleSync.profile import Profile
 from roleSync.sync import interrupt
 from roleSync.sync.guardrails import GuardrailError, exceeded, role_field, write_limits
@@ -190,6 +191,12 @@ def last_run_roles(store: StateStore, profile: Profile, plan: Plan) -> dict[str,
 def stored_roles(store: StateStore, profile: Profile) -> dict[str, str]:
     """Owner id -> role in the plan of the profile's last finished sync or apply (empty
     without one), whatever the profile writes to the CRM."""
+    return {o.owner_id: o.role.value for o in stored_owners(store, profile)}
+
+
+def stored_owners(store: StateStore, profile: Profile) -> list[OwnerRole]:
+    """The owners of the plan of the profile's last finished sync or apply, with their
+    roles and pending role changes (`hysteresis`); empty without one."""
     for run in store.runs(profile.name, limit=50):
         if run.mode not in ("sync", "apply") or run.status not in (RunStatus.OK, RunStatus.FAILED):
             continue
@@ -198,8 +205,8 @@ def stored_roles(store: StateStore, profile: Profile) -> dict[str, str]:
         except InputError:
             continue  # unreadable or of an older format: look further back
         if last.owners:
-            return {o.owner_id: o.role.value for o in last.owners}
-    return {}
+            return last.owners
+    return []
 
 
 class RunRecorder:

@@ -17,7 +17,6 @@ from roleSync.adapters.base import Adapter, RelatedBudget
 from roleSync.adapters.local import LocalAdapter
 from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
 from roleSync.health import BookHealth, gate
-from roleSync.model import Book, Role
 from roleSync.plan import Plan, PlanInputs, build_plan
 from roleSync.plan.carry import pull_window
 from roleSync.plan.document import duplicate_entries, key_position
@@ -31,14 +30,14 @@ from roleSync.rules.routing import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
 from roleSync.rules.schema import Handoff
 from roleSync.sync import interrupt
-from roleSync.sync.guardrails import role_field
+from roleSync.sync.held import Held, held_roles
 from roleSync.sync.logs import event
 from roleSync.sync.recorder import (
     RunRecorder,
     borrowed_state,
     cause_of,
     locked_state,
-    stored_roles,
+    stored_owners,
 )
 from roleSync.sync.recovery import RunStoppedError, recover, unexpected
 from roleSync.sync.related_phase import has_related, refuse_unless_writer
@@ -103,7 +102,7 @@ def make_plan(
         handed_off = state.handed_off(request.profile.name)
         # Only with `hysteresis`: other rule files never read past plans.
         hold = rules.roles.hysteresis is not None
-        stored = stored_roles(state, request.profile) if hold else {}
+        stored = stored_owners(state, request.profile) if hold else []
     inputs = PlanInputs(
         profile=request.profile.name,
         roles=CompiledRoles(rules.roles),
@@ -132,25 +131,9 @@ def make_plan(
     if on_health is not None:
         on_health(health)
     if hold:
-        inputs = replace(inputs, previous_roles=previous_roles(request.profile, book, stored))
+        held = held_roles(request.profile, book, stored)
+        inputs = replace(inputs, previous_roles=held.roles, pending_roles=held.pending)
     return build_plan(book, inputs)
-
-
-def previous_roles(profile: Profile, book: Book, stored: Mapping[str, str]) -> dict[str, Role]:
-    """Owner id -> role in the previous run, for `hysteresis`: the CRM's role field when
-    the profile writes roles back (a person may have set it since), else the role in the
-    last run's plan (`stored`). Values that are no role are left out: not held."""
-    field = role_field(profile)
-    if field is not None:
-        found = {o.id: o.recorded.get(field) for o in book.owners.values()}
-    else:
-        found = dict(stored)
-    known = {role.value: role for role in Role}
-    return {
-        owner_id: known[value]
-        for owner_id, value in found.items()
-        if isinstance(value, str) and value in known
-    }
 
 
 def _warn_not_pulled(profile: Profile, blocks: Sequence[Handoff]) -> None:
@@ -385,16 +368,16 @@ def apply_saved(
                 stage.done(f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts")
             # The roles planning held with `hysteresis`: the re-check must hold them too.
             held = (
-                previous_roles(profile, book, stored_roles(store, profile))
+                held_roles(profile, book, stored_owners(store, profile))
                 if rules.roles.hysteresis is not None
-                else {}
+                else Held()
             )
             return apply_plan(
                 profile,
                 plan,
                 adapter,
                 book_accounts=len(book.accounts),
-                refused=refused_changes(plan, book, roles, routing, held),
+                refused=refused_changes(plan, book, roles, routing, held.roles, held.pending),
                 refused_related=refused_related(plan, book),
                 mode="apply",
                 source=plan_path,
