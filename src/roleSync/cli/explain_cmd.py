@@ -61,7 +61,7 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
     from roleSync.report.runs import last_handoff
     from roleSync.rules.ruleset import load_rule_set
     from roleSync.sync.recorder import borrowed_state, stored_roles
-    from roleSync.sync.runner import open_adapter, previous_roles
+    from roleSync.sync.runner import open_adapter, previous_roles, window_fields
 
     rules = load_rule_set(rule_paths(args))  # before the pull: a broken file costs no calls
     as_of = args.as_of or today()
@@ -90,6 +90,7 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
         previous_roles=previous_roles(profile, book, stored)
         if rules.roles.hysteresis is not None
         else {},
+        availability=window_fields(profile),
     )
     texts = []
     account = explainer.find_account(args.subject)

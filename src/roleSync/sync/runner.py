@@ -26,6 +26,7 @@ from roleSync.plan.triggers import plan_window
 from roleSync.plan.types import related_key
 from roleSync.profile import Profile
 from roleSync.report.progress import NO_PROGRESS, Progress, watching
+from roleSync.rules.availability import WindowFields, field_problems
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.routing import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
@@ -113,6 +114,7 @@ def make_plan(
         rotation=rotation,
         handed_off=handed_off,
         metric_fields=dict(request.profile.metrics.fields) if request.profile.metrics.write else {},
+        availability=window_fields(request.profile),
     )
     _warn_not_pulled(request.profile, inputs.routing.blocks)
     local = request.profile.kind == "local"
@@ -133,7 +135,27 @@ def make_plan(
         on_health(health)
     if hold:
         inputs = replace(inputs, previous_roles=previous_roles(request.profile, book, stored))
+    _warn_unread_windows(request.profile, book)
     return build_plan(book, inputs)
+
+
+def window_fields(profile: Profile) -> WindowFields | None:
+    """The owner fields the profile reads out-of-office windows from, if any."""
+    return None if profile.availability is None else profile.availability.window_fields
+
+
+def _warn_unread_windows(profile: Profile, book: Book) -> None:
+    """An owner field holding something that is no window (not a date, one day without
+    the other): the plan reads no window for that owner, and says so rather than guess."""
+    fields = window_fields(profile)
+    if fields is None:
+        return
+    for problem in field_problems(book.owners.values(), fields):
+        event(
+            "unread-availability",
+            f"profile {profile.name} availability: {problem}",
+            level=logging.WARNING,
+        )
 
 
 def previous_roles(profile: Profile, book: Book, stored: Mapping[str, str]) -> dict[str, Role]:
