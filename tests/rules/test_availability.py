@@ -425,6 +425,10 @@ def test_explain_shows_the_away_member_and_the_wait() -> None:
         "Waiting: route duo: the round robin turn is Ann's, away until 2026-07-03 (parental "
         "leave): the handoff waits for their return on 2026-07-04 (when_unavailable: wait)."
     ) in text
+    owner_text = explainer.explain_owner(explainer.book.owners["ann"])
+    assert (
+        "  away until 2026-07-03 (parental leave): no handoff reaches them before 2026-07-04"
+    ) in owner_text
 
 
 def test_a_run_warns_about_owner_fields_that_hold_no_window(
@@ -448,3 +452,33 @@ def test_a_run_warns_about_owner_fields_that_hold_no_window(
         "profile acme availability: owner ann@example.com: 'soon' is not a date (YYYY-MM-DD); "
         "no away window read for them"
     ]
+
+
+def test_apply_refuses_a_planned_change_to_an_owner_now_away_on_the_plan_date() -> None:
+    from roleSync.plan.recheck import refused_changes
+
+    book = book_of([JULY], 2, TEAM)
+    plan = plan_on(book, routing(team_route()), JULY, {})  # planned before the leave was known
+    assert [c.to_owner_id for c in plan.changes] == ["ann", "bob"]
+    roles = CompiledRoles(RolesFile.model_validate(ROLES))
+    now = CompiledRouting(
+        RoutingFile.model_validate(routing(team_route()) | {"availability": [LEAVE]})
+    )
+    assert refused_changes(plan, book, roles, now) == {
+        "d0-0": "re-checked before writing: target owner ann is away until 2026-07-03 "
+        "(availability); not written"
+    }
+    # From the profile's owner fields too; a day after the window nothing is refused.
+    fields_book = Book(
+        [
+            owner("hank"),
+            away_owner("ann", away_from="2026-07-01", away_until="2026-07-01"),
+            *TEAM[1:],
+        ],
+        list(book.accounts.values()),
+        book.deals,
+    )
+    plain = CompiledRouting(RoutingFile.model_validate(routing(team_route())))
+    assert set(refused_changes(plan, fields_book, roles, plain, None, FIELDS)) == {"d0-0"}
+    later = replace(plan, as_of=date(2026, 7, 4))
+    assert refused_changes(later, book, roles, now) == {}

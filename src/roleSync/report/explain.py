@@ -190,6 +190,8 @@ class Explainer:
         blocks = self.routing_file.blocks
         for handoff in blocks:
             lines.append(owner_handoff(owner, role, handoff, len(blocks) > 1))
+        if (window := self.away.get(owner.id)) is not None:
+            lines.append(f"  {window.describe()}: no handoff reaches them before {window.back_on}")
         picker = FarmerPicker(self.book, self.decisions, self.revenue, self.rotation, self.away)
         for route in self.routing.routes:
             # Who is in a pool, and in which order, does not depend on the account.

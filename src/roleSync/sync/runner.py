@@ -416,7 +416,7 @@ def apply_saved(
                 plan,
                 adapter,
                 book_accounts=len(book.accounts),
-                refused=refused_changes(plan, book, roles, routing, held),
+                refused=refused_changes(plan, book, roles, routing, held, window_fields(profile)),
                 refused_related=refused_related(plan, book),
                 mode="apply",
                 source=plan_path,
