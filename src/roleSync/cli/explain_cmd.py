@@ -62,7 +62,7 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
     from roleSync.rules.ruleset import load_rule_set
     from roleSync.sync.held import Held, held_roles
     from roleSync.sync.recorder import borrowed_state, stored_owners
-    from roleSync.sync.runner import open_adapter
+    from roleSync.sync.runner import open_adapter, window_fields
 
     rules = load_rule_set(rule_paths(args))  # before the pull: a broken file costs no calls
     as_of = args.as_of or today()
@@ -91,6 +91,7 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
         rules_digest=rules.digest,
         previous_roles=held.roles,
         pending_roles=held.pending,
+        availability=window_fields(profile),
     )
     texts = []
     account = explainer.find_account(args.subject)

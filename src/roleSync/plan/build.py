@@ -19,6 +19,7 @@ from roleSync.plan.document import PLAN_FORMAT, Plan
 from roleSync.plan.handoff_tasks import handoff_tasks
 from roleSync.plan.triggers import Event, Handoffs, plan_window
 from roleSync.plan.types import MetricWrite, OwnerRole, OwnershipChange, Skip, SkipCode
+from roleSync.rules.availability import WindowFields, away_owners
 from roleSync.rules.classify import CompiledRoles, RoleDecision, classify_owners
 from roleSync.rules.routing import CompiledRouting, FarmerPicker
 from roleSync.rules.schema import Handoff
@@ -53,6 +54,9 @@ class PlanInputs:
     # Owner id -> the role change the previous run's plan was counting days of
     # (`hysteresis: {days: N}`); empty: every count starts with this run.
     pending_roles: Mapping[str, PendingRole] = field(default_factory=dict)
+    # The owner fields holding out-of-office windows (the profile's `availability`), read
+    # with routing.yaml's `availability` list; None: only the list.
+    availability: WindowFields | None = None
 
 
 def _metric_values(
@@ -153,7 +157,9 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
     metrics = compute_role_metrics(book, inputs.as_of, window)
     decisions = _classified(book, metrics, inputs)
     facts = book.deal_facts(plan_window(inputs.as_of, window, inputs.routing.blocks))
-    picker = FarmerPicker(book, decisions, facts.revenue, inputs.rotation)
+    routing = inputs.routing
+    away = away_owners(book, routing.availability, inputs.availability, inputs.as_of)
+    picker = FarmerPicker(book, decisions, facts.revenue, inputs.rotation, away)
     due, counts = _due(book, inputs, decisions, facts)
     summary = {
         "accounts": len(book.accounts),
@@ -191,7 +197,9 @@ def build_plan(book: Book, inputs: PlanInputs) -> Plan:
             # A full route may pass the account on (`when_full: next_route`): `route` is
             # then the one that placed it.
             route, pick = picker.pick_overflowing(route, account)
-            if pick.owner is None:
+            if pick.owner is None and pick.back_on is not None:
+                skip(SkipCode.WAITING, pick.reason, route=route.id)
+            elif pick.owner is None:
                 # `route`: the last route tried, full (the report names full routes).
                 skip(SkipCode.NO_FARMER, pick.reason, route=route.id)
             else:

@@ -2,7 +2,8 @@
 
 A plan file can be old, or edited. Before anything is written, every ownership change
 is checked against the book as it is now and the rules as given to `apply`: the target
-must exist, be active, and belong to the pool of the route the change names, with the
+must exist, be active, not be away on the plan's date (routing.yaml `availability`, the
+profile's availability fields), and belong to the pool of the route the change names, with the
 role that pool asks for. A change that fails is reported with the reason and not written.
 
 Pure: the plan, the book and the compiled rules in; account id -> reason out.
@@ -16,6 +17,7 @@ from roleSync.metrics import compute_role_metrics
 from roleSync.model import Book, PendingRole, Role
 from roleSync.plan.document import Plan
 from roleSync.plan.types import RelatedChange, RelatedObject, related_key
+from roleSync.rules.availability import WindowFields, away_owners
 from roleSync.rules.classify import CompiledRoles, RoleDecision, classify_owners
 from roleSync.rules.routing import CompiledRoute, CompiledRouting
 from roleSync.rules.schema import RolePool
@@ -28,6 +30,7 @@ def refused_changes(
     routing: CompiledRouting,
     previous: Mapping[str, Role] | None = None,
     pending: Mapping[str, PendingRole] | None = None,
+    availability: WindowFields | None = None,
 ) -> dict[str, str]:
     """Account id -> why the change may not be written under the current book and rules.
     Owners are classified afresh as of the plan's date: a plan's own roles are a claim.
@@ -38,6 +41,7 @@ def refused_changes(
     metrics = compute_role_metrics(book, plan.as_of, roles.window_days)
     decisions = classify_owners(book, metrics, roles, previous, pending, plan.as_of)
     routes = {route.id: route for route in routing.routes}
+    away = away_owners(book, routing.availability, availability, plan.as_of)
     refused: dict[str, str] = {}
     for change in plan.changes:
         target = book.owners.get(change.to_owner_id)
@@ -46,6 +50,8 @@ def refused_changes(
             why = f"target owner {change.to_owner_id} no longer exists"
         elif not target.active:
             why = f"target owner {change.to_owner_id} is inactive"
+        elif (window := away.get(target.id)) is not None:
+            why = f"target owner {change.to_owner_id} is {window.describe()} (availability)"
         elif route is None:
             why = f"route {change.rule_id!r} is not in the current rules"
         else:

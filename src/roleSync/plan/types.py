@@ -154,6 +154,8 @@ class SkipCode:
     NO_ROUTE = "no-route"
     NO_FARMER = "no-eligible-farmer"
     MANUAL = "manual-reassignment"
+    # `when_unavailable: wait`: the member whose turn it is is away; routed after their return.
+    WAITING = "waiting-for-return"
 
 
 # Every code a plan's skip can carry: what `--fail-on` and a profile's `alerts.fail_on` name.
@@ -163,6 +165,7 @@ SKIP_CODES = (
     SkipCode.PENDING,
     SkipCode.LOCKED,
     SkipCode.MANUAL,
+    SkipCode.WAITING,
 )
 
 

@@ -27,6 +27,7 @@ from pydantic import (
 
 from roleSync.errors import Diagnostic, InputError, UsageError
 from roleSync.model import DealKind
+from roleSync.profile.availability import AvailabilitySection
 from roleSync.profile.common import (
     DEFAULT_DEAL_KINDS,
     DEFAULT_LIFECYCLE,
@@ -78,6 +79,9 @@ class Profile(StrictSection):
     metrics: MetricsSection = Field(default_factory=MetricsSection)
     guardrails: GuardrailsSection = Field(default_factory=GuardrailsSection)
     alerts: AlertsSection = Field(default_factory=AlertsSection)
+    # Out-of-office windows from owner fields (profile/availability.py); None: only the
+    # routing file's `availability` list.
+    availability: AvailabilitySection | None = None
     state: StateSection = Field(default_factory=StateSection)
     # How book health findings gate a run (see roleSync.health and docs/data-quality.md).
     data_quality: DataQualitySection = Field(default_factory=DataQualitySection)

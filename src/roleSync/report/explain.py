@@ -29,6 +29,7 @@ from roleSync.report.conditions import classification_trail, describe, metric_li
 from roleSync.report.explain_carried import carried_and_tasks
 from roleSync.report.explain_handoff import no_trigger, owner_handoff
 from roleSync.report.fmt import money_full
+from roleSync.rules.availability import WindowFields, away_owners
 from roleSync.rules.classify import CompiledRoles, RoleDecision
 from roleSync.rules.hold_days import switch_day
 from roleSync.rules.routing import (
@@ -124,6 +125,7 @@ class Explainer:
         rules_digest: str = "",
         previous_roles: Mapping[str, Role] | None = None,
         pending_roles: Mapping[str, PendingRole] | None = None,
+        availability: WindowFields | None = None,
     ) -> None:
         self.book = book
         self.roles_file = roles
@@ -142,8 +144,11 @@ class Explainer:
                 self.rotation,
                 previous_roles=dict(previous_roles or {}),
                 pending_roles=dict(pending_roles or {}),
+                availability=availability,
             ),
         )
+        # Who is away on the day, as the plan saw it: the pickers below replay its picks.
+        self.away = away_owners(book, self.routing.availability, availability, as_of)
         self.owner_roles = {o.owner_id: o for o in self.plan.owners}
         self.decisions = {
             o.owner_id: RoleDecision(o.owner_id, o.role, o.rule_id, o.reason, o.pending)
@@ -202,7 +207,9 @@ class Explainer:
         blocks = self.routing_file.blocks
         for handoff in blocks:
             lines.append(owner_handoff(owner, role, handoff, len(blocks) > 1))
-        picker = FarmerPicker(self.book, self.decisions, self.revenue, self.rotation)
+        if (window := self.away.get(owner.id)) is not None:
+            lines.append(f"  {window.describe()}: no handoff reaches them before {window.back_on}")
+        picker = FarmerPicker(self.book, self.decisions, self.revenue, self.rotation, self.away)
         for route in self.routing.routes:
             # Who is in a pool, and in which order, does not depend on the account.
             pool = picker.candidates(route, Account("-", "-", None))
@@ -369,7 +376,7 @@ class Explainer:
     def _replayed_picker(self, account: Account) -> tuple[FarmerPicker, int]:
         """The picker as it stood when build_plan reached this account: the plan's earlier
         handoffs (in plan order: oldest trigger first, then account id) replayed."""
-        picker = FarmerPicker(self.book, self.decisions, self.revenue, self.rotation)
+        picker = FarmerPicker(self.book, self.decisions, self.revenue, self.rotation, self.away)
         routes = self.routing.by_id
         blocks = self.routing_file.blocks
         roles = {o.owner_id: o.role for o in self.plan.owners}
@@ -437,6 +444,8 @@ class Explainer:
                 else "  Rotation: no earlier pick on this route, so the turn starts at the top."
             )
         pick = picker.pick(route, account)
+        if pick.back_on is not None:
+            return [*lines, f"  Waiting: {pick.reason}."]
         if pick.owner is None and route.overflow is not None:
             # when_full: next_route (FarmerPicker.pick_overflowing): a refused pick changed
             # nothing, so the next route's table is read from the same loads.

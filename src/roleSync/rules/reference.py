@@ -20,6 +20,7 @@ from pydantic_core import PydanticUndefined
 
 from roleSync.metrics import METRIC_HELP, METRIC_NAMES
 from roleSync.rules.loader import load_yaml_text, validate
+from roleSync.rules.reference_availability import AVAILABILITY_EXAMPLE, availability_section
 from roleSync.rules.reference_roles import hysteresis_section
 from roleSync.rules.schema import (
     ACCOUNT_EXTRA_PREFIX,
@@ -50,12 +51,12 @@ OPERATOR_HELP = {
 }
 STRATEGY_HELP = {
     "round_robin": "pool members in turn (sorted by email), continuing where the last run "
-    "left off; members that are inactive or at capacity are passed over",
+    "left off; members that are inactive, away or at capacity are passed over",
     "least_loaded": "the eligible member with the fewest accounts, or the least managed "
     "revenue with `balance_by: revenue`; ties go by email",
     "weighted": "members in proportion to `weights` (default 1 each), interleaved by a smooth "
-    "weighted rotation that continues where the last run left off; members that are inactive "
-    "or at capacity are passed over and the others share their turns",
+    "weighted rotation that continues where the last run left off; members that are inactive, "
+    "away or at capacity are passed over and the others share their turns",
 }
 
 EXAMPLES: dict[str, tuple[type[BaseModel], str]] = {
@@ -202,6 +203,7 @@ routes:
     assign: {pool: {role: farmer}}
 """,
     ),
+    "availability": (RoutingFile, AVAILABILITY_EXAMPLE),
 }
 TRIGGER_HELP = {
     "first_won_new_business": "the account's first won new-business deal; dated by its close date",
@@ -493,5 +495,7 @@ def markdown_reference() -> str:
         "```yaml",
         _checked_example("overflow").rstrip(),
         "```",
+        "",
+        *availability_section(_checked_example("availability")),
     ]
     return "\n".join(lines).rstrip() + "\n"

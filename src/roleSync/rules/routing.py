@@ -11,9 +11,12 @@ import math
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
 from roleSync.model import Account, Book, Owner, Role
+from roleSync.rules.availability import Window, waiting_reason
+from roleSync.rules.availability_schema import WhenUnavailable
 from roleSync.rules.classify import RoleDecision
 from roleSync.rules.codegen import Attribute, Lookup, Read, first_match
 from roleSync.rules.compile import Getter
@@ -84,6 +87,7 @@ class CompiledRoute:
     # last route (check warns: nothing to overflow to).
     overflow: Callable[[Account], CompiledRoute | None] | None = None
     classes: tuple[CompiledClass, ...] = ()
+    wait: bool = False  # `when_unavailable: wait`
 
 
 class CompiledRouting:
@@ -96,6 +100,7 @@ class CompiledRouting:
     def __init__(self, routing: RoutingFile) -> None:
         # The handoff blocks, tried in order (plan/triggers.py).
         self.blocks: tuple[Handoff, ...] = routing.blocks
+        self.availability = tuple(routing.availability)
         self.routes, self.route_for, self.source = _compile(routing.routes)
         # Blocks with their own `routes` (owner_left): block id -> their first-match.
         self._block_routes = {b.id: _compile(b.routes) for b in self.blocks if b.routes is not None}
@@ -146,7 +151,8 @@ def _compile(routes: list[Route]) -> tuple[tuple[CompiledRoute, ...], _RouteFor,
         overflow = None
         if route.when_full is WhenFull.NEXT_ROUTE and later:
             overflow = cast(_RouteFor, _first_match(routes[i + 1 :], later).function())
-        later = (CompiledRoute(route.id, route.assign, overflow, _classes(route)), *later)
+        wait = route.when_unavailable is WhenUnavailable.WAIT
+        later = (CompiledRoute(route.id, route.assign, overflow, _classes(route), wait), *later)
     generated = _first_match(routes, later)
     return later, cast(_RouteFor, generated.function()), generated.source
 
@@ -156,6 +162,8 @@ class Pick:
     owner: Owner | None
     # Why this farmer, or why none: shown in the plan, the report and `explain`.
     reason: str
+    # `when_unavailable: wait`: the day the member whose turn it is is back; None otherwise.
+    back_on: date | None = None
 
 
 def _money(value: float) -> str:
@@ -176,8 +184,12 @@ class FarmerPicker:
         roles: Mapping[str, RoleDecision],
         account_revenue: Mapping[str, float],
         rotation: Mapping[str, str],
+        away: Mapping[str, Window] | None = None,
     ) -> None:
         self._book = book
+        # Owner id -> their out-of-office window on the plan's day (availability.py).
+        self._away = dict(away or {})
+        self._away_routes: dict[str, bool] = {}  # route id -> a pool member is away
         self._roles = roles
         self._revenue = account_revenue
         # route id -> last owner id picked (round_robin) or scores (weighted.py)
@@ -284,13 +296,20 @@ class FarmerPicker:
         return None
 
     def _refusal(
-        self, owner: Owner, route: CompiledRoute, account: Account, current_owner_id: str | None
+        self,
+        owner: Owner,
+        route: CompiledRoute,
+        account: Account,
+        current_owner_id: str | None,
+        away: bool = True,
     ) -> str | None:
         assign = route.assign
         if not owner.active:
             return "inactive"
         if owner.id == current_owner_id:
             return "current owner"
+        if away and owner.id in self._away:
+            return self._away[owner.id].describe()
         cap = assign.capacity
         if (
             cap is not None
@@ -321,10 +340,11 @@ class FarmerPicker:
             self._scan
             or assign.strategy is Strategy.WEIGHTED
             or any(cls.matches(account) for cls in route.classes)
+            or self._has_away(route, pool)
         ):
             # weighted adds to every member's score on each pick: linear anyway. Class
-            # caps are per account: the indexes do not know them, so an account in a
-            # capped class is picked by the linear scan.
+            # caps are per account, windows per owner: the indexes know neither, so an
+            # account in a capped class, or a pool with someone away, takes the scan.
             return self._pick_by_scan(route, pool, account)
         cap = assign.capacity
         max_revenue = None if cap is None else cap.max_revenue
@@ -356,7 +376,8 @@ class FarmerPicker:
         A refused pick changes no load or rotation, so trying on is side-effect free."""
         full: list[str] = []
         pick = self.pick(route, account)
-        while pick.owner is None and route.overflow is not None:
+        # A route waiting for an away member (`when_unavailable: wait`) is not full.
+        while pick.owner is None and pick.back_on is None and route.overflow is not None:
             full.append(f"route {route.id} ({pick.reason.removeprefix(f'route {route.id}: ')})")
             later = route.overflow(account)
             if later is None:
@@ -369,20 +390,23 @@ class FarmerPicker:
             pick = self.pick(route, account)
         if not full:
             return route, pick
-        if pick.owner is None:
+        if pick.owner is None and pick.back_on is None:
             full.append(f"route {route.id} ({pick.reason.removeprefix(f'route {route.id}: ')})")
             return route, Pick(
                 None, f"every route tried is full (when_full: next_route): {'; '.join(full)}"
             )
         passed = "; ".join(full)
-        return route, Pick(pick.owner, f"{pick.reason}; overflowed here past full {passed}")
+        reason = f"{pick.reason}; overflowed here past full {passed}"
+        return route, Pick(pick.owner, reason, pick.back_on)
 
     def _pick_by_scan(self, route: CompiledRoute, pool: list[Owner], account: Account) -> Pick:
         """The linear pick: every member's refusal, then the next in turn, the lightest or
         the weighted turn of the eligible. For weighted routes, and for every route while
         revenue is not finite (see `_scan`)."""
         assign = route.assign
-        refusals = [self._refusal(o, route, account, account.owner_id) for o in pool]
+        # `wait`: an away member keeps their turn; the pick below holds the handoff.
+        away = not route.wait
+        refusals = [self._refusal(o, route, account, account.owner_id, away) for o in pool]
         eligible = [o for o, why in zip(pool, refusals, strict=True) if why is None]
         if not eligible:
             counts = Counter(why for why in refusals if why is not None)
@@ -391,17 +415,40 @@ class FarmerPicker:
             start = self._turn_start(route.id)
             turns = ((start + step) % len(pool) for step in range(len(pool)))
             position = next(p for p in turns if refusals[p] is None)
+            if (held := self._held(route, pool[position], "the round robin turn")) is not None:
+                return held
             chosen, why = self._next_in_turn(route.id, pool, position, start)
         elif assign.strategy is Strategy.WEIGHTED:
+            turn = self.weighted(route).peek([p for p, w in enumerate(refusals) if w is None])
+            if (held := self._held(route, pool[turn], "the weighted turn")) is not None:
+                return held
             chosen, why = self._weighted_turn(route, pool, refusals)
         else:
             if assign.balance_by is BalanceBy.REVENUE:
                 chosen = min(eligible, key=lambda o: (self.revenue.get(o.id, 0.0), o.email, o.id))
             else:
                 chosen = min(eligible, key=lambda o: (self.accounts.get(o.id, 0), o.email, o.id))
+            if (held := self._held(route, chosen, "the lightest book")) is not None:
+                return held
             why = self._least_loaded(assign.balance_by, chosen, len(eligible))
         self._take(chosen, account)
         return Pick(chosen, f"route {route.id}: {why}")
+
+    def _has_away(self, route: CompiledRoute, pool: list[Owner]) -> bool:
+        known = self._away_routes.get(route.id)
+        if known is None:
+            known = self._away_routes[route.id] = any(o.id in self._away for o in pool)
+        return known
+
+    def _held(self, route: CompiledRoute, owner: Owner, turn: str) -> Pick | None:
+        """`when_unavailable: wait` and the member the strategy picks is away: a pick with
+        no owner, changing no load or rotation, so the turn is still theirs next run."""
+        window = self._away.get(owner.id) if route.wait else None
+        if window is None:
+            return None
+        return Pick(
+            None, f"route {route.id}: {waiting_reason(owner, window, turn)}", window.back_on
+        )
 
     def _turn_start(self, route_id: str) -> int:
         """Where the rotation resumes: after the last pick, or at the top if there was

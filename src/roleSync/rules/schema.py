@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from roleSync.metrics import METRIC_NAMES
 from roleSync.model import DealKind
+from roleSync.rules.availability_schema import Away, WhenUnavailable
 from roleSync.rules.carry_schema import Carry
 from roleSync.rules.handoff_keys import check_handoff_keys
 from roleSync.rules.task_schema import HandoffTasks
@@ -452,6 +453,12 @@ class Route(_Strict):
     """What happens when no pool member can take the account (all at capacity, inactive or
     its current owner): skip (the default: the account is skipped as no-eligible-farmer)
     or next_route (it is tried on the next route below this one whose `when` matches)."""
+    when_unavailable: WhenUnavailable = WhenUnavailable.SKIP
+    """What happens when the member the strategy would pick is away (routing.yaml
+    `availability`, or the profile's `availability` fields): skip (the default: they are
+    passed over and the next eligible member takes the account) or wait (the account stays
+    with its owner, skipped as waiting-for-return, and is routed on the first run after they
+    are back; the turn stays theirs, so later accounts of the route queue behind it)."""
     assign: Assign
     """Who receives the account."""
 
@@ -470,6 +477,11 @@ class RoutingFile(_Strict):
     (within its age limit) and whose `from_roles` take its owner decides."""
     routes: list[Route] = Field(min_length=1)
     """Routes, tried in order; the first match wins."""
+    availability: list[Away] = Field(default_factory=list)
+    """Out-of-office windows, e.g. `[{owner: ana@example.com, from: 2026-07-01, until:
+    2026-07-21, reason: parental leave}]`: inside a window (both days included) the owner
+    receives no handoff; routes pass over them, or wait with `when_unavailable: wait`.
+    Several windows per owner are fine if they do not overlap."""
 
     @model_validator(mode="after")
     def _one_way(self) -> RoutingFile:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from roleSync.errors import Diagnostic, Severity
 from roleSync.model import Owner
+from roleSync.rules.availability_check import availability_problems
 from roleSync.rules.carry_check import carry_pull_problems
 from roleSync.rules.compile import comparisons
 from roleSync.rules.handoff_check import Mappings, handoff_problems, located_blocks
@@ -361,6 +362,10 @@ def routing_problems(
     )
     problems += handoff_problems(loaded, routing, context.mappings)
     problems += carry_pull_problems(loaded, routing, context.mappings)
+    problems += availability_problems(loaded, routing, context.owners)
+    for index, away in enumerate(routing.availability):
+        loc: Loc = ("availability", index, "owner")
+        problems += _owner_problems(loaded, away.owner, loc, context)
     for block, loc in located_blocks(routing):
         own = [(route.id, route.when) for route in block.routes or ()]
         problems += _rule_list_problems(

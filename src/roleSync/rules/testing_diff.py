@@ -86,10 +86,13 @@ class PlanView:
         return f"not handed off: {self.who(owner.id)} is {role.value}, not in handoff.from_roles"
 
     def route_of(self, account_id: str) -> str | None:
-        """The route that moved the account, or that found no eligible farmer for it."""
+        """The route that moved the account, or that found no eligible farmer for it, or
+        that holds it waiting for an away member."""
         if (change := self.changes.get(account_id)) is not None:
             return change.rule_id
         skip = self.skips.get(account_id)
+        if skip is not None and skip.code == SkipCode.WAITING:
+            return skip.route
         if skip is not None and skip.code == SkipCode.NO_FARMER:
             account = self.book.accounts[account_id]
             route = self.routing.route_in(self._block_of(account), account)

@@ -141,6 +141,7 @@ class SkipCodeName(StrEnum):
     # Needs the audit log of earlier runs, which a rule test does not have: listed so
     # the names stay those of the plan.
     MANUAL = "manual-reassignment"
+    WAITING = "waiting-for-return"
 
 
 class SkipSpec(_Strict):
@@ -204,7 +205,7 @@ class Expectations(_Strict):
         default=None,
         description="Owner -> the classification rule that decided their role (null: none "
         "matched; `override`: an override); account -> the route that moved it, or that found "
-        "no eligible farmer (null: no route involved).",
+        "no eligible farmer or waits for an away member (null: no route involved).",
     )
     handoff_ids: dict[AccountRef, StrictStr | None] | None = Field(
         default=None,

@@ -57,12 +57,20 @@ class WeightedRotation:
         self.total: Score = sum(self.weights)
         self.scores = decode(state, self.ids)
 
-    def pick(self, eligible: Sequence[int]) -> int:
-        """The position that receives the next account, among the eligible positions."""
+    def peek(self, eligible: Sequence[int]) -> int:
+        """The position `pick` would choose, changing no score (a route waiting for an
+        away member must leave the rotation as it stands)."""
         scores, weights = self.scores, self.weights
+        return max(eligible, key=lambda p: (scores[p] + weights[p], -p))
+
+    def pick(self, eligible: Sequence[int]) -> int:
+        """The position that receives the next account, among the eligible positions.
+        Members not eligible (away, at capacity) gain nothing: a member back from leave
+        finds the score they left with, not a backlog of turns."""
+        scores, weights = self.scores, self.weights
+        chosen = self.peek(eligible)
         for position in eligible:
             scores[position] += weights[position]
-        chosen = max(eligible, key=lambda p: (scores[p], -p))
         scores[chosen] -= sum(weights[p] for p in eligible)
         return chosen
 

@@ -17,6 +17,7 @@ from roleSync.adapters.base import Adapter, RelatedBudget
 from roleSync.adapters.local import LocalAdapter
 from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
 from roleSync.health import BookHealth, gate
+from roleSync.model import Book
 from roleSync.plan import Plan, PlanInputs, build_plan
 from roleSync.plan.carry import pull_window
 from roleSync.plan.document import duplicate_entries, key_position
@@ -25,6 +26,7 @@ from roleSync.plan.triggers import plan_window
 from roleSync.plan.types import related_key
 from roleSync.profile import Profile
 from roleSync.report.progress import NO_PROGRESS, Progress, watching
+from roleSync.rules.availability import WindowFields, field_problems
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.routing import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
@@ -112,6 +114,7 @@ def make_plan(
         rotation=rotation,
         handed_off=handed_off,
         metric_fields=dict(request.profile.metrics.fields) if request.profile.metrics.write else {},
+        availability=window_fields(request.profile),
     )
     _warn_not_pulled(request.profile, inputs.routing.blocks)
     local = request.profile.kind == "local"
@@ -133,7 +136,27 @@ def make_plan(
     if hold:
         held = held_roles(request.profile, book, stored)
         inputs = replace(inputs, previous_roles=held.roles, pending_roles=held.pending)
+    _warn_unread_windows(request.profile, book)
     return build_plan(book, inputs)
+
+
+def window_fields(profile: Profile) -> WindowFields | None:
+    """The owner fields the profile reads out-of-office windows from, if any."""
+    return None if profile.availability is None else profile.availability.window_fields
+
+
+def _warn_unread_windows(profile: Profile, book: Book) -> None:
+    """An owner field holding something that is no window (not a date, one day without
+    the other): the plan reads no window for that owner, and says so rather than guess."""
+    fields = window_fields(profile)
+    if fields is None:
+        return
+    for problem in field_problems(book.owners.values(), fields):
+        event(
+            "unread-availability",
+            f"profile {profile.name} availability: {problem}",
+            level=logging.WARNING,
+        )
 
 
 def _warn_not_pulled(profile: Profile, blocks: Sequence[Handoff]) -> None:
@@ -377,7 +400,9 @@ def apply_saved(
                 plan,
                 adapter,
                 book_accounts=len(book.accounts),
-                refused=refused_changes(plan, book, roles, routing, held.roles, held.pending),
+                refused=refused_changes(
+                    plan, book, roles, routing, held.roles, held.pending, window_fields(profile)
+                ),
                 refused_related=refused_related(plan, book),
                 mode="apply",
                 source=plan_path,
