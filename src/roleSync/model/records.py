@@ -46,6 +46,9 @@ class Owner:
     # What the CRM currently holds in the role-metric destination fields, so that a
     # plan only writes metrics that changed.
     recorded: Mapping[str, FieldValue] = field(default_factory=dict, compare=False)
+    # Extra owner fields mapped by the connector profile, addressable in routes as
+    # `owner.fields.<name>` (territory) and read for availability windows.
+    fields: Mapping[str, FieldValue] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
