@@ -16,6 +16,7 @@ from builders import AS_OF, ROLES, account, inputs, routing, won
 from roleSync.cli import main
 from roleSync.model import Account, Book, DealKind, Owner
 from roleSync.plan import Plan, SkipCode, build_plan
+from roleSync.plan.recheck import refused_changes
 from roleSync.report.explain import Explainer
 from roleSync.rules.schema import RolesFile, RoutingFile
 from roleSync.rules.territory import Territory, owner_values, text_of
@@ -212,6 +213,19 @@ def test_a_full_territory_overflows_to_the_next_route() -> None:
     plan = build_plan(farmers_book(["EMEA"]), inputs(routing(first, anyone)))
     assert moves(plan) == {"c0": "finn"}
     assert "overflowed here past full route regional" in plan.changes[0].reason
+
+
+def test_apply_recheck_refuses_a_target_no_longer_covering_the_account() -> None:
+    plan_inputs = inputs(routing(territory_route()))
+    plan = build_plan(farmers_book(["EMEA", "EMEA"]), plan_inputs)
+    assert moves(plan) == {"c0": "ella", "c1": "emma"}
+    # by apply, emma covers AMER only (an edit in the CRM): her change is not written
+    moved = farmers_book(["EMEA", "EMEA"], {**FARMERS, "emma": "AMER"})
+    refused = refused_changes(plan, moved, plan_inputs.roles, plan_inputs.routing)
+    assert refused == {
+        "c1": "re-checked before writing: target owner emma is outside territory (region "
+        "EMEA not in AMER) of route 'regional'; not written"
+    }
 
 
 def test_explain_shows_each_member_outside_the_territory() -> None:
