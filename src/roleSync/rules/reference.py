@@ -485,6 +485,8 @@ def _territory_section() -> list[str]:
         "as `<route id>@<territory>`), so members of one region share its accounts in "
         "turn whatever the other regions receive. Capacity, weights and least_loaded count "
         "as usual among the members inside. Territory routes pick by a scan of the pool. "
+        "`apply` re-checks each change: a target that no longer covers the account (its "
+        "regions or the account's region edited since the plan) is not written. "
         "`check` refuses a name that is no account field or not `owner.fields.<name>`, and "
         "with `-c PROFILE` an extra name the profile does not map, each with a "
         "did-you-mean.",
