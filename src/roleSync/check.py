@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from roleSync.errors import Diagnostic, InputError, Severity
@@ -62,15 +63,22 @@ def context_from_profile(path: Path) -> CheckContext:
         profile.unpulled_related(),
         f"{profile.kind}.pull",
     )
+    owner_fields, owner_section = profile.owner_fields()
+    context = CheckContext(
+        account_fields=fields,
+        mappings=mappings,
+        owner_fields=owner_fields,
+        owner_section=owner_section,
+    )
     if profile.kind != "local" or not profile.book_path.is_file():
-        return CheckContext(account_fields=fields, mappings=mappings)
+        return context
     from roleSync.adapters.local import LocalAdapter
 
     with LocalAdapter(profile) as adapter:
         owners = adapter.owners()  # not pull(): a big book's deals are not needed here
     by_key = {o.id: o for o in owners}
     by_key.update({o.email.casefold(): o for o in owners if o.email})
-    return CheckContext(account_fields=fields, owners=by_key, mappings=mappings)
+    return replace(context, owners=by_key)
 
 
 # Without a profile, handoff triggers are checked against the stock mappings.

@@ -19,7 +19,13 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from roleSync.adapters.local_store import BookError, book_failure, snapshot, tables_of
+from roleSync.adapters.local_store import (
+    BookError,
+    book_failure,
+    owner_columns,
+    snapshot,
+    tables_of,
+)
 from roleSync.model import Account, Book, Contact, Deal, DealWindow, FieldValue, Owner, Task
 from roleSync.profile import Profile
 
@@ -61,6 +67,8 @@ def read_owners(conn: sqlite3.Connection, path: Path) -> list[Owner]:
     """The owners alone, for callers that need no account or deal."""
     try:
         return _read_owners(conn)
+    except BookError as exc:
+        raise BookError(f"{path}: {exc}") from None
     except (ValueError, sqlite3.DatabaseError) as exc:
         raise book_failure(path, "cannot read book", exc) from None
 
@@ -91,17 +99,25 @@ def _read_owners(conn: sqlite3.Connection) -> list[Owner]:
     recorded: dict[str, dict[str, FieldValue]] = {}
     for owner_id, name, value in conn.execute("SELECT owner_id, name, value FROM owner_fields"):
         recorded.setdefault(owner_id, {})[name] = json.loads(value)
-    return [
-        Owner(
-            id=row[0],
-            name=row[1],
-            email=row[2],
-            title=row[3],
-            active=bool(row[4]),
-            recorded=recorded.get(row[0], {}),
+    # A book written before extra owner fields has no such column: no owner has any.
+    extra = ", fields" if "fields" in owner_columns(conn) else ", '{}'"
+    owners = []
+    for row in conn.execute(f"SELECT id, name, email, title, active{extra} FROM owners"):
+        fields = {} if row[5] == "{}" else json.loads(row[5])
+        if not isinstance(fields, dict):
+            raise BookError(f"owner {row[0]!r}: fields are not a JSON object")
+        owners.append(
+            Owner(
+                id=row[0],
+                name=row[1],
+                email=row[2],
+                title=row[3],
+                active=bool(row[4]),
+                recorded=recorded.get(row[0], {}),
+                fields=fields,
+            )
         )
-        for row in conn.execute("SELECT id, name, email, title, active FROM owners")
-    ]
+    return owners
 
 
 def _read_accounts(conn: sqlite3.Connection, profile: Profile) -> list[Account]:

@@ -14,7 +14,8 @@ _CORE_TABLES = (
         name TEXT NOT NULL DEFAULT '',
         email TEXT NOT NULL DEFAULT '',
         title TEXT NOT NULL DEFAULT '',
-        active INTEGER NOT NULL DEFAULT 1
+        active INTEGER NOT NULL DEFAULT 1,
+        fields TEXT NOT NULL DEFAULT '{}'     -- JSON object of extra owner fields
     )""",
     """CREATE TABLE accounts (
         id TEXT PRIMARY KEY,
@@ -79,6 +80,9 @@ TASK_COLUMNS_ADDED = (
     ("body", "TEXT NOT NULL DEFAULT ''"),
     ("rolesync_key", "TEXT"),
 )
+# Columns of `owners` added after books were written, likewise: extra owner fields
+# (territory). Readers take a book without the column as owners without extra fields.
+OWNER_COLUMNS_ADDED = (("fields", "TEXT NOT NULL DEFAULT '{}'"),)
 _RELATED_INDEXES = (
     "CREATE INDEX contacts_by_account ON contacts (account_id)",
     "CREATE INDEX contacts_by_owner ON contacts (owner_id)",

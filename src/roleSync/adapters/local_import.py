@@ -36,6 +36,7 @@ from roleSync.adapters.import_worker import PARALLEL_FROM, RowBatches, worth_a_p
 from roleSync.adapters.local_store import (
     RELATED_TABLES,
     BookError,
+    add_owner_columns,
     add_related_tables,
     create_tables,
     finish_schema,
@@ -228,6 +229,9 @@ def _merge(
             if any(staging.columns.get(entity) for entity in RELATED_TABLES):
                 # A book written before contacts and tasks existed gets their tables now.
                 add_related_tables(conn)
+            if "fields" in staging.columns.get("owners", ()):
+                # A book written before extra owner fields gets their column now.
+                add_owner_columns(conn)
             for entity, columns in staging.columns.items():
                 if not columns:
                     continue

@@ -18,6 +18,7 @@ from roleSync.adapters.book_schema import (
     BOOK_INDEXES,
     BOOK_TABLES,
     INDEXES,
+    OWNER_COLUMNS_ADDED,
     RELATED_INDEXES,
     RELATED_TABLES,
     RELATED_TABLES_SQL,
@@ -180,12 +181,28 @@ def add_related_tables(conn: sqlite3.Connection) -> None:
         if name not in have:
             # Constants of book_schema: ALTER TABLE takes no placeholders.
             conn.execute(f"ALTER TABLE main.tasks ADD COLUMN {name} {definition}")
+    add_owner_columns(conn)
     for statement in RELATED_INDEXES:
         conn.execute(
             statement.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS main.", 1).replace(
                 "CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX IF NOT EXISTS main.", 1
             )
         )
+
+
+def add_owner_columns(conn: sqlite3.Connection) -> None:
+    """Give an owners table written before extra owner fields its `fields` column,
+    inside the caller's write transaction; a no-op on a book that has it."""
+    have = owner_columns(conn)
+    for name, definition in OWNER_COLUMNS_ADDED:
+        if name not in have:
+            # Constants of book_schema: ALTER TABLE takes no placeholders.
+            conn.execute(f"ALTER TABLE main.owners ADD COLUMN {name} {definition}")
+
+
+def owner_columns(conn: sqlite3.Connection) -> frozenset[str]:
+    """The columns of the book's owners table (an old book's has no `fields`)."""
+    return frozenset(str(row[1]) for row in conn.execute("PRAGMA main.table_info(owners)"))
 
 
 def has_task_keys(conn: sqlite3.Connection) -> bool:
@@ -272,7 +289,8 @@ def write_book(
     """Create the book at `path`, or replace the contents of the book there, atomically.
 
     Deal kinds are stored as their canonical value (NULL when None), which every
-    profile maps back to itself; `Owner.recorded` goes to owner_fields. Accounts and
+    profile maps back to itself; `Owner.recorded` goes to owner_fields (and
+    `Owner.fields` to the owners' `fields` column). Accounts and
     deals are written as they are iterated, so a generator of millions costs no memory.
     """
     owners = list(owners)
@@ -288,8 +306,12 @@ def write_book(
             conn.execute("DELETE FROM accounts")
             conn.execute("DELETE FROM owners")
             conn.executemany(
-                "INSERT INTO owners (id, name, email, title, active) VALUES (?, ?, ?, ?, ?)",
-                [(o.id, o.name, o.email, o.title, int(o.active)) for o in owners],
+                "INSERT INTO owners (id, name, email, title, active, fields) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (o.id, o.name, o.email, o.title, int(o.active), encode_json(dict(o.fields)))
+                    for o in owners
+                ],
             )
             conn.executemany(
                 "INSERT INTO owner_fields (owner_id, name, value) VALUES (?, ?, ?)",

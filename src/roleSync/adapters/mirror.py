@@ -69,6 +69,8 @@ class OwnerRow:
     active: bool
     # Role-metric destination fields as the CRM holds them: the plan compares with these.
     fields: Mapping[str, FieldValue] = field(default_factory=dict)
+    # Extra owner fields the profile maps (Owner.fields: territory), by roleSync's name.
+    extra: Mapping[str, FieldValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +155,12 @@ def _insert(conn: sqlite3.Connection, table: Table, rows: Iterable[Row]) -> None
     if table == "owners":
         owners = [r for r in rows if isinstance(r, OwnerRow)]
         conn.executemany(
-            "INSERT OR REPLACE INTO owners (id, name, email, title, active) VALUES (?, ?, ?, ?, ?)",
-            [(o.id, o.name, o.email, o.title, int(o.active)) for o in owners],
+            "INSERT OR REPLACE INTO owners (id, name, email, title, active, fields) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (o.id, o.name, o.email, o.title, int(o.active), encode_json(dict(o.extra)))
+                for o in owners
+            ],
         )
         conn.executemany("DELETE FROM owner_fields WHERE owner_id = ?", [(o.id,) for o in owners])
         conn.executemany(

@@ -4,7 +4,8 @@ A plan file can be old, or edited. Before anything is written, every ownership c
 is checked against the book as it is now and the rules as given to `apply`: the target
 must exist, be active, not be away on the plan's date (routing.yaml `availability`, the
 profile's availability fields), and belong to the pool of the route the change names, with the
-role that pool asks for. A change that fails is reported with the reason and not written.
+role that pool asks for (and, on a territory route, cover the account's territory). A change
+that fails is reported with the reason and not written.
 
 Pure: the plan, the book and the compiled rules in; account id -> reason out.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from roleSync.metrics import compute_role_metrics
-from roleSync.model import Book, PendingRole, Role
+from roleSync.model import Account, Book, Owner, PendingRole, Role
 from roleSync.plan.document import Plan
 from roleSync.plan.types import RelatedChange, RelatedObject, related_key
 from roleSync.rules.availability import WindowFields, away_owners
@@ -55,7 +56,11 @@ def refused_changes(
         elif route is None:
             why = f"route {change.rule_id!r} is not in the current rules"
         else:
-            why = _not_in_pool(route, change.to_owner_id, book, decisions) or ""
+            why = (
+                _not_in_pool(route, change.to_owner_id, book, decisions)
+                or _outside(route, target, book.accounts.get(change.account_id))
+                or ""
+            )
         if why:
             refused[change.account_id] = f"re-checked before writing: {why}; not written"
     return refused
@@ -79,6 +84,17 @@ def _not_in_pool(
     if owner_id not in members:
         return f"target owner {owner_id} is not in the pool of route {route.id!r}"
     return None
+
+
+def _outside(route: CompiledRoute, target: Owner, account: Account | None) -> str | None:
+    """A territory route (`assign.match`): the target must cover the account now; the
+    account's region or the owner's regions may have changed since the plan was made."""
+    if route.territory is None or account is None:
+        return None
+    refusal = route.territory.refusal(target, account)
+    return (
+        None if refusal is None else f"target owner {target.id} is {refusal} of route {route.id!r}"
+    )
 
 
 def refused_related(plan: Plan, book: Book) -> dict[str, str]:

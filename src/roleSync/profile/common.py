@@ -30,7 +30,8 @@ FieldName = Annotated[
     str,
     Field(
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
-        description="Name of an extra account field, used in rules as account.fields.<name>.",
+        description="Name of an extra field, used in rules as account.fields.<name> "
+        "(account fields) or owner.fields.<name> (owner fields).",
     ),
 ]
 Destination = Annotated[

@@ -98,6 +98,10 @@ class HubSpotSection(StrictSection):
     # A PEM bundle to trust (corporate TLS inspection), relative to the profile.
     ca_bundle: str | None = Field(default=None, min_length=1)
     properties: HubSpotProperties = Field(default_factory=HubSpotProperties)
+    # Extra owner fields (rules: owner.fields.<name>), e.g. {regions: sales_regions}. Owners
+    # hold no properties: these are properties of each owner's record in the users object
+    # (matched by hs_internal_user_id); a multiple-checkboxes value reads "EMEA;APAC".
+    owner_properties: dict[FieldName, HubSpotProperty] = Field(default_factory=dict)
     deal_type_property: HubSpotProperty = "dealtype"
     # Property group `rolesync setup` creates properties in; default: the object's
     # stock group (companyinformation, userinformation).

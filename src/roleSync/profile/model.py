@@ -210,6 +210,15 @@ class Profile(StrictSection):
             self._stage_table = table
         return table[1].get(key)
 
+    def owner_fields(self) -> tuple[frozenset[str], str]:
+        """The extra owner fields this profile maps (rules: owner.fields.<name>), and the
+        key that maps them, for messages."""
+        if self.salesforce is not None:
+            return frozenset(self.salesforce.owner_fields), "salesforce.owner_fields"
+        if self.hubspot is not None:
+            return frozenset(self.hubspot.owner_properties), "hubspot.owner_properties"
+        return frozenset(self.import_.owners.fields), "import.owners.fields"
+
     def unpulled_related(self) -> frozenset[str]:
         """The related objects ("contacts", "tasks") a CRM profile does not pull, so a
         handoff carrying them would move none; empty for a local book, which holds them."""

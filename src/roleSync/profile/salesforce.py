@@ -68,6 +68,9 @@ class SalesforceSection(StrictSection):
     # NAME of an environment variable that, when set, overrides ca_bundle.
     ca_bundle_env: EnvName | None = None
     fields: SalesforceFields = Field(default_factory=SalesforceFields)
+    # Extra User fields (rules: owner.fields.<name>), e.g. {regions: Sales_Regions__c}; a
+    # multi-select picklist arrives as "EMEA;APAC", the list a territory `in` reads.
+    owner_fields: dict[FieldName, SalesforceField] = Field(default_factory=dict)
     opportunity_type_field: SalesforceField = "Type"
     # Above this many ownership changes, Bulk API 2.0 instead of sObject Collections.
     bulk_threshold: int = Field(default=2000, ge=1)

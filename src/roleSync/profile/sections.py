@@ -52,6 +52,8 @@ class OwnerColumns(StrictSection):
     email: Column | None = "email"
     title: Column | None = "title"
     active: Column | None = "active"
+    # Extra owner fields (rules: owner.fields.<name>), e.g. {regions: Sales Regions}.
+    fields: dict[FieldName, Column] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod

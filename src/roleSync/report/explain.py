@@ -83,6 +83,10 @@ def describe_assign(assign: Assign) -> str:
         caps.append(f"at most {assign.capacity.max_accounts} accounts each")
     if assign.capacity is not None and assign.capacity.max_revenue is not None:
         caps.append(f"at most {money_full(assign.capacity.max_revenue)} revenue each")
+    if assign.match:
+        # Territory (`match`): one rotation per territory, members outside it passed over.
+        parts = (f"{m.account} {m.op.value} {m.owner}" for m in assign.match)
+        caps.append(f"territory: {' and '.join(parts)}")
     return f"pool: {members}; {how}" + (f"; {', '.join(caps)}" if caps else "")
 
 
@@ -406,7 +410,9 @@ class Explainer:
             f"  Loads once the {replayed} handoff(s) this plan makes before it are counted "
             "(oldest trigger first):",
         ]
-        last = picker.rotation.get(route.id)
+        # A territory route keeps one rotation per territory (rules/territory.py).
+        last = picker.rotation.get(picker.rotation_key(route, account))
+        on = "in this territory" if route.territory is not None else "on this route"
         rows = [
             [
                 str(turn),
@@ -414,7 +420,7 @@ class Explainer:
                 str(picker.accounts.get(o.id, 0)),
                 money_full(picker.revenue.get(o.id, 0.0)),
                 ("eligible" if refusal is None else f"ineligible: {refusal}")
-                + ("; picked last on this route" if o.id == last else ""),
+                + (f"; picked last {on}" if o.id == last else ""),
             ]
             for turn, (o, refusal) in enumerate(pool, start=1)
         ]
@@ -439,9 +445,9 @@ class Explainer:
         elif assign.strategy is Strategy.ROUND_ROBIN:
             after = next((o.name for o, _ in pool if o.id == last), None)
             lines.append(
-                f"  Rotation: the last pick on this route was {after}; the turn goes on from there."
+                f"  Rotation: the last pick {on} was {after}; the turn goes on from there."
                 if after
-                else "  Rotation: no earlier pick on this route, so the turn starts at the top."
+                else f"  Rotation: no earlier pick {on}, so the turn starts at the top."
             )
         pick = picker.pick(route, account)
         if pick.back_on is not None:

@@ -35,6 +35,7 @@ from roleSync.rules.schema import (
     RoutingFile,
 )
 from roleSync.rules.task_template import PLACEHOLDERS
+from roleSync.rules.territory_schema import OWNER_EXTRA_PREFIX
 
 SCHEMA_ID = "https://rolesync.dev/schema/rules-v1.json"
 
@@ -204,6 +205,20 @@ routes:
 """,
     ),
     "availability": (RoutingFile, AVAILABILITY_EXAMPLE),
+    "territory": (
+        RoutingFile,
+        """\
+version: 1
+kind: routing
+routes:
+  - id: regional-farmers        # each customer to a farmer of its region
+    assign:
+      pool: {role: farmer}
+      match:                    # all must hold for a member to receive the account
+        - {account: account.region, owner: owner.fields.regions, op: in}   # EMEA;APAC
+        - {account: account.fields.language, owner: owner.fields.language} # op eq
+""",
+    ),
 }
 TRIGGER_HELP = {
     "first_won_new_business": "the account's first won new-business deal; dated by its close date",
@@ -420,6 +435,40 @@ def _handoffs_section() -> list[str]:
     ]
 
 
+def _territory_section() -> list[str]:
+    return [
+        "### Territory",
+        "",
+        "A route's `assign.match` keeps each account among the pool members whose own "
+        "fields match it: the account's region equals the owner's (`op: eq`), or is one of "
+        "the owner's regions (`op: in`). Owner fields are the extra fields the connector "
+        "profile maps (`import.owners.fields`, `salesforce.owner_fields`, "
+        "`hubspot.owner_properties`), named `owner.fields.<name>`; a list is one text "
+        "separated by `;` (`EMEA;APAC`, as Salesforce multi-select picklists and HubSpot "
+        "checkboxes send it). Text compares case-insensitively with surrounding blanks "
+        "ignored, and a blank value on either side never matches: an account without a "
+        "region goes to nobody, an owner without regions covers none. Members outside the "
+        "territory are passed over with a reason such as `outside territory (region EMEA "
+        "not in AMER, LATAM)`, shown by `rolesync explain ACCOUNT`; when nobody is left "
+        "the account is skipped as `no-eligible-farmer`, the reason counting them (`4 "
+        "outside territory (region MEA)`), or with `when_full: next_route` it goes on to "
+        "the next route. Round robin keeps one rotation per territory (the state is kept "
+        "as `<route id>@<territory>`), so members of one region share its accounts in "
+        "turn whatever the other regions receive. Capacity, weights and least_loaded count "
+        "as usual among the members inside. Territory routes pick by a scan of the pool. "
+        "`apply` re-checks each change: a target that no longer covers the account (its "
+        "regions or the account's region edited since the plan) is not written. "
+        "`check` refuses a name that is no account field or not `owner.fields.<name>`, and "
+        "with `-c PROFILE` an extra name the profile does not map, each with a "
+        "did-you-mean.",
+        "",
+        "```yaml",
+        _checked_example("territory").rstrip(),
+        "```",
+        "",
+    ]
+
+
 def markdown_reference() -> str:
     lines = [
         "# Rule file reference",
@@ -438,6 +487,7 @@ def markdown_reference() -> str:
             lines += hysteresis_section()
         if root is RoutingFile:
             lines += _handoffs_section()
+            lines += _territory_section()
         for model in _models_under(root, []):
             lines += _model_section(model)
     test_model = _rule_test_model()
@@ -464,7 +514,8 @@ def markdown_reference() -> str:
             ("field", "where"),
             [(f, "roles") for f in OWNER_FIELDS]
             + [(f, "routes") for f in ACCOUNT_FIELDS]
-            + [(f"{ACCOUNT_EXTRA_PREFIX}<name>", "routes: extra fields the profile maps")],
+            + [(f"{ACCOUNT_EXTRA_PREFIX}<name>", "routes: extra fields the profile maps")]
+            + [(f"{OWNER_EXTRA_PREFIX}<name>", "territory matches: extra owner fields")],
         ),
         "### Strategies",
         "",

@@ -33,6 +33,7 @@ from roleSync.rules.schema import (
     Strategy,
     WhenFull,
 )
+from roleSync.rules.territory import Territory, compile_territory
 from roleSync.rules.weighted import WeightedRotation
 
 _ACCOUNT_GETTERS: dict[str, Callable[[Account], Any]] = {
@@ -88,6 +89,7 @@ class CompiledRoute:
     overflow: Callable[[Account], CompiledRoute | None] | None = None
     classes: tuple[CompiledClass, ...] = ()
     wait: bool = False  # `when_unavailable: wait`
+    territory: Territory | None = None  # `assign.match` (territory.py)
 
 
 class CompiledRouting:
@@ -152,7 +154,9 @@ def _compile(routes: list[Route]) -> tuple[tuple[CompiledRoute, ...], _RouteFor,
         if route.when_full is WhenFull.NEXT_ROUTE and later:
             overflow = cast(_RouteFor, _first_match(routes[i + 1 :], later).function())
         wait = route.when_unavailable is WhenUnavailable.WAIT
-        later = (CompiledRoute(route.id, route.assign, overflow, _classes(route), wait), *later)
+        territory = compile_territory(route.assign.match)
+        compiled = CompiledRoute(route.id, route.assign, overflow, _classes(route), wait, territory)
+        later = (compiled, *later)
     generated = _first_match(routes, later)
     return later, cast(_RouteFor, generated.function()), generated.source
 
@@ -310,6 +314,8 @@ class FarmerPicker:
             return "current owner"
         if away and owner.id in self._away:
             return self._away[owner.id].describe()
+        if route.territory is not None and (outside := route.territory.refusal(owner, account)):
+            return outside
         cap = assign.capacity
         if (
             cap is not None
@@ -339,12 +345,13 @@ class FarmerPicker:
         if (
             self._scan
             or assign.strategy is Strategy.WEIGHTED
+            or route.territory is not None
             or any(cls.matches(account) for cls in route.classes)
             or self._has_away(route, pool)
         ):
             # weighted adds to every member's score on each pick: linear anyway. Class
-            # caps are per account, windows per owner: the indexes know neither, so an
-            # account in a capped class, or a pool with someone away, takes the scan.
+            # caps and territories are per account, windows per owner: the indexes know
+            # none of them, so such accounts, and pools with someone away, take the scan.
             return self._pick_by_scan(route, pool, account)
         cap = assign.capacity
         max_revenue = None if cap is None else cap.max_revenue
@@ -409,15 +416,21 @@ class FarmerPicker:
         refusals = [self._refusal(o, route, account, account.owner_id, away) for o in pool]
         eligible = [o for o, why in zip(pool, refusals, strict=True) if why is None]
         if not eligible:
-            counts = Counter(why for why in refusals if why is not None)
+            territory = route.territory
+            counts = Counter(
+                why if territory is None else territory.grouped(why, account)
+                for why in refusals
+                if why is not None
+            )
             return Pick(None, _no_farmer_reason(route, len(pool), counts))
         if assign.strategy is Strategy.ROUND_ROBIN:
-            start = self._turn_start(route.id)
+            key = self.rotation_key(route, account)
+            start = self._turn_start(route.id, key)
             turns = ((start + step) % len(pool) for step in range(len(pool)))
             position = next(p for p in turns if refusals[p] is None)
             if (held := self._held(route, pool[position], "the round robin turn")) is not None:
                 return held
-            chosen, why = self._next_in_turn(route.id, pool, position, start)
+            chosen, why = self._next_in_turn(route.id, pool, position, start, key)
         elif assign.strategy is Strategy.WEIGHTED:
             turn = self.weighted(route).peek([p for p, w in enumerate(refusals) if w is None])
             if (held := self._held(route, pool[turn], "the weighted turn")) is not None:
@@ -450,18 +463,25 @@ class FarmerPicker:
             None, f"route {route.id}: {waiting_reason(owner, window, turn)}", window.back_on
         )
 
-    def _turn_start(self, route_id: str) -> int:
+    def rotation_key(self, route: CompiledRoute, account: Account) -> str:
+        """Where round robin keeps its place: the route id, or for a territory route the
+        route id and the account's territory (`enterprise@emea`: one rotation each)."""
+        if route.territory is None:
+            return route.id
+        return f"{route.id}@{route.territory.key(account)}"
+
+    def _turn_start(self, route_id: str, key: str | None = None) -> int:
         """Where the rotation resumes: after the last pick, or at the top if there was
-        none or that owner has left the pool."""
-        last = self.rotation.get(route_id)
+        none or that owner has left the pool. `key`: the rotation's, when not the route id."""
+        last = self._rotation.get(key or route_id)
         at = None if last is None else self._turns[route_id].get(last)
         return 0 if at is None else at + 1
 
     def _next_in_turn(
-        self, route_id: str, pool: list[Owner], position: int, start: int
+        self, route_id: str, pool: list[Owner], position: int, start: int, key: str | None = None
     ) -> tuple[Owner, str]:
         chosen = self._book.owners[pool[position].id]
-        self._rotation[route_id] = chosen.id
+        self._rotation[key or route_id] = chosen.id
         step = (position - start) % len(pool)  # members passed over on the way
         skipped = f", {step} skipped as ineligible" if step else ""
         return chosen, f"round robin, turn {position + 1} of {len(pool)} in the pool{skipped}"

@@ -21,6 +21,7 @@ from roleSync.rules.schema import (
 )
 from roleSync.rules.semantics import CheckContext, roles_problems, routing_problems
 from roleSync.rules.suggest import did_you_mean
+from roleSync.rules.territory_check import shape_problems
 
 RULE_KINDS: dict[str, type[BaseModel]] = {"roles": RolesFile, "routing": RoutingFile}
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -110,6 +111,7 @@ def _semantic(loaded: LoadedYaml, kind: str) -> list[Diagnostic]:
             whens = [((*where, index, "when"), item.get("when"))]
             if kind == "routing":
                 whens += _class_whens(item, (*where, index))
+                problems += shape_problems(loaded, item, (*where, index))
             for when_at, when in whens:
                 for loc, key, name in _condition_fields(when, when_at):
                     problem = _subject_problem(kind, key, name)

@@ -33,6 +33,7 @@ from roleSync.rules.availability_schema import Away, WhenUnavailable
 from roleSync.rules.carry_schema import Carry
 from roleSync.rules.handoff_keys import check_handoff_keys
 from roleSync.rules.task_schema import HandoffTasks
+from roleSync.rules.territory_schema import TerritoryMatch
 
 RuleId = Annotated[
     str,
@@ -426,6 +427,11 @@ class Assign(_Strict):
     times the handoffs of one with weight 1."""
     capacity: Capacity | None = None
     """Optional caps per pool member."""
+    match: list[TerritoryMatch] | None = Field(default=None, min_length=1)
+    """Territory: conditions comparing the account with each member, all of which must
+    hold for the member to receive it, e.g. `[{account: account.region, owner:
+    owner.fields.regions, op: in}]`. Members who do not match are passed over as `outside
+    territory`; round robin keeps one rotation per territory. Default: none."""
 
     @model_validator(mode="after")
     def _non_empty_pool(self) -> Assign:

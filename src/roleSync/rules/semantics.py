@@ -35,6 +35,7 @@ from roleSync.rules.schema import (
     WhenFull,
 )
 from roleSync.rules.suggest import close_match, did_you_mean
+from roleSync.rules.territory_check import profile_problems as territory_problems
 
 # Metrics that are fractions from 0 to 1: "gte 60" almost surely meant 0.6.
 FRACTION_METRICS = frozenset({"new_business_share", "win_rate"})
@@ -46,6 +47,10 @@ class CheckContext:
     """What `check` knows beyond the file: a profile's mapped fields, a book's owners."""
 
     account_fields: frozenset[str] | None = None
+    # The extra owner fields the profile maps (territory matches), and the profile key
+    # that maps them, for messages; None: no profile, unchecked.
+    owner_fields: frozenset[str] | None = None
+    owner_section: str = "the profile's owner fields"
     owners: Mapping[str, Owner] | None = field(default=None)  # by casefolded email and id
     # Stages, lifecycle and deal kinds handoff triggers are checked against: the profile's,
     # or the stock ones for `check` without a profile; None (a run loading rules): unchecked.
@@ -337,6 +342,13 @@ def _class_problems(
     return problems
 
 
+def _territory_problems(
+    loaded: LoadedYaml, routes: list[Route], loc: Loc, context: CheckContext
+) -> list[Diagnostic]:
+    known = (context.account_fields, context.owner_fields)
+    return list(territory_problems(loaded, routes, loc, *known, context.owner_section))
+
+
 def _overflow_problems(loaded: LoadedYaml, routes: list[Route], loc: Loc) -> list[Diagnostic]:
     """`when_full: next_route` on the last route of its list has nowhere to go: the
     account is skipped as with `skip`, which is likely not what the author meant."""
@@ -373,10 +385,12 @@ def routing_problems(
         )
         problems += _overflow_problems(loaded, block.routes or [], (*loc, "routes"))
         problems += _class_problems(loaded, block.routes or [], (*loc, "routes"), context)
+        problems += _territory_problems(loaded, block.routes or [], (*loc, "routes"), context)
         for index, route in enumerate(block.routes or ()):
             problems += _weight_problems(loaded, route.assign, (*loc, "routes", index), context)
     problems += _overflow_problems(loaded, routing.routes, ("routes",))
     problems += _class_problems(loaded, routing.routes, ("routes",), context)
+    problems += _territory_problems(loaded, routing.routes, ("routes",), context)
     for index, route in enumerate(routing.routes):
         assign, loc = route.assign, ("routes", index, "assign")
         problems += _weight_problems(loaded, assign, ("routes", index), context)

@@ -53,7 +53,10 @@ class BookBuilder:
         self._unique("owners", "email", (o.email.casefold() for o in spec.owners))
         self._unique("accounts", "id", (a.id for a in spec.accounts))
         self._unique("deals", "id", (d.id for d in spec.deals))
-        owners = [Owner(o.id, o.name or o.id, o.email, o.title, o.active) for o in spec.owners]
+        owners = [
+            Owner(o.id, o.name or o.id, o.email, o.title, o.active, fields=dict(o.fields))
+            for o in spec.owners
+        ]
         for owner in owners:
             self.owner_keys.setdefault(owner.id, owner.id)
             if owner.email:

@@ -52,6 +52,11 @@ class OwnerSpec(_Strict):
     email: StrictStr = Field(default="", description="Email; expectations may name owners by it.")
     title: StrictStr = Field(default="", description="Job title (rules may look at it).")
     active: StrictBool = Field(default=True, description="Inactive owners never receive accounts.")
+    fields: dict[str, FieldScalar] = Field(
+        default_factory=dict,
+        description="Extra owner fields, addressable as owner.fields.<name> (territory "
+        "matches), e.g. `{regions: EMEA;APAC}`.",
+    )
 
 
 class AccountSpec(_Strict):

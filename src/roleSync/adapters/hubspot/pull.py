@@ -22,8 +22,9 @@ a company, and completed tasks, are not kept: skipped by a full pull, removed fr
 mirror by an incremental one. Switched off, their tables are emptied (no requests).
 
 Owners have no search: both lists are read every time (a few requests). With metrics
-going to the users object, its records are read too (each owner's user, job title and
-the metric values it holds).
+going to the users object, or owner properties mapped (`hubspot.owner_properties`: owners
+hold no properties, users do), its records are read too (each owner's user, job title,
+the metric values it holds and the owner properties).
 """
 
 from __future__ import annotations
@@ -317,18 +318,27 @@ class Puller:
     # -- owners ----------------------------------------------------------------
 
     def owners(self, report: PullReport) -> None:
-        """Both owner lists, the users object when metrics go there, into the mirror."""
+        """Both owner lists, the users object when metrics go there or the profile maps
+        owner properties (`owner_properties`: owners hold none), into the mirror."""
         before = self.client.requests_sent
         owners = [*self.client.owners(archived=False), *self.client.owners(archived=True)]
         titles: dict[str, str] = {}
         fields: dict[str, dict[str, FieldValue]] = {}
-        destination = self.profile.metrics_destination
-        if self.profile.metrics.write and destination == "users":
-            titles, fields = self._users(owners)
-        elif self.profile.metrics.write:
+        extras: dict[str, dict[str, FieldValue]] = {}
+        to_users = self.profile.metrics.write and self.profile.metrics_destination == "users"
+        if to_users or self.section.owner_properties:
+            titles, held, extras = self._users(owners, metrics=to_users)
+            fields = held if to_users else fields
+        if self.profile.metrics.write and not to_users:
             fields = self._carried(self.mirror.read_book(), [str(o["id"]) for o in owners])
         rows = [
-            owner_row(o, titles.get(str(o["id"]), ""), fields.get(str(o["id"]), {})) for o in owners
+            owner_row(
+                o,
+                titles.get(str(o["id"]), ""),
+                fields.get(str(o["id"]), {}),
+                extras.get(str(o["id"]), {}),
+            )
+            for o in owners
         ]
         self.mirror.store("owners", "owners", rows, cursor=None, replace=True)
         report.objects.append(
@@ -336,11 +346,13 @@ class Puller:
         )
 
     def _users(
-        self, owners: Sequence[Mapping[str, Any]]
-    ) -> tuple[dict[str, str], dict[str, dict[str, FieldValue]]]:
+        self, owners: Sequence[Mapping[str, Any]], *, metrics: bool
+    ) -> tuple[dict[str, str], dict[str, dict[str, FieldValue]], dict[str, dict[str, FieldValue]]]:
         """Each owner's users record (by `hs_internal_user_id` = the owner's user id): job
-        title, and the metric values it holds."""
-        wanted = [USER_ID, JOB_TITLE, *metric_properties(self.profile)]
+        title, the metric values it holds (with `metrics`) and its owner properties."""
+        mapped = self.section.owner_properties
+        names = metric_properties(self.profile) if metrics else ()
+        wanted = list(dict.fromkeys((USER_ID, JOB_TITLE, *names, *mapped.values())))
         by_user: dict[str, Mapping[str, Any]] = {}
         for page in self.client.list_all("users", wanted):
             for record in page:
@@ -349,6 +361,7 @@ class Puller:
                     by_user[str(user)] = record
         titles: dict[str, str] = {}
         fields: dict[str, dict[str, FieldValue]] = {}
+        extras: dict[str, dict[str, FieldValue]] = {}
         self.links.user_records.clear()
         for owner in owners:
             user = owner.get("userIdIncludingInactive") or owner.get("userId")
@@ -359,8 +372,11 @@ class Puller:
             properties = found.get("properties") or {}
             self.links.user_records[owner_id] = str(found["id"])
             titles[owner_id] = str(properties.get(JOB_TITLE) or "")
-            fields[owner_id] = metric_values(self.profile, properties)
-        return titles, fields
+            if metrics:
+                fields[owner_id] = metric_values(self.profile, properties)
+            # As HubSpot sends them: text, a multiple-checkboxes value as "EMEA;APAC".
+            extras[owner_id] = {name: properties.get(prop) for name, prop in mapped.items()}
+        return titles, fields, extras
 
     def _carried(self, book: Book, owner_ids: Sequence[str]) -> dict[str, dict[str, FieldValue]]:
         """Metrics destination companies: an owner "holds" a value when every company it

@@ -217,9 +217,15 @@ def task_row(record: Mapping[str, Any], company_id: str | None) -> Row | None:
     )
 
 
-def owner_row(owner: Mapping[str, Any], title: str, fields: Mapping[str, FieldValue]) -> OwnerRow:
+def owner_row(
+    owner: Mapping[str, Any],
+    title: str,
+    fields: Mapping[str, FieldValue],
+    extra: Mapping[str, FieldValue] | None = None,
+) -> OwnerRow:
     """An owner; archived ones (the person left: `userId` null) are inactive, so the
-    planner and apply never give them accounts."""
+    planner and apply never give them accounts. `extra`: the owner properties the profile
+    maps, read from the owner's users record."""
     first, last = text(owner, "firstName"), text(owner, "lastName")
     email = text(owner, "email")
     active = not owner.get("archived") and owner.get("userId") is not None
@@ -230,6 +236,7 @@ def owner_row(owner: Mapping[str, Any], title: str, fields: Mapping[str, FieldVa
         title=title,
         active=active,
         fields=dict(fields),
+        extra=dict(extra or {}),
     )
 
 

@@ -83,7 +83,10 @@ def _iso(raw: Any) -> str | None:
 
 
 def _owner_row(profile: Profile) -> Callable[[_Fields], Row]:
+    assert profile.salesforce is not None
     destinations = list(profile.metrics.fields.values()) if profile.metrics.write else []
+    # Extra User fields (territory): a multi-select picklist arrives as "EMEA;APAC".
+    extra = dict(profile.salesforce.owner_fields)
 
     def convert(f: _Fields) -> Row:
         return OwnerRow(
@@ -93,6 +96,7 @@ def _owner_row(profile: Profile) -> Callable[[_Fields], Row]:
             title=f.text("Title"),
             active=bool(f.get("IsActive")),
             fields={name: f.value(name) for name in destinations},
+            extra={name: f.value(api) for name, api in extra.items()},
         )
 
     return convert

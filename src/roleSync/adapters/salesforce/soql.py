@@ -53,7 +53,18 @@ def object_queries(profile: Profile) -> tuple[ObjectQuery, ObjectQuery, ObjectQu
     metric_fields = profile.metrics.fields.values() if profile.metrics.write else ()
     users = ObjectQuery(
         "User",
-        _unique(("Id", "Name", "Email", "Title", "IsActive", STAMP_FIELD, *metric_fields)),
+        _unique(
+            (
+                "Id",
+                "Name",
+                "Email",
+                "Title",
+                "IsActive",
+                STAMP_FIELD,
+                *metric_fields,
+                *section.owner_fields.values(),
+            )
+        ),
         deletable=False,
     )
     mapped = section.fields

@@ -273,8 +273,9 @@ def value_problem(definition: PropertyDef, value: str) -> str | None:
     elif definition.type in {"date", "datetime"}:
         if parse_time(value) is None:
             return f"{value!r} is not a valid {definition.type}"
-    elif (
-        definition.type == "enumeration" and definition.options and value not in definition.options
-    ):
-        return f"{value!r} was not one of the allowed options: {list(definition.options)}"
+    elif definition.type == "enumeration" and definition.options:
+        # Multiple checkboxes hold several options in one value, separated by ";".
+        chosen = value.split(";") if definition.field_type == "checkbox" else [value]
+        if any(part not in definition.options for part in chosen):
+            return f"{value!r} was not one of the allowed options: {list(definition.options)}"
     return None

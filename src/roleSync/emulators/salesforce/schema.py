@@ -24,6 +24,8 @@ class FieldType(StrEnum):
     REFERENCE = "reference"
     STRING = "string"
     PICKLIST = "picklist"
+    # A multi-select picklist: its values in one text separated by ";" ("EMEA;APAC").
+    MULTIPICKLIST = "multipicklist"
     EMAIL = "email"
     BOOLEAN = "boolean"
     DOUBLE = "double"
@@ -34,7 +36,9 @@ class FieldType(StrEnum):
     DATETIME = "datetime"
 
 
-TEXT_TYPES = frozenset({FieldType.STRING, FieldType.PICKLIST, FieldType.EMAIL})
+TEXT_TYPES = frozenset(
+    {FieldType.STRING, FieldType.PICKLIST, FieldType.MULTIPICKLIST, FieldType.EMAIL}
+)
 ID_TYPES = frozenset({FieldType.ID, FieldType.REFERENCE})
 NUMBER_TYPES = frozenset({FieldType.DOUBLE, FieldType.CURRENCY, FieldType.PERCENT, FieldType.INT})
 
@@ -113,6 +117,10 @@ _OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
             FieldDef("IsActive", _T.BOOLEAN),
             FieldDef("ManagerId", _T.REFERENCE, reference_to="User"),
             *(FieldDef(name, kind) for name, kind in USER_METRIC_FIELDS),
+            # Territory fields an org adds to User (profile `salesforce.owner_fields`):
+            # empty in a seeded org, set by an admin (or a test) per seller.
+            FieldDef("Sales_Region__c", _T.PICKLIST),
+            FieldDef("Sales_Regions__c", _T.MULTIPICKLIST),
         ),
     ),
     "Account": (

@@ -1,0 +1,110 @@
+"""Territory end to end on a local book: owner fields imported from the owners CSV,
+`check -c` against the profile, a sync that keeps every account in its region and saves
+one rotation per territory, and `explain` naming the members outside it."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from roleSync.cli import main
+
+AS_OF = "2026-06-30"
+PROFILE = """\
+version: 1
+kind: local
+name: regions
+local: {path: book.db}
+import:
+  owners: {title: null, active: null, fields: {regions: Sales Regions}}
+  accounts: {lifecycle: null, segment: null, tier: null, locked: null, created: null,
+             updated: null}
+  deals: {kind: null}
+guardrails: {max_share: 1.0}
+"""
+OWNERS = """\
+id,name,email,Sales Regions
+hank,Hank,hank@example.com,
+emma,Emma,emma@example.com,EMEA
+ella,Ella,ella@example.com,EMEA;UKI
+amos,Amos,amos@example.com,AMER
+"""
+ROLES = """\
+version: 1
+kind: roles
+classify:
+  - id: hunter
+    role: hunter
+    when: {field: owner.id, op: eq, value: hank}
+  - id: farmer
+    role: farmer
+"""
+ROUTING = """\
+version: 1
+kind: routing
+handoff: {trigger: first_won_new_business}
+routes:
+  - id: regional
+    assign:
+      pool: {role: farmer}
+      match:
+        - {account: account.region, owner: owner.fields.regions, op: in}
+"""
+REGIONS = {"c1": "EMEA", "c2": "AMER", "c3": "emea", "c4": "UKI", "c5": "APAC"}
+
+
+def setup(folder: Path) -> tuple[Path, Path]:
+    profile = folder / "regions.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    rules = folder / "rules"
+    rules.mkdir()
+    (rules / "roles.yaml").write_text(ROLES, encoding="utf-8")
+    (rules / "routing.yaml").write_text(ROUTING, encoding="utf-8")
+    (folder / "owners.csv").write_text(OWNERS, encoding="utf-8")
+    accounts = ["id,name,owner_id,region"] + [f"{a},{a},hank,{r}" for a, r in REGIONS.items()]
+    (folder / "accounts.csv").write_text("\n".join(accounts) + "\n", encoding="utf-8")
+    deals = ["id,account_id,owner_id,stage,closed,won,amount,created,close_date"]
+    for n, account in enumerate(REGIONS, start=1):
+        closed = date(2026, 6, n).isoformat()
+        deals.append(f"d{n},{account},hank,Closed Won,true,true,1000,2026-01-01,{closed}")
+    (folder / "deals.csv").write_text("\n".join(deals) + "\n", encoding="utf-8")
+    files = [f"--{e}={folder / f'{e}.csv'}" for e in ("owners", "accounts", "deals")]
+    assert main(["import", "-c", str(profile), *files]) == 0
+    return profile, rules
+
+
+def test_a_territory_sync_keeps_every_account_in_its_region(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile, rules = setup(tmp_path)
+    assert main(["check", "-c", str(profile), str(rules)]) == 0
+    capsys.readouterr()
+    assert main(["sync", "-c", str(profile), "-r", str(rules), "--as-of", AS_OF]) == 0
+    with sqlite3.connect(tmp_path / "book.db") as conn:
+        owners = dict(conn.execute("SELECT id, owner_id FROM accounts"))
+    # EMEA in turn (ella, emma, in email order), AMER to amos, UKI only ella; APAC: nobody
+    assert owners == {"c1": "ella", "c2": "amos", "c3": "emma", "c4": "ella", "c5": "hank"}
+    with sqlite3.connect(tmp_path / ".rolesync" / "state.db") as conn:
+        rotation = dict(conn.execute("SELECT route_id, owner_id FROM rotation"))
+    assert rotation == {"regional@amer": "amos", "regional@emea": "emma", "regional@uki": "ella"}
+    capsys.readouterr()
+    assert main(["explain", "-c", str(profile), "-r", str(rules), "--as-of", AS_OF, "c5"]) == 0
+    text = capsys.readouterr().out
+    assert "ineligible: outside territory (region APAC not in EMEA, UKI)" in text
+    assert "no eligible farmer among 3 (3 outside territory (region APAC))" in text
+
+
+def test_check_with_the_profile_refuses_an_owner_field_it_does_not_map(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile, rules = setup(tmp_path)
+    routing = rules / "routing.yaml"
+    routing.write_text(ROUTING.replace("owner.fields.regions", "owner.fields.region"), "utf-8")
+    assert main(["check", "-c", str(profile), str(rules)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{routing}:9:44: error: the connector profile maps no owner field 'region'; did you "
+        "mean 'regions'? [unknown-field]"
+    ]
