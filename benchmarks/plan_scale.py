@@ -77,7 +77,7 @@ def one(path: Path, capacity: int, profile_to: Path | None) -> Result:
     from roleSync.plan import PlanInputs, build_plan
     from roleSync.profile import Profile
     from roleSync.rules.classify import CompiledRoles
-    from roleSync.rules.routing import CompiledRouting
+    from roleSync.rules.routes import CompiledRouting
     from roleSync.rules.ruleset import load_rule_set
     from roleSync.rules.schema import RoutingFile
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from roleSync.metrics import RoleMetrics
 from roleSync.model import Account, Owner
 from roleSync.rules.classify import CompiledRoles, OwnerFacts
-from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.routes import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
 
 ROOT = Path(__file__).resolve().parents[1]

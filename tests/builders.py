@@ -12,7 +12,7 @@ from typing import Any, Literal
 from roleSync.model import Account, Deal, DealKind, Owner
 from roleSync.plan import OwnershipChange, PlanInputs
 from roleSync.rules.classify import CompiledRoles
-from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.routes import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
 from roleSync.rules.schema import RolesFile, RoutingFile
 

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 from roleSync.model import Account, Book, Owner, Role
 from roleSync.rules.classify import RoleDecision
-from roleSync.rules.routing import CompiledRoute, Pick
+from roleSync.rules.routes import CompiledRoute
+from roleSync.rules.routing import Pick
 from roleSync.rules.schema import Assign, BalanceBy, RolePool, Strategy
 
 

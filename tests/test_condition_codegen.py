@@ -25,7 +25,7 @@ from roleSync.model import Account, Owner
 from roleSync.rules import codegen
 from roleSync.rules.classify import CompiledRoles, OwnerFacts
 from roleSync.rules.compile import compile_condition
-from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.routes import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
 from roleSync.rules.schema import Condition, RolesFile, RoutingFile
 

@@ -29,7 +29,7 @@ from roleSync.model import (
 from roleSync.plan import PlanInputs, build_plan
 from roleSync.profile import Profile, load_profile
 from roleSync.rules.classify import CompiledRoles
-from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.routes import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
 
 AS_OF = date(2026, 6, 30)

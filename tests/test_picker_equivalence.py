@@ -23,7 +23,8 @@ import pytest
 from picker_oracle import ReferencePicker
 from roleSync.model import Account, Book, Owner, Role
 from roleSync.rules.classify import RoleDecision
-from roleSync.rules.routing import CompiledRoute, CompiledRouting, FarmerPicker
+from roleSync.rules.routes import CompiledRoute, CompiledRouting
+from roleSync.rules.routing import FarmerPicker
 from roleSync.rules.schema import RoutingFile
 
 SCENARIOS = 600

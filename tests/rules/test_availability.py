@@ -33,7 +33,7 @@ from roleSync.rules.availability import (
     field_windows,
 )
 from roleSync.rules.classify import CompiledRoles
-from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.routes import CompiledRouting
 from roleSync.rules.schema import RolesFile, RoutingFile
 from roleSync.rules.semantics import CheckContext
 from roleSync.sync.stuck import parse_fail_on, skipped_by_reason, stuck_line
@@ -386,7 +386,10 @@ def test_the_model_refuses_a_window_ending_before_it_starts() -> None:
 
 # -- profile -------------------------------------------------------------------------
 
-PROFILE = "version: 1\nkind: local\nname: acme\n"
+PROFILE = (
+    "version: 1\nkind: local\nname: acme\n"
+    "import: {owners: {fields: {away_from: Away From, away_until: Away Until}}}\n"
+)
 
 
 def test_the_profile_names_the_owner_fields_of_a_window(tmp_path: Path) -> None:
@@ -399,7 +402,7 @@ def test_the_profile_names_the_owner_fields_of_a_window(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load_profile(path)
     assert [str(d).removeprefix(f"{path}:") for d in caught.value.diagnostics] == [
-        "4:34: error: unknown key 'until_feld'; did you mean 'until_field'? [unknown-key]",
+        "5:34: error: unknown key 'until_feld'; did you mean 'until_field'? [unknown-key]",
     ]
     path.write_text(PROFILE + "availability: {from_field: away, until_field: away}\n")
     with pytest.raises(InputError, match="must name different fields"):

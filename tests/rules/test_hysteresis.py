@@ -19,7 +19,7 @@ from roleSync.model import Book, DealKind, Role
 from roleSync.plan import Plan, PlanInputs, build_plan
 from roleSync.report.explain import Explainer
 from roleSync.rules.classify import CompiledRoles
-from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.routes import CompiledRouting
 from roleSync.rules.schema import RolesFile, RoutingFile
 
 # The thresholds: a hunter from a new-business share of 0.80.

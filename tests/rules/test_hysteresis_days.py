@@ -21,7 +21,7 @@ from roleSync.plan import Plan, PlanInputs, build_plan
 from roleSync.report.explain import Explainer
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.hold_days import days_given, streak, switch_day
-from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.routes import CompiledRouting
 from roleSync.rules.schema import RolesFile, RoutingFile
 
 JUNE_1 = date(2026, 6, 1)

@@ -15,7 +15,8 @@ from roleSync.check import STOCK_MAPPINGS, check_paths
 from roleSync.model import Account, Book, DealKind, Owner
 from roleSync.plan import build_plan
 from roleSync.report.explain import Explainer
-from roleSync.rules.routing import CompiledRoute, CompiledRouting, FarmerPicker
+from roleSync.rules.routes import CompiledRoute, CompiledRouting
+from roleSync.rules.routing import FarmerPicker
 from roleSync.rules.schema import RolesFile, RoutingFile
 from roleSync.rules.semantics import CheckContext
 from roleSync.rules.weighted import WeightedRotation, decode

@@ -13,7 +13,7 @@ from roleSync.cli import main
 from roleSync.model import Account, Book, Deal, DealKind, Owner
 from roleSync.plan import HandedOff, PlanInputs, SkipCode, build_plan
 from roleSync.rules.classify import CompiledRoles
-from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.routes import CompiledRouting
 from roleSync.rules.schema import RolesFile, RoutingFile
 from roleSync.sync.store import StateStore
 

@@ -21,7 +21,8 @@ from roleSync.plan.triggers import Event, Handoffs, plan_window
 from roleSync.plan.types import MetricWrite, OwnerRole, OwnershipChange, Skip, SkipCode
 from roleSync.rules.availability import WindowFields, away_owners
 from roleSync.rules.classify import CompiledRoles, RoleDecision, classify_owners
-from roleSync.rules.routing import CompiledRouting, FarmerPicker
+from roleSync.rules.routes import CompiledRouting
+from roleSync.rules.routing import FarmerPicker
 from roleSync.rules.schema import Handoff
 
 

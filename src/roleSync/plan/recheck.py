@@ -20,7 +20,7 @@ from roleSync.plan.document import Plan
 from roleSync.plan.types import RelatedChange, RelatedObject, related_key
 from roleSync.rules.availability import WindowFields, away_owners
 from roleSync.rules.classify import CompiledRoles, RoleDecision, classify_owners
-from roleSync.rules.routing import CompiledRoute, CompiledRouting
+from roleSync.rules.routes import CompiledRoute, CompiledRouting
 from roleSync.rules.schema import RolePool
 
 

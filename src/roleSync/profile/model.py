@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from roleSync.errors import Diagnostic, InputError, UsageError
+from roleSync.errors import Diagnostic, InputError, Severity, UsageError
 from roleSync.model import DealKind
 from roleSync.profile.availability import AvailabilitySection
 from roleSync.profile.common import (
@@ -53,6 +53,7 @@ from roleSync.profile.sections import (
     StateSection,
 )
 from roleSync.rules.loader import LoadedYaml, Loc, load_yaml, validate
+from roleSync.rules.suggest import close_match
 
 
 class Profile(StrictSection):
@@ -313,6 +314,38 @@ class Profile(StrictSection):
             checks.append((loc, "the mirror", self.mirror_path.parent, self.key_position(loc)))
         return unsafe_path_findings(self.source_path, checks)
 
+    def unmapped_window_fields(self) -> list[Diagnostic]:
+        """`availability` naming an owner field the profile does not map: every owner would
+        read as never away, silently, so it is an error at the key, with a did-you-mean."""
+        if self.availability is None:
+            return []
+        mapped, section = self.owner_fields()
+        findings = []
+        for key in ("from_field", "until_field", "reason_field"):
+            name = getattr(self.availability, key)
+            if name is None or name in mapped:
+                continue
+            near = close_match(name, mapped)
+            hint = (
+                f"; did you mean {near!r}?"
+                if near
+                else f" (it maps: {', '.join(sorted(mapped))})"
+                if mapped
+                else f": map the CRM field in {section} first"
+            )
+            line, col = self.key_position(("availability", key))
+            findings.append(
+                Diagnostic(
+                    self.source_path,
+                    line,
+                    col,
+                    Severity.ERROR,
+                    f"availability.{key} {name!r} is not an owner field {section} maps{hint}",
+                    "unknown-owner-field",
+                )
+            )
+        return findings
+
     def with_base_dir(self, base_dir: Path) -> Profile:
         """This profile, resolving relative paths against `base_dir`."""
         copy = self.model_copy()
@@ -335,7 +368,7 @@ def load_profile(path: Path, *, loaded: LoadedYaml | None = None) -> Profile:
     loaded = load_yaml(path) if loaded is None else loaded
     profile = validate(loaded, Profile).with_base_dir(path.parent)
     profile._source = loaded
-    unsafe = profile.unsafe_paths()
+    unsafe = profile.unsafe_paths() + profile.unmapped_window_fields()
     if unsafe:
         raise InputError(unsafe)
     return profile

@@ -32,12 +32,8 @@ from roleSync.report.fmt import money_full
 from roleSync.rules.availability import WindowFields, away_owners
 from roleSync.rules.classify import CompiledRoles, RoleDecision
 from roleSync.rules.hold_days import switch_day
-from roleSync.rules.routing import (
-    CompiledRoute,
-    CompiledRouting,
-    FarmerPicker,
-    resolve_account_subject,
-)
+from roleSync.rules.routes import CompiledRoute, CompiledRouting, resolve_account_subject
+from roleSync.rules.routing import FarmerPicker
 from roleSync.rules.schema import (
     Assign,
     Handoff,

@@ -1,6 +1,6 @@
 """Routes: which farmer receives a handed-off account.
 
-`CompiledRouting` holds the compiled conditions; `FarmerPicker` holds the state of
+`CompiledRouting` (routes.py) holds the compiled conditions; `FarmerPicker` holds the state of
 one plan (current loads, rotation positions) so that picks within one plan see the
 accounts already given out by earlier picks.
 """
@@ -9,156 +9,28 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, cast
 
 from roleSync.model import Account, Book, Owner, Role
 from roleSync.rules.availability import Window, waiting_reason
-from roleSync.rules.availability_schema import WhenUnavailable
 from roleSync.rules.classify import RoleDecision
-from roleSync.rules.codegen import Attribute, Lookup, Read, first_match
-from roleSync.rules.compile import Getter
-from roleSync.rules.pool_index import PoolIndex
-from roleSync.rules.schema import (
-    ACCOUNT_EXTRA_PREFIX,
-    Assign,
-    BalanceBy,
-    Comparison,
-    Handoff,
-    RolePool,
-    Route,
-    RoutingFile,
-    Strategy,
-    WhenFull,
+from roleSync.rules.pick_reasons import (
+    accounts_cap,
+    money,
+    no_farmer_reason,
+    number,
+    revenue_cap,
 )
-from roleSync.rules.territory import Territory, compile_territory
+from roleSync.rules.pool_index import PoolIndex
+from roleSync.rules.routes import CompiledClass, CompiledRoute
+from roleSync.rules.schema import (
+    BalanceBy,
+    RolePool,
+    Strategy,
+)
 from roleSync.rules.weighted import WeightedRotation
-
-_ACCOUNT_GETTERS: dict[str, Callable[[Account], Any]] = {
-    "account.id": lambda a: a.id,
-    "account.name": lambda a: a.name,
-    "account.lifecycle": lambda a: a.lifecycle,
-    "account.segment": lambda a: a.segment,
-    "account.region": lambda a: a.region,
-    "account.tier": lambda a: a.tier,
-}
-
-
-def resolve_account_subject(cmp: Comparison) -> Getter[Account]:
-    name = cmp.field or ""
-    if name.startswith(ACCOUNT_EXTRA_PREFIX):
-        extra = name[len(ACCOUNT_EXTRA_PREFIX) :]
-        return lambda account: account.fields.get(extra)
-    getter = _ACCOUNT_GETTERS.get(name)
-    if getter is None:
-        # The rule-set loader rejects these with a position; this guards against bugs.
-        raise ValueError(f"routes compare account fields only, not {name!r}")
-    return getter
-
-
-def _account_read(cmp: Comparison) -> Read:
-    """Where generated code finds a comparison's value: `account.<field>` (text) or, for
-    `account.fields.<name>`, `account.fields.get(<name>)` with the name held as data."""
-    name = cmp.field or ""
-    if name.startswith(ACCOUNT_EXTRA_PREFIX):
-        return Lookup("account", "fields", name[len(ACCOUNT_EXTRA_PREFIX) :])
-    if name not in _ACCOUNT_GETTERS:
-        raise ValueError(f"routes compare account fields only, not {name!r}")
-    return Attribute("account", name.partition(".")[2], text=True)
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledClass:
-    """A `capacity.per_class` cap: `matches(account)` is its compiled `when`."""
-
-    key: str  # route id and class id: counts are kept per class of each route
-    id: str
-    max_accounts: int
-    matches: Callable[[Account], bool]
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledRoute:
-    id: str
-    assign: Assign
-    # `when_full: next_route`: the first route after this one (in its list) whose `when`
-    # holds for the account, None when none does. None here: `when_full: skip`, or the
-    # last route (check warns: nothing to overflow to).
-    overflow: Callable[[Account], CompiledRoute | None] | None = None
-    classes: tuple[CompiledClass, ...] = ()
-    wait: bool = False  # `when_unavailable: wait`
-    territory: Territory | None = None  # `assign.match` (territory.py)
-
-
-class CompiledRouting:
-    """A routing file compiled once: `route_for` is one call of a generated function."""
-
-    route_for: Callable[[Account], CompiledRoute | None]
-    """`route_for(account)`: the first route whose condition holds, None when none does.
-    The generated function itself, not a method calling it: one call saved per account."""
-
-    def __init__(self, routing: RoutingFile) -> None:
-        # The handoff blocks, tried in order (plan/triggers.py).
-        self.blocks: tuple[Handoff, ...] = routing.blocks
-        self.availability = tuple(routing.availability)
-        self.routes, self.route_for, self.source = _compile(routing.routes)
-        # Blocks with their own `routes` (owner_left): block id -> their first-match.
-        self._block_routes = {b.id: _compile(b.routes) for b in self.blocks if b.routes is not None}
-        # Every route by id, the blocks' own included (explain replays picks by id).
-        self.by_id = {r.id: r for r in self.routes}
-        for routes, _, _ in self._block_routes.values():
-            self.by_id.update({r.id: r for r in routes})
-
-    def routes_of(self, block: Handoff) -> tuple[CompiledRoute, ...]:
-        """The routes the block's accounts take: its own, else the file's."""
-        own = self._block_routes.get(block.id)
-        return self.routes if own is None else own[0]
-
-    def route_in(self, block: Handoff, account: Account) -> CompiledRoute | None:
-        """`route_for`, on the block's own routes when it has them."""
-        own = self._block_routes.get(block.id)
-        return self.route_for(account) if own is None else own[1](account)
-
-
-_RouteFor = Callable[[Account], CompiledRoute | None]
-
-
-def _first_match(routes: list[Route], compiled: tuple[CompiledRoute, ...]) -> Any:
-    return first_match([r.when for r in routes], compiled, None, ["account"], _account_read)
-
-
-def _classes(route: Route) -> tuple[CompiledClass, ...]:
-    cap = route.assign.capacity
-    return tuple(
-        CompiledClass(
-            f"{route.id}/{c.id}",
-            c.id,
-            c.max_accounts,
-            cast(
-                Callable[[Account], bool],
-                first_match([c.when], (True,), False, ["account"], _account_read).function(),
-            ),
-        )
-        for c in (cap.per_class if cap is not None else ())
-    )
-
-
-def _compile(routes: list[Route]) -> tuple[tuple[CompiledRoute, ...], _RouteFor, str]:
-    # Last route first: a route overflowing to the next matching one needs those compiled.
-    later: tuple[CompiledRoute, ...] = ()
-    for i in reversed(range(len(routes))):
-        route = routes[i]
-        overflow = None
-        if route.when_full is WhenFull.NEXT_ROUTE and later:
-            overflow = cast(_RouteFor, _first_match(routes[i + 1 :], later).function())
-        wait = route.when_unavailable is WhenUnavailable.WAIT
-        territory = compile_territory(route.assign.match)
-        compiled = CompiledRoute(route.id, route.assign, overflow, _classes(route), wait, territory)
-        later = (compiled, *later)
-    generated = _first_match(routes, later)
-    return later, cast(_RouteFor, generated.function()), generated.source
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +40,6 @@ class Pick:
     reason: str
     # `when_unavailable: wait`: the day the member whose turn it is is back; None otherwise.
     back_on: date | None = None
-
-
-def _money(value: float) -> str:
-    return f"{value:,.0f}"
 
 
 class FarmerPicker:
@@ -322,7 +190,7 @@ class FarmerPicker:
             and cap.max_accounts is not None
             and self.accounts.get(owner.id, 0) >= cap.max_accounts
         ):
-            return _accounts_cap(cap.max_accounts)
+            return accounts_cap(cap.max_accounts)
         if (
             cap is not None
             and cap.max_revenue is not None
@@ -331,7 +199,7 @@ class FarmerPicker:
                 > cap.max_revenue
             )
         ):
-            return _revenue_cap(cap.max_revenue)
+            return revenue_cap(cap.max_revenue)
         return self._class_refusal(owner, route, account)
 
     def candidates(self, route: CompiledRoute, account: Account) -> list[tuple[Owner, str | None]]:
@@ -361,10 +229,10 @@ class FarmerPicker:
             inactive, current, at_accounts, at_revenue = query.refusals()
             counts = {"inactive": inactive, "current owner": current}
             if cap is not None and cap.max_accounts is not None:
-                counts[_accounts_cap(cap.max_accounts)] = at_accounts
+                counts[accounts_cap(cap.max_accounts)] = at_accounts
             if cap is not None and cap.max_revenue is not None:
-                counts[_revenue_cap(cap.max_revenue)] = at_revenue
-            return Pick(None, _no_farmer_reason(route, len(pool), counts))
+                counts[revenue_cap(cap.max_revenue)] = at_revenue
+            return Pick(None, no_farmer_reason(route, len(pool), counts))
         if assign.strategy is Strategy.ROUND_ROBIN:
             start = self._turn_start(route.id)
             chosen, why = self._next_in_turn(route.id, pool, query.next_in_turn(start), start)
@@ -422,7 +290,7 @@ class FarmerPicker:
                 for why in refusals
                 if why is not None
             )
-            return Pick(None, _no_farmer_reason(route, len(pool), counts))
+            return Pick(None, no_farmer_reason(route, len(pool), counts))
         if assign.strategy is Strategy.ROUND_ROBIN:
             key = self.rotation_key(route, account)
             start = self._turn_start(route.id, key)
@@ -495,13 +363,13 @@ class FarmerPicker:
         chosen = self._book.owners[pool[position].id]
         weight, total = rotation.weights[position], rotation.total
         return chosen, (
-            f"weighted, weight {_number(weight)} of {_number(total)} in the pool "
+            f"weighted, weight {number(weight)} of {number(total)} in the pool "
             f"(a {weight / total:.0%} share); highest running score of {len(eligible)} eligible"
         )
 
     def _least_loaded(self, balance_by: BalanceBy, chosen: Owner, eligible: int) -> str:
         if balance_by is BalanceBy.REVENUE:
-            load = f"managed revenue {_money(self.revenue.get(chosen.id, 0.0))}"
+            load = f"managed revenue {money(self.revenue.get(chosen.id, 0.0))}"
         else:
             load = f"{self.accounts.get(chosen.id, 0)} accounts"
         return f"least loaded by {balance_by.value} ({load}, lowest of {eligible} eligible)"
@@ -537,26 +405,3 @@ class FarmerPicker:
 def _finite(value: float) -> bool:
     # Not math.isfinite: an int too large for a float is finite but would raise there.
     return value == value and abs(value) != math.inf
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
-def _accounts_cap(max_accounts: int) -> str:
-    return f"at capacity ({max_accounts} accounts)"
-
-
-def _revenue_cap(max_revenue: float) -> str:
-    return f"at capacity (revenue {_money(max_revenue)})"
-
-
-def _no_farmer_reason(route: CompiledRoute, pool_size: int, counts: Mapping[str, int]) -> str:
-    """Why nobody can take the account: how many members each refusal kept out."""
-    if not pool_size:
-        return f"route {route.id}: the pool is empty"
-    detail = ", ".join(f"{n} {why}" for why, n in sorted(counts.items()) if n)
-    pool = route.assign.pool
-    # A `{role: hunter}` pool (owner_left's prospects) has hunters, not farmers, in it.
-    who = pool.role.value if isinstance(pool, RolePool) else "farmer"
-    return f"route {route.id}: no eligible {who} among {pool_size} ({detail})"

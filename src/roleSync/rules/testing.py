@@ -22,7 +22,7 @@ from roleSync.model import Book
 from roleSync.plan import PlanInputs, build_plan
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.loader import LoadedYaml, Loc, load_yaml, validate
-from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.routes import CompiledRouting
 from roleSync.rules.ruleset import RuleSet, load_rule_set
 from roleSync.rules.testing_diff import PlanView, unmet_expectations
 from roleSync.rules.testing_refs import BookBuilder, ReferenceChecker

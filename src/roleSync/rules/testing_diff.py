@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from roleSync.model import Account, Book, Role
 from roleSync.plan import Plan, SkipCode
 from roleSync.plan.triggers import decide, event_of, owner_facts, plan_window
-from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.routes import CompiledRouting
 from roleSync.rules.schema import Handoff, Trigger
 from roleSync.rules.testing_schema import Expectations, SkipSpec, TaskExpectation
 

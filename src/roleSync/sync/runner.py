@@ -28,7 +28,7 @@ from roleSync.profile import Profile
 from roleSync.report.progress import NO_PROGRESS, Progress, watching
 from roleSync.rules.availability import WindowFields, field_problems
 from roleSync.rules.classify import CompiledRoles
-from roleSync.rules.routing import CompiledRouting
+from roleSync.rules.routes import CompiledRouting
 from roleSync.rules.ruleset import load_rule_set
 from roleSync.rules.schema import Handoff
 from roleSync.sync import interrupt

@@ -1,0 +1,115 @@
+"""Out-of-office windows read from the CRM end to end on a local book: the owners CSV
+holds each owner's first and last day away, the profile maps those columns to owner
+fields and names them in `availability`, and a sync inside the window gives the away
+farmer nothing while a sync after it gives them their turn again."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from roleSync.cli import main
+
+PROFILE = """\
+version: 1
+kind: local
+name: leave
+local: {path: book.db}
+import:
+  owners: {title: null, active: null, fields: {away_from: OOO From, away_until: OOO Until}}
+  accounts: {lifecycle: null, segment: null, tier: null, locked: null, created: null,
+             updated: null}
+  deals: {kind: null}
+availability: {from_field: away_from, until_field: away_until}
+guardrails: {max_share: 1.0}
+"""
+# Ella is away for the first ten days of July; Emma never.
+OWNERS = """\
+id,name,email,OOO From,OOO Until
+hank,Hank,hank@example.com,,
+ella,Ella,ella@example.com,2026-07-01,2026-07-10
+emma,Emma,emma@example.com,,
+"""
+ROLES = """\
+version: 1
+kind: roles
+classify:
+  - id: hunter
+    role: hunter
+    when: {field: owner.id, op: eq, value: hank}
+  - id: farmer
+    role: farmer
+"""
+ROUTING = """\
+version: 1
+kind: routing
+handoff: {trigger: first_won_new_business}
+routes:
+  - id: farmers
+    assign: {pool: {role: farmer}, strategy: round_robin}
+"""
+
+
+def setup(folder: Path, accounts: int) -> tuple[Path, Path]:
+    profile = folder / "leave.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    rules = folder / "rules"
+    rules.mkdir()
+    (rules / "roles.yaml").write_text(ROLES, encoding="utf-8")
+    (rules / "routing.yaml").write_text(ROUTING, encoding="utf-8")
+    (folder / "owners.csv").write_text(OWNERS, encoding="utf-8")
+    rows = ["id,name,owner_id,region"] + [f"c{n},c{n},hank," for n in range(1, accounts + 1)]
+    (folder / "accounts.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    deals = ["id,account_id,owner_id,stage,closed,won,amount,created,close_date"]
+    for n in range(1, accounts + 1):
+        closed = date(2026, 6, n).isoformat()
+        deals.append(f"d{n},c{n},hank,Closed Won,true,true,1000,2026-01-01,{closed}")
+    (folder / "deals.csv").write_text("\n".join(deals) + "\n", encoding="utf-8")
+    files = [f"--{e}={folder / f'{e}.csv'}" for e in ("owners", "accounts", "deals")]
+    assert main(["import", "-c", str(profile), *files]) == 0
+    return profile, rules
+
+
+def owners_of(folder: Path) -> dict[str, str]:
+    with sqlite3.connect(folder / "book.db") as conn:
+        return dict(conn.execute("SELECT id, owner_id FROM accounts"))
+
+
+def test_an_owner_away_in_the_crm_receives_nothing_then_gets_turns_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile, rules = setup(tmp_path, 4)
+    assert main(["check", "-c", str(profile), str(rules)]) == 0
+    # Inside Ella's window (its last day): every handoff goes to Emma.
+    assert main(["sync", "-c", str(profile), "-r", str(rules), "--as-of", "2026-07-10"]) == 0
+    assert set(owners_of(tmp_path).values()) == {"emma"}
+    capsys.readouterr()
+    assert (
+        main(["explain", "-c", str(profile), "-r", str(rules), "--as-of", "2026-07-10", "ella"])
+        == 0
+    )
+    assert "2026-07-11" in capsys.readouterr().out  # explain says when she is back
+
+
+def test_the_day_after_the_window_the_owner_is_in_the_rotation_again(tmp_path: Path) -> None:
+    profile, rules = setup(tmp_path, 4)
+    assert main(["sync", "-c", str(profile), "-r", str(rules), "--as-of", "2026-07-11"]) == 0
+    # Round robin in email order (ella, emma), both available: two each.
+    assert sorted(owners_of(tmp_path).values()) == ["ella", "ella", "emma", "emma"]
+
+
+def test_availability_naming_an_unmapped_owner_field_is_refused_at_its_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile, rules = setup(tmp_path, 1)
+    profile.write_text(PROFILE.replace("from_field: away_from", "from_field: away_frm"), "utf-8")
+    assert main(["check", "-c", str(profile), str(rules)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{profile}:10:16: error: availability.from_field 'away_frm' is not an owner field "
+        "import.owners.fields maps; did you mean 'away_from'? [unknown-owner-field]"
+    ]
+    assert main(["sync", "-c", str(profile), "-r", str(rules), "--as-of", "2026-07-11"]) == 1
+    assert set(owners_of(tmp_path).values()) == {"hank"}  # nothing written
