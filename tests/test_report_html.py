@@ -11,7 +11,8 @@ import pytest
 
 from roleSync.report.assets import CSS
 from roleSync.report.data import ReportData, SkipRow
-from roleSync.report.html import CHART_IDS, metric_header, render_html
+from roleSync.report.html import CHART_IDS, render_html
+from roleSync.report.html_metrics import metric_header
 from roleSync.report.svg import (
     BarRow,
     Dot,
@@ -157,11 +158,12 @@ def test_inactive_owners_are_marked_and_muted() -> None:
     polished = _polish_data()
     page = render_html(polished)
     name = next(o.name for o in polished.owners if not o.active)
-    # Shown on the role map, both balance charts and the metrics table (and in tooltips).
-    assert page.count(f">{name} (inactive)<") == 4
+    # Shown on the role map, both balance charts and the three metrics tables (and in
+    # tooltips).
+    assert page.count(f">{name} (inactive)<") == 6
     assert page.count('class="label muted"') == 3  # the role map and both balance charts
     assert page.count('class="bar muted"') == 4  # before and after, in both charts
-    assert page.count('<tr class="inactive">') == 1
+    assert page.count('<tr class="inactive">') == 3  # deal mix, farming, hunting
     assert "(inactive)" not in render_html(data())
 
 

@@ -10,6 +10,7 @@ from roleSync.model.deal_facts import (
     DealOrderError,
     DealTally,
     DealWindow,
+    Retention,
     Trigger,
     summarize_deals,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "FieldValue",
     "FoldedDealsError",
     "Owner",
+    "Retention",
     "Role",
     "Task",
     "Trigger",

@@ -18,8 +18,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from roleSync.metrics import METRIC_HELP, METRIC_NAMES
 from roleSync.rules.loader import load_yaml_text, validate
+from roleSync.rules.reference_metrics import metrics_section
 from roleSync.rules.schema import (
     ACCOUNT_EXTRA_PREFIX,
     ACCOUNT_FIELDS,
@@ -484,9 +484,7 @@ def markdown_reference() -> str:
         "### Operators",
         "",
         *_table(("op", "meaning"), list(OPERATOR_HELP.items())),
-        "### Metrics (roles files)",
-        "",
-        *_table(("metric", "meaning"), [(m, METRIC_HELP[m]) for m in METRIC_NAMES]),
+        *metrics_section(),
         "### Fields",
         "",
         *_table(

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from roleSync.errors import Diagnostic, Severity
+from roleSync.metrics import FRACTION_METRICS
 from roleSync.model import Owner
 from roleSync.rules.carry_check import carry_pull_problems
 from roleSync.rules.compile import comparisons
@@ -35,8 +36,6 @@ from roleSync.rules.schema import (
 )
 from roleSync.rules.suggest import close_match, did_you_mean
 
-# Metrics that are fractions from 0 to 1: "gte 60" almost surely meant 0.6.
-FRACTION_METRICS = frozenset({"new_business_share", "win_rate"})
 BOOLEAN_FIELDS = frozenset({"owner.active"})
 
 
