@@ -268,3 +268,21 @@ def test_the_starting_book_moves_with_its_accounts() -> None:
     assert (after["hank"].starting_revenue, after["fay"].starting_revenue) == (0.0, 1000.0)
     assert after["fay"].gross_revenue_retention == 0.9  # (1000 - 100) / 1000
     assert after["hank"].gross_revenue_retention is None
+
+
+def test_the_worked_example_of_the_reference_is_computed_and_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from roleSync.rules import reference_metrics
+
+    m = reference_metrics._example_metrics()
+    # By hand: start a1 1000 + a2 500 + a3 800 = 2300; a2 churned (500); a3 contracted 300;
+    # a1 expanded 200. Gross 1500 / 2300 = 0.65217; net 1700 / 2300 = 0.73913.
+    assert (m.starting_revenue, m.churned_amount, m.contracted_amount) == (2300.0, 500.0, 300.0)
+    assert (m.gross_revenue_retention, m.net_revenue_retention) == (0.6522, 0.7391)
+    assert (m.expansion_rate, m.renewal_rate) == (0.087, 0.5)  # 200 / 2300; 1 of 2
+    assert "(2,300 - 500 - 300) / 2,300 = 0.6522" in " ".join(reference_metrics.metrics_section())
+    # A formula change the prose did not follow fails the reference's generation.
+    monkeypatch.setitem(reference_metrics._EXAMPLE_FIGURES, "net_revenue_retention", 0.74)
+    with pytest.raises(AssertionError, match=r"went stale.*net_revenue_retention"):
+        reference_metrics.metrics_section()

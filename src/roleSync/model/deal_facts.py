@@ -154,6 +154,13 @@ def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None)
     before = window.before if window is not None else date.max
     tallies, revenue_of, retention = facts.tallies, facts.revenue, facts.retention
     watched = window.stages if window is not None else frozenset()
+    # Enum members as locals: looked up once, not once per deal.
+    NB, EXP, REN, CON = (  # noqa: N806
+        DealKind.NEW_BUSINESS,
+        DealKind.EXPANSION,
+        DealKind.RENEWAL,
+        DealKind.CONTRACTION,
+    )
     previous: str | None = None
     for group in groups:
         if not group:
@@ -178,10 +185,11 @@ def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None)
                 facts.stage_deals[account_id] = at_stage
         for deal in deals:
             close = deal.close_date
-            if deal.won:
+            won = deal.won
+            if won:
                 any_won = True
                 if (
-                    deal.kind is DealKind.NEW_BUSINESS
+                    deal.kind is NB
                     and close is not None
                     and (first is None or won_order(deal) < won_order(first))
                 ):
@@ -189,14 +197,13 @@ def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None)
             # An empty window (start > end) when there is none: nothing is tallied.
             if not deal.closed or close is None or close > end:
                 continue
+            if close < start:
+                if won and close >= before and deal.kind is not CON:
+                    starting += deal.amount or 0.0
+                continue
             kind = deal.kind
             amount = deal.amount or 0.0
-            if close < start:
-                if deal.won and close >= before and kind is not DealKind.CONTRACTION:
-                    starting += amount
-                continue
-            won = deal.won
-            if won and kind is not DealKind.CONTRACTION:
+            if won and kind is not CON:
                 revenue += amount
                 in_window = True
             if deal.owner_id:
@@ -208,30 +215,31 @@ def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None)
                 if tally is None:
                     tally = facts.unowned[account_id] = DealTally()
             tally.closed += 1
-            cycle = 0
-            if won:
-                tally.won += 1
-                cycle = max((close - deal.created).days, 0)
-                tally.cycle_days += cycle
-            if kind is DealKind.NEW_BUSINESS:
+            if kind is NB:
                 tally.nb_closed += 1
-                if won:
-                    tally.nb_count += 1
-                    tally.nb_amount += amount
-                    tally.nb_cycle_days += cycle
-                    tally.nb_sized += deal.amount is not None
-            elif kind is DealKind.RENEWAL:
+            elif kind is REN:
                 tally.renewal_closed += 1
-                if won:
-                    tally.renewal_won += 1
-                    tally.renewal_amount += amount
-                    renewed = True
-                else:
+                if not won:
                     lost_renewal = True
-            elif won and kind is DealKind.EXPANSION:
+            if not won:
+                continue
+            tally.won += 1
+            cycle = max((close - deal.created).days, 0)
+            tally.cycle_days += cycle
+            if kind is NB:
+                tally.nb_count += 1
+                tally.nb_amount += amount
+                tally.nb_cycle_days += cycle
+                if deal.amount is not None:
+                    tally.nb_sized += 1
+            elif kind is EXP:
                 tally.expansion_amount += amount
                 expanded += amount
-            elif won:
+            elif kind is REN:
+                tally.renewal_won += 1
+                tally.renewal_amount += amount
+                renewed = True
+            else:
                 # A contraction is a reduction whichever sign the CRM gives its amount.
                 contracted += abs(amount)
         if any_won:
