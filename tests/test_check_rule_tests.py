@@ -13,12 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_shipped_rule_tests_check_clean(capsys: pytest.CaptureFixture[str]) -> None:
     tests = ROOT / "rules" / "tests"
-    # triggers/, tasks/, weighted/, overflow/, territory/, availability/: the routing
+    # triggers/, tasks/, weighted/, overflow/, territory/, availability/, metrics/: the rule
     # files those scenarios run under, checked beside them.
-    names = ("triggers", "tasks", "weighted", "overflow", "territory", "availability")
+    names = ("triggers", "tasks", "weighted", "overflow", "territory", "availability", "metrics")
     folders = [str(tests / n) for n in names]
     assert main(["check", "--strict", str(tests), *folders]) == 0
-    assert capsys.readouterr().out.strip() == "checked 14 files: 0 errors, 0 warnings"
+    assert capsys.readouterr().out.strip() == "checked 16 files: 0 errors, 0 warnings"
 
 
 def test_a_broken_rule_test_is_reported_at_its_position(

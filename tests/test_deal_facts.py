@@ -90,6 +90,8 @@ def test_folding_from_sqlite_gives_what_holding_every_deal_gives(tmp_path: Path,
     assert folded_facts.won_accounts == held_facts.won_accounts
     assert folded_facts.revenue == held_facts.revenue
     assert folded_facts.tallies == held_facts.tallies
+    assert folded_facts.retention == held_facts.retention
+    assert held_facts.retention, "the random book should have revenue at the window start"
     assert compute_role_metrics(folded, AS_OF, 365) == compute_role_metrics(held, AS_OF, 365)
     assert all(held.is_customer(a) == folded.is_customer(a) for a in held.accounts.values())
     assert held_facts.triggers, "the random book should hand something off"

@@ -126,6 +126,18 @@ def test_an_owner_explained_with_metrics_rule_and_title(explainer: Explainer) ->
     text = explainer.explain_owner(owner_)
     assert "Role: farmer, by rule farmer-by-deal-mix" in text
     assert re.search(r"new_business_share +0\.\d+  new-business share of won amount", text)
+    # Every group of metrics, the farmer's and the hunter's figures with their meaning.
+    assert re.search(r"^  deal mix:\n    won_deals ", text, flags=re.M)
+    assert re.search(r"^  farming:\n    renewal_won_count ", text, flags=re.M)
+    assert re.search(r"^  hunting:\n    new_logos ", text, flags=re.M)
+    figures = hannah.metrics
+    assert figures.renewal_rate is not None and figures.gross_revenue_retention is not None
+    assert re.search(rf"renewal_rate +{figures.renewal_rate:g}  renewal win rate: ", text)
+    assert re.search(
+        rf"gross_revenue_retention +{figures.gross_revenue_retention:g}  \(starting revenue",
+        text,
+    )
+    assert re.search(r"new_business_win_rate +(-|[01](\.\d+)?)  new-business conversion", text)
     assert "1. hunter-by-deal-mix (hunter): did not match" in text
     assert re.search(r"new_business_share is 0\.\d+; needs at least 0\.6: no", text)
     assert "2. farmer-by-deal-mix (farmer): matched" in text

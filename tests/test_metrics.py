@@ -86,6 +86,21 @@ def test_owner_with_no_deals_has_zero_counts_and_empty_ratios() -> None:
         "accounts_owned": 0,
         "customer_accounts_owned": 0,
         "managed_revenue": 0.0,
+        "renewal_won_count": 0,
+        "renewal_closed_count": 0,
+        "renewal_rate": None,
+        "starting_revenue": 0.0,
+        "churned_accounts": 0,
+        "churned_amount": 0.0,
+        "contracted_amount": 0.0,
+        "book_expansion_amount": 0.0,
+        "gross_revenue_retention": None,
+        "net_revenue_retention": None,
+        "expansion_rate": None,
+        "new_logos": 0,
+        "new_business_win_rate": None,
+        "avg_new_business_deal_size": None,
+        "new_business_sales_cycle_days": None,
     }
     assert result["o1"] == RoleMetrics()
 

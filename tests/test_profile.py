@@ -241,3 +241,11 @@ def test_copies_with_updated_mappings_use_the_new_mappings(tmp_path: Path) -> No
     elsewhere = profile.with_base_dir(tmp_path / "other")
     assert elsewhere.book_path == (tmp_path / "other" / "book.db").resolve()
     assert profile.book_path == (tmp_path / "book.db").resolve()  # the original is unchanged
+
+
+def test_metrics_fields_take_the_farming_and_hunting_metrics(tmp_path: Path) -> None:
+    fields = "metrics:\n  fields:\n    renewal_rate: Renewal_Rate\n    new_logos: New_Logos\n"
+    profile = load_profile(write(tmp_path, MINIMAL + fields))
+    assert profile.metrics.fields == {"renewal_rate": "Renewal_Rate", "new_logos": "New_Logos"}
+    [error] = errors_of(write(tmp_path, MINIMAL + "metrics:\n  fields:\n    renewal_rat: R\n"))
+    assert "unknown metric 'renewal_rat'; did you mean 'renewal_rate'?" in error

@@ -11,7 +11,8 @@ import pytest
 
 from roleSync.report.assets import CSS
 from roleSync.report.data import ReportData, SkipRow
-from roleSync.report.html import CHART_IDS, metric_header, render_html
+from roleSync.report.html import CHART_IDS, render_html
+from roleSync.report.html_metrics import metric_header
 from roleSync.report.svg import (
     BarRow,
     Dot,
@@ -157,11 +158,12 @@ def test_inactive_owners_are_marked_and_muted() -> None:
     polished = _polish_data()
     page = render_html(polished)
     name = next(o.name for o in polished.owners if not o.active)
-    # Shown on the role map, both balance charts and the metrics table (and in tooltips).
-    assert page.count(f">{name} (inactive)<") == 4
+    # Shown on the role map, both balance charts and the three metrics tables (and in
+    # tooltips).
+    assert page.count(f">{name} (inactive)<") == 6
     assert page.count('class="label muted"') == 3  # the role map and both balance charts
     assert page.count('class="bar muted"') == 4  # before and after, in both charts
-    assert page.count('<tr class="inactive">') == 1
+    assert page.count('<tr class="inactive">') == 3  # deal mix, farming, hunting
     assert "(inactive)" not in render_html(data())
 
 
@@ -229,3 +231,28 @@ def test_scatter_escapes_labels_and_tooltips() -> None:
         flag_label="f",
     )
     assert "<script" not in svg
+
+
+def _table_of(page: str, table_id: str) -> str:
+    start = page.index(f'id="{table_id}"')
+    return page[start : page.index("</table>", start)]
+
+
+def test_farming_and_hunting_metrics_have_tables_of_their_own(page: str) -> None:
+    # One table per group: all 27 metrics in one would scroll sideways.
+    for table_id in ("role-metrics", "farming-metrics", "hunting-metrics"):
+        assert page.count(f'id="{table_id}"') == 1
+    farming = _table_of(page, "farming-metrics")
+    for header in ("Renewal rate", "Starting revenue", "Churned accounts", "Contracted amount"):
+        assert f'<button type="button">{header}</button>' in farming
+    assert 'title="gross_revenue_retention: (starting revenue - churned' in farming
+    # Nobody in the hand-made run had revenue at the window's start: empty, not 0 %.
+    # Per owner: renewal rate, gross and net retention, expansion rate.
+    assert farming.count('data-sort="">-</td>') == 3 * 4
+    hunting = _table_of(page, "hunting-metrics")
+    assert '<button type="button">Average new business deal size</button>' in hunting
+    # hank won five new customers, 1000 .. 5000: five logos, all won, 3,000 on average.
+    row = re.search(r"<tr><td>&lt;script&gt;.*?</tr>", hunting)
+    assert row is not None
+    cells = re.findall(r'<td class="num" data-sort="[^"]*">([^<]*)</td>', row.group(0))
+    assert cells[:3] == ["5", "100%", "3,000"]

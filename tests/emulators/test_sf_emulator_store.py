@@ -16,6 +16,7 @@ from roleSync.emulators.salesforce import (
 )
 from roleSync.emulators.salesforce.schema import STAGES, id_suffix, normalize_id
 from roleSync.emulators.salesforce.seed import seed_org
+from roleSync.metrics import METRIC_NAMES
 
 AS_OF = date(2026, 6, 30)
 
@@ -129,3 +130,10 @@ def test_custom_fields_and_inserts() -> None:
     assert row["SystemModstamp"] == row["CreatedDate"]
     with pytest.raises(KeyError):
         store.insert("Account", {"Nope": 1})
+
+
+def test_every_role_metric_has_a_user_field_named_after_it() -> None:
+    names = {name for name, _ in USER_METRIC_FIELDS}
+    expected = {"_".join(w.capitalize() for w in m.split("_")) + "__c" for m in METRIC_NAMES}
+    assert expected <= names, expected - names
+    assert len(names) == len(METRIC_NAMES) + 2  # the role and the as-of day besides

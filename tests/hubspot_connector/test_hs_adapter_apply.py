@@ -185,3 +185,33 @@ def test_setup_creates_the_unique_task_marker_a_portal_lacks(tmp_path: Path) -> 
         assert ("tasks", "rolesync_key") in {(s.object_type, s.name) for s in report.created}
         marker = emu.store.properties("tasks")["rolesync_key"]
         assert marker.has_unique_value and marker.type == "string"
+
+
+def test_setup_and_writes_cover_the_farming_and_hunting_metrics(tmp_path: Path) -> None:
+    """`rolesync setup` makes a number property for each new metric the profile names,
+    and the values written read back equal (empty ratios as blank)."""
+    fields = {
+        "role": "rolesync_role",
+        "net_revenue_retention": "rolesync_net_revenue_retention",
+        "renewal_rate": "rolesync_renewal_rate",
+        "new_logos": "rolesync_new_logos",
+    }
+    with portal(companies=20, deals=0) as emu:
+        adapter = adapter_for(emu, tmp_path, metrics={"fields": fields})
+        created = setup_portal(adapter.client, adapter.profile).created
+        specs = {s.name: s for s in created}
+        assert set(fields.values()) <= set(specs)
+        assert specs["rolesync_net_revenue_retention"].type == "number"
+        assert specs["rolesync_net_revenue_retention"].label == "roleSync net revenue retention"
+        book = adapter.pull()
+        owner = next(o for o in book.owners.values() if o.active)
+        values: dict[str, FieldValue] = {
+            "rolesync_role": "farmer",
+            "rolesync_net_revenue_retention": 1.1875,  # a book that grew: above 1
+            "rolesync_renewal_rate": None,  # no renewal due
+            "rolesync_new_logos": 2,
+        }
+        result = adapter.apply([], [MetricWrite(owner.id, values)])
+        assert result.metrics_written == [owner.id]
+        again = adapter_for(emu, tmp_path, metrics={"fields": fields})
+        assert dict(again.pull().owners[owner.id].recorded) == values

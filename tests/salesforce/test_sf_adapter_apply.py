@@ -4,13 +4,31 @@ per-record results, row-lock retries, deleted accounts, metrics, the mirror."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
-from sf_helpers import adapter_for, changes_for, new_emulator, writes_of
+from sf_helpers import (
+    adapter_for,
+    changes_for,
+    env_for,
+    fast_policy,
+    new_emulator,
+    profile_for,
+    writes_of,
+)
 
+from roleSync.adapters.salesforce import SalesforceAdapter
+from roleSync.adapters.salesforce.rounds import RoundSettings
 from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceFaults
 from roleSync.emulators.salesforce.schema import make_id
-from roleSync.plan import MetricWrite
+from roleSync.metrics import compute_role_metrics
+from roleSync.plan import MetricWrite, PlanInputs, build_plan
+from roleSync.profile.sections import MetricsSection
+from roleSync.rules.classify import CompiledRoles
+from roleSync.rules.routes import CompiledRouting
+from roleSync.rules.ruleset import load_rule_set
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
 
 
 def test_changes_are_written_and_the_mirror_follows(
@@ -235,3 +253,61 @@ def test_unanswered_metric_writes_are_read_back_not_written_twice(
     assert small_org.counters["collections_retrieve"] == 3
     retrieve = next(e for e in small_org.log if e.kind == "collections_retrieve")
     assert retrieve.path.endswith("/composite/sobjects/User")
+
+
+def test_farming_and_hunting_metrics_land_in_their_user_fields(tmp_path: Path) -> None:
+    """A plan of an emulated org, under a profile naming fields for the new metrics,
+    writes each owner's values into exactly those User fields."""
+    fields = {
+        "role": "Sales_Role__c",
+        "renewal_rate": "Renewal_Rate__c",
+        "net_revenue_retention": "Net_Revenue_Retention__c",
+        "churned_accounts": "Churned_Accounts__c",
+        "new_logos": "New_Logos__c",
+        "new_business_win_rate": "New_Business_Win_Rate__c",
+    }
+    as_of = date(2026, 6, 30)
+    emu = new_emulator()
+    emu.seed(users=12, accounts=300, opportunities=700, seed=3, as_of=as_of)
+    with emu:
+        profile = profile_for(emu, tmp_path)
+        profile = profile.model_copy(update={"metrics": MetricsSection(fields=fields)})
+        adapter = SalesforceAdapter(
+            profile,
+            env=env_for(emu),
+            policy=fast_policy(),
+            rounds=RoundSettings(lock_pause=0.0),
+            sleep=lambda seconds: None,
+        )
+        book = adapter.pull()
+        rules = load_rule_set([RULES])
+        inputs = PlanInputs(
+            "sf-test",
+            CompiledRoles(rules.roles),
+            CompiledRouting(rules.routing),
+            rules.digest,
+            as_of,
+            metric_fields=fields,
+        )
+        plan = build_plan(book, inputs)
+        result = adapter.apply([], plan.metric_writes)
+        assert sorted(result.metrics_written) == sorted(w.owner_id for w in plan.metric_writes)
+        assert not result.metrics_failed
+        # The plan writes the figures of the book after its own moves.
+        moves = {c.account_id: c.to_owner_id for c in plan.changes}
+        metrics = compute_role_metrics(book, as_of, rules.roles.window_days, moves)
+        written = [metrics[w.owner_id] for w in plan.metric_writes]
+        # The seed's opportunities span two years: some owner renewed, some owner has a
+        # book with revenue at the window's start, some won new logos.
+        assert any(m.renewal_rate is not None for m in written)
+        assert any(m.net_revenue_retention is not None for m in written)
+        assert any(m.new_logos for m in written)
+        for write in plan.metric_writes:
+            user = emu.store.get("User", write.owner_id)
+            assert user is not None
+            figures = metrics[write.owner_id]
+            assert user["Renewal_Rate__c"] == figures.renewal_rate
+            assert user["Net_Revenue_Retention__c"] == figures.net_revenue_retention
+            assert user["Churned_Accounts__c"] == figures.churned_accounts
+            assert user["New_Logos__c"] == figures.new_logos
+            assert user["New_Business_Win_Rate__c"] == figures.new_business_win_rate

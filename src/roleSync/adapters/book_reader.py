@@ -218,8 +218,9 @@ def _deal_groups(
     """Each account's deals that can change a fact of `window`, accounts in id order.
 
     Left in SQLite: open deals and deals lost before the window. No fact depends on them
-    (tallies count deals closed in the window; triggers, customers and blank-kind
-    inference need won deals only), and they are about half of a typical book. The date
+    (tallies count deals closed in the window; triggers, customers, blank-kind inference
+    and the starting revenue of retention, won in the window before, need won deals
+    only), and they are about half of a typical book. The date
     filter compares ISO text: a row it keeps needlessly is re-checked by the fold, and
     it cannot drop one whose date is in the window. `+account_id` keeps SQLite from
     walking the account index, which reads the table in random order: on a 4M-deal book

@@ -10,6 +10,7 @@ from roleSync.model.deal_facts import (
     DealOrderError,
     DealTally,
     DealWindow,
+    Retention,
     Trigger,
     summarize_deals,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "FoldedDealsError",
     "Owner",
     "PendingRole",
+    "Retention",
     "Role",
     "Task",
     "Trigger",

@@ -1,9 +1,10 @@
 """Deals folded into the few aggregates planning needs, one account at a time.
 
 A plan never needs a deal for itself, only per-owner tallies over the metrics window,
-per-account revenue in that window, each account's handoff trigger and whether it has
-won anything. Folding a stream of deals (grouped by account) into these lets a book of
-millions of deals be planned with memory that grows with accounts and owners only.
+per-account revenue in that window, each account's handoff trigger, whether it has
+won anything, and what became of the revenue it had at the window's start (retention).
+Folding a stream of deals (grouped by account) into these lets a book of millions of
+deals be planned with memory that grows with accounts and owners only.
 
 Pure: deals and a window in, facts out.
 """
@@ -35,6 +36,12 @@ class DealWindow:
         """First day inside the window."""
         return self.as_of - timedelta(days=self.days - 1)
 
+    @property
+    def before(self) -> date:
+        """First day of the window before this one (as long, ending the day before
+        `start`): its won amount per account is the book's revenue at the window's start."""
+        return self.as_of - timedelta(days=2 * self.days - 1)
+
 
 class Trigger(NamedTuple):
     """An account's first won new-business deal: the event that starts its handoff.
@@ -43,6 +50,22 @@ class Trigger(NamedTuple):
     id: str
     amount: float | None
     close_date: date
+
+
+class Retention(NamedTuple):
+    """What became, in the window, of one account's revenue at the window's start.
+
+    Kept only for accounts with such revenue (`start` > 0): the starting book that
+    revenue retention is measured on. A named tuple: one per customer of large books."""
+
+    # Won amount (new business, expansion, renewal) that closed in the window before.
+    start: float
+    # A renewal closed lost in the window and none closed won: the account is gone.
+    churned: bool
+    # Won contraction amounts in the window, each taken as a positive reduction.
+    contracted: float
+    # Won expansion amounts in the window.
+    expanded: float
 
 
 @dataclass(slots=True)
@@ -56,6 +79,15 @@ class DealTally:
     expansion_amount: float = 0.0
     renewal_amount: float = 0.0
     cycle_days: int = 0
+    # New business closed (won or lost), won with an amount, and the won ones' cycle days.
+    nb_closed: int = 0
+    nb_sized: int = 0
+    nb_cycle_days: int = 0
+    renewal_closed: int = 0
+    renewal_won: int = 0
+    # Accounts whose first won new-business deal (the handoff trigger) is this tally's
+    # and closed in the window.
+    new_logos: int = 0
 
     def plus(self, other: DealTally) -> DealTally:
         """The two tallies together (a new tally; neither is changed)."""
@@ -67,6 +99,12 @@ class DealTally:
             self.expansion_amount + other.expansion_amount,
             self.renewal_amount + other.renewal_amount,
             self.cycle_days + other.cycle_days,
+            self.nb_closed + other.nb_closed,
+            self.nb_sized + other.nb_sized,
+            self.nb_cycle_days + other.nb_cycle_days,
+            self.renewal_closed + other.renewal_closed,
+            self.renewal_won + other.renewal_won,
+            self.new_logos + other.new_logos,
         )
 
 
@@ -89,6 +127,8 @@ class DealFacts:
     unowned: dict[str, DealTally] = field(default_factory=dict)
     # Account id -> amount won in the window (new business + expansion + renewal).
     revenue: dict[str, float] = field(default_factory=dict)
+    # Account id -> its retention, for accounts with revenue at the window's start.
+    retention: dict[str, Retention] = field(default_factory=dict)
     # Account id -> its deals standing at a watched stage (`DealWindow.stages`), by id.
     stage_deals: dict[str, list[Deal]] = field(default_factory=dict)
 
@@ -110,8 +150,17 @@ def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None)
     """
     facts = DealFacts(window)
     start, end = (window.start, window.as_of) if window is not None else (date.max, date.min)
-    tallies, revenue_of = facts.tallies, facts.revenue
+    # Won deals closing from `before` to the day before `start` make the starting revenue.
+    before = window.before if window is not None else date.max
+    tallies, revenue_of, retention = facts.tallies, facts.revenue, facts.retention
     watched = window.stages if window is not None else frozenset()
+    # Enum members as locals: looked up once, not once per deal.
+    NB, EXP, REN, CON = (  # noqa: N806
+        DealKind.NEW_BUSINESS,
+        DealKind.EXPANSION,
+        DealKind.RENEWAL,
+        DealKind.CONTRACTION,
+    )
     previous: str | None = None
     for group in groups:
         if not group:
@@ -128,28 +177,33 @@ def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None)
             deals = infer_deal_kinds(deals)
         facts.deal_count += len(deals)
         first: Deal | None = None
-        revenue = 0.0
-        any_won = in_window = False
+        revenue = starting = contracted = expanded = 0.0
+        any_won = in_window = renewed = lost_renewal = False
         if watched:
             at_stage = [d for d in deals if d.stage.strip().casefold() in watched]
             if at_stage:
                 facts.stage_deals[account_id] = at_stage
         for deal in deals:
             close = deal.close_date
-            if deal.won:
+            won = deal.won
+            if won:
                 any_won = True
                 if (
-                    deal.kind is DealKind.NEW_BUSINESS
+                    deal.kind is NB
                     and close is not None
                     and (first is None or won_order(deal) < won_order(first))
                 ):
                     first = deal
             # An empty window (start > end) when there is none: nothing is tallied.
-            if not deal.closed or close is None or close < start or close > end:
+            if not deal.closed or close is None or close > end:
+                continue
+            if close < start:
+                if won and close >= before and deal.kind is not CON:
+                    starting += deal.amount or 0.0
                 continue
             kind = deal.kind
             amount = deal.amount or 0.0
-            if deal.won and kind is not DealKind.CONTRACTION:
+            if won and kind is not CON:
                 revenue += amount
                 in_window = True
             if deal.owner_id:
@@ -161,21 +215,52 @@ def summarize_deals(groups: Iterable[Sequence[Deal]], window: DealWindow | None)
                 if tally is None:
                     tally = facts.unowned[account_id] = DealTally()
             tally.closed += 1
-            if not deal.won:
+            if kind is NB:
+                tally.nb_closed += 1
+            elif kind is REN:
+                tally.renewal_closed += 1
+                if not won:
+                    lost_renewal = True
+            if not won:
                 continue
             tally.won += 1
-            tally.cycle_days += max((close - deal.created).days, 0)
-            if kind is DealKind.NEW_BUSINESS:
+            cycle = max((close - deal.created).days, 0)
+            tally.cycle_days += cycle
+            if kind is NB:
                 tally.nb_count += 1
                 tally.nb_amount += amount
-            elif kind is DealKind.EXPANSION:
+                tally.nb_cycle_days += cycle
+                if deal.amount is not None:
+                    tally.nb_sized += 1
+            elif kind is EXP:
                 tally.expansion_amount += amount
-            elif kind is DealKind.RENEWAL:
+                expanded += amount
+            elif kind is REN:
+                tally.renewal_won += 1
                 tally.renewal_amount += amount
+                renewed = True
+            else:
+                # A contraction is a reduction whichever sign the CRM gives its amount.
+                contracted += abs(amount)
         if any_won:
             facts.won_accounts.add(account_id)
         if first is not None and first.close_date is not None:
             facts.triggers[account_id] = Trigger(first.id, first.amount, first.close_date)
+            if start <= first.close_date <= end:
+                _logo_tally(facts, first, account_id).new_logos += 1
         if in_window:
             revenue_of[account_id] = revenue
+        if starting > 0:
+            churned = lost_renewal and not renewed
+            retention[account_id] = Retention(starting, churned, contracted, expanded)
     return facts
+
+
+def _logo_tally(facts: DealFacts, deal: Deal, account_id: str) -> DealTally:
+    """The tally a new logo counts in: its deal's owner's, or the account's blank-owner one."""
+    book = facts.tallies if deal.owner_id else facts.unowned
+    key = deal.owner_id or account_id
+    tally = book.get(key)
+    if tally is None:
+        tally = book[key] = DealTally()
+    return tally

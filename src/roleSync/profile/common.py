@@ -14,6 +14,7 @@ from pydantic import (
 
 from roleSync.metrics import METRIC_NAMES
 from roleSync.model import DealKind
+from roleSync.rules.suggest import did_you_mean
 
 Lifecycle = Literal["customer", "prospect", "other"]
 # What a deal stage says about the deal, for sources without closed/won flags (CSV
@@ -41,8 +42,9 @@ Destination = Annotated[
 
 def _known_metric(name: str) -> str:
     if name not in METRIC_FIELD_KEYS:
+        hint = did_you_mean(name, METRIC_FIELD_KEYS)
         raise ValueError(
-            f"unknown metric {name!r}; expected one of: " + ", ".join(METRIC_FIELD_KEYS)
+            f"unknown metric {name!r}{hint}; expected one of: " + ", ".join(METRIC_FIELD_KEYS)
         )
     return name
 

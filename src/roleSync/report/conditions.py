@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from roleSync.metrics import METRIC_HELP, METRIC_NAMES, RoleMetrics
+from roleSync.metrics import METRIC_GROUPS, METRIC_HELP, METRIC_NAMES, RoleMetrics
 from roleSync.model import Owner
 from roleSync.report.fmt import number
 from roleSync.rules.classify import OwnerFacts, resolve_owner_subject
@@ -82,14 +82,18 @@ def _comparison(cmp: Comparison, subject: S, resolve: Resolver[S], holds: bool, 
 
 
 def metric_lines(metrics: RoleMetrics) -> list[str]:
-    """Every role metric with its value and what it means, aligned."""
+    """Every role metric with its value and what it means, aligned, by group (deal mix,
+    farming, hunting)."""
     width = max(len(m) for m in METRIC_NAMES)
     values = {m: number(getattr(metrics, m)) for m in METRIC_NAMES}
     value_width = max(len(v) for v in values.values())
-    return [
-        f"  {m.ljust(width)}  {values[m].rjust(value_width)}  {METRIC_HELP[m]}"
-        for m in METRIC_NAMES
-    ]
+    lines: list[str] = []
+    for group, names in METRIC_GROUPS.items():
+        lines.append(f"  {group}:")
+        lines += [
+            f"    {m.ljust(width)}  {values[m].rjust(value_width)}  {METRIC_HELP[m]}" for m in names
+        ]
+    return lines
 
 
 def classification_trail(roles: RolesFile, owner: Owner, metrics: RoleMetrics) -> list[str]:

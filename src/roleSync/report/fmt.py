@@ -29,4 +29,4 @@ def number(value: float | None) -> str:
         return "-"
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
-    return format(round(value, 4), "f").rstrip("0").rstrip(".")
+    return format(round(value, 4), ",f").rstrip("0").rstrip(".")

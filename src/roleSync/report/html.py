@@ -12,10 +12,10 @@ from collections import Counter
 from html import escape
 
 from roleSync import __version__
-from roleSync.metrics import METRIC_HELP, METRIC_NAMES
 from roleSync.report.assets import CSS, SCRIPT, content_security_policy
 from roleSync.report.data import BalanceRow, ReportData
-from roleSync.report.fmt import money, money_full, number, share
+from roleSync.report.fmt import money, money_full, number
+from roleSync.report.html_metrics import metric_tables, owner_name
 from roleSync.report.html_related import (
     carried_section,
     related_cards,
@@ -38,18 +38,9 @@ BEFORE_AFTER = (Series("before", "before the run", "#9DB9D3"), Series("after", "
 OUTCOME_SERIES = (Series("n", "accounts", "#009E73"),)
 CHART_IDS = ("role-map", "balance-accounts", "balance-revenue", "run-outcome")
 
-_SHARES = frozenset({"new_business_share", "win_rate"})
 # Units for chart titles. The report does not know the book's currency (the export may
 # write $, EUR, ...), so amounts are labelled as in the CRM's currency, never a guess.
 _AMOUNT_UNITS = "amounts in the CRM's currency"
-INACTIVE = " (inactive)"
-_AMOUNTS = frozenset(m for m in METRIC_NAMES if m.endswith("_amount") or m == "managed_revenue")
-
-
-def metric_header(name: str) -> str:
-    """A metric's column header in words: new_business_share -> "New business share"."""
-    words = name.replace("_", " ").replace("avg ", "average ")
-    return words[:1].upper() + words[1:]
 
 
 def _figure(chart_id: str, title: str, svg: str) -> str:
@@ -61,26 +52,13 @@ def _figure(chart_id: str, title: str, svg: str) -> str:
     )
 
 
-def _owner_name(name: str, active: bool) -> str:
-    return name if active else name + INACTIVE
-
-
-def _metric_cell(name: str, value: float | None) -> Cell:
-    key = "" if value is None else repr(value)
-    if name in _SHARES:
-        return (share(value), key)
-    if name in _AMOUNTS:
-        return (money_full(value), key)
-    return (number(value), key)
-
-
 ROLE_MAP_TITLE = f"Role map: new business won against revenue managed, per owner ({_AMOUNT_UNITS})"
 
 
 def _role_map(data: ReportData) -> str:
     dots = [
         Dot(
-            _owner_name(o.name, o.active),
+            owner_name(o.name, o.active),
             f"{o.title or 'no title'}, works as a {o.role}" if o.title_disagrees else o.title,
             o.metrics.new_business_won_amount,
             o.metrics.managed_revenue,
@@ -117,7 +95,7 @@ def _balance_charts(data: ReportData) -> str:
 
     def row(b: BalanceRow, values: tuple[float | None, ...]) -> BarRow:
         on = active.get(b.owner_id, True)
-        return BarRow(_owner_name(b.name, on), values, muted=not on)
+        return BarRow(owner_name(b.name, on), values, muted=not on)
 
     after_accounts = [b.accounts_after for b in rows]
     accounts_title = "Accounts per farmer, before and after the run (accounts)"
@@ -224,34 +202,6 @@ def _handoff_rows(data: ReportData) -> list[list[Cell]]:
             ]
         )
     return rows
-
-
-def _metricstable(data: ReportData) -> str:
-    headers = [
-        ("owner", "", False),
-        ("title", "", False),
-        ("role", "the classified role", False),
-        ("rule", "the rule that decided", False),
-        *((metric_header(m), f"{m}: {METRIC_HELP[m]}", True) for m in METRIC_NAMES),
-    ]
-    rows = [
-        [
-            plain(_owner_name(o.name, o.active)),
-            plain(o.title + (" (says otherwise)" if o.title_disagrees else "")),
-            plain(o.role),
-            plain(o.rule_id or "no rule matched"),
-            *(_metric_cell(m, getattr(o.metrics, m)) for m in METRIC_NAMES),
-        ]
-        for o in data.owners
-    ]
-    return table(
-        "Role metrics per owner; click a column to sort.",
-        headers,
-        rows,
-        sortable=True,
-        table_id="role-metrics",
-        row_classes=["" if o.active else "inactive" for o in data.owners],
-    )
 
 
 def render_html(data: ReportData) -> str:
@@ -367,7 +317,7 @@ left. A ringed diamond is an owner whose title says the other role.</p>
 </section>
 <section id="metrics" aria-labelledby="metrics-h">
 <h2 id="metrics-h">Role metrics</h2>
-{_metricstable(data)}
+{metric_tables(data)}
 </section>
 <section id="health" aria-labelledby="health-h">
 <h2 id="health-h">Book health ({len(data.book_health)} findings)</h2>

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from roleSync.errors import Diagnostic, Severity
+from roleSync.metrics import FRACTION_METRICS
 from roleSync.model import Owner
 from roleSync.rules.availability_check import availability_problems
 from roleSync.rules.carry_check import carry_pull_problems
@@ -37,8 +38,6 @@ from roleSync.rules.schema import (
 from roleSync.rules.suggest import close_match, did_you_mean
 from roleSync.rules.territory_check import profile_problems as territory_problems
 
-# Metrics that are fractions from 0 to 1: "gte 60" almost surely meant 0.6.
-FRACTION_METRICS = frozenset({"new_business_share", "win_rate"})
 BOOLEAN_FIELDS = frozenset({"owner.active"})
 
 

@@ -159,7 +159,8 @@ def message_for(model: type[BaseModel], error: ErrorDetails, loc: Sequence[str |
             # A margin moves thresholds in a metric's units: a text field has none.
             return (
                 f"{where}: {value!r} is an owner field, not a number: a hysteresis margin "
-                f"moves only comparisons of a metric with a number{shown}"
+                f"moves only comparisons of a metric with a number"
+                f"{shown or ' (the Metrics section of docs/rule-files.md lists them)'}"
             )
         text = f"unknown {noun} {value!r}{suggestion or shown}"
         return text if noun != "value" else f"{where}: {text}"

@@ -4,10 +4,8 @@ Users (prefix 005): Username, FirstName, LastName, Name, Email, Title, Departmen
 IsActive (a share `inactive_share` inactive, 1 in 10 by default: people who left,
 still owning some records),
 ManagerId, and the empty role-metric fields of `schema.USER_METRIC_FIELDS`
-(Sales_Role__c, Won_Deals__c, New_Business_Won_Count__c, New_Business_Won_Amount__c,
-Expansion_Won_Amount__c, Renewal_Won_Amount__c, Won_Amount__c, New_Business_Share__c,
-Win_Rate__c, Avg_Sales_Cycle_Days__c, Accounts_Owned__c, Customer_Accounts_Owned__c,
-Managed_Revenue__c, Role_Metrics_As_Of__c), and the empty territory fields
+(Sales_Role__c, one per role metric named after it, such as Won_Deals__c or
+Net_Revenue_Retention__c, and Role_Metrics_As_Of__c), and the empty territory fields
 Sales_Region__c and Sales_Regions__c (a multi-select picklist). Titles follow the
 seller's real habit: Account Executives and BDRs mostly win new business, Account and
 Customer Success Managers mostly work existing customers.
