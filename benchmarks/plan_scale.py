@@ -73,8 +73,9 @@ def bare_scan(path: Path) -> float:
 def one(path: Path, capacity: int, profile_to: Path | None) -> Result:
     """Measure one plan in this process (called in a child process)."""
     from roleSync.adapters.local import LocalAdapter
-    from roleSync.model import DealWindow
     from roleSync.plan import PlanInputs, build_plan
+    from roleSync.plan.carry import pull_window
+    from roleSync.plan.triggers import plan_window
     from roleSync.profile import Profile
     from roleSync.rules.classify import CompiledRoles
     from roleSync.rules.routes import CompiledRouting
@@ -102,7 +103,10 @@ def one(path: Path, capacity: int, profile_to: Path | None) -> Result:
         profiler = Profiler(interval=0.005)
         profiler.start()
     started = time.perf_counter()
-    book = adapter.pull(DealWindow(AS_OF, rules.roles.window_days))
+    # What `rolesync plan` pulls: the deals folded into the rules' window, or every deal
+    # when a handoff carries open deals (the shipped routing does since issue 14).
+    blocks = rules.routing.blocks
+    book = adapter.pull(pull_window(plan_window(AS_OF, rules.roles.window_days, blocks), blocks))
     pull_s = time.perf_counter() - started
     started = time.perf_counter()
     plan = build_plan(book, inputs)
