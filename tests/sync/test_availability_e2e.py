@@ -6,11 +6,11 @@ farmer nothing while a sync after it gives them their turn again."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
 from pathlib import Path
 
 import pytest
 
+from csv_book import import_book
 from roleSync.cli import main
 
 PROFILE = """\
@@ -33,16 +33,6 @@ hank,Hank,hank@example.com,,
 ella,Ella,ella@example.com,2026-07-01,2026-07-10
 emma,Emma,emma@example.com,,
 """
-ROLES = """\
-version: 1
-kind: roles
-classify:
-  - id: hunter
-    role: hunter
-    when: {field: owner.id, op: eq, value: hank}
-  - id: farmer
-    role: farmer
-"""
 ROUTING = """\
 version: 1
 kind: routing
@@ -54,23 +44,8 @@ routes:
 
 
 def setup(folder: Path, accounts: int) -> tuple[Path, Path]:
-    profile = folder / "leave.yaml"
-    profile.write_text(PROFILE, encoding="utf-8")
-    rules = folder / "rules"
-    rules.mkdir()
-    (rules / "roles.yaml").write_text(ROLES, encoding="utf-8")
-    (rules / "routing.yaml").write_text(ROUTING, encoding="utf-8")
-    (folder / "owners.csv").write_text(OWNERS, encoding="utf-8")
-    rows = ["id,name,owner_id,region"] + [f"c{n},c{n},hank," for n in range(1, accounts + 1)]
-    (folder / "accounts.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    deals = ["id,account_id,owner_id,stage,closed,won,amount,created,close_date"]
-    for n in range(1, accounts + 1):
-        closed = date(2026, 6, n).isoformat()
-        deals.append(f"d{n},c{n},hank,Closed Won,true,true,1000,2026-01-01,{closed}")
-    (folder / "deals.csv").write_text("\n".join(deals) + "\n", encoding="utf-8")
-    files = [f"--{e}={folder / f'{e}.csv'}" for e in ("owners", "accounts", "deals")]
-    assert main(["import", "-c", str(profile), *files]) == 0
-    return profile, rules
+    regions = {f"c{n}": "" for n in range(1, accounts + 1)}
+    return import_book(folder, PROFILE, OWNERS, regions, ROUTING)
 
 
 def owners_of(folder: Path) -> dict[str, str]:

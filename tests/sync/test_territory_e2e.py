@@ -5,11 +5,11 @@ one rotation per territory, and `explain` naming the members outside it."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
 from pathlib import Path
 
 import pytest
 
+from csv_book import import_book
 from roleSync.cli import main
 
 AS_OF = "2026-06-30"
@@ -32,16 +32,6 @@ emma,Emma,emma@example.com,EMEA
 ella,Ella,ella@example.com,EMEA;UKI
 amos,Amos,amos@example.com,AMER
 """
-ROLES = """\
-version: 1
-kind: roles
-classify:
-  - id: hunter
-    role: hunter
-    when: {field: owner.id, op: eq, value: hank}
-  - id: farmer
-    role: farmer
-"""
 ROUTING = """\
 version: 1
 kind: routing
@@ -57,23 +47,7 @@ REGIONS = {"c1": "EMEA", "c2": "AMER", "c3": "emea", "c4": "UKI", "c5": "APAC"}
 
 
 def setup(folder: Path) -> tuple[Path, Path]:
-    profile = folder / "regions.yaml"
-    profile.write_text(PROFILE, encoding="utf-8")
-    rules = folder / "rules"
-    rules.mkdir()
-    (rules / "roles.yaml").write_text(ROLES, encoding="utf-8")
-    (rules / "routing.yaml").write_text(ROUTING, encoding="utf-8")
-    (folder / "owners.csv").write_text(OWNERS, encoding="utf-8")
-    accounts = ["id,name,owner_id,region"] + [f"{a},{a},hank,{r}" for a, r in REGIONS.items()]
-    (folder / "accounts.csv").write_text("\n".join(accounts) + "\n", encoding="utf-8")
-    deals = ["id,account_id,owner_id,stage,closed,won,amount,created,close_date"]
-    for n, account in enumerate(REGIONS, start=1):
-        closed = date(2026, 6, n).isoformat()
-        deals.append(f"d{n},{account},hank,Closed Won,true,true,1000,2026-01-01,{closed}")
-    (folder / "deals.csv").write_text("\n".join(deals) + "\n", encoding="utf-8")
-    files = [f"--{e}={folder / f'{e}.csv'}" for e in ("owners", "accounts", "deals")]
-    assert main(["import", "-c", str(profile), *files]) == 0
-    return profile, rules
+    return import_book(folder, PROFILE, OWNERS, REGIONS, ROUTING)
 
 
 def test_a_territory_sync_keeps_every_account_in_its_region(
