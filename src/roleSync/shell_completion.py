@@ -25,6 +25,7 @@ class Level:
     # Options taking a value: their choices (empty: any value, completed as a file name).
     values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     helps: dict[str, str] = field(default_factory=dict)  # option string -> help
+    choices: list[str] = field(default_factory=list)  # of its positionals (`completion`)
 
 
 def levels(parser: argparse.ArgumentParser, path: str = "") -> list[Level]:
@@ -40,6 +41,8 @@ def levels(parser: argparse.ArgumentParser, path: str = "") -> list[Level]:
             continue
         if action.help == argparse.SUPPRESS:
             continue
+        if not action.option_strings and action.choices:
+            level.choices += [str(c) for c in action.choices]
         for option in action.option_strings:
             level.options.append(option)
             level.helps[option] = _help_text(action, parser.prog)
@@ -97,7 +100,7 @@ def _value_branches(found: list[Level], indent: str, files: str, words: str) -> 
 def _word_branches(found: list[Level], indent: str, pick: str, words: str) -> list[str]:
     lines: list[str] = []
     for level in found:
-        names = list(level.commands) if pick == "commands" else level.options
+        names = [*level.commands, *level.choices] if pick == "commands" else level.options
         if names:
             lines.append(f'{indent}"{level.path}") {words.format(" ".join(names))} ;;')
     return lines
@@ -192,6 +195,10 @@ def _fish(prog: str, found: list[Level]) -> str:
             for name, text in level.commands.items():
                 lines.append(f"complete -c {prog} -f -n {_quote(cond)} -a {name} -d {_quote(text)}")
         cond = " ; and ".join(seen) or "__fish_use_subcommand"
+        if level.choices:
+            lines.append(
+                f"complete -c {prog} -f -n {_quote(cond)} -a {_quote(' '.join(level.choices))}"
+            )
         for option in level.options:
             flag = f"-l {option[2:]}" if option.startswith("--") else f"-s {option[1:]}"
             extra = ""

@@ -89,7 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported here, not at the top, so that the answer above costs no more than Python.
     import os
     import signal
-    import sqlite3
 
     from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity
     from roleSync.file_faults import os_cause
@@ -124,6 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename is not None else ""
         print(f"rolesync: error: {printable(where + os_cause(exc))}", file=sys.stderr)
         return int(ExitCode.INVALID)
-    except sqlite3.Error as exc:
+    except Exception as exc:
+        # sqlite3 is imported by the commands that keep state, not here (start-up): an
+        # SQLite error can only come from a run that imported it.
+        loaded = sys.modules.get("sqlite3")
+        if loaded is None or not isinstance(exc, loaded.Error):
+            raise
         print(f"rolesync: error: SQLite: {printable(str(exc))}", file=sys.stderr)
         return int(ExitCode.INVALID)

@@ -21,7 +21,7 @@ import sys
 from functools import cache
 from typing import Any, get_args
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from roleSync.rules.resolved import resolved_fields
 
@@ -78,6 +78,8 @@ def _models_in(model: type[BaseModel], seen: dict[str, type[BaseModel]]) -> None
 class DescribedModel(BaseModel):
     """A model whose JSON Schema carries its fields' docstrings as descriptions, as with
     pydantic's `use_attribute_docstrings`, read only when a schema is asked for."""
+
+    model_config = ConfigDict(defer_build=True)  # a base: never validates anything itself
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
