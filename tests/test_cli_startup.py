@@ -116,7 +116,8 @@ def test_a_run_registers_its_command_only() -> None:
         (["-h"], None),
         ([], None),
         (["--", "check"], None),
-        (["--help", "runs", "show"], "runs"),
+        (["--help", "runs"], None),  # the top-level help: every command
+        (["runs", "show", "--help"], "runs"),
     ],
 )
 def test_command_word(argv: list[str], word: str | None) -> None:

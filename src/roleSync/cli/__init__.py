@@ -6,8 +6,9 @@ its parser and sets `handler`; this module only assembles them and maps errors.
 Start-up: the command modules are imported only when needed. A run names its command
 first (`rolesync check rules/`), so only the module registering that command is
 imported; `--help`, a mistyped command and `completion` import them all, and
-`rolesync --version` none. Library imports (pydantic models, rules, sync, adapters)
-sit inside the handlers, so a command pays only for what it uses.
+`rolesync --version` none. A command module keeps its library imports (pydantic
+models, rules, sync, adapters) inside its handlers, as check_cmd does, so that a
+command pays only for what it uses.
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ def _modules_for(command: str | None) -> list[str]:
 
 def command_word(argv: Sequence[str]) -> str | None:
     """The command a run names: its first word that is not an option (the top-level
-    parser's options, -h and --version, take no value)."""
+    parser's options, -h and --version, take no value). None after `-h` (`rolesync -h
+    check` shows the top-level help, which lists every command)."""
     for arg in argv:
-        if arg == "--":
+        if arg in ("--", "-h", "--help"):
             return None
         if not arg.startswith("-"):
             return arg
