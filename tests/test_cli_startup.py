@@ -79,6 +79,25 @@ def test_help_imports_every_command_module() -> None:
     assert expected <= loaded
 
 
+# The run commands register options shared with the state store's types at import; every
+# other command module imports its library inside its handler (the CLI start-up rule).
+HEAVY_AT_IMPORT = {"run_cmds", "history_cmds"}
+LIBRARIES = ("pydantic", "ruamel", "rich", "requests", "sqlite3", "simple_salesforce", "hubspot")
+
+
+@pytest.mark.parametrize("module", [m for m, _ in COMMAND_MODULES if m not in HEAVY_AT_IMPORT])
+def test_a_command_module_imports_no_library_at_import(module: str) -> None:
+    code = (
+        f"import json, sys\nimport roleSync.cli.{module}\nprint(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(json.loads(done.stdout))
+    assert f"roleSync.cli.{module}" in loaded
+    assert _matching(loaded, *LIBRARIES) == []
+
+
 def _registered(module: str) -> list[str]:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
