@@ -22,13 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 REPO, PR = "acme/crm-rules", 12
 PROFILE = "connectors/hubspot.example.yaml"  # its name: acme-hubspot
 
-# Stands in for `rolesync`: `diff` writes $FAKE_DIFF_MD to its -o file and exits
+# Stands in for `rolesync`: `diff` writes $FAKE_DIFF_MD (or copies $FAKE_DIFF_FILE:
+# the environment holds no megabyte) to its -o file and exits
 # $FAKE_DIFF_EXIT; everything else is the real CLI. Each call is logged, one per line.
 FAKE_ROLESYNC = """#!/usr/bin/env bash
 printf '%s\\n' "$*" >> "$FAKE_LOG"
 if [ "$1" = diff ]; then
   while [ $# -gt 0 ]; do
-    if [ "$1" = -o ]; then printf '%s' "$FAKE_DIFF_MD" > "$2"; fi
+    if [ "$1" = -o ] && [ -n "$FAKE_DIFF_FILE" ]; then cp "$FAKE_DIFF_FILE" "$2"
+    elif [ "$1" = -o ] && [ -z "$FAKE_NO_OUTPUT" ]; then printf '%s' "$FAKE_DIFF_MD" > "$2"; fi
     shift
   done
   exit "$FAKE_DIFF_EXIT"
@@ -198,6 +200,34 @@ def test_without_a_token_the_summary_only(tmp_path: Path, github: GitHubEmulator
     assert github.counters["requests"] == 0
 
 
+def test_a_diff_that_wrote_nothing_fails(tmp_path: Path, github: GitHubEmulator) -> None:
+    runner = Runner(tmp_path, github)
+    inputs = _inputs(github.config.token)
+    done = runner.run(
+        "rolesync diff", inputs, FAKE_DIFF_EXIT="6", FAKE_DIFF_MD="x", FAKE_NO_OUTPUT="1"
+    )
+    assert done.returncode == 1 and "rolesync diff wrote no report" in done.stdout
+    assert not runner.summary.exists() and github.counters["requests"] == 0
+
+
+def test_a_huge_diff_is_cut_for_the_summary_and_the_comment(
+    tmp_path: Path, github: GitHubEmulator
+) -> None:
+    rows = "".join(f"| owner-{i:06d} | hunter | farmer |\n" for i in range(40_000))
+    big = tmp_path / "big.md"
+    big.write_text(rows)  # 40,000 rows of 33 bytes: 1,320,000 bytes
+    runner = Runner(tmp_path, github)
+    inputs = _inputs(github.config.token)
+    done = runner.run("rolesync diff", inputs, FAKE_DIFF_EXIT="6", FAKE_DIFF_FILE=str(big))
+    assert done.returncode == 0, done.stderr
+    summary = runner.summary.read_text()
+    assert summary.startswith(rows[:1_000_000])
+    assert summary[1_000_000:] == "\n\n> Cut at 1 MB: run `rolesync diff` locally for the rest.\n"
+    (comment,) = github.comments(REPO, PR)
+    assert len(comment["body"]) <= 65_536 and "characters shown" in comment["body"]
+    assert github.counters["invalid"] == 0
+
+
 def test_a_refused_comment_fails_the_job(tmp_path: Path, github: GitHubEmulator) -> None:
     runner = Runner(tmp_path, github)
     done = runner.run(
@@ -222,4 +252,5 @@ def test_the_mode_is_checked_first(
 ) -> None:
     runner = Runner(tmp_path, github)
     done = runner.run("rolesync mode", {"mode": mode, "profile": profile})
-    assert done.returncode == code and said in done.stderr
+    # Workflow commands (::error) are read from stdout.
+    assert done.returncode == code and said in done.stdout

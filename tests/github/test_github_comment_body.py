@@ -31,11 +31,11 @@ def test_only_a_comment_starting_with_the_marker_is_ours() -> None:
     assert not is_ours(marker("crm-eu") + "\n", mark)  # a longer name is another profile
     comments: list[dict[str, object]] = [
         {"id": 1, "body": "hi"},
-        {"id": 2, "body": mark + "\nfirst"},
+        {"id": 2, "body": mark + "\nfirst", "html_url": "https://github.com/a/b/pull/1#c2"},
         {"id": 3, "body": mark + "\nduplicate"},
         {"id": "4", "body": mark},  # not GitHub's shape: ignored
     ]
-    assert find_ours(comments, mark) == comments[1]
+    assert find_ours(comments, mark) == (2, mark + "\nfirst", "https://github.com/a/b/pull/1#c2")
     assert find_ours(comments[:1], mark) is None
 
 

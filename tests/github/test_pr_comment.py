@@ -11,7 +11,7 @@ import pytest
 
 from roleSync.adapters.resilience import RetryPolicy
 from roleSync.cli import main
-from roleSync.emulators.github import GitHubEmulator
+from roleSync.emulators.github import GitHubEmulator, GitHubEmulatorConfig
 from roleSync.github.api import GitHubClient, GitHubError
 from roleSync.github.comment_body import MAX_BODY_CHARS, comment_body, marker
 from roleSync.github.context import Target
@@ -79,7 +79,10 @@ def test_created_once_then_updated_by_the_next_push(
 
     # The same text again: nothing to send.
     code, out, _ = _run(capsys, str(second), "--name", "crm")
-    assert code == 0 and "review comment unchanged" in out
+    assert code == 0
+    assert (
+        out.strip() == f"rolesync: review comment unchanged on {REPO}#{PR}: {comment['html_url']}"
+    )
     assert (github.counters["create_comment"], github.counters["update_comment"]) == (1, 1)
     assert github.counters["list_comments"] == 3
 
@@ -229,7 +232,7 @@ def test_rate_limits_and_unavailable_are_waited_out(github: GitHubEmulator) -> N
     sleeps: list[float] = []
     github.inject(403, "You have exceeded a secondary rate limit", {"Retry-After": "7"})
     github.inject(429, "You have exceeded a secondary rate limit")  # no Retry-After: a minute
-    posted = upsert_comment(_client(github, sleeps), comment_body("x", "crm"), "crm")
+    posted = upsert_comment(_client(github, sleeps), "x", "crm")
     assert posted.outcome is Outcome.CREATED
     assert sleeps == [7.0, 60.0]
     assert github.counters["list_comments"] == 3 and github.counters["create_comment"] == 1
@@ -249,7 +252,7 @@ def test_a_lost_answer_to_the_post_is_not_resent_blindly(github: GitHubEmulator)
     sleeps: list[float] = []
     github.inject(502, "Bad Gateway", kind="create_comment")  # not applied
     with pytest.raises(GitHubError, match="creating the review comment"):
-        upsert_comment(_client(github, sleeps), comment_body("x", "crm"), "crm")
+        upsert_comment(_client(github, sleeps), "x", "crm")
     # A 502 may come after the write: not re-sent; read again, found nothing, said so.
     assert github.counters["create_comment"] == 1 and github.counters["list_comments"] == 2
     assert github.comments(REPO, PR) == [] and sleeps == []
@@ -261,8 +264,26 @@ def test_a_post_applied_before_its_answer_was_lost_is_found_again(
     sleeps: list[float] = []
     github.inject(504, "Gateway Timeout", kind="create_comment", applied=True)
     body = comment_body("x", "crm")
-    posted = upsert_comment(_client(github, sleeps), body, "crm")
+    posted = upsert_comment(_client(github, sleeps), "x", "crm")
     # Read again, found the comment the lost POST made: one comment, not two.
     assert posted.outcome is Outcome.UNCHANGED
     assert [c["body"] for c in github.comments(REPO, PR)] == [body]
     assert github.counters["create_comment"] == 1
+
+
+def test_a_refused_body_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server whose limit is lower than GitHub's (an older GitHub Enterprise Server, say).
+    with GitHubEmulator(GitHubEmulatorConfig(max_body_chars=50)) as github:
+        github.add_pull_request(REPO, PR)
+        monkeypatch.setenv("GITHUB_API_URL", github.url)
+        monkeypatch.setenv("GITHUB_TOKEN", github.config.token)
+        monkeypatch.delenv("ROLESYNC_GITHUB_TOKEN", raising=False)
+        md = str(_markdown(tmp_path, "a table far longer than fifty characters, in all"))
+        code, out, err = _run(capsys, md, "--name", "crm", "--repo", REPO, "--pr", str(PR))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"rolesync: error: GitHub refused creating the review comment on {REPO}#{PR} "
+        "(HTTP 422: Validation Failed: body is too long (maximum is 50 characters))\n"
+    )

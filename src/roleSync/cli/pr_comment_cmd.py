@@ -49,7 +49,7 @@ def register(sub: Subparsers) -> None:
 
 def run_pr_comment(args: argparse.Namespace) -> ExitCode:
     from roleSync.github.api import GitHubClient
-    from roleSync.github.comment_body import comment_body, valid_profile_name
+    from roleSync.github.comment_body import valid_profile_name
     from roleSync.github.context import GitHubSetupError, target
     from roleSync.github.upsert import upsert_comment
 
@@ -61,7 +61,7 @@ def run_pr_comment(args: argparse.Namespace) -> ExitCode:
     except UnicodeDecodeError:
         raise GitHubSetupError(f"{args.file}: not UTF-8 text") from None
     where = target(os.environ, repo=args.repo, pr=args.pr)
-    posted = upsert_comment(GitHubClient(where), comment_body(markdown, name), name)
+    posted = upsert_comment(GitHubClient(where), markdown, name)
     link = f": {posted.url}" if posted.url else f" (id {posted.comment_id})"
     pull = f"{where.repository}#{where.pull_request}"
     out(f"rolesync: review comment {posted.outcome} on {pull}{link}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 # GitHub refuses a comment body longer than this (422 "body is too long (maximum is
 # 65536 characters)"); it counts characters, as Python's len() does.
@@ -36,13 +37,21 @@ def is_ours(body: str, mark: str) -> bool:
     return body.startswith(mark + "\n") or body == mark
 
 
-def find_ours(comments: Iterable[Mapping[str, object]], mark: str) -> Mapping[str, object] | None:
+class Marked(NamedTuple):
+    """The comment an earlier run posted."""
+
+    id: int
+    body: str
+    url: str  # its page; "" when GitHub did not say
+
+
+def find_ours(comments: Iterable[Mapping[str, object]], mark: str) -> Marked | None:
     """The oldest comment carrying `mark` (GitHub lists by ascending id); None when there
     is none. Later duplicates (two jobs racing) are left as they are."""
     for comment in comments:
-        body, ident = comment.get("body"), comment.get("id")
+        body, ident, url = comment.get("body"), comment.get("id"), comment.get("html_url")
         if isinstance(body, str) and isinstance(ident, int) and is_ours(body, mark):
-            return comment
+            return Marked(ident, body, url if isinstance(url, str) else "")
     return None
 
 

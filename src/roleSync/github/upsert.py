@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from roleSync.github.api import GitHubClient, WriteOutcomeUnknownError
-from roleSync.github.comment_body import find_ours, marker
+from roleSync.github.comment_body import comment_body, find_ours, marker
 
 
 class Outcome(StrEnum):
@@ -22,14 +23,14 @@ class Posted:
     url: str  # the comment's page; "" when GitHub did not say
 
 
-def upsert_comment(client: GitHubClient, body: str, profile: str) -> Posted:
+def upsert_comment(client: GitHubClient, markdown: str, profile: str) -> Posted:
     """Find the comment carrying the profile's marker among every comment of the pull
     request; PATCH it when its text differs, else POST a new one.
 
     A POST whose answer was lost may have created the comment: the comments are read
     again, and a marked one found then is updated instead of a second one created.
     """
-    mark = marker(profile)
+    body, mark = comment_body(markdown, profile), marker(profile)
     found = find_ours(client.list_comments(), mark)
     if found is None:
         try:
@@ -38,15 +39,11 @@ def upsert_comment(client: GitHubClient, body: str, profile: str) -> Posted:
             found = find_ours(client.list_comments(), mark)
             if found is None:
                 raise
-    if found.get("body") == body:
-        return _posted(Outcome.UNCHANGED, dict(found))
-    comment_id = found["id"]
-    assert isinstance(comment_id, int)  # find_ours only returns comments with an int id
-    return _posted(Outcome.UPDATED, client.update_comment(comment_id, body))
+    if found.body == body:
+        return Posted(Outcome.UNCHANGED, found.id, found.url)
+    return _posted(Outcome.UPDATED, client.update_comment(found.id, body))
 
 
-def _posted(outcome: Outcome, comment: dict[str, object]) -> Posted:
-    ident = comment["id"]
-    assert isinstance(ident, int)
+def _posted(outcome: Outcome, comment: dict[str, Any]) -> Posted:
     url = comment.get("html_url")
-    return Posted(outcome, ident, url if isinstance(url, str) else "")
+    return Posted(outcome, int(comment["id"]), url if isinstance(url, str) else "")
