@@ -20,6 +20,7 @@ from roleSync.cli import (
     explain_cmd,
     fmt_cmd,
     history_cmds,
+    pr_comment_cmd,
     report_cmd,
     run_cmds,
     schema_cmd,
@@ -42,6 +43,7 @@ COMMAND_MODULES = (
     fmt_cmd,
     setup_cmd,
     emulate_cmd,
+    pr_comment_cmd,
 )
 
 
