@@ -21,6 +21,7 @@ from roleSync.cli import (
     fmt_cmd,
     history_cmds,
     report_cmd,
+    rollback_cmd,
     run_cmds,
     schema_cmd,
     setup_cmd,
@@ -34,6 +35,7 @@ from roleSync.terminal_text import printable
 COMMAND_MODULES = (
     run_cmds,
     history_cmds,
+    rollback_cmd,
     report_cmd,
     explain_cmd,
     check_cmd,
