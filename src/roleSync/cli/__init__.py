@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from roleSync import __version__
 from roleSync.cli import (
+    audit_cmd,
     check_cmd,
     emulate_cmd,
     explain_cmd,
@@ -36,6 +37,7 @@ COMMAND_MODULES = (
     run_cmds,
     history_cmds,
     rollback_cmd,
+    audit_cmd,
     report_cmd,
     explain_cmd,
     check_cmd,
