@@ -122,8 +122,9 @@ def test_explain_run_of_a_run_without_archive_falls_back_with_a_note(
     assert main(explain) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == (
-        f"Rules: run {run_id} has no archived rule files (it ran before roleSync kept them); "
-        "the recorded reasons are the trail."
+        f"Rules: run {run_id} has no archived rule files (it ran before roleSync kept them, "
+        "or was applied with --allow-stale-rules under other rules); the recorded reasons "
+        "are the trail."
     )
     assert "How the roles file decided:" not in out
     # Today's behaviour: the files given, the run's own here, re-derive the trail.

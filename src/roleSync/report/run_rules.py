@@ -56,8 +56,13 @@ def rules_of_run(
             f"Rules: the run's own ({names}, {short(digest)}), archived in the state store "
             f"when it ran, not today's rule files{skipped}.",
         )
+    if digest.startswith("rollback:"):
+        # A rollback's plan comes from the audit log: no rules decided it.
+        undone = digest.removeprefix("rollback:")
+        return RunRules(None, f"Rules: none; run {run_id} is the rollback of run {undone}.")
     return _fallback(
-        f"Rules: run {run_id} has no archived rule files (it ran before roleSync kept them)",
+        f"Rules: run {run_id} has no archived rule files (it ran before roleSync kept them, "
+        "or was applied with --allow-stale-rules under other rules)",
         given,
     )
 
