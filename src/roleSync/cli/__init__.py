@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from roleSync import __version__
 from roleSync.cli import (
+    audit_cmd,
     check_cmd,
     emulate_cmd,
     explain_cmd,
@@ -22,6 +23,7 @@ from roleSync.cli import (
     history_cmds,
     pr_comment_cmd,
     report_cmd,
+    rollback_cmd,
     run_cmds,
     schema_cmd,
     setup_cmd,
@@ -35,6 +37,8 @@ from roleSync.terminal_text import printable
 COMMAND_MODULES = (
     run_cmds,
     history_cmds,
+    rollback_cmd,
+    audit_cmd,
     report_cmd,
     explain_cmd,
     check_cmd,

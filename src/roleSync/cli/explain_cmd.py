@@ -115,22 +115,21 @@ def _from_run(args: argparse.Namespace, profile: Profile) -> str:
         explain_owner_in_run,
         find_owner_role,
     )
+    from roleSync.report.run_rules import rules_of_run
     from roleSync.report.runs import load_run
-    from roleSync.rules.ruleset import load_rule_set
 
     run = load_run(profile, None if args.run == "latest" else args.run)
+    run_rules = rules_of_run(profile, run.run_id, run.plan.rules_digest, args.rules)
     texts = []
     account = explain_account_in_run(run.plan, run.report, run.run_id, args.subject)
     if account is not None:
         texts.append(account)
     role = find_owner_role(run.plan, args.subject)
     if role is not None:
-        # Rules only when named: they re-derive the owner's trail if they are the run's.
-        rules = load_rule_set(args.rules) if args.rules else None
-        texts.append(explain_owner_in_run(run.plan, run.run_id, role, rules))
+        texts.append(explain_owner_in_run(run.plan, run.run_id, role, run_rules.rules))
     if not texts:
         raise RoleSyncError(
             f"run {run.run_id} neither moved nor skipped an account {args.subject!r}, and "
             "has no such owner: explain it against the book (leave out --run)"
         )
-    return "\n\n".join(texts)
+    return "\n\n".join([run_rules.note, *texts])

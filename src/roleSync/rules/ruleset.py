@@ -34,6 +34,16 @@ class RuleSet:
     sources: tuple[str, ...]
     # sha256 of the rule files' bytes: plans and audits name the exact rules they used.
     digest: str
+    # (file name, text) in digest order: what a run archives in the state store.
+    files: tuple[tuple[str, str], ...] = ()
+
+
+def rules_digest(files: Iterable[tuple[str, bytes]]) -> str:
+    """The digest of rule files given as (name, bytes), in path order."""
+    digest = hashlib.sha256()
+    for name, raw in files:
+        digest.update(name.encode() + b"\0" + raw + b"\0")
+    return "sha256:" + digest.hexdigest()
 
 
 def rule_file_paths(paths: Iterable[Path]) -> list[Path]:
@@ -225,9 +235,9 @@ def load_rule_set(paths: Sequence[Path]) -> RuleSet:
         raise InputError(problems)
     roles, routing = parsed["roles"][1], parsed["routing"][1]
     assert isinstance(roles, RolesFile) and isinstance(routing, RoutingFile)
-    digest = hashlib.sha256()
-    for path in sorted(p for p, _ in parsed.values()):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    raw = [(path.name, path.read_bytes()) for path in sorted(p for p, _ in parsed.values())]
+    # Loaded as UTF-8 above, so the text archived gives back the very bytes digested.
+    texts = tuple((name, data.decode("utf-8", errors="replace")) for name, data in raw)
     return RuleSet(
-        roles, routing, tuple(str(p) for p, _ in parsed.values()), "sha256:" + digest.hexdigest()
+        roles, routing, tuple(str(p) for p, _ in parsed.values()), rules_digest(raw), texts
     )

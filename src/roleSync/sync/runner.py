@@ -29,7 +29,7 @@ from roleSync.report.progress import NO_PROGRESS, Progress, watching
 from roleSync.rules.availability import WindowFields, field_problems
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.routes import CompiledRouting
-from roleSync.rules.ruleset import load_rule_set
+from roleSync.rules.ruleset import RuleSet, load_rule_set
 from roleSync.rules.schema import Handoff
 from roleSync.sync import interrupt
 from roleSync.sync.held import Held, held_roles
@@ -92,13 +92,14 @@ def make_plan(
     progress: Progress = NO_PROGRESS,
     store: StateStore | None = None,
     on_health: HealthSink | None = None,
+    rules: RuleSet | None = None,
 ) -> Plan:
     """Load and compile the rules first, so a broken rule file fails before any pull.
 
     The book health gate runs before anything is planned (BookHealthError: nothing
     planned, nothing written): on a local book before the pull, which would read it as
     it stands; on a CRM's mirror after the pull that brought it up to date."""
-    rules = load_rule_set(request.rule_paths)
+    rules = rules or load_rule_set(request.rule_paths)
     with borrowed_state(request.profile, store) as state:
         rotation = state.rotation(request.profile.name)
         handed_off = state.handed_off(request.profile.name)
@@ -194,6 +195,7 @@ def apply_plan(
     refused_related: Mapping[str, str] | None = None,
     book_health: BookHealth | None = None,
     source: Path | None = None,
+    rules: RuleSet | None = None,
 ) -> RunReport:
     """Write a plan as a new run: saved, checked against the guardrails (GuardrailError,
     nothing written), journaled batch by batch, audited and reported. Take the profile's
@@ -203,7 +205,8 @@ def apply_plan(
     `refused`: account id -> why a change failed its re-check: reported, not written.
     `refused_related`: the same for carried records, by entry key (related_key).
     `book_health`: the health of the book the plan was made from, for the run report.
-    `source`: the plan file given to `rolesync apply`, if any."""
+    `source`: the plan file given to `rolesync apply`, if any.
+    `rules`: the rule files loaded for the run, archived with it when they are the plan's."""
     if plan.profile != profile.name:
         raise ConflictError(
             f"this plan was made for profile {plan.profile!r}, not {profile.name!r}"
@@ -251,6 +254,7 @@ def apply_plan(
             clock=clock,
             book_accounts=book_accounts,
             keep_plan=None if source is None else keep_plan,
+            rule_files=rules.files if rules and rules.digest == plan.rules_digest else (),
         )
         refused = refused or {}
         recorder.record(
@@ -318,11 +322,12 @@ def sync(
         if on_health is not None:
             on_health(health)
 
+    rules = load_rule_set(request.rule_paths)  # before the lock and any network call
     with locked_state(request.profile, clock) as store:
         adapter = open_adapter(request.profile, clock)
         try:
             recover(store, request.profile, adapter, clock=clock)
-            plan = make_plan(request, adapter, progress, store, health_seen)
+            plan = make_plan(request, adapter, progress, store, health_seen, rules)
             report = apply_plan(
                 request.profile,
                 plan,
@@ -335,6 +340,7 @@ def sync(
                 allow_large=allow_large,
                 store=store,
                 book_health=seen[0] if seen else None,
+                rules=rules,
             )
             return plan, report
         finally:
@@ -410,6 +416,7 @@ def apply_saved(
                 progress=progress,
                 allow_large=allow_large,
                 store=store,
+                rules=rules,
             )
         finally:
             adapter.close()
