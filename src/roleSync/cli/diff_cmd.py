@@ -1,4 +1,6 @@
-"""`rolesync diff`: what a rule change does to the same book on the same date."""
+"""`rolesync diff`: what a rule change does to the same book on the same date.
+
+Only the standard library and cli.common at import: the rest loads when diff runs."""
 
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from roleSync.cli.common import (
     rule_paths,
     today,
 )
-from roleSync.errors import ExitCode
 
 FORMATS = ("text", "json", "markdown")
 
@@ -51,7 +52,7 @@ def register(sub: Subparsers) -> None:
     diff.set_defaults(handler=run_diff)
 
 
-def run_diff(args: argparse.Namespace) -> ExitCode:
+def run_diff(args: argparse.Namespace) -> int:
     from roleSync.cli.run_cmds import health_printer
     from roleSync.diff import diff_exit_code, to_json
     from roleSync.diff.markdown import render_markdown
@@ -89,4 +90,4 @@ def run_diff(args: argparse.Namespace) -> ExitCode:
         out(text.rstrip("\n"))
     else:
         out_document(text.rstrip("\n"))
-    return code
+    return int(code)

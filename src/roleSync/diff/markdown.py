@@ -60,10 +60,10 @@ def _headline(diff: RuleDiff) -> str:
     code_ = diff_exit_code(diff)
     if code_ is ExitCode.OK:
         return "✅ **Nothing changes**: the new rules plan exactly what the base rules plan."
+    roles, accounts = shown.what_changes(len(diff.roles), len(diff.accounts))
     what = (
-        f"**{len(diff.roles)}** owners change role, **{len(diff.accounts)}** accounts change "
-        f"handoff (**{shown.share(diff.blast_radius)}** of the book's {diff.book_accounts} "
-        "accounts)"
+        f"{roles}, {accounts} (**{shown.share(diff.blast_radius)}** of the book's "
+        f"{diff.book_accounts} accounts)"
     )
     if code_ is ExitCode.GUARDRAIL:
         return f"⛔ **The guardrails would stop this change.** {what}."

@@ -54,3 +54,15 @@ def check_name(check: Check) -> str:
     if check.guardrail == "role_flips_by_change":
         return "max_role_changes (flips against the base rules)"
     return check.guardrail
+
+
+def counted(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def what_changes(roles: int, accounts: int) -> tuple[str, str]:
+    """("3 owners change role", "1 account changes handoff")."""
+    return (
+        counted(roles, "owner changes", "owners change") + " role",
+        counted(accounts, "account changes", "accounts change") + " handoff",
+    )

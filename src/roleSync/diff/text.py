@@ -17,9 +17,10 @@ def headline(diff: RuleDiff) -> str:
     code = diff_exit_code(diff)
     if code is ExitCode.OK:
         return "nothing changes: the new rules plan exactly what the base rules plan"
+    roles, accounts = shown.what_changes(len(diff.roles), len(diff.accounts))
     what = (
-        f"{len(diff.roles)} owners change role, {len(diff.accounts)} accounts change handoff "
-        f"({shown.share(diff.blast_radius)} of the book's {diff.book_accounts} accounts)"
+        f"{roles}, {accounts} ({shown.share(diff.blast_radius)} of the book's "
+        f"{diff.book_accounts} accounts)"
     )
     if code is ExitCode.GUARDRAIL:
         return f"{what}; the guardrails would STOP a run under the new rules"
