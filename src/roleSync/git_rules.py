@@ -57,11 +57,14 @@ def _git(args: Sequence[str], cwd: Path, what: str) -> bytes:
 
 def repo_root(path: Path) -> Path:
     """The top of the work tree holding `path`; GitRulesError when there is none."""
-    folder = path if path.is_dir() else path.parent
-    folder = folder.resolve()
+    folder = (path if path.is_dir() else path.parent).resolve()
+    if not folder.is_dir():
+        raise GitRulesError(f"{path}: no such file or folder, so no place in a repository")
     try:
         out = _git(["rev-parse", "--show-toplevel"], folder, "git rev-parse --show-toplevel")
-    except GitRulesError:
+    except GitRulesError as exc:
+        if "not a git repository" not in str(exc):
+            raise  # git's own words: say, a repository owned by another user (safe.directory)
         raise GitRulesError(
             f"{path} is not in a git repository, so there is no ref to read rules at: "
             "use --base-rules PATH"

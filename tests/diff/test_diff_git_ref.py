@@ -161,3 +161,15 @@ def test_a_rules_folder_missing_at_the_ref(
         (newer / path.name).write_bytes(path.read_bytes())
     code, err = run_err(capsys, ["-c", str(profile), "-r", str(newer), "--base-ref", "HEAD"])
     assert (code, err) == (1, ["rolesync: error: HEAD:policies: no such file or folder at HEAD"])
+
+
+def test_new_rules_that_do_not_exist_are_said_before_any_git_call(
+    repo: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile, rules = repo
+    missing = rules.parent / "nope"
+    code, err = run_err(capsys, ["-c", str(profile), "-r", str(missing), "--base-ref", "HEAD"])
+    assert (code, err) == (
+        1,
+        [f"{missing}: error: cannot read file: No such file or directory [file-unreadable]"],
+    )

@@ -158,3 +158,32 @@ def test_markdown_says_the_swap_would_be_stopped_and_caps_its_tables(
     assert len(rows) == 50
     assert f"…and {len(accounts) - 50} more" in markdown
     assert len(markdown) < 65_536  # fits one pull-request comment
+
+
+def test_versions_reading_different_windows_plan_as_plan_does(
+    demo: Demo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One pull serves both windows (the book keeps every deal then): each version's
+    side of the diff is what `rolesync plan` makes of it alone."""
+    roles = (demo.rules / "roles.yaml").read_text("utf-8")
+    assert "window_days: 365" in roles
+    short = write_rules(
+        demo.folder / "short",
+        roles=roles.replace("window_days: 365", "window_days: 180"),
+        routing=(demo.rules / "routing.yaml").read_text("utf-8"),
+    )
+    base, new = fates(plan_of(demo, demo.rules, "long")), fates(plan_of(demo, short, "short"))
+    args = ["-c", str(demo.profile), "-r", str(short), "--base-rules", str(demo.rules)]
+    data = diff_json(capsys, [*args, "--as-of", AS_OF], expect=6)
+    assert data["accounts"]  # the shorter window changes something
+    assert {a["account_id"] for a in data["accounts"]} == {
+        a for a in base.keys() | new.keys() if base.get(a) != new.get(a)
+    }
+    for account in data["accounts"]:
+        for side, plan in (("base", base), ("new", new)):
+            got = account[side]
+            expected = plan.get(account["account_id"], ("stays", None))
+            assert (got["fate"], got["to_owner_id"] or got["code"] or None) == expected
+    assert data["notes"] == [
+        "the versions read different windows (365 and 180 days): figures show both"
+    ]

@@ -68,6 +68,8 @@ def load_versions(request: DiffRequest) -> tuple[RuleSet, RuleSet, str]:
     context = profile_context(request.profile)
     new, problems = _load(request.new_rules, context)
     if request.base_ref is not None:
+        if not all(p.exists() for p in request.new_rules):
+            raise InputError(problems)  # -r names nothing: no path to read at the ref either
         with tempfile.TemporaryDirectory(prefix="rolesync-base-") as tmp:
             located = rules_at_ref(request.base_ref, request.new_rules, Path(tmp))
             base, more = _load(located.paths, context, located.shown)

@@ -90,8 +90,7 @@ def plans_under(
         )
         for rules in rule_sets
     ]
-    for inputs in all_inputs:
-        _warn_not_pulled(profile, inputs.routing.blocks)
+    _warn_not_pulled(profile, [b for i in all_inputs for b in i.routing.blocks])
     local = profile.kind == "local"
     health = gate(profile) if local else None
     with progress.stage("pull") as stage:
@@ -152,9 +151,11 @@ def _warn_not_pulled(profile: Profile, blocks: Sequence[Handoff]) -> None:
     unpulled = profile.unpulled_related()
     if not unpulled:
         return
+    said: set[tuple[str, str]] = set()  # once, when both rule versions of a diff carry it
     for block in blocks:
         for name in sorted({n for entry in block.carry for n in entry.objects}):
-            if name in unpulled:
+            if name in unpulled and (block.id, name) not in said:
+                said.add((block.id, name))
                 event(
                     "not-pulled",
                     f"handoff {block.id!r} carries {name}, which profile {profile.name} does "
