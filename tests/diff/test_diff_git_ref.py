@@ -4,12 +4,10 @@ ref's bad inputs, one line each, exit 1."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from diff_helpers import diff_json, swap_roles
+from diff_helpers import diff_json, git, swap_roles
 
 from csv_book import import_book
 from roleSync.cli import main
@@ -36,15 +34,6 @@ routes:
     assign: {pool: {role: farmer}, strategy: round_robin}
 """
 AS_OF = "2026-07-11"
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    who = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
-    done = subprocess.run(
-        ["git", *who, *args], cwd=repo, env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout
 
 
 @pytest.fixture
