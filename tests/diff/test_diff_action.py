@@ -45,7 +45,8 @@ routes:
 
 def diff_step() -> dict[str, Any]:
     action: dict[str, Any] = YAML(typ="safe").load((ROOT / "action.yml").read_text("utf-8"))
-    (step,) = [s for s in action["runs"]["steps"] if s.get("name") == "rolesync diff"]
+    steps: list[dict[str, Any]] = action["runs"]["steps"]
+    (step,) = [s for s in steps if s.get("name") == "rolesync diff"]
     return step
 
 
