@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from roleSync.errors import Diagnostic, InputError, Severity
-from roleSync.profile import load_profile
+from roleSync.profile import Profile, load_profile
 from roleSync.profile.common import DEFAULT_DEAL_KINDS, DEFAULT_LIFECYCLE, DEFAULT_STAGES
 from roleSync.rules.handoff_check import Mappings
 from roleSync.rules.loader import LoadedYaml, load_yaml
@@ -48,6 +48,21 @@ def context_from_profile(path: Path) -> CheckContext:
     """What a connector profile tells `check`: the extra account fields it maps, and
     the owners of its book (when the book can be read), to check names against."""
     profile = load_profile(path)
+    context = profile_context(profile)
+    if profile.kind != "local" or not profile.book_path.is_file():
+        return context
+    from roleSync.adapters.local import LocalAdapter
+
+    with LocalAdapter(profile) as adapter:
+        owners = adapter.owners()  # not pull(): a big book's deals are not needed here
+    by_key = {o.id: o for o in owners}
+    by_key.update({o.email.casefold(): o for o in owners if o.email})
+    return replace(context, owners=by_key)
+
+
+def profile_context(profile: Profile) -> CheckContext:
+    """What a profile's mapping tells a check: its extra account and owner fields, its
+    stages, lifecycle values and deal kinds (not its book's owners)."""
     # A CRM profile maps its extra fields in its own section; a local book's come from import.
     if profile.salesforce is not None:
         fields = frozenset(profile.salesforce.fields.extra)
@@ -64,21 +79,12 @@ def context_from_profile(path: Path) -> CheckContext:
         f"{profile.kind}.pull",
     )
     owner_fields, owner_section = profile.owner_fields()
-    context = CheckContext(
+    return CheckContext(
         account_fields=fields,
         mappings=mappings,
         owner_fields=owner_fields,
         owner_section=owner_section,
     )
-    if profile.kind != "local" or not profile.book_path.is_file():
-        return context
-    from roleSync.adapters.local import LocalAdapter
-
-    with LocalAdapter(profile) as adapter:
-        owners = adapter.owners()  # not pull(): a big book's deals are not needed here
-    by_key = {o.id: o for o in owners}
-    by_key.update({o.email.casefold(): o for o in owners if o.email})
-    return replace(context, owners=by_key)
 
 
 # Without a profile, handoff triggers are checked against the stock mappings.

@@ -17,6 +17,7 @@ from roleSync import __version__
 from roleSync.cli import (
     audit_cmd,
     check_cmd,
+    diff_cmd,
     emulate_cmd,
     explain_cmd,
     fmt_cmd,
@@ -36,6 +37,7 @@ from roleSync.terminal_text import printable
 # Order here is the order `rolesync --help` lists the commands in.
 COMMAND_MODULES = (
     run_cmds,
+    diff_cmd,
     history_cmds,
     rollback_cmd,
     audit_cmd,

@@ -222,13 +222,15 @@ def check_rule_file(
     return kind, (None if failed else checked.model), problems
 
 
-def load_rule_set(paths: Sequence[Path]) -> RuleSet:
-    """Exactly one roles file and one routing file, or an InputError listing every problem."""
+def load_rule_set(paths: Sequence[Path], context: CheckContext | None = None) -> RuleSet:
+    """Exactly one roles file and one routing file, or an InputError listing every problem.
+    `context`: also refuse what does not fit a profile (`rolesync diff` checks both rule
+    versions against the profile it plans for)."""
     files = rule_file_paths(paths)
     problems: list[Diagnostic] = []
     parsed: dict[str, tuple[Path, BaseModel]] = {}
     for path in files:
-        kind, model, diagnostics = check_rule_file(path)
+        kind, model, diagnostics = check_rule_file(path, context)
         # Warnings are `check`'s business; a run refuses only errors.
         problems.extend(d for d in diagnostics if d.severity is Severity.ERROR)
         if kind is None or model is None:
