@@ -116,15 +116,15 @@ def test_the_table_names_the_commands_each_module_registers(
 def test_help_lists_the_commands_in_the_table_order() -> None:
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     listed = list(sub.choices)
-    assert listed[:7] == ["demo", "import", "plan", "apply", "sync", "runs", "rollback"]
+    assert listed[:6] == ["demo", "import", "plan", "apply", "sync", "diff"]
     assert listed == [c for _, commands in COMMAND_MODULES for c in commands]
 
 
 def test_a_run_registers_its_command_only() -> None:
     sub = next(
-        a for a in build_parser("rollback")._actions if isinstance(a, argparse._SubParsersAction)
+        a for a in build_parser("sync")._actions if isinstance(a, argparse._SubParsersAction)
     )
-    assert list(sub.choices) == ["runs", "rollback"]  # history_cmds registers both
+    assert list(sub.choices) == ["demo", "import", "plan", "apply", "sync"]  # run_cmds's
 
 
 @pytest.mark.parametrize(

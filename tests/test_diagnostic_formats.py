@@ -470,10 +470,16 @@ def test_action_inputs_and_steps() -> None:
         "tests": "rules/tests",
         "strict": "true",
         "python-version": "3.11",
+        # Review mode's (tests/github/test_action_review.py runs its steps).
+        "mode": "check",
+        "profile": "",
+        "rules": "rules",
+        "base-ref": "origin/${{ github.base_ref }}",
+        "token": "",
     }
     steps = action["runs"]["steps"]
     assert action["runs"]["using"] == "composite"
-    assert steps[0]["uses"].startswith("actions/setup-python@")
+    assert steps[1]["uses"].startswith("actions/setup-python@")  # after the mode's check
     scripts = "\n".join(s.get("run", "") for s in steps)
     assert '"$GITHUB_ACTION_PATH"' in scripts
     assert "rolesync check --format github" in scripts and "rolesync test" in scripts

@@ -9,7 +9,7 @@ from pathlib import Path
 import roleSync
 
 SRC = Path(roleSync.__file__).parent
-CORE = ["plan", "metrics.py", "metrics_retention.py", "rules", "model"]
+CORE = ["plan", "metrics.py", "metrics_retention.py", "rules", "model", "diff"]
 FORBIDDEN = ("roleSync.adapters", "roleSync.sync", "roleSync.cli", "roleSync.emulators")
 
 

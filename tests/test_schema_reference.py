@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jsonschema
@@ -70,3 +71,19 @@ def test_shipped_rules_pass_check_strict_and_their_tests(
     assert main(["check", "--strict", str(RULES), str(ROOT / "connectors")]) == 0
     assert main(["test", str(RULES / "tests")]) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith(" passed, 0 failed")
+
+
+RAW_TYPE = re.compile(r"typing\.|Annotated|Strict\(|FieldInfo|constrained")
+
+
+def test_the_reference_shows_types_as_a_person_writes_them() -> None:
+    # Issue 16: a map's type once read `dict[typing.Annotated[str, Strict(strict=True),
+    # FieldInfo(...)]...]`. Every table's type column must be in the reader's words.
+    types = [
+        row.split(" | ")[1]
+        for row in markdown_reference().splitlines()
+        if row.startswith("| `") and row.count(" | ") >= 3
+    ]
+    assert len(types) > 50
+    assert [t for t in types if RAW_TYPE.search(t)] == []
+    assert [t for t in types if "dict[" in t or "list[" in t] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roleSync.errors import Diagnostic, InputError, Severity
 from roleSync.profile.common import DEFAULT_DEAL_KINDS, DEFAULT_LIFECYCLE, DEFAULT_STAGES
@@ -12,6 +13,9 @@ from roleSync.rules.handoff_check import Mappings
 from roleSync.rules.loader import LoadedYaml, load_yaml
 from roleSync.rules.ruleset import check_rule_file, rule_file_paths
 from roleSync.rules.semantics import CheckContext
+
+if TYPE_CHECKING:
+    from roleSync.profile import Profile
 
 PROFILE_KINDS = frozenset({"local", "salesforce", "hubspot"})
 
@@ -52,6 +56,21 @@ def context_from_profile(path: Path) -> CheckContext:
     from roleSync.profile import load_profile
 
     profile = load_profile(path)
+    context = profile_context(profile)
+    if profile.kind != "local" or not profile.book_path.is_file():
+        return context
+    from roleSync.adapters.local import LocalAdapter
+
+    with LocalAdapter(profile) as adapter:
+        owners = adapter.owners()  # not pull(): a big book's deals are not needed here
+    by_key = {o.id: o for o in owners}
+    by_key.update({o.email.casefold(): o for o in owners if o.email})
+    return replace(context, owners=by_key)
+
+
+def profile_context(profile: Profile) -> CheckContext:
+    """What a profile's mapping tells a check: its extra account and owner fields, its
+    stages, lifecycle values and deal kinds (not its book's owners)."""
     # A CRM profile maps its extra fields in its own section; a local book's come from import.
     if profile.salesforce is not None:
         fields = frozenset(profile.salesforce.fields.extra)
@@ -68,21 +87,12 @@ def context_from_profile(path: Path) -> CheckContext:
         f"{profile.kind}.pull",
     )
     owner_fields, owner_section = profile.owner_fields()
-    context = CheckContext(
+    return CheckContext(
         account_fields=fields,
         mappings=mappings,
         owner_fields=owner_fields,
         owner_section=owner_section,
     )
-    if profile.kind != "local" or not profile.book_path.is_file():
-        return context
-    from roleSync.adapters.local import LocalAdapter
-
-    with LocalAdapter(profile) as adapter:
-        owners = adapter.owners()  # not pull(): a big book's deals are not needed here
-    by_key = {o.id: o for o in owners}
-    by_key.update({o.email.casefold(): o for o in owners if o.email})
-    return replace(context, owners=by_key)
 
 
 # Without a profile, handoff triggers are checked against the stock mappings.

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     GUARDRAIL = 3  # a guardrail stopped the run (or: warnings only, for `check`)
     LOCKED = 4  # another run holds the lock
     STUCK = 5  # the run finished, but handoffs were skipped for a `--fail-on` reason
+    CHANGES = 6  # `diff`: the rule change changes roles or handoffs, within the guardrails
 
 
 class Severity(StrEnum):

@@ -163,12 +163,16 @@ def run_summary(report: RunReport) -> str:
         parts.append(report.related_failure_note())
     line = f"run {report.run_id}: " + ", ".join(parts)
     if report.tasks_left:
-        # A rollback never deletes tasks: people may have worked on them.
-        line += (
-            f"\n  {report.tasks_left} handoff tasks created by the run rolled back were left "
-            "in the CRM (a rollback never deletes tasks)"
-        )
+        line += "\n" + tasks_left_note(report.tasks_left)
     return line
+
+
+def tasks_left_note(count: int) -> str:
+    """A rollback never deletes tasks: people may have worked on them."""
+    return (
+        f"  {count} handoff tasks created by the run rolled back were left in the CRM "
+        "(a rollback never deletes tasks)"
+    )
 
 
 _MOVED = (RelatedResultCode.APPLIED, RelatedResultCode.ALREADY)

@@ -104,6 +104,20 @@ def test_github_actions_workflow() -> None:
     assert saved and saved[0]["if"] == "always()"  # the journal survives a failed run
 
 
+def test_github_actions_review_workflow() -> None:
+    """The pull-request example: the action in review mode, with what it needs."""
+    (workflow,) = load_yaml(DEPLOY / "github-actions" / "rolesync-review.yml")
+    assert "pull_request" in workflow["on"]
+    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
+    steps = workflow["jobs"]["review"]["steps"]
+    checkout = next(s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0  # the base branch must be fetched
+    (review,) = [s for s in steps if s.get("with", {}).get("mode") == "review"]
+    action = YAML(typ="safe").load((DEPLOY.parent / "action.yml").read_text())
+    assert set(review["with"]) <= set(action["inputs"])
+    assert review["with"]["profile"] and "github.token" in review["with"]["token"]
+
+
 def test_kubernetes_cronjob() -> None:
     documents = load_yaml(DEPLOY / "kubernetes" / "rolesync-cronjob.yaml")
     (cronjob,) = [d for d in documents if d["kind"] == "CronJob"]

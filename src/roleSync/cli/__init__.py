@@ -27,7 +27,10 @@ if TYPE_CHECKING:
 # `rolesync --help` lists the commands in; a new command is one line here.
 COMMAND_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("run_cmds", ("demo", "import", "plan", "apply", "sync")),
-    ("history_cmds", ("runs", "rollback")),
+    ("diff_cmd", ("diff",)),
+    ("history_cmds", ("runs",)),
+    ("rollback_cmd", ("rollback",)),
+    ("audit_cmd", ("audit",)),
     ("report_cmd", ("report",)),
     ("explain_cmd", ("explain",)),
     ("check_cmd", ("check",)),
@@ -36,6 +39,7 @@ COMMAND_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fmt_cmd", ("fmt",)),
     ("setup_cmd", ("setup",)),
     ("emulate_cmd", ("emulate",)),
+    ("pr_comment_cmd", ("pr-comment",)),
     ("completion_cmd", ("completion",)),
 )
 

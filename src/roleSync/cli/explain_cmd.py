@@ -28,7 +28,7 @@ def register(sub: Subparsers) -> None:
     explain.add_argument(
         "subject",
         metavar="ACCOUNT|OWNER",
-        help="an account id (or unique name), or an owner id or email",
+        help="an account id (or unique name), or an owner id, email or full name",
     )
     add_profile_option(explain)
     add_rules_options(explain)
@@ -102,9 +102,13 @@ def _from_book(args: argparse.Namespace, profile: Profile) -> str:
     if owner is not None:
         texts.append(explainer.explain_owner(owner))
     if not texts:
+        from roleSync.report.lookup import owner_keys, suggestion
+
+        accounts = [text for a in book.accounts.values() for text in (a.id, a.name)]
+        hint = suggestion(args.subject, book.owners.values(), owner_keys, accounts)
         raise RoleSyncError(
             f"no account or owner {args.subject!r} in the book of profile {profile.name!r} "
-            "(accounts by id or name, owners by id or email)"
+            f"(accounts by id or name, owners by id, email or name){hint}"
         )
     return "\n\n".join(texts)
 
@@ -115,22 +119,25 @@ def _from_run(args: argparse.Namespace, profile: Profile) -> str:
         explain_owner_in_run,
         find_owner_role,
     )
+    from roleSync.report.run_rules import rules_of_run
     from roleSync.report.runs import load_run
-    from roleSync.rules.ruleset import load_rule_set
 
     run = load_run(profile, None if args.run == "latest" else args.run)
+    run_rules = rules_of_run(profile, run.run_id, run.plan.rules_digest, args.rules)
     texts = []
     account = explain_account_in_run(run.plan, run.report, run.run_id, args.subject)
     if account is not None:
         texts.append(account)
     role = find_owner_role(run.plan, args.subject)
     if role is not None:
-        # Rules only when named: they re-derive the owner's trail if they are the run's.
-        rules = load_rule_set(args.rules) if args.rules else None
-        texts.append(explain_owner_in_run(run.plan, run.run_id, role, rules))
+        texts.append(explain_owner_in_run(run.plan, run.run_id, role, run_rules.rules))
     if not texts:
+        from roleSync.report.explain_run import role_keys
+        from roleSync.report.lookup import suggestion
+
+        hint = suggestion(args.subject, run.plan.owners, role_keys)
         raise RoleSyncError(
             f"run {run.run_id} neither moved nor skipped an account {args.subject!r}, and "
-            "has no such owner: explain it against the book (leave out --run)"
+            f"has no such owner: explain it against the book (leave out --run){hint}"
         )
-    return "\n\n".join(texts)
+    return "\n\n".join([run_rules.note, *texts])

@@ -1,6 +1,6 @@
-"""Run history and unattended operation: `runs`, `runs show`, `runs abandon`, `rollback`,
-and what every writing command shares (`--allow-large`, `--log-format`, stopping on
-SIGTERM and SIGINT at a batch boundary)."""
+"""Run history and unattended operation: `runs`, `runs show`, `runs abandon` (`rollback`
+is in rollback_cmd), and what every writing command shares (`--allow-large`,
+`--log-format`, stopping on SIGTERM and SIGINT at a batch boundary)."""
 
 from __future__ import annotations
 
@@ -185,14 +185,6 @@ def register(sub: Subparsers) -> None:
     )
     runs.set_defaults(handler=run_runs)
 
-    rollback = sub.add_parser(
-        "rollback", help="undo one run's ownership changes (skipping accounts changed since)"
-    )
-    rollback.add_argument("run_id", metavar="RUN_ID")
-    add_profile_option(rollback)
-    add_run_options(rollback)
-    rollback.set_defaults(handler=logged(run_rollback))
-
 
 def _add_format(parser: argparse.ArgumentParser, dest: str = "format") -> None:
     parser.add_argument(
@@ -259,6 +251,7 @@ def run_runs(args: argparse.Namespace) -> ExitCode:
         if run is None or (profile is not None and run.profile != profile):
             raise UsageError(f"no run {args.run_id!r} in {path}")
         audit = store.audit(run.id)
+        archived = store.archived_rules(run.rules_digest) is not None
     from roleSync.report.related import follower_counts
     from roleSync.report.runs import report_document
 
@@ -268,6 +261,7 @@ def run_runs(args: argparse.Namespace) -> ExitCode:
     followers = follower_counts(document)
     if fmt == "json":
         data = _run_json(run)
+        data["rules_archived"] = archived
         data["changes"] = [_audit_json(a) for a in audit]
         data["metric_conflicts"] = metric_conflicts
         data["metric_failures"] = metric_failures
@@ -275,21 +269,8 @@ def run_runs(args: argparse.Namespace) -> ExitCode:
             data.update(followers.as_json())
         out_document(json.dumps(data, indent=2))
     else:
-        out(_details(run, audit, metric_conflicts, metric_failures, followers))
+        out(_details(run, audit, metric_conflicts, metric_failures, followers, archived))
     return ExitCode.OK
-
-
-def run_rollback(args: argparse.Namespace) -> ExitCode:
-    from roleSync.profile import load_profile
-    from roleSync.render import run_summary
-    from roleSync.sync.rollback import rollback
-
-    report = rollback(load_profile(args.connector), args.run_id, allow_large=args.allow_large)
-    out(run_summary(report))
-    for skip in report.skipped:
-        out(printable(f"  not rolled back: {skip.account_id}: {skip.reason} [{skip.code}]"))
-    out(f"report: {report.report_path}")
-    return ExitCode.OK if report.ok else ExitCode.INVALID
 
 
 def _run_json(run: RunRow) -> dict[str, object]:
@@ -379,12 +360,14 @@ def _details(
     metric_conflicts: dict[str, str],
     metric_failures: dict[str, str],
     followers: FollowerCounts,
+    archived: bool = False,
 ) -> str:
+    kept = " (rule files archived)" if archived else ""
     lines = [
         f"run {run.id} ({run.mode}, profile {run.profile}): {run.status}",
         f"  started  {run.started}",
         f"  finished {run.finished or '-'}",
-        f"  rules    {run.rules_digest or '-'}",
+        f"  rules    {run.rules_digest or '-'}{kept}",
         f"  planned {run.planned}, applied {run.applied}, already applied "
         f"{run.already_applied}, conflicts {run.conflicts}, failed {run.failed}, "
         f"skipped {run.skipped}",

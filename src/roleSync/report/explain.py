@@ -29,6 +29,7 @@ from roleSync.report.conditions import classification_trail, describe, metric_li
 from roleSync.report.explain_carried import carried_and_tasks
 from roleSync.report.explain_handoff import no_trigger, owner_handoff
 from roleSync.report.fmt import money_full
+from roleSync.report.lookup import find_owner, owner_keys
 from roleSync.rules.availability import WindowFields, away_owners
 from roleSync.rules.classify import CompiledRoles, RoleDecision
 from roleSync.rules.hold_days import switch_day
@@ -167,7 +168,9 @@ class Explainer:
         return named[0] if len(named) == 1 else None
 
     def find_owner(self, key: str) -> Owner | None:
-        return self.book.find_owner(key)
+        """By id, email or full name (roleSync.report.lookup); AmbiguousOwnerError when the
+        name is several owners'."""
+        return find_owner(key, self.book.owners.values(), owner_keys)
 
     def name(self, owner_id: str | None) -> str:
         owner = self.book.owners.get(owner_id or "")

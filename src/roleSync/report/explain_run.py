@@ -15,6 +15,7 @@ from roleSync.plan import OwnerRole, Plan
 from roleSync.render import title_disagrees
 from roleSync.report.conditions import classification_trail, metric_lines
 from roleSync.report.explain import owner_line
+from roleSync.report.lookup import find_owner
 from roleSync.report.related import carried_rows, task_rows, trigger_text
 from roleSync.rules.ruleset import RuleSet
 from roleSync.sync.report import RunReport
@@ -22,11 +23,12 @@ from roleSync.terminal_text import printable
 
 
 def find_owner_role(plan: Plan, key: str) -> OwnerRole | None:
-    folded = key.casefold()
-    for o in plan.owners:
-        if o.owner_id == key or o.email.casefold() == folded:
-            return o
-    return None
+    """The plan's owner by id, email or full name, as `explain` looks them up."""
+    return find_owner(key, plan.owners, role_keys)
+
+
+def role_keys(role: OwnerRole) -> tuple[str, str, str]:
+    return role.owner_id, role.email, role.name
 
 
 def _owner_of(role: OwnerRole) -> Owner:

@@ -9,13 +9,11 @@ expands. Nesting deeper than any real file is refused before the parser runs
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
@@ -25,11 +23,11 @@ from ruamel.yaml.parser import RoundTripParser
 from ruamel.yaml.reader import ReaderError
 
 from roleSync.errors import Diagnostic, InputError, Severity
-from roleSync.rules.suggest import code_for, message_for
+from roleSync.rules.pydantic_errors import Loc as Loc
+from roleSync.rules.pydantic_errors import pydantic_diagnostics
 from roleSync.yaml_depth import too_deep
 
 MAX_FILE_BYTES = 1024 * 1024
-Loc = tuple[str | int, ...]
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -317,84 +315,9 @@ def _yaml_message(exc: MarkedYAMLError) -> str:
     return "; ".join(p.splitlines()[0] for p in parts)
 
 
-def _pydantic_diagnostics(
-    loaded: LoadedYaml, model: type[BaseModel], error: ValidationError
-) -> Iterator[Diagnostic]:
-    items = error.errors(include_url=False)
-    # A misspelt required key shows up twice: unknown 'clasify' and missing 'classify'.
-    # The suggestion on the first says it all.
-    suggested = {
-        (item["loc"][:-1], message_for(model, item, item["loc"]).rsplit("'", 2)[-2])
-        for item in items
-        if item["type"] == "extra_forbidden"
-        and "did you mean" in message_for(model, item, item["loc"])
-    }
-    cleaned = [(item, _data_loc(loaded.data, item["loc"])) for item in items]
-    for item, loc in cleaned:
-        if item["type"] == "missing" and (item["loc"][:-1], item["loc"][-1]) in suggested:
-            continue
-        if _other_union_member(item, loc, cleaned):
-            continue
-        key = (item.get("ctx") or {}).get("key")
-        if isinstance(key, str):  # a model-level check about one of the model's keys
-            loc = (*loc, key)
-        message = message_for(model, item, loc)
-        code = code_for(item)
-        if item["type"] == "extra_forbidden":
-            yield loaded.diagnostic(loc, message, code, prefer_key=True)
-        elif item["type"] == "missing":
-            # The key is absent: point at the mapping that lacks it.
-            yield loaded.diagnostic(loc[:-1], message, code, prefer_key=True)
-        elif isinstance(token := (item.get("ctx") or {}).get("token"), str):
-            # A mistake inside a text value (a task's placeholder): point at it.
-            nth = (item.get("ctx") or {}).get("occurrence", 0)
-            line, col = loaded.position_inside(loc, token, nth if isinstance(nth, int) else 0)
-            yield Diagnostic(loaded.path, line, col, Severity.ERROR, message, code)
-        else:
-            yield loaded.diagnostic(loc, message, code)
-
-
-def _data_loc(data: Any, raw: tuple[str | int, ...]) -> Loc:
-    """The error's location in the YAML data: pydantic also puts union member names
-    (`<all>`, `RolePool`, `list[constrained-str]`) into `loc`; they are not keys."""
-    loc: list[str | int] = []
-    node = data
-    for index, part in enumerate(raw):
-        is_key = isinstance(node, dict) and part in node
-        is_item = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if is_key or is_item:
-            node = node[part]
-        elif _is_union_tag(part) or not isinstance(node, dict) or index != len(raw) - 1:
-            continue
-        # else: a missing or unknown key, kept because the message names it
-        loc.append(part)
-    return tuple(loc)
-
-
-def _is_union_tag(part: str | int) -> bool:
-    # Tags of our tagged unions (schema.Condition): `<all>`, `<compare>`, ...
-    return isinstance(part, str) and part.startswith("<") and part.endswith(">")
-
-
-_SHAPE_ERRORS = frozenset({"list_type", "dict_type", "model_type", "model_attributes_type"})
-
-
-def _other_union_member(
-    item: ErrorDetails, loc: Loc, cleaned: list[tuple[ErrorDetails, Loc]]
-) -> bool:
-    """A "should be a list" from the union member the value was not meant to be, when
-    another member has a more precise complaint at or below the same place."""
-    if item["type"] not in _SHAPE_ERRORS:
-        return False
-    return any(
-        other is not item and other["type"] not in _SHAPE_ERRORS and other_loc[: len(loc)] == loc
-        for other, other_loc in cleaned
-    )
-
-
 def validate(loaded: LoadedYaml, model: type[Model]) -> Model:
     """Validate loaded data against a model; raise InputError with positioned errors."""
     try:
         return model.model_validate(loaded.data)
     except ValidationError as exc:
-        raise InputError(list(_pydantic_diagnostics(loaded, model, exc))) from None
+        raise InputError(list(pydantic_diagnostics(loaded, model, exc))) from None

@@ -11,7 +11,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from roleSync.errors import Diagnostic, InputError, Severity
-from roleSync.rules.loader import LoadedYaml, Loc, load_yaml, validate
+from roleSync.rules.loader import LoadedYaml, Loc, load_yaml
+from roleSync.rules.salvage import ORDER_CODES, validate_everything
 from roleSync.rules.schema import (
     ACCOUNT_EXTRA_PREFIX,
     ACCOUNT_FIELDS,
@@ -20,7 +21,7 @@ from roleSync.rules.schema import (
     RoutingFile,
 )
 from roleSync.rules.semantics import CheckContext, roles_problems, routing_problems
-from roleSync.rules.suggest import did_you_mean
+from roleSync.rules.suggest import close_match, did_you_mean
 from roleSync.rules.territory_check import shape_problems
 
 RULE_KINDS: dict[str, type[BaseModel]] = {"roles": RolesFile, "routing": RoutingFile}
@@ -34,6 +35,16 @@ class RuleSet:
     sources: tuple[str, ...]
     # sha256 of the rule files' bytes: plans and audits name the exact rules they used.
     digest: str
+    # (file name, text) in digest order: what a run archives in the state store.
+    files: tuple[tuple[str, str], ...] = ()
+
+
+def rules_digest(files: Iterable[tuple[str, bytes]]) -> str:
+    """The digest of rule files given as (name, bytes), in path order."""
+    digest = hashlib.sha256()
+    for name, raw in files:
+        digest.update(name.encode() + b"\0" + raw + b"\0")
+    return "sha256:" + digest.hexdigest()
 
 
 def rule_file_paths(paths: Iterable[Path]) -> list[Path]:
@@ -143,9 +154,25 @@ def _subject_problem(kind: str, key: str, name: str) -> str | None:
         name.startswith(ACCOUNT_EXTRA_PREFIX) and len(name) > len(ACCOUNT_EXTRA_PREFIX)
     ):
         return None
+    return f"unknown account field {name!r}{_account_hint(name)}"
+
+
+def _account_hint(name: str) -> str:
+    """A misspelt built-in field (account.regoin), else the extra field it likely is
+    (account.industry is account.fields.industry): compared by the part after `account.`,
+    which every field shares."""
+    own = name.removeprefix("account.")
+    if own != name and own and "." not in own:
+        by_own = {field.removeprefix("account."): field for field in ACCOUNT_FIELDS}
+        match = close_match(own, by_own)
+        if match:
+            return f"; did you mean {by_own[match]!r}?"
+        return (
+            f"; did you mean {ACCOUNT_EXTRA_PREFIX + own!r} (an extra field the connector "
+            "profile maps)?"
+        )
     known = (*ACCOUNT_FIELDS, f"{ACCOUNT_EXTRA_PREFIX}<name>")
-    hint = did_you_mean(name, ACCOUNT_FIELDS) or f"; known: {', '.join(known)}"
-    return f"unknown account field {name!r}{hint}"
+    return did_you_mean(name, ACCOUNT_FIELDS) or f"; known: {', '.join(known)}"
 
 
 def check_rule_file(
@@ -176,27 +203,34 @@ def check_rule_file(
                 )
             ],
         )
-    problems = _semantic(loaded, kind)
-    try:
-        model = validate(loaded, RULE_KINDS[kind])
-    except InputError as exc:
-        return kind, None, problems + list(exc.diagnostics)
+    # Every problem at once: a misspelt section is read as meant, and the semantic
+    # checks (and their warnings) run on whatever part of the file is valid.
+    checked = validate_everything(loaded, RULE_KINDS[kind])
+    problems = _semantic(checked.view, kind) + checked.diagnostics
     context = context or CheckContext()
-    if isinstance(model, RolesFile):
-        problems += roles_problems(loaded, model, context)
-    elif isinstance(model, RoutingFile):
-        problems += routing_problems(loaded, model, context)
+    found: list[Diagnostic] = []
+    if checked.partial is not None:
+        view, partial = checked.partial
+        if isinstance(partial, RolesFile):
+            found = roles_problems(view, partial, context)
+        elif isinstance(partial, RoutingFile):
+            found = routing_problems(view, partial, context)
+    if not checked.order_known:
+        found = [p for p in found if p.code not in ORDER_CODES]
+    problems = list(dict.fromkeys([*problems, *found]))
     failed = any(p.severity is Severity.ERROR for p in problems)
-    return kind, (None if failed else model), problems
+    return kind, (None if failed else checked.model), problems
 
 
-def load_rule_set(paths: Sequence[Path]) -> RuleSet:
-    """Exactly one roles file and one routing file, or an InputError listing every problem."""
+def load_rule_set(paths: Sequence[Path], context: CheckContext | None = None) -> RuleSet:
+    """Exactly one roles file and one routing file, or an InputError listing every problem.
+    `context`: also refuse what does not fit a profile (`rolesync diff` checks both rule
+    versions against the profile it plans for)."""
     files = rule_file_paths(paths)
     problems: list[Diagnostic] = []
     parsed: dict[str, tuple[Path, BaseModel]] = {}
     for path in files:
-        kind, model, diagnostics = check_rule_file(path)
+        kind, model, diagnostics = check_rule_file(path, context)
         # Warnings are `check`'s business; a run refuses only errors.
         problems.extend(d for d in diagnostics if d.severity is Severity.ERROR)
         if kind is None or model is None:
@@ -225,9 +259,9 @@ def load_rule_set(paths: Sequence[Path]) -> RuleSet:
         raise InputError(problems)
     roles, routing = parsed["roles"][1], parsed["routing"][1]
     assert isinstance(roles, RolesFile) and isinstance(routing, RoutingFile)
-    digest = hashlib.sha256()
-    for path in sorted(p for p, _ in parsed.values()):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    raw = [(path.name, path.read_bytes()) for path in sorted(p for p, _ in parsed.values())]
+    # Loaded as UTF-8 above, so the text archived gives back the very bytes digested.
+    texts = tuple((name, data.decode("utf-8", errors="replace")) for name, data in raw)
     return RuleSet(
-        roles, routing, tuple(str(p) for p, _ in parsed.values()), "sha256:" + digest.hexdigest()
+        roles, routing, tuple(str(p) for p, _ in parsed.values()), rules_digest(raw), texts
     )

@@ -140,6 +140,14 @@ def _condition_tag(data: Any) -> str:
         for key in ("all", "any", "not"):
             if key in data:
                 return f"<{key}>"
+    # Serializing (model_dump_json) asks with the model itself: a `not` around an `all`
+    # taken for a comparison would make pydantic warn that it serialized the wrong type.
+    if isinstance(data, AllOf):
+        return "<all>"
+    if isinstance(data, AnyOf):
+        return "<any>"
+    if isinstance(data, NotOf):
+        return "<not>"
     return "<compare>"
 
 

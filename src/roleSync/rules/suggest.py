@@ -65,6 +65,41 @@ VALUE_NOUNS = {
 }
 
 
+# Operators as people write them in a spreadsheet or code, and the op that means it.
+OP_SYMBOLS = {
+    ">=": "gte",
+    "=>": "gte",
+    "≥": "gte",
+    ">": "gt",
+    "<=": "lte",
+    "=<": "lte",
+    "≤": "lte",
+    "<": "lt",
+    "==": "eq",
+    "=": "eq",
+    "!=": "ne",
+    "<>": "ne",
+    "≠": "ne",
+}
+
+# Pydantic error types about a value's shape -> what the value should have been.
+SHAPE_NOUNS = {
+    "list_type": "a valid list",
+    "dict_type": "a valid dictionary",
+    "model_type": "a valid dictionary",
+    "model_attributes_type": "a valid dictionary",
+}
+
+
+def shape_message(loc: Sequence[str | int], errors: Sequence[ErrorDetails]) -> str:
+    """One sentence for a value every member of a union refused by its shape (a pool
+    that is neither a list nor a mapping), without the members' internal names."""
+    nouns = list(dict.fromkeys(SHAPE_NOUNS.get(e["type"], "valid") for e in errors))
+    where = ".".join(str(p) for p in loc)
+    text = f"Input should be {' or '.join(nouns)}"
+    return f"{where}: {text}" if where else text
+
+
 def close_match(word: str, options: Iterable[str]) -> str | None:
     matches = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return matches[0] if matches else None
@@ -105,13 +140,15 @@ def _step(candidates: list[Any], part: str | int) -> list[Any]:
 
 
 def allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
-    """Keys of the model(s) a mapping at `loc` may be; union tags narrow the choice."""
+    """Keys of the model(s) a mapping at `loc` may be; union tags narrow the choice:
+    ours (`<all>`) and pydantic's member names (`RolePool`, `list[constrained-str]`)."""
     candidates: list[Any] = [model]
     for part in loc:
         if isinstance(part, str) and part.startswith("<") and part.endswith(">"):
             candidates = [c for c in candidates if _tag_of(c) == part] or candidates
             continue
-        candidates = _step(candidates, part)
+        named = [c for c in candidates if getattr(c, "__name__", None) == part]
+        candidates = named or _step(candidates, part) or candidates
     keys: list[str] = []
     for candidate in candidates:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
@@ -157,6 +194,12 @@ def message_for(model: type[BaseModel], error: ErrorDetails, loc: Sequence[str |
         shown = f" (one of: {', '.join(options)})" if len(options) <= 12 else ""
         value = error.get("input")
         suggestion = did_you_mean(value, options)
+        if noun == "operator" and isinstance(value, str) and value.strip() in OP_SYMBOLS:
+            suggestion = f"; did you mean {OP_SYMBOLS[value.strip()]!r}?"
+        if noun == "metric" and loc[:1] == ("classify",) and _a_field(value):
+            # An owner field is compared with `field:`, not `metric:`.
+            named = value if str(value).casefold().startswith("owner.") else f"owner.{value}"
+            return f"unknown metric {value!r}: it is an owner field; use 'field: {named}'"
         if not suggestion and tuple(loc[:2]) == ("hysteresis", "metrics") and _a_field(value):
             # A margin moves thresholds in a metric's units: a text field has none.
             return (
@@ -167,6 +210,9 @@ def message_for(model: type[BaseModel], error: ErrorDetails, loc: Sequence[str |
         text = f"unknown {noun} {value!r}{suggestion or shown}"
         return text if noun != "value" else f"{where}: {text}"
     message = error["msg"]
+    if kind in SHAPE_NOUNS:
+        # Pydantic names the model class ("instance of RolePool"): not the user's words.
+        message = f"Input should be {SHAPE_NOUNS[kind]}"
     if kind.startswith("value_error") or kind == "value_error":
         message = message.removeprefix("Value error, ")
     return f"{where}: {message}" if where else message

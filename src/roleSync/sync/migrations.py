@@ -121,6 +121,14 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         )""",
         "CREATE INDEX related_audit_by_record ON related_audit (record_id, seq)",
     ),
+    # 3: the rule files each run used, once per digest (`explain --run` reads them back).
+    (
+        """CREATE TABLE rules_archive (
+            digest TEXT PRIMARY KEY,           -- runs.rules_digest
+            files TEXT NOT NULL,               -- JSON: [{"name": ..., "text": ...}], digest order
+            stored_at TEXT NOT NULL            -- ISO datetime, UTC: the first run that used them
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

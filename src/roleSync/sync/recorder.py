@@ -28,6 +28,7 @@ from roleSync.sync.related_phase import has_related, related_report, write_relat
 from roleSync.sync.report import RelatedResultCode, RunReport, build_report
 from roleSync.sync.state import ROTATION_FILE, load_rotation
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
+from roleSync.sync.store_archive import RuleFiles
 
 Clock = Callable[[], datetime]
 NO_RESULT = "the adapter reported no result for this change"
@@ -179,6 +180,14 @@ def result_from_audit(store: StateStore, run_id: str) -> ApplyResult:
     return result
 
 
+def guardrail_reasons(
+    store: StateStore, profile: Profile, plan: Plan, book_accounts: int
+) -> list[str]:
+    """Why the plan is above the profile's guardrails; empty when within them."""
+    reasons = exceeded(len(plan.changes), book_accounts, profile.guardrails)
+    return reasons + write_limits(plan, profile, last_run_roles(store, profile, plan))
+
+
 def last_run_roles(store: StateStore, profile: Profile, plan: Plan) -> dict[str, str]:
     """Owner id -> role in the plan of the profile's last finished sync or apply: the
     previous roles for `max_role_changes` when the profile does not write roles to the
@@ -234,14 +243,15 @@ class RunRecorder:
         clock: Clock,
         book_accounts: int,
         keep_plan: Callable[[], str] | None = None,
+        rule_files: RuleFiles = (),
     ) -> RunRecorder:
         """Record the run; GuardrailError (with the run recorded as stopped) if the plan
         is above the profile's guardrails and `allow_large` is not given. `book_accounts`:
         the book's size as the adapter reads it (a plan's summary is only a claim).
         `keep_plan`: copies a plan file given to apply into the run folder and returns
-        the copy's path, called once the plan passed (`run.plan_path` is the file given)."""
-        reasons = exceeded(len(plan.changes), book_accounts, profile.guardrails)
-        reasons += write_limits(plan, profile, last_run_roles(store, profile, plan))
+        the copy's path, called once the plan passed (`run.plan_path` is the file given).
+        `rule_files`: the plan's rule files, archived with the run row."""
+        reasons = guardrail_reasons(store, profile, plan, book_accounts)
         if reasons and not allow_large:
             saved = "Plan saved to" if keep_plan is None else "The plan is"
             message = (
@@ -252,7 +262,8 @@ class RunRecorder:
             store.begin_run(
                 replace(
                     run, status=RunStatus.STOPPED, message=message, finished=clock().isoformat()
-                )
+                ),
+                rule_files,
             )
             # INFO: the error itself reaches people as the command's error line.
             event(
@@ -268,7 +279,7 @@ class RunRecorder:
             event("guardrail-allowed", "allowed by --allow-large: " + "; ".join(reasons))
         if keep_plan is not None:
             run = replace(run, plan_path=keep_plan())
-        store.begin_run(replace(run, status=RunStatus.APPLYING))
+        store.begin_run(replace(run, status=RunStatus.APPLYING), rule_files)
         event(
             "run-started",
             f"run {run.id} ({run.mode}): {len(plan.changes)} ownership changes planned",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from roleSync.adapters.base import Adapter
 from roleSync.errors import UsageError
 from roleSync.model import Book, DealWindow
 from roleSync.plan import PLAN_FORMAT, OwnershipChange, Plan, Skip
@@ -39,6 +40,11 @@ class RollbackSkip:
     NO_OWNER = "no-previous-owner"
     INACTIVE = "previous-owner-inactive"
     LOCKED = "locked"
+
+
+def not_rolled_back(skip: Skip) -> str:
+    """How `rollback` and `rollback --dry-run` name an account left as it is."""
+    return f"  not rolled back: {skip.account_id}: {skip.reason} [{skip.code}]"
 
 
 def _known_run(store: StateStore, profile: Profile, run_id: str) -> None:
@@ -160,6 +166,17 @@ def _reverse_related(
     return related, tasks_left
 
 
+def decide(
+    store: StateStore, profile: Profile, run_id: str, adapter: Adapter, today: date
+) -> tuple[Plan, int]:
+    """The reverse plan and the book's size: what `rollback` then applies and
+    `rollback --dry-run` shows. Reads the CRM and the audit log; writes nothing."""
+    # A rollback reads owners and accounts only: folding the deals into the smallest
+    # window keeps none of them in memory (a held pull would).
+    book = adapter.pull(DealWindow(today, 1))
+    return reverse_plan(store, profile, run_id, book, today), len(book.accounts)
+
+
 def rollback(
     profile: Profile, run_id: str, *, clock: Clock = utc_now, allow_large: bool = False
 ) -> RunReport:
@@ -170,15 +187,12 @@ def rollback(
         try:
             recover(store, profile, adapter, clock=clock)
             today = clock().date()
-            # A rollback reads owners and accounts only: folding the deals into the
-            # smallest window keeps none of them in memory (a held pull would).
-            book = adapter.pull(DealWindow(today, 1))
-            plan = reverse_plan(store, profile, run_id, book, today)
+            plan, book_accounts = decide(store, profile, run_id, adapter, today)
             return apply_plan(
                 profile,
                 plan,
                 adapter,
-                book_accounts=len(book.accounts),
+                book_accounts=book_accounts,
                 mode="rollback",
                 clock=clock,
                 allow_large=allow_large,

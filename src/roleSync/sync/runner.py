@@ -6,34 +6,34 @@ gathers it: the profile, the rule files, the rotation state, `as_of`, the run id
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from roleSync.adapters.base import Adapter, RelatedBudget
 from roleSync.adapters.local import LocalAdapter
 from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
-from roleSync.health import BookHealth, gate
-from roleSync.model import Book
-from roleSync.plan import Plan, PlanInputs, build_plan
-from roleSync.plan.carry import pull_window
+from roleSync.health import BookHealth
+from roleSync.plan import Plan
 from roleSync.plan.document import duplicate_entries, key_position
 from roleSync.plan.recheck import refused_changes, refused_related
 from roleSync.plan.triggers import plan_window
 from roleSync.plan.types import related_key
 from roleSync.profile import Profile
 from roleSync.report.progress import NO_PROGRESS, Progress, watching
-from roleSync.rules.availability import WindowFields, field_problems
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.routes import CompiledRouting
-from roleSync.rules.ruleset import load_rule_set
-from roleSync.rules.schema import Handoff
+from roleSync.rules.ruleset import RuleSet, load_rule_set
 from roleSync.sync import interrupt
 from roleSync.sync.held import Held, held_roles
-from roleSync.sync.logs import event
+from roleSync.sync.planning import (  # re-exported: where callers have found them
+    HealthSink,
+    PlanRequest,
+    _warn_unread_windows,
+    make_plan,
+    window_fields,
+)
 from roleSync.sync.recorder import (
     RunRecorder,
     borrowed_state,
@@ -49,8 +49,7 @@ from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, State
 from roleSync.sync.store_related import RelatedOutcomeRow
 
 Clock = Callable[[], datetime]
-# Told the book health of a plan that passed the gate (its warnings, if any).
-HealthSink = Callable[[BookHealth], None]
+__all__ = ["HealthSink", "PlanRequest", "_warn_unread_windows", "make_plan", "window_fields"]
 
 
 def utc_now() -> datetime:
@@ -79,105 +78,6 @@ def open_adapter(profile: Profile, clock: Clock = utc_now) -> Adapter:
     raise ConflictError(f"profile kind {profile.kind!r} has no adapter yet")
 
 
-@dataclass(frozen=True, slots=True)
-class PlanRequest:
-    profile: Profile
-    rule_paths: Sequence[Path]
-    as_of: date
-
-
-def make_plan(
-    request: PlanRequest,
-    adapter: Adapter,
-    progress: Progress = NO_PROGRESS,
-    store: StateStore | None = None,
-    on_health: HealthSink | None = None,
-) -> Plan:
-    """Load and compile the rules first, so a broken rule file fails before any pull.
-
-    The book health gate runs before anything is planned (BookHealthError: nothing
-    planned, nothing written): on a local book before the pull, which would read it as
-    it stands; on a CRM's mirror after the pull that brought it up to date."""
-    rules = load_rule_set(request.rule_paths)
-    with borrowed_state(request.profile, store) as state:
-        rotation = state.rotation(request.profile.name)
-        handed_off = state.handed_off(request.profile.name)
-        # Only with `hysteresis`: other rule files never read past plans.
-        hold = rules.roles.hysteresis is not None
-        stored = stored_owners(state, request.profile) if hold else []
-    inputs = PlanInputs(
-        profile=request.profile.name,
-        roles=CompiledRoles(rules.roles),
-        routing=CompiledRouting(rules.routing),
-        rules_digest=rules.digest,
-        as_of=request.as_of,
-        rotation=rotation,
-        handed_off=handed_off,
-        metric_fields=dict(request.profile.metrics.fields) if request.profile.metrics.write else {},
-        availability=window_fields(request.profile),
-    )
-    _warn_not_pulled(request.profile, inputs.routing.blocks)
-    local = request.profile.kind == "local"
-    health = gate(request.profile) if local else None
-    with progress.stage("pull") as stage:
-        # Deals are folded into the rules' window as they are read: none is kept. A
-        # handoff that carries open deals needs them: then the book holds every deal.
-        blocks = inputs.routing.blocks
-        window = plan_window(inputs.as_of, inputs.roles.window_days, blocks)
-        book = adapter.pull(pull_window(window, blocks))
-        stage.done(
-            f"pulled {len(book.owners)} owners, {len(book.accounts)} accounts, "
-            f"{book.deal_count} deals"
-        )
-    if health is None:
-        health = gate(request.profile)
-    if on_health is not None:
-        on_health(health)
-    if hold:
-        held = held_roles(request.profile, book, stored)
-        inputs = replace(inputs, previous_roles=held.roles, pending_roles=held.pending)
-    _warn_unread_windows(request.profile, book)
-    return build_plan(book, inputs)
-
-
-def window_fields(profile: Profile) -> WindowFields | None:
-    """The owner fields the profile reads out-of-office windows from, if any."""
-    return None if profile.availability is None else profile.availability.window_fields
-
-
-def _warn_unread_windows(profile: Profile, book: Book) -> None:
-    """An owner field holding something that is no window (not a date, one day without
-    the other): the plan reads no window for that owner, and says so rather than guess."""
-    fields = window_fields(profile)
-    if fields is None:
-        return
-    for problem in field_problems(book.owners.values(), fields):
-        event(
-            "unread-availability",
-            f"profile {profile.name} availability: {problem}",
-            level=logging.WARNING,
-        )
-
-
-def _warn_not_pulled(profile: Profile, blocks: Sequence[Handoff]) -> None:
-    """A handoff carrying contacts or tasks the CRM profile does not pull moves none of
-    them: said once per run, as `check -c` says it, rather than silently."""
-    unpulled = profile.unpulled_related()
-    if not unpulled:
-        return
-    for block in blocks:
-        for name in sorted({n for entry in block.carry for n in entry.objects}):
-            if name in unpulled:
-                event(
-                    "not-pulled",
-                    f"handoff {block.id!r} carries {name}, which profile {profile.name} does "
-                    f"not pull, so none move: set {profile.kind}.pull.{name}: true",
-                    level=logging.WARNING,
-                    handoff=block.id,
-                    object=name,
-                )
-
-
 def apply_plan(
     profile: Profile,
     plan: Plan,
@@ -194,6 +94,7 @@ def apply_plan(
     refused_related: Mapping[str, str] | None = None,
     book_health: BookHealth | None = None,
     source: Path | None = None,
+    rules: RuleSet | None = None,
 ) -> RunReport:
     """Write a plan as a new run: saved, checked against the guardrails (GuardrailError,
     nothing written), journaled batch by batch, audited and reported. Take the profile's
@@ -203,7 +104,8 @@ def apply_plan(
     `refused`: account id -> why a change failed its re-check: reported, not written.
     `refused_related`: the same for carried records, by entry key (related_key).
     `book_health`: the health of the book the plan was made from, for the run report.
-    `source`: the plan file given to `rolesync apply`, if any."""
+    `source`: the plan file given to `rolesync apply`, if any.
+    `rules`: the rule files loaded for the run, archived with it when they are the plan's."""
     if plan.profile != profile.name:
         raise ConflictError(
             f"this plan was made for profile {plan.profile!r}, not {profile.name!r}"
@@ -251,6 +153,7 @@ def apply_plan(
             clock=clock,
             book_accounts=book_accounts,
             keep_plan=None if source is None else keep_plan,
+            rule_files=rules.files if rules and rules.digest == plan.rules_digest else (),
         )
         refused = refused or {}
         recorder.record(
@@ -318,11 +221,12 @@ def sync(
         if on_health is not None:
             on_health(health)
 
+    rules = load_rule_set(request.rule_paths)  # before the lock and any network call
     with locked_state(request.profile, clock) as store:
         adapter = open_adapter(request.profile, clock)
         try:
             recover(store, request.profile, adapter, clock=clock)
-            plan = make_plan(request, adapter, progress, store, health_seen)
+            plan = make_plan(request, adapter, progress, store, health_seen, rules)
             report = apply_plan(
                 request.profile,
                 plan,
@@ -335,6 +239,7 @@ def sync(
                 allow_large=allow_large,
                 store=store,
                 book_health=seen[0] if seen else None,
+                rules=rules,
             )
             return plan, report
         finally:
@@ -410,6 +315,7 @@ def apply_saved(
                 progress=progress,
                 allow_large=allow_large,
                 store=store,
+                rules=rules,
             )
         finally:
             adapter.close()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from roleSync.plan import HandedOff, OwnershipChange
+from roleSync.sync.store_archive import ArchiveAndHistory, RuleFiles, archive_rules
 from roleSync.sync.store_file import StateError as StateError  # callers catch it from here
 from roleSync.sync.store_file import open_store_file, store_failure
 from roleSync.sync.store_related import RelatedRecords
@@ -108,8 +109,9 @@ class AuditRow:
 _AUDIT_COLUMNS = ", ".join(f.name for f in fields(AuditRow))
 
 
-class StateStore(RelatedRecords):
-    """The accounts' journal and audit here; carried records' and tasks' in RelatedRecords."""
+class StateStore(RelatedRecords, ArchiveAndHistory):
+    """The accounts' journal and audit here; carried records' and tasks' in RelatedRecords;
+    the rules archive in ArchiveAndHistory."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
@@ -201,13 +203,15 @@ class StateStore(RelatedRecords):
 
     # -- runs ------------------------------------------------------------------
 
-    def begin_run(self, run: RunRow) -> None:
+    def begin_run(self, run: RunRow, rule_files: RuleFiles = ()) -> None:
+        """Record the run and archive `rule_files` (those of `run.rules_digest`) with it."""
         with self._write() as conn:
             values = astuple(run)
             conn.execute(
                 f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * len(values))})",
                 values,
             )
+            archive_rules(conn, run.rules_digest, rule_files, run.started)
 
     def set_status(self, run_id: str, status: str, *, message: str = "") -> None:
         with self._write() as conn:
