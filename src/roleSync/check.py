@@ -5,19 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roleSync.errors import Diagnostic, InputError, Severity
-from roleSync.profile import Profile, load_profile
 from roleSync.profile.common import DEFAULT_DEAL_KINDS, DEFAULT_LIFECYCLE, DEFAULT_STAGES
 from roleSync.rules.handoff_check import Mappings
 from roleSync.rules.loader import LoadedYaml, load_yaml
 from roleSync.rules.ruleset import check_rule_file, rule_file_paths
 from roleSync.rules.semantics import CheckContext
 
+if TYPE_CHECKING:
+    from roleSync.profile import Profile
+
 PROFILE_KINDS = frozenset({"local", "salesforce", "hubspot"})
 
 
 def _profile_problems(path: Path, loaded: LoadedYaml) -> list[Diagnostic]:
+    # Here, not at the top: checking rule files alone need not load the profile models.
+    from roleSync.profile import load_profile
+
     try:
         load_profile(path, loaded=loaded)
     except InputError as exc:
@@ -47,6 +53,8 @@ def _kind(loaded: LoadedYaml) -> str | None:
 def context_from_profile(path: Path) -> CheckContext:
     """What a connector profile tells `check`: the extra account fields it maps, and
     the owners of its book (when the book can be read), to check names against."""
+    from roleSync.profile import load_profile
+
     profile = load_profile(path)
     context = profile_context(profile)
     if profile.kind != "local" or not profile.book_path.is_file():
@@ -97,6 +105,7 @@ def book_health_problems(path: Path) -> list[Diagnostic]:
     """The book health findings of a profile's book (its mirror for a CRM profile),
     positioned at the profile keys that fix them; none when there is no book yet."""
     from roleSync.health import scan
+    from roleSync.profile import load_profile
 
     profile = load_profile(path)
     return scan(profile).diagnostics(profile)

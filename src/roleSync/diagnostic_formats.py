@@ -11,9 +11,7 @@ per-test <failure>, so under `strict` a warning has to become one to fail the bu
 
 from __future__ import annotations
 
-import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
 from typing import Any
@@ -112,6 +110,8 @@ def render_text(diagnostics: Sequence[Diagnostic]) -> str:
 def render_json(
     diagnostics: Sequence[Diagnostic], files_checked: int, *, strict: bool = False
 ) -> str:
+    import json  # here: the text format, the common one, needs neither
+
     errors, warnings = counts(diagnostics)
     document = {
         "files_checked": files_checked,
@@ -223,6 +223,8 @@ def render_junit(
     `files` names the files checked so clean ones get a (passing) test too; a diagnostic
     about a path not among them still gets its own test.
     """
+    import xml.etree.ElementTree as ET  # here: the text format, the common one, needs neither
+
     by_path: dict[str, list[Diagnostic]] = {path: [] for path in files}
     for d in diagnostics:
         by_path.setdefault(d.path, []).append(d)
@@ -282,6 +284,8 @@ def render_sarif(
     information_uri: str | None = None,
 ) -> str:
     """A SARIF 2.1.0 log with one run, for GitHub code scanning and other SARIF viewers."""
+    import json  # here: the text format, the common one, needs neither
+
     driver: dict[str, Any] = {"name": TOOL_NAME, "version": __version__}
     if information_uri:
         driver["informationUri"] = information_uri

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3
 
 # SQLite primary result codes (the low byte of an extended code).
 _SQLITE_PERM = 3
@@ -66,7 +70,10 @@ def is_not_utf8(exc: BaseException) -> bool:
     is garbled, or another program wrote it. Python's sqlite3 reports it as a
     UnicodeDecodeError or as an OperationalError of its own, by where it is found."""
     return isinstance(exc, UnicodeDecodeError) or (
-        isinstance(exc, sqlite3.OperationalError) and "Could not decode to UTF-8" in str(exc)
+        # sqlite3 is not imported here (start-up): an error of its own implies it is loaded.
+        (loaded := sys.modules.get("sqlite3")) is not None
+        and isinstance(exc, loaded.OperationalError)
+        and "Could not decode to UTF-8" in str(exc)
     )
 
 

@@ -243,6 +243,6 @@ def test_main_turns_an_escaped_os_or_sqlite_error_into_one_line(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(cli, "build_parser", lambda: _Raising(exc))
+    monkeypatch.setattr(cli, "build_parser", lambda *_: _Raising(exc))
     assert cli.main([]) == 1
     assert capsys.readouterr().err.splitlines() == [line]

@@ -2,71 +2,105 @@
 
 Each command lives in its own module with a `register(subparsers)` function that adds
 its parser and sets `handler`; this module only assembles them and maps errors.
+
+Start-up: the command modules are imported only when needed. A run names its command
+first (`rolesync check rules/`), so only the module registering that command is
+imported; `--help`, a mistyped command and `completion` import them all, and
+`rolesync --version` none. A command module keeps its library imports (pydantic
+models, rules, sync, adapters) inside its handlers, as check_cmd does, so that a
+command pays only for what it uses.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import signal
-import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from roleSync import __version__
-from roleSync.cli import (
-    audit_cmd,
-    check_cmd,
-    diff_cmd,
-    emulate_cmd,
-    explain_cmd,
-    fmt_cmd,
-    history_cmds,
-    pr_comment_cmd,
-    report_cmd,
-    rollback_cmd,
-    run_cmds,
-    schema_cmd,
-    setup_cmd,
-    test_cmd,
-)
-from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity
-from roleSync.file_faults import os_cause
-from roleSync.terminal_text import printable
 
-# Order here is the order `rolesync --help` lists the commands in.
-COMMAND_MODULES = (
-    run_cmds,
-    diff_cmd,
-    history_cmds,
-    rollback_cmd,
-    audit_cmd,
-    report_cmd,
-    explain_cmd,
-    check_cmd,
-    test_cmd,
-    schema_cmd,
-    fmt_cmd,
-    setup_cmd,
-    emulate_cmd,
-    pr_comment_cmd,
+if TYPE_CHECKING:
+    import argparse
+    from types import ModuleType
+
+# (module in roleSync.cli, the commands its `register` adds). Order here is the order
+# `rolesync --help` lists the commands in; a new command is one line here.
+COMMAND_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("run_cmds", ("demo", "import", "plan", "apply", "sync")),
+    ("diff_cmd", ("diff",)),
+    ("history_cmds", ("runs",)),
+    ("rollback_cmd", ("rollback",)),
+    ("audit_cmd", ("audit",)),
+    ("report_cmd", ("report",)),
+    ("explain_cmd", ("explain",)),
+    ("check_cmd", ("check",)),
+    ("test_cmd", ("test",)),
+    ("schema_cmd", ("schema",)),
+    ("fmt_cmd", ("fmt",)),
+    ("setup_cmd", ("setup",)),
+    ("emulate_cmd", ("emulate",)),
+    ("pr_comment_cmd", ("pr-comment",)),
+    ("completion_cmd", ("completion",)),
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_module(name: str) -> ModuleType:
+    import importlib
+
+    return importlib.import_module(f"roleSync.cli.{name}")
+
+
+def _modules_for(command: str | None) -> list[str]:
+    """The modules to register for a run whose first word is `command` (None: no word)."""
+    for module, commands in COMMAND_MODULES:
+        if command in commands:
+            return [module]
+    # --help, no command or a mistyped one: argparse lists (or suggests from) them all.
+    return [module for module, _ in COMMAND_MODULES]
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command a run names: its first word that is not an option (the top-level
+    parser's options, -h and --version, take no value). None after `-h` (`rolesync -h
+    check` shows the top-level help, which lists every command)."""
+    for arg in argv:
+        if arg in ("--", "-h", "--help"):
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser, with the command modules `command` needs (every command by default)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="rolesync",
         description="Keep CRM account ownership in step with how your sellers actually sell.",
     )
     parser.add_argument("--version", action="version", version=f"rolesync {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(sub)
+    for name in _modules_for(command):
+        command_module(name).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words == ["--version"]:
+        # Answered before any command module is imported: scripts and hooks ask often.
+        print(f"rolesync {__version__}")
+        return 0
+    # Imported here, not at the top, so that the answer above costs no more than Python.
+    import os
+    import signal
+
+    from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity
+    from roleSync.file_faults import os_cause
+    from roleSync.terminal_text import printable
+
+    args = build_parser(command_word(words)).parse_args(words)
     try:
         code = int(args.handler(args))
         sys.stdout.flush()  # here, so that a reader gone away is seen below, not at exit
@@ -95,6 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename is not None else ""
         print(f"rolesync: error: {printable(where + os_cause(exc))}", file=sys.stderr)
         return int(ExitCode.INVALID)
-    except sqlite3.Error as exc:
+    except Exception as exc:
+        # sqlite3 is imported by the commands that keep state, not here (start-up): an
+        # SQLite error can only come from a run that imported it.
+        loaded = sys.modules.get("sqlite3")
+        if loaded is None or not isinstance(exc, loaded.Error):
+            raise
         print(f"rolesync: error: SQLite: {printable(str(exc))}", file=sys.stderr)
         return int(ExitCode.INVALID)

@@ -114,7 +114,7 @@ DEFAULT_STAGES: Mapping[str, StageOutcome] = {
 
 
 class StrictSection(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class RelatedPull(StrictSection):

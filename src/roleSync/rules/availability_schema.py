@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import ConfigDict, Field, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
+
+from roleSync.rules.field_docs import DescribedModel
 
 
 class WhenUnavailable(StrEnum):
@@ -18,13 +20,11 @@ class WhenUnavailable(StrEnum):
     WAIT = "wait"
 
 
-class Away(BaseModel):
+class Away(DescribedModel):
     """One owner's out-of-office window: no handoff reaches them from `from` to `until`."""
 
     # `from` is a Python keyword: the field is `start`, written `from` in the file.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, populate_by_name=True)
 
     owner: StrictStr = Field(min_length=1)
     """The owner's email (case-insensitive) or CRM id, as in a pool."""

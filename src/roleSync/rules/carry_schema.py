@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from roleSync.model import DealKind
+from roleSync.rules.field_docs import DescribedModel
 
 
-class _Strict(BaseModel):
+class _Strict(DescribedModel):
     # As rules.schema._Strict (which imports this module, so cannot be imported here).
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class CarryWhose(StrEnum):

@@ -35,6 +35,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from roleSync.errors import Diagnostic, InputError, Severity
 from roleSync.rules.loader import load_yaml_text
+from roleSync.rules.resolved import resolved_fields
 
 WIDTH = 120
 Node = Any  # ruamel's nodes carry no type information
@@ -112,7 +113,7 @@ def _alternatives(hint: Any) -> list[Any]:
 def _field_hints(model: type[BaseModel]) -> dict[str, tuple[int, Any]]:
     """YAML key -> (canonical position, type hint); a field answers to alias and name."""
     hints: dict[str, tuple[int, Any]] = {}
-    for index, (name, info) in enumerate(model.model_fields.items()):
+    for index, (name, info) in enumerate(resolved_fields(model).items()):
         hints[name] = (index, info.annotation)
         if info.alias:
             hints[info.alias] = (index, info.annotation)

@@ -18,11 +18,13 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from roleSync.rules.field_docs import description
 from roleSync.rules.loader import load_yaml_text, validate
 from roleSync.rules.reference_availability import AVAILABILITY_EXAMPLE, availability_section
 from roleSync.rules.reference_metrics import metrics_section
 from roleSync.rules.reference_roles import hysteresis_section
 from roleSync.rules.reference_routing import handoffs_section, table, territory_section
+from roleSync.rules.resolved import resolved_fields
 from roleSync.rules.schema import (
     ACCOUNT_EXTRA_PREFIX,
     ACCOUNT_FIELDS,
@@ -307,7 +309,7 @@ def _models_under(model: type[BaseModel], seen: list[type[BaseModel]]) -> list[t
     if model in seen or model in (AllOf, AnyOf, NotOf, Comparison):
         return seen
     seen.append(model)
-    for info in model.model_fields.values():
+    for info in resolved_fields(model).values():
         for inner in _inner_types(info.annotation):
             if isinstance(inner, type) and issubclass(inner, BaseModel):
                 _models_under(inner, seen)
@@ -327,7 +329,7 @@ def _model_section(model: type[BaseModel]) -> list[str]:
     lines += ["| key | type | default | description |", "|---|---|---|---|"]
     for name, info in model.model_fields.items():
         key = info.alias or name
-        described = " ".join((info.description or "").split()).replace("|", "\\|")
+        described = " ".join((description(model, name) or "").split()).replace("|", "\\|")
         kind = _type_name(info.annotation).replace("|", "\\|")
         lines.append(f"| `{key}` | {kind} | {_default(info)} | {described} |")
     return [*lines, ""]

@@ -12,7 +12,6 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
@@ -31,6 +30,7 @@ from roleSync.metrics import METRIC_NAMES
 from roleSync.model import DealKind
 from roleSync.rules.availability_schema import Away, WhenUnavailable
 from roleSync.rules.carry_schema import Carry
+from roleSync.rules.field_docs import DescribedModel
 from roleSync.rules.handoff_keys import check_handoff_keys
 from roleSync.rules.task_schema import HandoffTasks
 from roleSync.rules.territory_schema import TerritoryMatch
@@ -74,10 +74,12 @@ ORDERING_OPS = frozenset({Op.LT, Op.LTE, Op.GT, Op.GTE})
 LIST_OPS = frozenset({Op.IN, Op.NOT_IN})
 
 
-class _Strict(BaseModel):
+class _Strict(DescribedModel):
     # Attribute docstrings become descriptions: editors show them on hover (schema.json)
-    # and the rule-file reference is generated from them.
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # and the rule-file reference is generated from them (rules/field_docs.py reads them
+    # then, not at import). Built on first use (defer_build), which keeps start-up fast;
+    # code walking the fields asks rules/resolved.py.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Comparison(_Strict):
@@ -128,9 +130,7 @@ class AnyOf(_Strict):
 
 
 class NotOf(_Strict):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, populate_by_name=True)
     not_: Condition = Field(alias="not")
     """Matches when the condition does not."""
 
@@ -520,7 +520,6 @@ class RoutingFile(_Strict):
         return [r.id for r in self.routes] + own
 
 
-AllOf.model_rebuild()
-AnyOf.model_rebuild()
-NotOf.model_rebuild()
-Handoff.model_rebuild()  # `routes` names Route, defined after it
+# No model_rebuild() for the forward references (`Condition`, `Route` named before they
+# are defined): with defer_build, each model is built on first use, from this module's
+# names, by then all defined. A rebuild here would build them at import, for nothing.

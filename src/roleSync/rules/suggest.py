@@ -17,6 +17,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
+from roleSync.rules.resolved import resolved_fields
+
 # Pydantic error types -> our codes. Anything not listed keeps "invalid-<type>".
 CODES = {
     "extra_forbidden": "unknown-key",
@@ -131,7 +133,7 @@ def _step(candidates: list[Any], part: str | int) -> list[Any]:
             and isinstance(candidate, type)
             and issubclass(candidate, BaseModel)
         ):
-            for name, info in candidate.model_fields.items():
+            for name, info in resolved_fields(candidate).items():
                 if part in (name, info.alias):
                     following.extend(_unwrap(info.annotation))
     return following
@@ -150,7 +152,7 @@ def allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
     keys: list[str] = []
     for candidate in candidates:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            keys.extend(info.alias or name for name, info in candidate.model_fields.items())
+            keys.extend(info.alias or name for name, info in resolved_fields(candidate).items())
     return keys
 
 

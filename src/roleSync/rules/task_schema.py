@@ -7,9 +7,10 @@ loader points at the offending text inside the value (`offset` in the error).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import ConfigDict, Field, StrictInt, StrictStr, field_validator
 from pydantic_core import PydanticCustomError
 
+from roleSync.rules.field_docs import DescribedModel
 from roleSync.rules.task_template import (
     BODY_LIMIT,
     SUBJECT_LIMIT,
@@ -21,9 +22,9 @@ from roleSync.rules.task_template import (
 MAX_DUE_IN_DAYS = 365
 
 
-class _Strict(BaseModel):
+class _Strict(DescribedModel):
     # As rules.schema._Strict (which imports this module, so cannot be imported here).
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class TaskSpec(_Strict):

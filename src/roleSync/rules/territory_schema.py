@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, StrictStr
+from pydantic import ConfigDict, StrictStr
+
+from roleSync.rules.field_docs import DescribedModel
 
 # `owner.fields.<name>` reaches the extra owner fields a connector profile maps
 # (`import.owners.fields`, `salesforce.owner_fields`, `hubspot.owner_properties`).
@@ -21,9 +23,9 @@ OWNER_EXTRA_PREFIX = "owner.fields."
 LIST_SEPARATOR = ";"
 
 
-class _Strict(BaseModel):
+class _Strict(DescribedModel):
     # As rules.schema._Strict (which imports this module, so cannot be imported here).
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class MatchOp(StrEnum):

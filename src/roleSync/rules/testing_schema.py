@@ -41,7 +41,7 @@ MetricName = Literal[METRIC_NAMES]  # type: ignore[valid-type]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class OwnerSpec(_Strict):
@@ -168,7 +168,7 @@ class TaskForName(StrEnum):
 class TaskExpectation(_Strict):
     """A task the plan creates for an account's handoff (routing.yaml `tasks`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, populate_by_name=True)
     for_: TaskForName = Field(
         alias="for", description="Whom the task is for: new_owner or previous_owner."
     )
