@@ -21,6 +21,30 @@ classify:
     role: farmer
 """
 
+# One route: every handoff to the farmers in turn.
+FARMERS_IN_TURN = """\
+version: 1
+kind: routing
+handoff: {trigger: first_won_new_business}
+routes:
+  - id: farmers
+    assign: {pool: {role: farmer}, strategy: round_robin}
+"""
+
+
+def local_profile(name: str, *, owner_fields: str = "", extra: str = "") -> str:
+    """A local-book profile importing the CSV files import_book writes: no optional
+    columns but `owner_fields` (a flow mapping such as `{regions: Sales Regions}`), then
+    `extra` (more top-level keys, one per line)."""
+    fields = f", fields: {owner_fields}" if owner_fields else ""
+    return (
+        f"version: 1\nkind: local\nname: {name}\nlocal: {{path: book.db}}\nimport:\n"
+        f"  owners: {{title: null, active: null{fields}}}\n"
+        "  accounts: {lifecycle: null, segment: null, tier: null, locked: null, created: null,\n"
+        "             updated: null}\n"
+        "  deals: {kind: null}\n" + extra
+    )
+
 
 def import_book(
     folder: Path, profile: str, owners: str, regions: dict[str, str], routing: str

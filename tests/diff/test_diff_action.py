@@ -15,32 +15,15 @@ from typing import Any
 from diff_helpers import git, swap_roles
 from ruamel.yaml import YAML
 
-from csv_book import import_book
+from csv_book import FARMERS_IN_TURN, import_book, local_profile
 from roleSync.emulators.github import GitHubEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO, PR = "acme/rules", 7
 # Default guardrails: max_share 0.2 of this two-account book.
-PROFILE = """\
-version: 1
-kind: local
-name: review
-local: {path: book.db}
-import:
-  owners: {title: null, active: null}
-  accounts: {lifecycle: null, segment: null, tier: null, locked: null, created: null,
-             updated: null}
-  deals: {kind: null}
-"""
+PROFILE = local_profile("review")
 OWNERS = "id,name,email\nhank,Hank,hank@example.com\nella,Ella,ella@example.com\n"
-ROUTING = """\
-version: 1
-kind: routing
-handoff: {trigger: first_won_new_business}
-routes:
-  - id: farmers
-    assign: {pool: {role: farmer}, strategy: round_robin}
-"""
+ROUTING = FARMERS_IN_TURN
 
 
 def diff_step() -> dict[str, Any]:

@@ -9,30 +9,12 @@ from pathlib import Path
 import pytest
 from diff_helpers import diff_json, git, swap_roles
 
-from csv_book import import_book
+from csv_book import FARMERS_IN_TURN, import_book, local_profile
 from roleSync.cli import main
 
-PROFILE = """\
-version: 1
-kind: local
-name: gitbook
-local: {path: book.db}
-import:
-  owners: {title: null, active: null}
-  accounts: {lifecycle: null, segment: null, tier: null, locked: null, created: null,
-             updated: null}
-  deals: {kind: null}
-guardrails: {max_share: 1.0}
-"""
+PROFILE = local_profile("gitbook", extra="guardrails: {max_share: 1.0}\n")
 OWNERS = "id,name,email\nhank,Hank,hank@example.com\nella,Ella,ella@example.com\n"
-ROUTING = """\
-version: 1
-kind: routing
-handoff: {trigger: first_won_new_business}
-routes:
-  - id: farmers
-    assign: {pool: {role: farmer}, strategy: round_robin}
-"""
+ROUTING = FARMERS_IN_TURN
 AS_OF = "2026-07-11"
 
 

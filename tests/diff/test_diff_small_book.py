@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from diff_helpers import diff_json, write_rules
 
-from csv_book import import_book
+from csv_book import FARMERS_IN_TURN, import_book
 from roleSync.cli import main
 
 PROFILE = """\
@@ -34,14 +34,7 @@ hank,Hank,hank@example.com
 ella,Ella,ella@example.com
 emma,Emma,emma@example.com
 """
-ROUTING = """\
-version: 1
-kind: routing
-handoff: {trigger: first_won_new_business}
-routes:
-  - id: farmers
-    assign: {pool: {role: farmer}, strategy: round_robin}
-"""
+ROUTING = FARMERS_IN_TURN
 ROLES = """\
 version: 1
 kind: roles

@@ -10,22 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from csv_book import import_book
+from csv_book import FARMERS_IN_TURN, import_book, local_profile
 from roleSync.cli import main
 
-PROFILE = """\
-version: 1
-kind: local
-name: leave
-local: {path: book.db}
-import:
-  owners: {title: null, active: null, fields: {away_from: OOO From, away_until: OOO Until}}
-  accounts: {lifecycle: null, segment: null, tier: null, locked: null, created: null,
-             updated: null}
-  deals: {kind: null}
-availability: {from_field: away_from, until_field: away_until}
-guardrails: {max_share: 1.0}
-"""
+PROFILE = local_profile(
+    "leave",
+    owner_fields="{away_from: OOO From, away_until: OOO Until}",
+    extra="availability: {from_field: away_from, until_field: away_until}\n"
+    "guardrails: {max_share: 1.0}\n",
+)
+
 # Ella is away for the first ten days of July; Emma never.
 OWNERS = """\
 id,name,email,OOO From,OOO Until
@@ -33,14 +27,7 @@ hank,Hank,hank@example.com,,
 ella,Ella,ella@example.com,2026-07-01,2026-07-10
 emma,Emma,emma@example.com,,
 """
-ROUTING = """\
-version: 1
-kind: routing
-handoff: {trigger: first_won_new_business}
-routes:
-  - id: farmers
-    assign: {pool: {role: farmer}, strategy: round_robin}
-"""
+ROUTING = FARMERS_IN_TURN
 
 
 def setup(folder: Path, accounts: int) -> tuple[Path, Path]:

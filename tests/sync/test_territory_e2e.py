@@ -9,22 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from csv_book import import_book
+from csv_book import import_book, local_profile
 from roleSync.cli import main
 
 AS_OF = "2026-06-30"
-PROFILE = """\
-version: 1
-kind: local
-name: regions
-local: {path: book.db}
-import:
-  owners: {title: null, active: null, fields: {regions: Sales Regions}}
-  accounts: {lifecycle: null, segment: null, tier: null, locked: null, created: null,
-             updated: null}
-  deals: {kind: null}
-guardrails: {max_share: 1.0}
-"""
+PROFILE = local_profile(
+    "regions", owner_fields="{regions: Sales Regions}", extra="guardrails: {max_share: 1.0}\n"
+)
 OWNERS = """\
 id,name,email,Sales Regions
 hank,Hank,hank@example.com,
