@@ -50,7 +50,7 @@ def test_headers_on_every_answer(emu: HubSpotEmulator) -> None:
         )
     assert remaining == [("4", "999"), ("3", "998"), ("2", "997")]
     search = client(emu).crm.companies.search_api.do_search_with_http_info(
-        PublicObjectSearchRequest(limit=1)
+        PublicObjectSearchRequest(limit=1, filter_groups=[])
     )
     assert search[2]["X-HubSpot-RateLimit-Remaining"] == "1"
 
@@ -60,7 +60,15 @@ def test_burst_limit_answers_429_ten_secondly_rolling(emu: HubSpotEmulator) -> N
         _list(emu)
     refused = _rate_limited(lambda: _list(emu))
     body = body_of(refused)
-    assert set(body) == {"status", "message", "errorType", "correlationId", "policyName"}
+    assert set(body) == {
+        "status",
+        "message",
+        "category",
+        "errorType",
+        "correlationId",
+        "policyName",
+    }
+    assert body["category"] == "RATE_LIMITS"
     assert body["status"] == "error" and body["errorType"] == "RATE_LIMIT"
     assert body["policyName"] == "TEN_SECONDLY_ROLLING"
     assert body["message"] == "You have reached your ten_secondly_rolling limit."
@@ -84,7 +92,9 @@ def test_post_429_is_an_api_exception_too(emu: HubSpotEmulator) -> None:
     for _ in range(5):
         _list(emu)
     api = client(emu).crm.companies.search_api
-    refused = _rate_limited(lambda: api.do_search(PublicObjectSearchRequest(limit=1)))
+    refused = _rate_limited(
+        lambda: api.do_search(PublicObjectSearchRequest(limit=1, filter_groups=[]))
+    )
     assert body_of(refused)["policyName"] == "TEN_SECONDLY_ROLLING"
 
 
@@ -93,13 +103,15 @@ def test_search_has_its_own_lower_limit() -> None:
     with running(config) as emu:
         api = client(emu).crm.companies.search_api
         for _ in range(2):
-            api.do_search(PublicObjectSearchRequest(limit=1))
-        refused = _rate_limited(lambda: api.do_search(PublicObjectSearchRequest(limit=1)))
+            api.do_search(PublicObjectSearchRequest(limit=1, filter_groups=[]))
+        refused = _rate_limited(
+            lambda: api.do_search(PublicObjectSearchRequest(limit=1, filter_groups=[]))
+        )
         assert body_of(refused)["policyName"] == "SECONDLY"
         assert body_of(refused)["message"] == "You have reached your secondly limit."
         assert _list(emu)[1] == 200  # other endpoints are not held back
         time.sleep(INTERVAL_MS / 1000)
-        assert api.do_search(PublicObjectSearchRequest(limit=1)).total == 60
+        assert api.do_search(PublicObjectSearchRequest(limit=1, filter_groups=[])).total == 60
 
 
 def test_daily_limit_answers_429_daily_until_reset() -> None:
@@ -156,5 +168,5 @@ def test_the_sdks_own_retry_sleeps_on_get_429_but_not_on_post(emu: HubSpotEmulat
     _rate_limited(lambda: _list(emu, retry=urllib3.util.Retry(total=1)))
     assert emu.counters["companies_list"] == 2 and time.monotonic() - started >= 1.0
     api = client(emu, retry=urllib3.util.Retry(total=1)).crm.companies.search_api
-    _rate_limited(lambda: api.do_search(PublicObjectSearchRequest(limit=1)))
+    _rate_limited(lambda: api.do_search(PublicObjectSearchRequest(limit=1, filter_groups=[])))
     assert emu.counters["companies_search"] == 1

@@ -145,7 +145,9 @@ def test_batch_read_all_found_answers_200(portal: HubSpotEmulator) -> None:
 def test_batch_read_missing_ids_answer_207(portal: HubSpotEmulator) -> None:
     ids = [*_company_ids(portal, 2), "404", "405"]
     answer = client(portal).crm.companies.batch_api.read(
-        BatchReadInputSimplePublicObjectId(inputs=[{"id": i} for i in ids], properties=["name"])
+        BatchReadInputSimplePublicObjectId(
+            inputs=[{"id": i} for i in ids], properties=["name"], properties_with_history=[]
+        )
     )
     assert type(answer).__name__ == "BatchResponseSimplePublicObjectWithErrors"
     assert len(answer.results) == 2 and answer.num_errors == 1
@@ -157,7 +159,12 @@ def test_batch_read_missing_ids_answer_207(portal: HubSpotEmulator) -> None:
 def test_batch_read_by_id_property(portal: HubSpotEmulator) -> None:
     company = portal.store.all("companies")[5]
     answer = client(portal).crm.companies.batch_api.read(
-        {"inputs": [{"id": company["domain"]}], "idProperty": "domain", "properties": ["name"]}
+        {
+            "inputs": [{"id": company["domain"]}],
+            "idProperty": "domain",
+            "properties": ["name"],
+            "propertiesWithHistory": [],
+        }
     )
     assert [r.id for r in answer.results] == [company["hs_object_id"]]
 

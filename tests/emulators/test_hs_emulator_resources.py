@@ -31,7 +31,8 @@ def test_owners_active_and_archived(emu: HubSpotEmulator) -> None:
     assert owner.email and owner.first_name and owner.teams[0].primary is True
     assert not owner.archived and owner.created_at and owner.updated_at
     for gone in archived.results:
-        assert gone.archived and gone.user_id is None and gone.user_id_including_inactive
+        # The spec's form by default: an integer userId, the user's id kept.
+        assert gone.archived and gone.user_id == gone.user_id_including_inactive
     assert emu.log[0].path == "/crm/v3/owners/"  # the SDK's trailing slash
     assert emu.counters["owners_list"] == 2
 
@@ -51,7 +52,13 @@ def test_owner_paging_email_and_get_by_id(emu: HubSpotEmulator) -> None:
     with pytest.raises(Exception) as caught:
         api.get_by_id(gone.id)
     assert getattr(caught.value, "status", None) == 404
-    assert api.get_by_id(gone.id, archived=True).user_id is None
+    assert api.get_by_id(gone.id, archived=True).user_id == gone.user_id
+    emu.config.archived_owner_user_id_null = True  # the guides' form
+    try:
+        assert api.get_by_id(gone.id, archived=True).user_id is None
+        assert api.get_by_id(owner.id).user_id == owner.user_id  # active owners keep theirs
+    finally:
+        emu.config.archived_owner_user_id_null = False
 
 
 def test_owners_are_read_only(emu: HubSpotEmulator) -> None:

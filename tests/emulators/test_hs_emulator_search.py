@@ -27,6 +27,7 @@ def emu() -> Iterator[HubSpotEmulator]:
 
 
 def _search(emu: HubSpotEmulator, kind: str = "companies", **request: Any) -> Any:
+    request.setdefault("filter_groups", [])  # required by the spec (and the emulator)
     return client(emu).crm.objects.search_api.do_search(kind, PublicObjectSearchRequest(**request))
 
 

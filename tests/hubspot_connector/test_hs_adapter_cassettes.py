@@ -17,7 +17,7 @@ from record_hs_cassettes import CASSETTE_HOST, CASSETTES, INPUTS, client_for, re
 
 from cassette_scan import cassette_files, leaks, secret_patterns
 from roleSync.adapters.hubspot.client import HubSpotClient
-from roleSync.adapters.hubspot.pull import _company_links
+from roleSync.adapters.hubspot.links import company_links
 from roleSync.adapters.hubspot.records import (
     DELETED,
     batch_answer,
@@ -96,7 +96,7 @@ def test_associations_207_reads_as_no_associations(
 ) -> None:
     ids = [*inputs["companies"], inputs["missing_id"]]
     with replay("hs_associations.yaml"):
-        links = _company_links(client, "companies", "deals", ids, 100)
+        links = company_links(client, "companies", "deals", ids, 100)
     assert links and set(links.values()) <= set(inputs["companies"])
 
 

@@ -310,8 +310,14 @@ class HubSpotClient:
         id_property: str | None = None,
     ) -> dict[str, Any]:
         """Current values of up to 100 records; ids not found come back as errors. With
-        `id_property` (a unique property), `ids` are values of that property."""
-        body: dict[str, Any] = {"inputs": [{"id": i} for i in ids], "properties": list(properties)}
+        `id_property` (a unique property), `ids` are values of that property. HubSpot's
+        spec (BatchReadInputSimplePublicObjectId) requires `propertiesWithHistory`: sent
+        empty, as no history is wanted."""
+        body: dict[str, Any] = {
+            "inputs": [{"id": i} for i in ids],
+            "properties": list(properties),
+            "propertiesWithHistory": [],
+        }
         if id_property is not None:
             body["idProperty"] = id_property
         return self._call(

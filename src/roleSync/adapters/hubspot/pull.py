@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from roleSync.adapters.hubspot.client import HubSpotClient
+from roleSync.adapters.hubspot.links import company_links
 from roleSync.adapters.hubspot.records import (
     CONTACT_PROPERTIES,
     METRIC_PREFIX,
@@ -59,9 +60,6 @@ FULL_PULL_AT = "hubspot_full_pull_at"
 CHUNK = 2000
 USER_ID = "hs_internal_user_id"
 JOB_TITLE = "hs_job_title"
-# v4 association type ids of a record's primary company (either direction): deal 5/6,
-# contact 1/2 (type ids are per pair of objects; these do not collide).
-PRIMARY_TYPES = frozenset({1, 2, 5, 6})
 # The related objects (what a handoff carries): object type -> mirror table.
 RELATED: dict[str, Table] = {"contacts": "contacts", "tasks": "tasks"}
 
@@ -87,31 +85,6 @@ class OwnerLinks:
     """What apply needs beyond the mirror: each owner's record in the users object."""
 
     user_records: dict[str, str] = field(default_factory=dict)  # owner id -> users record id
-
-
-def _company_links(
-    client: HubSpotClient, from_type: str, to_type: str, ids: Sequence[str], batch: int
-) -> dict[str, str]:
-    """Record (deal, contact, task) id -> its company id, read through the v4 batch
-    endpoint; a record with several companies gets its primary one (else the lowest id)."""
-    found: dict[str, list[tuple[bool, str]]] = {}
-    queue = [{"id": i} for i in ids]
-    while queue:
-        inputs, queue = queue[:batch], queue[batch:]
-        answer = client.associations(from_type, to_type, inputs)
-        # Ids without associations come back as NO_ASSOCIATIONS_FOUND errors: nothing to do.
-        for result in answer.get("results") or []:
-            source = str((result.get("from") or {}).get("id"))
-            for target in result.get("to") or []:
-                other = str(target.get("toObjectId"))
-                types = {t.get("typeId") for t in target.get("associationTypes") or []}
-                primary = bool(types & PRIMARY_TYPES)
-                deal, company = (other, source) if from_type == "companies" else (source, other)
-                found.setdefault(deal, []).append((not primary, company))
-            after = ((result.get("paging") or {}).get("next") or {}).get("after")
-            if after:
-                queue.append({"id": source, "after": str(after)})
-    return {deal: min(candidates)[1] for deal, candidates in found.items()}
 
 
 class Puller:
@@ -240,7 +213,7 @@ class Puller:
             if company_ids is not None and (records is None or len(company_ids) <= records):
                 # From the companies' side, before the records are listed: each page
                 # can then be converted as soon as it arrives.
-                links = _company_links(
+                links = company_links(
                     self.client, "companies", object_type, company_ids, self.section.batch_size
                 )
         else:
@@ -255,7 +228,7 @@ class Puller:
             else:
                 self.client.defer(self._converter(table, page, links, rows))
         if links is None:
-            links = _company_links(
+            links = company_links(
                 self.client, object_type, "companies", ids, self.section.batch_size
             )
             rows = self._rows(table, raw, links)[0]
@@ -282,7 +255,7 @@ class Puller:
             nonlocal upserted
             links = {}
             if table != "accounts" and pending:
-                links = _company_links(
+                links = company_links(
                     self.client, object_type, "companies", list(pending), self.section.batch_size
                 )
             rows, gone = self._rows(table, pending.values(), links)

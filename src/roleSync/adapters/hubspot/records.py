@@ -223,8 +223,10 @@ def owner_row(
     fields: Mapping[str, FieldValue],
     extra: Mapping[str, FieldValue] | None = None,
 ) -> OwnerRow:
-    """An owner; archived ones (the person left: `userId` null) are inactive, so the
-    planner and apply never give them accounts. `extra`: the owner properties the profile
+    """An owner; archived ones (the person left) are inactive, so the planner and apply
+    never give them accounts, whatever their `userId`: HubSpot's spec types it as an
+    integer, its guides show null for a deactivated user. A non-archived owner without a
+    user (a queue) is inactive too. `extra`: the owner properties the profile
     maps, read from the owner's users record."""
     first, last = text(owner, "firstName"), text(owner, "lastName")
     email = text(owner, "email")

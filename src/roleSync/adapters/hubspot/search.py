@@ -119,8 +119,12 @@ def tie_body(
 
 
 def newest_body() -> dict[str, Any]:
-    """The most recently modified record: the cursor a full pull starts from."""
+    """The most recently modified record: the cursor a full pull starts from. HubSpot's
+    published spec (PublicObjectSearchRequest) requires all five fields, `filterGroups`
+    too: an empty list when nothing is filtered (sent as is: a dict body passes through
+    the SDK's serializer unchanged, where its model would drop unset fields)."""
     return {
+        "filterGroups": [],
         "sorts": [{"propertyName": STAMP, "direction": "DESCENDING"}],
         "properties": [STAMP],
         "limit": 1,

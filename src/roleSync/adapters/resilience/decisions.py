@@ -164,8 +164,11 @@ def decide_hubspot(status: int, headers: Mapping[str, str], body: bytes | str | 
         return Decision(Action.SUCCESS)
     error = hubspot_error(body)
     code = str(error.get("category") or error.get("errorType") or error.get("status") or "")
+    # OAuth refusals name the problem in `status` (BAD_REFRESH_TOKEN) next to a category.
+    named = str(error.get("status") or "")
+    label = f"{code} {named}" if named not in ("", "error", code) else code
     message = str(error.get("message") or "").strip()
-    reason = f"HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+    reason = f"HTTP {status}" + (f" {label}" if label else "") + (f": {message}" if message else "")
     wait = retry_after_seconds(headers)
     if status == 429:
         policy = str(error.get("policyName") or "")

@@ -3,7 +3,8 @@
 A request passes, in order: routing and counting; the edge faults (timeout, drop,
 502, 503), which do not touch quota; authentication (401); injected 429s; the
 limiter (daily, burst, then search: a refused request uses no quota); the resource.
-Answers that passed authentication carry the X-HubSpot-RateLimit-* headers.
+Answers that passed authentication carry the X-HubSpot-RateLimit-* headers (the daily
+two only for the private-app token: OAuth calls have no daily limit header).
 
 Counters (`counters`): one per route kind (see routes.py), and the totals requests
 (everything received), api_requests (all but oauth_token), write_requests (batch and
@@ -38,6 +39,7 @@ LOGGED_HEADERS = ("content-type", "accept", "user-agent")
 SECRET_PARAMS = frozenset({"hapikey", "access_token", "refresh_token", "client_secret", "code"})
 PRIVATE_APP = "private-app"
 OAUTH_APP = "oauth-app"
+DAILY_HEADERS = frozenset({"X-HubSpot-RateLimit-Daily", "X-HubSpot-RateLimit-Daily-Remaining"})
 
 
 @dataclass
@@ -66,6 +68,9 @@ class HubSpotEmulatorConfig:
     # is answered 408: slow clients cannot hold their threads for long.
     request_deadline_seconds: float = 10.0
     log_size: int = 1000
+    # Archived owners' `userId`: an integer as HubSpot's spec types it (default), or
+    # null as its guides describe a deactivated user (True).
+    archived_owner_user_id_null: bool = False
 
     def __post_init__(self) -> None:
         for name in ("burst_limit", "interval_ms", "daily_limit", "search_rate_limit",
@@ -230,7 +235,7 @@ class HubSpotEmulator(LoopbackEmulator[HubSpotEmulatorConfig, RequestLogEntry]):
         if faults.daily_limit_after is not None:
             ceiling = min(ceiling, faults.daily_limit_after)
         if self.fault_state.rate_limited(number):
-            headers = self.limiter.headers(token.bucket, ceiling)
+            headers = _for_bucket(self.limiter.headers(token.bucket, ceiling), token.bucket)
             return _too_many(TEN_SECONDLY, 1.0, headers, faults.retry_after), "rate_limit"
         admission = self.limiter.admit(token.bucket, search=route.search, daily_ceiling=ceiling)
         if admission.policy is not None:
@@ -239,12 +244,11 @@ class HubSpotEmulator(LoopbackEmulator[HubSpotEmulatorConfig, RequestLogEntry]):
                 if admission.policy == DAILY and ceiling < self.config.daily_limit
                 else None
             )
-            answer = _too_many(
-                admission.policy, admission.retry_after, admission.headers, faults.retry_after
-            )
+            headers = _for_bucket(admission.headers, token.bucket)
+            answer = _too_many(admission.policy, admission.retry_after, headers, faults.retry_after)
             return answer, fault
         answer = self._handle(route, request)
-        answer.headers.update(admission.headers)
+        answer.headers.update(_for_bucket(admission.headers, token.bucket))
         return answer, None
 
     def _handle(self, route: Route, request: Request) -> Response:
@@ -257,10 +261,22 @@ class HubSpotEmulator(LoopbackEmulator[HubSpotEmulatorConfig, RequestLogEntry]):
             return error(500, "INTERNAL_ERROR", "internal error")
 
 
+def _for_bucket(headers: dict[str, str], bucket: str) -> dict[str, str]:
+    """OAuth-authorized answers carry no daily-limit headers: HubSpot's changelog ("Rate
+    limit headers will now appear for OAuth authenticated calls") says they are left out
+    because OAuth calls have no daily limit. Private-app answers carry all five."""
+    if bucket != OAUTH_APP:
+        return headers
+    return {k: v for k, v in headers.items() if k not in DAILY_HEADERS}
+
+
 def _too_many(policy: str, wait: float, headers: dict[str, str], retry_after: bool) -> Response:
     body = {
         "status": "error",
         "message": MESSAGES[policy],
+        # `category` as in every HubSpot error body (RATE_LIMITS for rate limits, per
+        # HubSpot's error-response changelog); errorType and policyName as 429s carry.
+        "category": "RATE_LIMITS",
         "errorType": "RATE_LIMIT",
         "correlationId": correlation_id(),
         "policyName": policy,

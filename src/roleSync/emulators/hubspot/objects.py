@@ -24,6 +24,7 @@ from roleSync.emulators.hubspot.wire import (
     json_body,
     list_param,
     record_error,
+    require_fields,
     validation_error,
 )
 
@@ -125,6 +126,9 @@ def get_object(emu: HubSpotEmulator, request: Request, kind: str, record_id: str
 def search_objects(emu: HubSpotEmulator, request: Request, kind: str) -> Response:
     try:
         body = json_body(request)
+        # The spec's PublicObjectSearchRequest requires `filterGroups` (an empty list
+        # when nothing is filtered).
+        require_fields(body, "PublicObjectSearchRequest", ("filterGroups",))
         page = emu.search_index.search(kind, body)
     except (BodyError, SearchError) as exc:
         return validation_error(str(exc))
@@ -171,6 +175,10 @@ def batch_read(emu: HubSpotEmulator, request: Request, kind: str) -> Response:
     try:
         body = json_body(request)
         inputs = body_inputs(body, emu.config.batch_max)
+        # The spec's BatchReadInputSimplePublicObjectId also requires these two.
+        require_fields(
+            body, "BatchReadInputSimplePublicObjectId", ("properties", "propertiesWithHistory")
+        )
     except BodyError as exc:
         return validation_error(str(exc))
     names = [str(n) for n in body.get("properties") or DEFAULT_PROPERTIES[kind]]

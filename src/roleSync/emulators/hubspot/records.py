@@ -47,14 +47,16 @@ class Owner:
     created_ms: int = 0
     updated_ms: int = 0
 
-    def as_json(self) -> dict[str, Any]:
-        """The SDK's PublicOwner. An archived owner's user is gone: userId is null."""
+    def as_json(self, *, archived_user_null: bool = False) -> dict[str, Any]:
+        """The SDK's PublicOwner. HubSpot's spec types `userId` as an integer, while its
+        guides say an archived (deactivated) owner comes back with `userId: null`:
+        integer by default, null with `archived_user_null`; adapters accept both."""
         return {
             "id": self.id,
             "email": self.email,
             "firstName": self.first_name,
             "lastName": self.last_name,
-            "userId": None if self.archived else self.user_id,
+            "userId": None if self.archived and archived_user_null else self.user_id,
             "userIdIncludingInactive": self.user_id,
             "type": "PERSON",
             "teams": [

@@ -57,7 +57,10 @@ def list_owners(emu: HubSpotEmulator, request: Request) -> Response:
         for o in emu.store.owners(archived=archived)
         if (not after or int(o.id) >= int(after)) and (not email or o.email.lower() == email)
     ]
-    payload: dict[str, Any] = {"results": [o.as_json() for o in chosen[:limit]]}
+    null_user = emu.config.archived_owner_user_id_null
+    payload: dict[str, Any] = {
+        "results": [o.as_json(archived_user_null=null_user) for o in chosen[:limit]]
+    }
     if len(chosen) > limit:
         next_id = chosen[limit].id
         link = f"{emu.url}/crm/v3/owners/?limit={limit}&after={next_id}"
@@ -80,7 +83,8 @@ def get_owner(emu: HubSpotEmulator, request: Request, owner_id: str) -> Response
         return validation_error("idProperty must be id or userId")
     if found is None or found.archived != archived:
         return error(404, "OBJECT_NOT_FOUND", f"Owner {owner_id} not found")
-    return json_response(200, found.as_json())
+    null_user = emu.config.archived_owner_user_id_null
+    return json_response(200, found.as_json(archived_user_null=null_user))
 
 
 # --- properties --------------------------------------------------------------------------
@@ -162,8 +166,10 @@ def batch_read_associations(
             page = others[offset : offset + ASSOCIATIONS_PAGE]
             result: dict[str, Any] = {
                 "from": {"id": from_id},
-                # The real API sends the ids as JSON numbers (the SDK turns them into str).
-                "to": [{"toObjectId": int(o), "associationTypes": specs} for o in page],
+                # HubSpot's spec (MultiAssociatedObjectWithLabel) types toObjectId as a
+                # string; the live API has been seen sending a number, which adapters
+                # accept too.
+                "to": [{"toObjectId": str(o), "associationTypes": specs} for o in page],
             }
             if offset + len(page) < len(others):
                 result["paging"] = {"next": {"after": str(offset + len(page))}}
@@ -214,7 +220,14 @@ def oauth_token(emu: HubSpotEmulator, request: Request) -> Response:
     config = emu.config
 
     def refuse(status: str, message: str) -> Response:
-        body = {"status": status, "message": message, "correlationId": correlation_id()}
+        # `status` names the problem as the live API does (BAD_REFRESH_TOKEN, ...); the
+        # spec's Error model requires `category` as well.
+        body = {
+            "status": status,
+            "message": message,
+            "correlationId": correlation_id(),
+            "category": "VALIDATION_ERROR",
+        }
         return json_response(400, body)
 
     if form.get("grant_type") != "refresh_token":
@@ -232,5 +245,8 @@ def oauth_token(emu: HubSpotEmulator, request: Request) -> Response:
             "refresh_token": config.refresh_token,
             "access_token": emu.issue_token(),
             "expires_in": int(config.token_lifetime_seconds),
+            # The spec's token answer is a oneOf on token_use ("access_token" here: a
+            # refresh-token grant; "client_credentials" answers carry no refresh token).
+            "token_use": "access_token",
         },
     )
