@@ -11,11 +11,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sf_helpers import adapter_for, new_emulator
+from sf_helpers import adapter_for, example_profile, new_emulator
 
 from roleSync.adapters.resilience import RequestError
 from roleSync.adapters.salesforce import SalesforceAdapter
+from roleSync.cli import main
 from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceFaults
+from roleSync.errors import ExitCode
 from roleSync.plan import PlanInputs, build_plan
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.routes import CompiledRouting
@@ -162,3 +164,23 @@ def test_a_cut_download_is_caught_at_the_first_cut_page(
         _adapter(org, tmp_path, 1).pull()
     assert org.counters["fault_cut"] == 1
     assert org.counters["query_job_results"] == 1
+
+
+def test_the_cli_says_one_line_naming_the_failed_job(
+    tmp_path: Path, org: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    profile, env = example_profile(tmp_path, org)
+    text = profile.read_text()
+    assert "bulk_query_threshold: 50000" in text
+    profile.write_text(text.replace("bulk_query_threshold: 50000", "bulk_query_threshold: 1"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    org.set_faults(SalesforceFaults(query_job_outcome="failed"))
+    code = main(["plan", "-c", str(profile), "-r", str(RULES), "--as-of", AS_OF.isoformat()])
+    err = capsys.readouterr().err
+    assert code == ExitCode.INVALID, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Bulk API 2.0 query job 750" in lines[0]
+    assert "(User) failed: InternalServerError" in lines[0]

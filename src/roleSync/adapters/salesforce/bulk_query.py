@@ -135,7 +135,11 @@ class BulkQuery:
                 response = self._send("GET", f"jobs/query/{job_id}/results", what, params=params)
                 text = response.content.decode("utf-8-sig")
             except requests.RequestException as exc:
-                raise BulkQueryError(f"{what}: results download cut: {exc}") from None
+                # Connection errors and timeouts the session retried already; what gets
+                # here is a body that ended early (requests words it with urllib3 tuples).
+                cut = isinstance(exc, requests.exceptions.ChunkedEncodingError)
+                reason = "connection closed mid-body" if cut else type(exc).__name__
+                raise BulkQueryError(f"{what}: results download cut: {reason}") from None
             if response.status_code >= 400:
                 raise BulkQueryError(
                     f"{what}: results refused: HTTP {response.status_code} {text[:200]}",
