@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -304,7 +304,7 @@ class Mirror:
         rows: Iterable[Row],
         *,
         deleted: Iterable[str] = (),
-        cursor: Cursor | None,
+        cursor: Cursor | Callable[[], Cursor | None] | None,
         replace: bool,
     ) -> None:
         """One pull of one object, in one transaction: with `replace`, the pulled rows
@@ -318,6 +318,9 @@ class Mirror:
                     conn.execute(f"DELETE FROM {table}")
                 _delete(conn, table, deleted)
                 _insert(conn, table, rows)
+                # A callable cursor is read after the rows: streamed rows advance it.
+                if callable(cursor):
+                    cursor = cursor()
                 if cursor is not None:
                     conn.execute(
                         "INSERT OR REPLACE INTO cursors (object, stamp, ids) VALUES (?, ?, ?)",

@@ -79,6 +79,9 @@ class Response:
     body: bytes = b""
     content_type: str | None = "application/json;charset=UTF-8"
     headers: dict[str, str] = field(default_factory=dict)
+    # Fault injection: send the headers and only this many bytes of the body, then
+    # close the connection (a download cut halfway).
+    cut_at: int | None = None
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -221,7 +224,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        if self.command != "HEAD":
+        if answer.cut_at is not None:
+            self.wfile.write(answer.body[: answer.cut_at])
+            self.close_connection = True
+        elif self.command != "HEAD":
             self.wfile.write(answer.body)
         self.wfile.flush()
 

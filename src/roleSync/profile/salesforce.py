@@ -75,6 +75,11 @@ class SalesforceSection(StrictSection):
     # Above this many ownership changes, Bulk API 2.0 instead of sObject Collections.
     bulk_threshold: int = Field(default=2000, ge=1)
     batch_size: int = Field(default=200, ge=1, le=200)
+    # A full pull of an object with at least this many records reads it through a Bulk
+    # API 2.0 query job (CSV pages of bulk_query_page_size) instead of REST query pages;
+    # 0: never. Incremental pulls always use REST.
+    bulk_query_threshold: int = Field(default=50_000, ge=0)
+    bulk_query_page_size: int = Field(default=50_000, ge=1)
     # At most this share of the org's remaining daily API requests per run.
     api_budget_share: float = Field(default=0.2, gt=0, le=1)
     # Contacts and open tasks, pulled only when switched on (they cost requests).

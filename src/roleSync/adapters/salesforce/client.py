@@ -178,6 +178,44 @@ class SalesforceClient:
         except SalesforceError as exc:
             raise _refusal(exc, "a query") from None
 
+    def query_sized(self, soql: str) -> tuple[int, Iterator[dict[str, Any]]]:
+        """The first page of a query (sent now: its totalSize says how many records
+        the query selects) and every record, the rest read as the iterator goes."""
+        sf = self.sf()
+        try:
+            with _readable("a query"):
+                first = sf.query(soql)
+        except SalesforceError as exc:
+            raise _refusal(exc, "a query") from None
+
+        def records() -> Iterator[dict[str, Any]]:
+            page = first
+            while True:
+                yield from (dict(record) for record in page.get("records", []))
+                url = page.get("nextRecordsUrl")
+                if page.get("done", True) or not url:
+                    return
+                try:
+                    with _readable("a query"):
+                        page = sf.query_more(url, identifier_is_url=True)
+                except SalesforceError as exc:
+                    raise _refusal(exc, "a query") from None
+
+        return int(first.get("totalSize", 0)), records()
+
+    def bulk_records(
+        self, sobject: str, soql: str, *, include_deleted: bool, page_size: int
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of `soql` through a Bulk API 2.0 query job (see bulk_query.py)."""
+        from roleSync.adapters.salesforce.bulk_query import BulkQuery
+
+        sf = self.sf()
+        assert self._session is not None
+        job = BulkQuery(
+            sf, self._session, poll_seconds=self._bulk_poll_seconds, page_size=page_size
+        )
+        return job.records(sobject, soql, include_deleted=include_deleted)
+
     def ensure_budget_known(self) -> None:
         """Learn the daily allowance from /limits/ if no response has carried it yet."""
         if self.budget.known:

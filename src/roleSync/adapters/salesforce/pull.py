@@ -4,7 +4,8 @@ them on, Contacts and open Tasks) into the mirror: full the first time, incremen
 
 An incremental pull with nothing changed costs one query per object: three requests,
 plus one each for contacts and tasks. A full pull costs ceil(N/2000) queries per object
-of N records (query pages of 2,000).
+of N records (query pages of 2,000); an object of `bulk_query_threshold` records or
+more goes through a Bulk API 2.0 query job instead (bulk_pull.py, bulk_query.py).
 
 Contacts and tasks belong to an account: a full pull selects contacts with an account
 and open tasks about an account; an incremental one reads every change and removes
@@ -14,7 +15,7 @@ any more), as it removes what was deleted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from roleSync.adapters.mirror import (
     NO_ACCOUNT_PREFIX,
     AccountRow,
     ContactRow,
+    Cursor,
     DealRow,
     Mirror,
     OwnerRow,
@@ -30,6 +32,7 @@ from roleSync.adapters.mirror import (
     TaskRow,
     entry_amount,
 )
+from roleSync.adapters.salesforce.bulk_pull import full_records
 from roleSync.adapters.salesforce.client import SalesforceClient
 from roleSync.adapters.salesforce.soql import (
     ACCOUNT_KEY_PREFIX,
@@ -233,6 +236,34 @@ def mirror_rows(
     return None
 
 
+class _Pulled:
+    """One object's records on their way into the mirror: the rows, and on the side the
+    ids to remove and the records the cursor advances over."""
+
+    def __init__(self, convert: Convert, cursor: Cursor | None) -> None:
+        self._convert = convert
+        self._start = cursor
+        self.deleted: list[str] = []
+        self.kept: list[dict[str, Any]] = []
+        self.upserted = 0
+
+    def rows(self, records: Iterable[Mapping[str, Any]]) -> Iterator[Row]:
+        for record in records:
+            if self._start is not None and not unseen(self._start, record):
+                continue
+            self.kept.append({"Id": record["Id"], "SystemModstamp": record["SystemModstamp"]})
+            fields = _Fields(record)
+            row = None if fields.get("IsDeleted") else self._convert(fields)
+            if row is None:
+                self.deleted.append(fields.text("Id"))
+            else:
+                self.upserted += 1
+                yield row
+
+    def cursor(self) -> Cursor | None:
+        return advance(self._start, self.kept)
+
+
 def pull_into(
     client: SalesforceClient,
     mirror: Mirror,
@@ -255,28 +286,26 @@ def pull_into(
             continue
         cursor = None if full else mirror.cursor(query.sobject)
         incremental = cursor is not None
-        soql = pull_soql(query, parse_stamp(cursor.stamp) if cursor else None)
-        rows: list[Row] = []
-        deleted: list[str] = []
-        kept: list[dict[str, Any]] = []
-        for record in client.query(soql, include_deleted=incremental and query.deletable):
-            if incremental and not unseen(cursor, record):
-                continue
-            kept.append({"Id": record["Id"], "SystemModstamp": record["SystemModstamp"]})
-            fields = _Fields(record)
-            row = None if fields.get("IsDeleted") else convert(fields)
-            if row is None:
-                deleted.append(fields.text("Id"))
-            else:
-                rows.append(row)
+        if cursor is None:
+            records = full_records(client, query, profile)
+        else:
+            soql = pull_soql(query, parse_stamp(cursor.stamp))
+            records = client.query(soql, include_deleted=query.deletable)
+        pulling = _Pulled(convert, cursor)
+        # A full pull streams its records into the mirror's transaction page by page: a
+        # pull cut halfway rolls back and the previous mirror stays. An incremental one
+        # reads its (few) changes first: its deletions are applied before its upserts.
+        rows = pulling.rows(records)
         mirror.store(
             query.sobject,
             table,
-            rows,
-            deleted=deleted,
-            cursor=advance(cursor, kept),
+            list(rows) if incremental else rows,
+            deleted=pulling.deleted,
+            cursor=pulling.cursor,
             replace=not incremental,
         )
-        report.objects.append(ObjectPull(query.sobject, not incremental, len(rows), len(deleted)))
+        report.objects.append(
+            ObjectPull(query.sobject, not incremental, pulling.upserted, len(pulling.deleted))
+        )
     report.requests = client.requests_sent - before
     return report

@@ -4,12 +4,13 @@ Request kinds counted in `counters`: query, query_more, query_all, sobject_get,
 sobject_patch, sobject_upsert (PATCH by External Id), describe, collections_patch,
 collections_create (sObject Collections POST), collections_retrieve (sObject
 Collections retrieve, POST or GET: a read), bulk_create, bulk_upload, bulk_close (any job state
-change), bulk_poll, bulk_results, bulk_delete, bulk_list, limits, versions,
+change), bulk_poll, bulk_results, bulk_delete, bulk_list, query_job_create, query_job_poll,
+query_job_results, query_job_abort, query_job_delete (Bulk 2.0 query jobs), limits, versions,
 oauth_token, not_found, method_not_allowed; totals requests (every request
 received), api_requests (all but oauth_token), write_requests (sObject PATCH and
 upsert, collections PATCH and POST, and every Bulk 2.0 job call); header tallies
 auto_assign_false / auto_assign_missing on those same REST writes; faults fault_slow,
-fault_drop, fault_unavailable, fault_invalid_session, fault_request_limit; and
+fault_drop, fault_unavailable, fault_invalid_session, fault_request_limit, fault_cut; and
 internal_error (an emulator bug answered 500 UNKNOWN_EXCEPTION; see internal_errors).
 Counters count requests as received, including those answered with an error.
 """
@@ -17,13 +18,14 @@ Counters count requests as received, including those answered with an error.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
 
 from roleSync.emulators.base import LoopbackEmulator
 from roleSync.emulators.http import Handler
-from roleSync.emulators.salesforce import bulk, rest
+from roleSync.emulators.salesforce import bulk, bulk_query, rest
 from roleSync.emulators.salesforce.faults import FaultState, SalesforceFaults
 from roleSync.emulators.salesforce.http import (
     Request,
@@ -70,6 +72,10 @@ class SalesforceEmulatorConfig:
     # owner, as if the org's assignment or territory rules ran again.
     auto_assign_owner_id: str | None = None
     bulk_polls_before_complete: int = 0
+    # Bulk API 2.0 query jobs: InProgress for this many polls, then JobComplete; result
+    # pages of this many records when the client names no maxRecords.
+    bulk_query_polls: int = 0
+    bulk_query_page_size: int = 50_000
     max_cursors: int = 10
     max_connections: int = 64
     # A request (line, headers, body) must arrive whole this long after it began, or it
@@ -110,6 +116,9 @@ class SalesforceEmulator(LoopbackEmulator[SalesforceEmulatorConfig, RequestLogEn
         self.store = SalesforceStore()
         self.cursors = rest.Cursors(self.config.max_cursors)
         self.jobs = bulk.Jobs()
+        self.query_jobs = bulk_query.QueryJobs()
+        self.query_jobs_lock = threading.Lock()
+        self.query_pages_served = 0
         self.fault_state = FaultState(self.config.faults)
         self.api_used = 0
         self.bulk_jobs_created = 0
@@ -168,6 +177,9 @@ class SalesforceEmulator(LoopbackEmulator[SalesforceEmulatorConfig, RequestLogEn
             # Bounded: the oldest tokens (not the configured one) are forgotten.
             self._bound_tokens(self._tokens, self.config.access_token)
         return issued
+
+    def note_fault(self, name: str) -> None:
+        self._count(f"fault_{name}")
 
     def note_bulk_job(self) -> None:
         with self._lock:

@@ -23,6 +23,8 @@ these settings, flat or under a `faults:` key; unknown keys are errors:
     seed: 42                     # which records are lock-prone
     only_kinds: [collections_create]  # the every-Nth faults count and hit only these
                                  # request kinds (the emulator's counter names)
+    query_job_outcome: failed    # Bulk 2.0 query jobs fail (or: aborted) on their first poll
+    query_results_cut_every: 2   # every 2nd query results page: half its body, then closed
 
 With `only_kinds` set, requests of other kinds are neither numbered nor faulted, so
 "every 1st collections_create" loses exactly the answers of task creates.
@@ -72,6 +74,10 @@ class SalesforceFaults:
     # Request kinds (counter names, e.g. "collections_create") the every-Nth faults are
     # limited to; empty: every API request.
     only_kinds: tuple[str, ...] = ()
+    # Bulk API 2.0 query jobs: "complete" (the default), or "failed" / "aborted" on the
+    # first poll; every Nth results page cut halfway (connection closed mid-body).
+    query_job_outcome: str = "complete"
+    query_results_cut_every: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.only_kinds, str) or not all(
@@ -88,8 +94,11 @@ class SalesforceFaults:
                 "drop_every",
                 "invalid_session_after",
                 "garbled_every",
+                "query_results_cut_every",
             ),
         )
+        if self.query_job_outcome not in {"complete", "failed", "aborted"}:
+            raise ValueError("query_job_outcome must be one of complete, failed, aborted")
         if self.garbled_body not in GARBLED_BODIES:
             raise ValueError(f"garbled_body must be one of {', '.join(GARBLED_BODIES)}")
         if not 0.0 <= self.lock_row_rate <= 1.0:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from roleSync.emulators.salesforce import bulk, create, oauth, rest, retrieve
+from roleSync.emulators.salesforce import bulk, bulk_query, create, oauth, rest, retrieve
 from roleSync.emulators.salesforce.http import Request, Response, json_response, sf_error
 
 if TYPE_CHECKING:
@@ -98,8 +98,29 @@ def _bulk_results(emu: SalesforceEmulator, request: Request, groups: Groups) -> 
     return bulk.results(emu, groups["job"], groups["kind"])
 
 
+def _query_job_create(emu: SalesforceEmulator, request: Request, groups: Groups) -> Response:
+    return bulk_query.create(emu, request, groups["version"])
+
+
+def _query_job_poll(emu: SalesforceEmulator, request: Request, groups: Groups) -> Response:
+    return bulk_query.poll(emu, groups["version"], groups["job"])
+
+
+def _query_job_results(emu: SalesforceEmulator, request: Request, groups: Groups) -> Response:
+    return bulk_query.results(emu, request, groups["job"])
+
+
+def _query_job_abort(emu: SalesforceEmulator, request: Request, groups: Groups) -> Response:
+    return bulk_query.set_state(emu, request, groups["version"], groups["job"])
+
+
+def _query_job_delete(emu: SalesforceEmulator, request: Request, groups: Groups) -> Response:
+    return bulk_query.delete(emu, groups["job"])
+
+
 _V = r"/services/data/v(?P<version>\d+\.\d)/"
 _JOB = _V + r"jobs/ingest/(?P<job>\w+)"
+_QJOB = _V + r"jobs/query/(?P<job>\w+)"
 _SOBJECT = _V + r"sobjects/(?P<sobject>\w+)/"
 _COLLECTION = _V + r"composite/sobjects/(?P<sobject>\w+)/?"
 _RESULTS = r"(?P<kind>successfulResults|failedResults|unprocessedrecords)"
@@ -127,6 +148,11 @@ _TABLE: tuple[tuple[str, str, str, RouteHandler], ...] = (
     ("GET", _JOB + r"/?", "bulk_poll", _bulk_poll),
     ("DELETE", _JOB + r"/?", "bulk_delete", _bulk_delete),
     ("GET", _JOB + "/" + _RESULTS + "/?", "bulk_results", _bulk_results),
+    ("POST", _V + r"jobs/query/?", "query_job_create", _query_job_create),
+    ("GET", _QJOB + r"/results/?", "query_job_results", _query_job_results),
+    ("GET", _QJOB + r"/?", "query_job_poll", _query_job_poll),
+    ("PATCH", _QJOB + r"/?", "query_job_abort", _query_job_abort),
+    ("DELETE", _QJOB + r"/?", "query_job_delete", _query_job_delete),
 )
 _ROUTES = tuple((method, re.compile(path), kind, handler) for method, path, kind, handler in _TABLE)
 

@@ -1,0 +1,251 @@
+"""Bulk API 2.0 query jobs: create, poll, results by locator, abort, delete.
+
+Follows the Bulk API 2.0 and Bulk API Developer Guide ("Query Jobs"):
+`POST /jobs/query` with `{operation: query | queryAll, query, contentType: CSV,
+columnDelimiter, lineEnding}` answers the job info (state `UploadComplete`);
+`GET /jobs/query/{id}` reports `InProgress` for `bulk_query_polls` polls, then
+`JobComplete` (or `Failed` with `errorMessage`, or `Aborted`) with
+`numberRecordsProcessed`; `GET /jobs/query/{id}/results?locator=&maxRecords=` answers
+one CSV page with the headers `Sforce-Locator` (the next page's locator, the string
+"null" after the last) and `Sforce-NumberOfRecords`; `PATCH {state: Aborted}` aborts;
+`DELETE` removes a finished job. In the CSV an empty cell is null, booleans are
+`true`/`false`, dateTimes ISO as in JSON; every cell is quoted, as Salesforce does.
+
+The answer is a snapshot taken at creation (the query runs then), like a REST cursor.
+Faults (see faults.py): `query_job_outcome` fails or aborts every job on its first
+poll; `query_results_cut_every` sends every Nth results page's headers and half its
+body, then closes the connection.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from roleSync.emulators.salesforce.bulk import DELIMITERS, MAX_JOBS, TERMINAL
+from roleSync.emulators.salesforce.http import Request, Response, json_response, unreadable_body
+from roleSync.emulators.salesforce.schema import format_datetime, make_id, to_csv
+from roleSync.emulators.salesforce.soql_eval import compile_soql, run
+from roleSync.emulators.salesforce.soql_lexer import SoqlError
+
+if TYPE_CHECKING:
+    from roleSync.emulators.salesforce.emulator import SalesforceEmulator
+
+LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+
+
+@dataclass(slots=True)
+class QueryJob:
+    id: str
+    sobject: str
+    operation: str
+    query: str
+    delimiter: str
+    line_ending: str
+    created: datetime
+    header: list[str]
+    rows: list[list[str]]
+    state: str = "UploadComplete"
+    polls_left: int = 0
+    error_message: str | None = None
+    pages_served: int = field(default=0)
+
+    def info(self, version: str) -> dict[str, Any]:
+        delimiter = next(k for k, v in DELIMITERS.items() if v == self.delimiter)
+        done = self.state == "JobComplete"
+        return {
+            "id": self.id,
+            "operation": self.operation,
+            "object": self.sobject,
+            "createdById": "005EM0000000000AAA",
+            "createdDate": format_datetime(self.created),
+            "systemModstamp": format_datetime(self.created),
+            "state": self.state,
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": float(version),
+            "jobType": "V2Query",
+            "lineEnding": self.line_ending,
+            "columnDelimiter": delimiter,
+            "numberRecordsProcessed": len(self.rows) if done else 0,
+            "retries": 0,
+            "totalProcessingTime": 0,
+            **({"errorMessage": self.error_message} if self.error_message else {}),
+        }
+
+
+class QueryJobs:
+    def __init__(self) -> None:
+        self.by_id: dict[str, QueryJob] = {}
+        self.serial = 0
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return json_response(status, [{"errorCode": code, "message": message}])
+
+
+def _missing() -> Response:
+    return _error(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def create(emu: SalesforceEmulator, request: Request, version: str) -> Response:
+    try:
+        body = request.json()
+    except ValueError as exc:
+        return _error(400, "JSON_PARSER_ERROR", unreadable_body(exc))
+    if not isinstance(body, dict):
+        return _error(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+    operation = body.get("operation")
+    if operation not in {"query", "queryAll"}:
+        return _error(400, "INVALIDJOB", f"Invalid operation: {operation}")
+    if body.get("contentType", "CSV") != "CSV":
+        return _error(400, "INVALIDJOB", "contentType must be CSV")
+    delimiter = DELIMITERS.get(str(body.get("columnDelimiter", "COMMA")))
+    line_ending = str(body.get("lineEnding", "LF"))
+    if delimiter is None or line_ending not in LINE_ENDINGS:
+        return _error(400, "INVALIDJOB", "Unsupported columnDelimiter or lineEnding")
+    store = emu.store
+    try:
+        bound = compile_soql(str(body.get("query", "")), store.schema)
+    except SoqlError as exc:
+        return _error(400, "INVALIDJOB", f"{exc.code}: {exc.message}")
+    if bound.count_only:
+        return _error(400, "INVALIDJOB", "COUNT() is not supported by Bulk API 2.0 query")
+    with store.lock:
+        records = run(
+            bound, store.table(bound.sobject).values(), include_deleted=operation == "queryAll"
+        )
+        rows = [[to_csv(record.get(name)) for name in bound.fields] for record in records]
+    with emu.query_jobs_lock:
+        jobs = emu.query_jobs
+        jobs.serial += 1
+        job = QueryJob(
+            make_id("750", 500_000 + jobs.serial),
+            bound.sobject.name,
+            operation,
+            str(body["query"]),
+            delimiter,
+            line_ending,
+            store.clock.peek(),
+            list(bound.fields),
+            rows,
+            polls_left=emu.config.bulk_query_polls,
+        )
+        jobs.by_id[job.id] = job
+        finished = [k for k, j in jobs.by_id.items() if j.state in TERMINAL]
+        for old in finished[: max(0, len(jobs.by_id) - MAX_JOBS)]:
+            del jobs.by_id[old]
+    return json_response(200, job.info(version))
+
+
+def _job(emu: SalesforceEmulator, job_id: str) -> QueryJob | None:
+    with emu.query_jobs_lock:
+        return emu.query_jobs.by_id.get(job_id)
+
+
+def poll(emu: SalesforceEmulator, version: str, job_id: str) -> Response:
+    job = _job(emu, job_id)
+    if job is None:
+        return _missing()
+    outcome = emu.fault_state.faults.query_job_outcome
+    with emu.query_jobs_lock:
+        if job.state in {"UploadComplete", "InProgress"}:
+            if outcome == "failed":
+                job.state = "Failed"
+                job.error_message = "InternalServerError : emulated query job failure"
+            elif outcome == "aborted":
+                job.state = "Aborted"
+            elif job.polls_left > 0:
+                job.polls_left -= 1
+                job.state = "InProgress"
+            else:
+                job.state = "JobComplete"
+        return json_response(200, job.info(version))
+
+
+def _page_size(emu: SalesforceEmulator, raw: str | None) -> int | None:
+    if raw is None:
+        return emu.config.bulk_query_page_size
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
+
+
+def results(emu: SalesforceEmulator, request: Request, job_id: str) -> Response:
+    job = _job(emu, job_id)
+    if job is None:
+        return _missing()
+    if job.state != "JobComplete":
+        return _error(400, "INVALIDJOBSTATE", f"Job {job_id} is {job.state}, not JobComplete")
+    size = _page_size(emu, request.param("maxRecords"))
+    locator = request.param("locator") or "0"
+    if size is None:
+        return _error(400, "INVALIDINPUT", "maxRecords must be a positive integer")
+    # Locators are opaque to clients; here the offset, written in base 36.
+    try:
+        start = int(locator, 36)
+    except ValueError:
+        start = -1
+    if not 0 <= start <= len(job.rows):
+        return _error(400, "INVALIDINPUT", f"Invalid locator: {locator}")
+    page = job.rows[start : start + size]
+    end = start + len(page)
+    buffer = io.StringIO()
+    writer = csv.writer(
+        buffer,
+        delimiter=job.delimiter,
+        quoting=csv.QUOTE_ALL,
+        lineterminator=LINE_ENDINGS[job.line_ending],
+    )
+    writer.writerow(job.header)
+    writer.writerows(page)
+    headers = {
+        "Sforce-Locator": _base36(end) if end < len(job.rows) else "null",
+        "Sforce-NumberOfRecords": str(len(page)),
+    }
+    answer = Response(200, buffer.getvalue().encode("utf-8"), "text/csv", headers)
+    with emu.query_jobs_lock:
+        job.pages_served += 1
+        served = emu.query_pages_served = emu.query_pages_served + 1
+    cut = emu.fault_state.faults.query_results_cut_every
+    if cut is not None and served % cut == 0:
+        answer.cut_at = len(answer.body) // 2
+        emu.note_fault("cut")
+    return answer
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+        if number == 0:
+            return text
+
+
+def set_state(emu: SalesforceEmulator, request: Request, version: str, job_id: str) -> Response:
+    job = _job(emu, job_id)
+    if job is None:
+        return _missing()
+    try:
+        wanted = request.json().get("state")
+    except (ValueError, AttributeError):
+        return _error(400, "JSON_PARSER_ERROR", 'Expected {"state": ...}')
+    with emu.query_jobs_lock:
+        if wanted != "Aborted" or job.state in TERMINAL:
+            return _error(409, "INVALIDJOBSTATE", f"Cannot move a {job.state} job to {wanted}")
+        job.state = "Aborted"
+        return json_response(200, job.info(version))
+
+
+def delete(emu: SalesforceEmulator, job_id: str) -> Response:
+    with emu.query_jobs_lock:
+        job = emu.query_jobs.by_id.get(job_id)
+        if job is None:
+            return _missing()
+        if job.state not in TERMINAL:
+            return _error(409, "INVALIDJOBSTATE", f"Cannot delete a {job.state} job")
+        del emu.query_jobs.by_id[job_id]
+    return Response(204, content_type=None)
