@@ -79,6 +79,8 @@ class Response:
     body: bytes = b""
     content_type: str | None = "application/json;charset=UTF-8"
     headers: dict[str, str] = field(default_factory=dict)
+    # Announce more bytes than `body` holds, then close: a download cut halfway.
+    declared_length: int | None = None
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -216,8 +218,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", answer.content_type)
         for name, value in answer.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
-        if close:
+        declared = answer.declared_length
+        self.send_header("Content-Length", str(len(answer.body) if declared is None else declared))
+        if close or declared is not None:
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()

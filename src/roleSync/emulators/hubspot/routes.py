@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from roleSync.emulators.http import Request, Response
-from roleSync.emulators.hubspot import objects, objects_create, resources
+from roleSync.emulators.hubspot import exports, objects, objects_create, resources
 from roleSync.emulators.hubspot.schema import canonical_object
 from roleSync.emulators.hubspot.wire import error
 
@@ -100,6 +100,9 @@ def _not_allowed(request: Request) -> Route:
     return Route("method_not_allowed", refuse)
 
 
+not_allowed = _not_allowed
+
+
 def _object_route(request: Request) -> Route | None:
     for pattern, methods in _OBJECT_ROUTES:
         match = pattern.fullmatch(request.path)
@@ -171,6 +174,9 @@ def resolve(request: Request) -> Route:
             "assoc_batch_read",
             lambda emu, req: resources.batch_read_associations(emu, req, source, target),
         )
+
+    if (exported := exports.route(request)) is not None:
+        return exported
 
     def missing(emu: HubSpotEmulator, req: Request) -> Response:
         return error(404, "OBJECT_NOT_FOUND", f"No route for {req.method} {req.path}")
