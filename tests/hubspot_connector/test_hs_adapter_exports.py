@@ -32,9 +32,9 @@ def test_export_pull_plans_the_same_bytes_as_the_list_pull(tmp_path: Path) -> No
         # in order), the list path picks the lowest; the export path must ask v4.
         lowest = min(emu.store.ordered_ids("companies"))
         deal = next(
-            d["hs_object_id"]
+            str(d["hs_object_id"])
             for d in emu.store.all("deals")
-            if emu.store.company_of(d["hs_object_id"]) not in (None, str(lowest))
+            if emu.store.company_of(str(d["hs_object_id"])) not in (None, str(lowest))
         )
         emu.store.link("deals", deal, "companies", str(lowest))
         listed = adapter_for(emu, tmp_path / "list", export_threshold=0)
