@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hs_adapter_support import adapter_for, portal
+from hs_adapter_support import adapter_for, example_profile, portal
 
 from hs_portal import AS_OF, relaxed
 from roleSync.adapters.hubspot.exports import ExportFailedError
+from roleSync.cli import main
 from roleSync.emulators.hubspot import HubSpotEmulatorConfig
 from roleSync.emulators.hubspot.exports import ExportFault, ExportSettings
 from roleSync.sync.runner import PlanRequest, make_plan
@@ -118,6 +119,9 @@ def test_a_failed_export_leaves_the_mirror_and_the_next_run_succeeds(
         with pytest.raises(ExportFailedError) as raised:
             broken.pull()
         assert str(raised.value).startswith(says)
+        # 3 status calls for each of the first pull's tasks and this one; an expired URL
+        # is asked for once more (a fresh one) before the pull gives up.
+        assert emu.counters["exports_status"] == 9 + (fault == "expired")
         assert "\n" not in str(raised.value)
         # Nothing stored: the mirror is the one the first pull wrote.
         kept = broken.puller.mirror.read_book()
@@ -125,3 +129,35 @@ def test_a_failed_export_leaves_the_mirror_and_the_next_run_succeeds(
         again = adapter_for(emu, tmp_path, export_threshold=10, full=True).pull()
         assert again.accounts[company].name == "Renamed Ltd"
         assert len(again.deals) == 40
+
+
+def test_a_download_url_that_expired_is_fetched_again(tmp_path: Path) -> None:
+    with portal(_config(fault="expired_once"), owners=4, companies=30, deals=40) as emu:
+        book = adapter_for(emu, tmp_path, export_threshold=10).pull()
+        assert len(book.accounts) == 30 and len(book.deals) == 40
+        # The companies task: 3 status calls, a 410, one more status call, the file.
+        assert emu.counters["exports_status"] == 3 + 1 + 3
+        assert emu.counters["exports_download"] == 2 + 1
+
+
+def test_the_cli_stops_with_one_line_naming_the_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # COMPLETE at the first status call: the CLI's policy really sleeps between polls.
+    with portal(_config(fault="cut", polls_to_complete=0), owners=4, companies=30, deals=40) as emu:
+        profile, env = example_profile(tmp_path, emu)
+        text = profile.read_text()
+        assert "export_threshold: 50000" in text
+        profile.write_text(text.replace("export_threshold: 50000", "export_threshold: 10"))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        command = ["plan", "-c", str(profile), "-r", str(RULES), "--as-of", "2026-06-30"]
+        command += ["-o", str(tmp_path / "plan.json")]
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert err.splitlines() == [
+            "rolesync: error: companies export task 1: the download broke off (ProtocolError)"
+        ]
+        assert not (tmp_path / "plan.json").exists()
+        assert main(command) == 0, capsys.readouterr().err
+        assert emu.counters["exports_download"] == 1 + 2

@@ -51,10 +51,17 @@ COMPANY_IDS = "Associated Company IDs"
 POLL_SECONDS = 5.0
 MAX_POLLS = 1440
 CHUNK_BYTES = 1 << 16
+# How storage answers a pre-signed URL past its time (HubSpot: 5 minutes after the status
+# call that gave it); a status call gives a fresh one.
+EXPIRED = frozenset({403, 404, 410})
 
 
 class ExportFailedError(RequestError):
     """An export task failed, expired, or gave a file that could not be read."""
+
+
+class DownloadRefusedError(ExportFailedError):
+    """The download URL answered 403, 404 or 410: expired, most likely."""
 
 
 class ExportRefusedError(Exception):
@@ -121,9 +128,8 @@ def download(client: HubSpotClient, url: str, into: IO[bytes], label: str) -> No
         )
         try:
             if answer.status != 200:
-                raise ExportFailedError(
-                    f"{label}: the download answered {answer.status} (expired?)"
-                )
+                kind = DownloadRefusedError if answer.status in EXPIRED else ExportFailedError
+                raise kind(f"{label}: the download answered {answer.status} (expired?)")
             for chunk in answer.stream(CHUNK_BYTES):
                 into.write(chunk)
         finally:
@@ -177,7 +183,13 @@ def export(client: HubSpotClient, object_type: str, properties: Sequence[str]) -
     url = wait(client, object_type, task)
     exported = Exported(task)
     with tempfile.TemporaryFile() as file:
-        download(client, url, file, label)
+        try:
+            download(client, url, file, label)
+        except DownloadRefusedError:
+            # Expired before we came to it (a slow poll, a retry): once more, fresh.
+            file.seek(0)
+            file.truncate()
+            download(client, wait(client, object_type, task), file, label)
         file.seek(0)
         parse(file, exported, label)
     return exported

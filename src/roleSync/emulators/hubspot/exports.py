@@ -17,7 +17,8 @@ pre-signed: a request carrying an Authorization header is refused (400), as a pr
 storage URL refuses a second credential.
 
 Faults (`ExportSettings.fault`, for the next export started, then cleared): "failed"
-(the task ends CANCELED), "expired" (the download answers 410), "garbled" (the file is
+(the task ends CANCELED), "expired" (the download answers 410), "expired_once" (the
+first download answers 410, as a URL fetched too late; the next URL works), "garbled" (the file is
 not CSV nor zip), "cut" (the download announces the whole file and sends half).
 Counters: exports_start, exports_status, exports_download (route kinds).
 """
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from roleSync.emulators.hubspot.emulator import HubSpotEmulator
     from roleSync.emulators.hubspot.routes import Route
 
-ExportFault = Literal["failed", "expired", "garbled", "cut"]
+ExportFault = Literal["failed", "expired", "expired_once", "garbled", "cut"]
 OBJECT_TYPES = {"COMPANY": "companies", "DEAL": "deals", "CONTACT": "contacts", "TASK": "tasks"}
 _START = re.compile(r"/crm/v3/exports/export/async/?")
 _STATUS = re.compile(r"/crm/v3/exports/export/async/tasks/(?P<id>[^/]+)/status/?")
@@ -163,7 +164,8 @@ def _download(emu: HubSpotEmulator, request: Request, task_id: str, key: str) ->
     if "authorization" in request.headers:
         # A pre-signed URL carries its own credential: a bearer token is a second one.
         return Response(400, b"<Error><Code>InvalidArgument</Code></Error>", "application/xml")
-    if task.fault == "expired":
+    if task.fault in {"expired", "expired_once"}:
+        task.fault = None if task.fault == "expired_once" else task.fault
         return Response(410, b"<Error><Code>AccessDenied</Code></Error>", "application/xml")
     kind = "application/zip" if task.zipped else "text/csv"
     if task.fault == "garbled":
