@@ -102,6 +102,7 @@ def test_the_daily_export_limit_falls_back_to_the_lists(tmp_path: Path) -> None:
         ("expired", "companies export task 3: the download answered 410"),
         ("garbled", "companies export task 3: the file does not parse"),
         ("cut", "companies export task 3: the download broke off"),
+        ("empty", "companies export task 3: the file holds no records"),
     ],
 )
 def test_a_failed_export_leaves_the_mirror_and_the_next_run_succeeds(

@@ -121,15 +121,20 @@ def download(client: HubSpotClient, url: str, into: IO[bytes], label: str) -> No
     """Stream the file to `into`, without the bearer token (a pre-signed URL)."""
     parts = urlsplit(url)
     check_host(f"{parts.scheme}://{parts.netloc}", "the export download URL")
-    pool = urllib3.PoolManager(retries=False)
+    connect, read = client.policy.timeout  # read: the longest wait between two chunks
+    bundle = client._ca_bundle  # the profile's CA bundle (a TLS-inspecting proxy)
+    pool = urllib3.PoolManager(retries=False, ca_certs=str(bundle) if bundle else None)
     try:
         answer = pool.request(
-            "GET", url, preload_content=False, timeout=urllib3.Timeout(*client.policy.timeout)
+            "GET", url, preload_content=False, timeout=urllib3.Timeout(connect=connect, read=read)
         )
         try:
             if answer.status != 200:
-                kind = DownloadRefusedError if answer.status in EXPIRED else ExportFailedError
-                raise kind(f"{label}: the download answered {answer.status} (expired?)")
+                if answer.status in EXPIRED:
+                    raise DownloadRefusedError(
+                        f"{label}: the download answered {answer.status} (expired?)"
+                    )
+                raise ExportFailedError(f"{label}: the download answered {answer.status}")
             for chunk in answer.stream(CHUNK_BYTES):
                 into.write(chunk)
         finally:
@@ -148,10 +153,13 @@ def _tables(file: IO[bytes]) -> Iterator[IO[bytes]]:
         yield file
         return
     with zipfile.ZipFile(file) as archive:
-        for name in sorted(archive.namelist()):
-            if name.lower().endswith(".csv"):
-                with archive.open(name) as member:
-                    yield member
+        # In the archive's order: the split files follow the export's row order.
+        names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
+        if not names:
+            raise zipfile.BadZipFile("no CSV file in the zip")
+        for name in names:
+            with archive.open(name) as member:
+                yield member
 
 
 def parse(file: IO[bytes], exported: Exported, label: str) -> None:

@@ -41,9 +41,16 @@ def prefetch(
         if not isinstance(total, int) or total <= threshold:
             continue
         try:
-            found[object_type] = exports.export(client, object_type, properties(object_type))
+            exported = exports.export(client, object_type, properties(object_type))
         except exports.ExportRefusedError as exc:
             exports.log_fallback(object_type, str(exc))
+            continue
+        if not exported.records:
+            # Search counted more than the threshold: an empty file would empty the table.
+            raise exports.ExportFailedError(
+                f"{object_type} export task {exported.task}: the file holds no records"
+            )
+        found[object_type] = exported
     return found
 
 

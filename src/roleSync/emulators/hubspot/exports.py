@@ -18,8 +18,9 @@ storage URL refuses a second credential.
 
 Faults (`ExportSettings.fault`, for the next export started, then cleared): "failed"
 (the task ends CANCELED), "expired" (the download answers 410), "expired_once" (the
-first download answers 410, as a URL fetched too late; the next URL works), "garbled" (the file is
-not CSV nor zip), "cut" (the download announces the whole file and sends half).
+first download answers 410, as a URL fetched too late; the next URL works), "garbled"
+(the file is not CSV nor zip), "empty" (a CSV of the header alone), "cut" (the
+download announces the whole file and sends half).
 Counters: exports_start, exports_status, exports_download (route kinds).
 """
 
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from roleSync.emulators.hubspot.emulator import HubSpotEmulator
     from roleSync.emulators.hubspot.routes import Route
 
-ExportFault = Literal["failed", "expired", "expired_once", "garbled", "cut"]
+ExportFault = Literal["failed", "expired", "expired_once", "garbled", "empty", "cut"]
 OBJECT_TYPES = {"COMPANY": "companies", "DEAL": "deals", "CONTACT": "contacts", "TASK": "tasks"}
 _START = re.compile(r"/crm/v3/exports/export/async/?")
 _STATUS = re.compile(r"/crm/v3/exports/export/async/tasks/(?P<id>[^/]+)/status/?")
@@ -170,6 +171,8 @@ def _download(emu: HubSpotEmulator, request: Request, task_id: str, key: str) ->
     kind = "application/zip" if task.zipped else "text/csv"
     if task.fault == "garbled":
         return Response(200, b"PK\x03\x04 not a zip at all", kind)
+    if task.fault == "empty":
+        return Response(200, _csv(["hs_object_id"], []), "text/csv")
     if task.fault == "cut":
         half = task.data[: len(task.data) // 2]
         return Response(200, half, kind, declared_length=len(task.data))

@@ -4,8 +4,8 @@ Counter kinds: `{object}_list`, `{object}_get`, `{object}_update` (single PATCH)
 `{object}_search`, `{object}_batch_read`, `{object}_batch_update`, `{object}_create`
 (POST) and `{object}_batch_create` for contacts, companies, deals, tasks and users;
 owners_list, owners_get, properties_list, properties_get, properties_create,
-assoc_batch_read, oauth_token; unknown_object (400), method_not_allowed (405),
-not_found (404).
+assoc_batch_read, oauth_token; exports_start, exports_status, exports_download
+(exports.py); unknown_object (400), method_not_allowed (405), not_found (404).
 """
 
 from __future__ import annotations
