@@ -220,7 +220,7 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in answer.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(answer.body)))
-        if close:
+        if close or answer.cut_at is not None:
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()

@@ -113,6 +113,9 @@ class HubSpotSection(StrictSection):
     search_overlap_seconds: int = Field(default=300, ge=0, le=86_400)
     # A full pull (which also drops records deleted for good) at least this often.
     full_pull_every_days: float = Field(default=7.0, gt=0, le=365)
+    # Full pulls of more companies (or deals) than this read them through the CRM exports
+    # API (a few requests instead of one per 100 records); 0: always the list endpoints.
+    export_threshold: int = Field(default=50_000, ge=0)
     # Contacts and open tasks, pulled only when switched on (they cost requests).
     pull: RelatedPull = Field(default_factory=RelatedPull)
     # Mirror of the portal (local-book format), relative to state_dir.

@@ -168,6 +168,7 @@ class HubSpotClient:
             "owners": crm.owners.owners_api,
             "associations": crm.associations.v4.batch_api,
             "properties": crm.properties.core_api,
+            "exports": crm.exports.public_exports_api,
         }
         if auth.method == "private_app":
             self._tokens = StaticToken(secrets["access_token"])
@@ -250,6 +251,9 @@ class HubSpotClient:
 
         answer: dict[str, Any] = self.runner.run(what, send, replayable=replayable, search=search)
         return answer
+
+    # For modules that add calls of their own (exports.py): the same runner, token, limits.
+    call = _call
 
     def defer(self, job: Callable[[], None]) -> None:
         """Run `job` while the rate limiter would otherwise sleep (or at `drain`)."""

@@ -6,7 +6,9 @@ the v3 list endpoints (100 a page), and company-deal associations through the v4
 endpoint (100 ids a request, from whichever side has fewer records). The tables are
 replaced, which also drops records deleted for good. The cursor is the newest
 modification stamp search knows of *before* the lists are read: whatever changes while
-they are read is newer, so the next incremental pull sees it.
+they are read is newer, so the next incremental pull sees it. Over
+`export_threshold` records, companies and deals come from the CRM exports API instead
+(pull_exports.py: the same rows, fewer requests).
 
 Incremental: search on `hs_lastmodifieddate` from the cursor minus the overlap window
 (see search.py), de-duplicated by id (keeping the newest version), saved in chunks with
@@ -34,7 +36,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from roleSync.adapters.hubspot import pull_exports
 from roleSync.adapters.hubspot.client import HubSpotClient
+from roleSync.adapters.hubspot.exports import Exported
 from roleSync.adapters.hubspot.links import company_links
 from roleSync.adapters.hubspot.records import (
     CONTACT_PROPERTIES,
@@ -103,6 +107,8 @@ class Puller:
         self.section = profile.hubspot
         self.now = now
         self.links = OwnerLinks()
+        self._newest: dict[str, dict[str, Any]] = {}  # newest-record search answers
+        self._exported: dict[str, Exported] = {}
 
     def full_due(self) -> bool:
         last = self.mirror.meta(FULL_PULL_AT)
@@ -116,6 +122,13 @@ class Puller:
         before = self.client.requests_sent
         full = full or self.full_due()
         started = self.now()
+        self._newest = {}
+        # Large portals: companies and deals exported, whole, before anything is stored.
+        self._exported = (
+            pull_exports.prefetch(self.client, self.section, self._properties, self._newest)
+            if full
+            else {}
+        )
         try:
             company_ids = self._object(report, "companies", "accounts", full)
             self._object(report, "deals", "deals", full, company_ids=company_ids)
@@ -203,7 +216,12 @@ class Puller:
         self, object_type: str, table: Table, company_ids: Sequence[str] | None
     ) -> tuple[list[str], int, int]:
         """List everything; convert and store while the rate limit makes us wait anyway."""
-        newest = self.client.search(object_type, newest_body())
+        newest = self._newest.pop(object_type, None) or self.client.search(
+            object_type, newest_body()
+        )
+        if (exported := self._exported.pop(object_type, None)) is not None:
+            stored = pull_exports.store(self, object_type, table, exported, newest)
+            return stored, len(stored), 0
         results = newest.get("results") or []
         stamp = record_stamp(results[0]) if results else 0
         links: dict[str, str] | None = None

@@ -25,6 +25,7 @@ from datetime import datetime
 from roleSync.emulators.base import LoopbackEmulator
 from roleSync.emulators.http import Handler, Request, Response, handler_for, json_response
 from roleSync.emulators.hubspot import wire
+from roleSync.emulators.hubspot.exports import ExportSettings, ExportState
 from roleSync.emulators.hubspot.faults import FaultState, HubSpotFaults
 from roleSync.emulators.hubspot.limits import DAILY, MESSAGES, TEN_SECONDLY, RateLimiter
 from roleSync.emulators.hubspot.limits import retry_after_header as _retry_after
@@ -63,6 +64,7 @@ class HubSpotEmulatorConfig:
     batch_max: int = 100
     associations_batch_max: int = 100
     faults: HubSpotFaults = field(default_factory=HubSpotFaults)
+    exports: ExportSettings = field(default_factory=ExportSettings)
     max_connections: int = 64
     # A request (line, headers, body) must arrive whole this long after it began, or it
     # is answered 408: slow clients cannot hold their threads for long.
@@ -121,6 +123,7 @@ class HubSpotEmulator(LoopbackEmulator[HubSpotEmulatorConfig, RequestLogEntry]):
             search_interval_ms=config.search_interval_ms,
         )  # fmt: skip
         self.fault_state = FaultState(config.faults)
+        self.exports = ExportState(config.exports)
         self._tokens: dict[str, _Token] = {config.access_token: _Token(PRIVATE_APP, None)}
 
     def _handler(self) -> type[Handler]:

@@ -4,8 +4,8 @@ Counter kinds: `{object}_list`, `{object}_get`, `{object}_update` (single PATCH)
 `{object}_search`, `{object}_batch_read`, `{object}_batch_update`, `{object}_create`
 (POST) and `{object}_batch_create` for contacts, companies, deals, tasks and users;
 owners_list, owners_get, properties_list, properties_get, properties_create,
-assoc_batch_read, oauth_token; unknown_object (400), method_not_allowed (405),
-not_found (404).
+assoc_batch_read, oauth_token; exports_start, exports_status, exports_download
+(exports.py); unknown_object (400), method_not_allowed (405), not_found (404).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from roleSync.emulators.http import Request, Response
-from roleSync.emulators.hubspot import objects, objects_create, resources
+from roleSync.emulators.hubspot import exports, objects, objects_create, resources
 from roleSync.emulators.hubspot.schema import canonical_object
 from roleSync.emulators.hubspot.wire import error
 
@@ -100,6 +100,9 @@ def _not_allowed(request: Request) -> Route:
     return Route("method_not_allowed", refuse)
 
 
+not_allowed = _not_allowed
+
+
 def _object_route(request: Request) -> Route | None:
     for pattern, methods in _OBJECT_ROUTES:
         match = pattern.fullmatch(request.path)
@@ -171,6 +174,9 @@ def resolve(request: Request) -> Route:
             "assoc_batch_read",
             lambda emu, req: resources.batch_read_associations(emu, req, source, target),
         )
+
+    if (exported := exports.route(request)) is not None:
+        return exported
 
     def missing(emu: HubSpotEmulator, req: Request) -> Response:
         return error(404, "OBJECT_NOT_FOUND", f"No route for {req.method} {req.path}")

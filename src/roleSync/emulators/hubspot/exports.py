@@ -1,0 +1,199 @@
+"""The CRM exports API: start an export, poll its task, download the file.
+
+Wire as documented (developers.hubspot.com, "CRM API | Exports"; see
+/work/shared/crm-api-notes.md): `POST /crm/v3/exports/export/async` with
+`{exportType: VIEW, format: CSV, exportName, language, objectType, objectProperties,
+associatedObjectType}` answers 202 `{"id": "<taskId>", "links": {}}`;
+`GET /crm/v3/exports/export/async/tasks/{taskId}/status` answers
+`{"status": PENDING|PROCESSING|COMPLETE|CANCELED, "result": <download URL when COMPLETE>,
+...}`. The file is a CSV, or a zip of CSV files when it is large (split every
+`rows_per_file` rows; HubSpot: 1,000,000). Limits: `daily_limit` exports (HubSpot: 30 a
+rolling day), refused with 403 once reached.
+
+The file's columns are the requested internal property names (`exportInternalValuesOptions`
+NAMES, VALUES) and, with an associated object type, `Associated <Type> IDs` holding the
+ids separated by ";" (how HubSpot names that column is unconfirmed). The download URL is
+pre-signed: a request carrying an Authorization header is refused (400), as a pre-signed
+storage URL refuses a second credential.
+
+Faults (`ExportSettings.fault`, for the next export started, then cleared): "failed"
+(the task ends CANCELED), "expired" (the download answers 410), "expired_once" (the
+first download answers 410, as a URL fetched too late; the next URL works), "garbled"
+(the file is not CSV nor zip), "empty" (a CSV of the header alone), "cut" (the
+download announces the whole file and sends half).
+Counters: exports_start, exports_status, exports_download (route kinds).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+import zipfile
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from roleSync.emulators.http import Request, Response, json_response
+from roleSync.emulators.hubspot.wire import error
+
+if TYPE_CHECKING:
+    from roleSync.emulators.hubspot.emulator import HubSpotEmulator
+    from roleSync.emulators.hubspot.routes import Route
+
+ExportFault = Literal["failed", "expired", "expired_once", "garbled", "empty", "cut"]
+OBJECT_TYPES = {"COMPANY": "companies", "DEAL": "deals", "CONTACT": "contacts", "TASK": "tasks"}
+_START = re.compile(r"/crm/v3/exports/export/async/?")
+_STATUS = re.compile(r"/crm/v3/exports/export/async/tasks/(?P<id>[^/]+)/status/?")
+_DOWNLOAD = re.compile(r"/_exports/(?P<id>\d+)/(?P<key>[0-9a-f]+)")
+
+
+@dataclass
+class ExportSettings:
+    # Status calls a task answers PENDING, then PROCESSING, before COMPLETE.
+    polls_to_complete: int = 2
+    rows_per_file: int = 1_000_000
+    daily_limit: int = 30
+    enabled: bool = True  # False: the token lacks the crm.export scope (403)
+    fault: ExportFault | None = None
+
+
+@dataclass
+class ExportTask:
+    id: int
+    object_type: str
+    file_name: str
+    data: bytes
+    zipped: bool
+    key: str = field(default_factory=lambda: secrets.token_hex(8))
+    polls: int = 0
+    fault: ExportFault | None = None
+
+
+@dataclass
+class ExportState:
+    settings: ExportSettings = field(default_factory=ExportSettings)
+    tasks: dict[int, ExportTask] = field(default_factory=dict)
+    started: int = 0
+
+
+def _csv(header: list[str], rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _file(emu: HubSpotEmulator, kind: str, names: list[str], associated: str | None) -> bytes:
+    """Every live record of `kind` as one CSV, or a zip of CSVs of `rows_per_file` rows."""
+    target = OBJECT_TYPES.get(associated or "")
+    header = list(names)
+    if target is not None:
+        header.append(f"Associated {associated.title() if associated else ''} IDs")
+    store = emu.store
+    rows: list[list[str]] = []
+    with store.lock:
+        for record in store.all(kind):
+            row = ["" if record.get(n) is None else str(record.get(n)) for n in names]
+            if target is not None:
+                linked = store.associated(kind, str(record["hs_object_id"]), target)
+                row.append(";".join(linked))
+            rows.append(row)
+    per = emu.exports.settings.rows_per_file
+    if len(rows) <= per:
+        return _csv(header, rows)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for n, start in enumerate(range(0, len(rows), per), start=1):
+            archive.writestr(f"export-{n}.csv", _csv(header, rows[start : start + per]))
+    return out.getvalue()
+
+
+def _start(emu: HubSpotEmulator, request: Request) -> Response:
+    state = emu.exports
+    if not state.settings.enabled:
+        return error(403, "MISSING_SCOPES", "This app hasn't been granted the crm.export scope")
+    try:
+        body = request.json()
+    except ValueError:
+        return error(400, "VALIDATION_ERROR", "Invalid input JSON")
+    if not isinstance(body, dict):
+        return error(400, "VALIDATION_ERROR", "Invalid input JSON")
+    kind = OBJECT_TYPES.get(str(body.get("objectType") or ""))
+    names = body.get("objectProperties")
+    if body.get("exportType") != "VIEW" or body.get("format") != "CSV" or kind is None:
+        return error(400, "VALIDATION_ERROR", "exportType VIEW, format CSV and a known objectType")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return error(400, "VALIDATION_ERROR", "objectProperties must be a list of names")
+    if state.started >= state.settings.daily_limit:
+        return error(403, "EXPORT_LIMIT", "You have reached the daily limit of exports")
+    associated = body.get("associatedObjectType")
+    # The newest reference makes it an array: accept both shapes.
+    if isinstance(associated, list):
+        associated = associated[0] if associated else None
+    state.started += 1
+    data = _file(emu, kind, names, associated if isinstance(associated, str) else None)
+    task = ExportTask(
+        state.started, kind, str(body.get("exportName") or "export"), data, data[:2] == b"PK"
+    )
+    task.fault, state.settings.fault = state.settings.fault, None
+    state.tasks[task.id] = task
+    return json_response(202, {"id": str(task.id), "links": {}})
+
+
+def _status(emu: HubSpotEmulator, request: Request, task_id: str) -> Response:
+    task = emu.exports.tasks.get(int(task_id)) if task_id.isdigit() else None
+    if task is None:
+        return error(404, "OBJECT_NOT_FOUND", f"No export task {task_id}")
+    task.polls += 1
+    answer: dict[str, Any] = {"requestedAt": "", "numErrors": 0, "errors": [], "links": {}}
+    if task.polls <= emu.exports.settings.polls_to_complete:
+        answer["status"] = "PENDING" if task.polls == 1 else "PROCESSING"
+    elif task.fault == "failed":
+        answer["status"] = "CANCELED"
+    else:
+        answer["status"] = "COMPLETE"
+        answer["result"] = f"{emu.url}/_exports/{task.id}/{task.key}"
+    return json_response(200, answer)
+
+
+def _download(emu: HubSpotEmulator, request: Request, task_id: str, key: str) -> Response:
+    task = emu.exports.tasks.get(int(task_id))
+    if task is None or task.key != key:
+        return Response(404, b"<Error><Code>NoSuchKey</Code></Error>", "application/xml")
+    if "authorization" in request.headers:
+        # A pre-signed URL carries its own credential: a bearer token is a second one.
+        return Response(400, b"<Error><Code>InvalidArgument</Code></Error>", "application/xml")
+    if task.fault in {"expired", "expired_once"}:
+        task.fault = None if task.fault == "expired_once" else task.fault
+        return Response(410, b"<Error><Code>AccessDenied</Code></Error>", "application/xml")
+    kind = "application/zip" if task.zipped else "text/csv"
+    if task.fault == "garbled":
+        return Response(200, b"PK\x03\x04 not a zip at all", kind)
+    if task.fault == "empty":
+        return Response(200, _csv(["hs_object_id"], []), "text/csv")
+    if task.fault == "cut":
+        return Response(200, task.data, kind, cut_at=len(task.data) // 2)
+    return Response(200, task.data, kind)
+
+
+def route(request: Request) -> Route | None:
+    """The exports route a request is for, or None."""
+    from roleSync.emulators.hubspot.routes import Route, not_allowed
+
+    path, method = request.path, request.method
+    if _START.fullmatch(path):
+        return Route("exports_start", _start) if method == "POST" else not_allowed(request)
+    if match := _STATUS.fullmatch(path):
+        task_id = match["id"]
+        if method != "GET":
+            return not_allowed(request)
+        return Route("exports_status", lambda emu, req: _status(emu, req, task_id))
+    if match := _DOWNLOAD.fullmatch(path):
+        task_id, key = match["id"], match["key"]
+        # No auth, limits nor request faults: the file comes from storage, not the API.
+        return Route(
+            "exports_download", lambda emu, req: _download(emu, req, task_id, key), api=False
+        )
+    return None

@@ -1,0 +1,164 @@
+"""Full pulls through the CRM exports API against the emulator: the same plan bytes as
+the list endpoints, the requests they cost, the fallback when exports are refused, and
+each way an export can fail (the mirror stays as it was; the next run succeeds)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hs_adapter_support import adapter_for, example_profile, portal
+
+from hs_portal import AS_OF, relaxed
+from roleSync.adapters.hubspot.exports import ExportFailedError
+from roleSync.cli import main
+from roleSync.emulators.hubspot import HubSpotEmulatorConfig
+from roleSync.emulators.hubspot.exports import ExportFault, ExportSettings
+from roleSync.sync.runner import PlanRequest, make_plan
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+
+
+def _config(**exports: Any) -> HubSpotEmulatorConfig:
+    return relaxed(exports=ExportSettings(**exports))
+
+
+def test_export_pull_plans_the_same_bytes_as_the_list_pull(tmp_path: Path) -> None:
+    # 120 companies and 260 deals in files of 50 rows: both downloads are zips of
+    # several CSVs (3 and 6 files).
+    with portal(_config(rows_per_file=50), owners=8, companies=120, deals=260) as emu:
+        # One deal also linked to the lowest company id: the file lists it second (links
+        # in order), the list path picks the lowest; the export path must ask v4.
+        lowest = min(emu.store.ordered_ids("companies"))
+        deal = next(
+            str(d["hs_object_id"])
+            for d in emu.store.all("deals")
+            if emu.store.company_of(str(d["hs_object_id"])) not in (None, str(lowest))
+        )
+        emu.store.link("deals", deal, "companies", str(lowest))
+        listed = adapter_for(emu, tmp_path / "list", export_threshold=0)
+        list_plan = make_plan(PlanRequest(listed.profile, [RULES], AS_OF.date()), listed)
+        assert emu.counters["exports_start"] == 0
+        lists = emu.counters["companies_list"], emu.counters["deals_list"]
+        assert lists == (2, 3)
+        associations = emu.counters["assoc_batch_read"]
+        exported = adapter_for(emu, tmp_path / "export", export_threshold=100)
+        export_plan = make_plan(PlanRequest(exported.profile, [RULES], AS_OF.date()), exported)
+        # Both over 100 records: one export each, 3 status calls each (PENDING,
+        # PROCESSING, COMPLETE), one download each; no list page read again.
+        assert emu.counters["exports_start"] == 2
+        assert emu.counters["exports_status"] == 6
+        assert emu.counters["exports_download"] == 2
+        assert (emu.counters["companies_list"], emu.counters["deals_list"]) == lists
+        # v4 only for the one deal with two companies.
+        assert emu.counters["assoc_batch_read"] == associations + 1
+        assert export_plan.to_json() == list_plan.to_json()
+        list_book, export_book = (
+            listed.puller.mirror.read_book(),
+            exported.puller.mirror.read_book(),
+        )
+        assert export_book.accounts == list_book.accounts
+        assert export_book.deals == list_book.deals
+        assert {d.account_id for d in export_book.deals if d.id == deal} == {str(lowest)}
+        assert export_plan.owners and export_plan.changes
+        assert len(export_book.accounts) == 120 and len(export_book.deals) == 260
+
+
+def test_below_the_threshold_the_list_endpoints_are_read(tmp_path: Path) -> None:
+    with portal(owners=4, companies=30, deals=40) as emu:
+        adapter_for(emu, tmp_path, export_threshold=40).pull()
+        assert emu.counters["exports_start"] == 0
+        assert emu.counters["companies_list"] == 1 and emu.counters["deals_list"] == 1
+
+
+def test_a_refused_export_falls_back_to_the_lists(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with portal(_config(enabled=False), owners=4, companies=30, deals=40) as emu:
+        with caplog.at_level(logging.WARNING):
+            book = adapter_for(emu, tmp_path, export_threshold=10).pull()
+        assert len(book.accounts) == 30 and len(book.deals) == 40
+        assert emu.counters["exports_start"] == 2  # companies, then deals: both refused
+        assert emu.counters["companies_list"] == 1 and emu.counters["deals_list"] == 1
+        lines = [r.getMessage() for r in caplog.records if "export refused" in r.getMessage()]
+        assert len(lines) == 2 and lines[0].startswith("hubspot: companies export refused")
+
+
+def test_the_daily_export_limit_falls_back_to_the_lists(tmp_path: Path) -> None:
+    with portal(_config(daily_limit=1), owners=4, companies=30, deals=40) as emu:
+        book = adapter_for(emu, tmp_path, export_threshold=10).pull()
+        assert len(book.deals) == 40
+        # Companies exported (the day's one export), deals read through the list.
+        assert emu.counters["exports_download"] == 1
+        assert emu.counters["companies_list"] == 0 and emu.counters["deals_list"] == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        ("failed", "companies export task 3 ended CANCELED"),
+        ("expired", "companies export task 3: the download answered 410"),
+        ("garbled", "companies export task 3: the file does not parse"),
+        ("cut", "companies export task 3: the download broke off"),
+        ("empty", "companies export task 3: the file holds no records"),
+    ],
+)
+def test_a_failed_export_leaves_the_mirror_and_the_next_run_succeeds(
+    tmp_path: Path, fault: ExportFault, says: str
+) -> None:
+    with portal(owners=4, companies=30, deals=40) as emu:
+        first = adapter_for(emu, tmp_path, export_threshold=10, full=True)
+        before = first.pull()
+        assert emu.counters["exports_download"] == 2
+        company = next(iter(before.accounts))
+        emu.store.update("companies", company, {"name": "Renamed Ltd"})
+        # Tasks 1 and 2 were the first pull's; the fault hits the next one started.
+        emu.exports.settings.fault = fault
+        broken = adapter_for(emu, tmp_path, export_threshold=10, full=True)
+        with pytest.raises(ExportFailedError) as raised:
+            broken.pull()
+        assert str(raised.value).startswith(says)
+        # 3 status calls for each of the first pull's tasks and this one; an expired URL
+        # is asked for once more (a fresh one) before the pull gives up.
+        assert emu.counters["exports_status"] == 9 + (fault == "expired")
+        assert "\n" not in str(raised.value)
+        # Nothing stored: the mirror is the one the first pull wrote.
+        kept = broken.puller.mirror.read_book()
+        assert kept.accounts == before.accounts and kept.deals == before.deals
+        again = adapter_for(emu, tmp_path, export_threshold=10, full=True).pull()
+        assert again.accounts[company].name == "Renamed Ltd"
+        assert len(again.deals) == 40
+
+
+def test_a_download_url_that_expired_is_fetched_again(tmp_path: Path) -> None:
+    with portal(_config(fault="expired_once"), owners=4, companies=30, deals=40) as emu:
+        book = adapter_for(emu, tmp_path, export_threshold=10).pull()
+        assert len(book.accounts) == 30 and len(book.deals) == 40
+        # The companies task: 3 status calls, a 410, one more status call, the file.
+        assert emu.counters["exports_status"] == 3 + 1 + 3
+        assert emu.counters["exports_download"] == 2 + 1
+
+
+def test_the_cli_stops_with_one_line_naming_the_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # COMPLETE at the first status call: the CLI's policy really sleeps between polls.
+    with portal(_config(fault="cut", polls_to_complete=0), owners=4, companies=30, deals=40) as emu:
+        profile, env = example_profile(tmp_path, emu)
+        text = profile.read_text()
+        assert "export_threshold: 50000" in text
+        profile.write_text(text.replace("export_threshold: 50000", "export_threshold: 10"))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        command = ["plan", "-c", str(profile), "-r", str(RULES), "--as-of", "2026-06-30"]
+        command += ["-o", str(tmp_path / "plan.json")]
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert err.splitlines() == [
+            "rolesync: error: companies export task 1: the download broke off (ProtocolError)"
+        ]
+        assert not (tmp_path / "plan.json").exists()
+        assert main(command) == 0, capsys.readouterr().err
+        assert emu.counters["exports_download"] == 1 + 2
