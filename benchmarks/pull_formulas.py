@@ -1,0 +1,59 @@
+"""Requests of a full pull, as formulas of the book's size (benchmarks/full_pull.py).
+
+Each formula is what the emulators count; tests/test_full_pull_formulas.py checks them
+against the emulators' counters at a small size, so the figures benchmarks/README.md
+extrapolates to 1M / 4M cannot drift from what the adapters really send.
+
+Salesforce (bulk_query_pull.py holds the per-object terms): REST pages of 2,000 records
+per object; above `bulk_query_threshold` one object costs 1 first REST page (its
+totalSize decides) + 1 describe + 1 job create + (polls + 1) job reads + ceil(N / page
+size) result pages. Users (50 here) stay on REST: 1 page.
+
+HubSpot: list endpoints cost ceil(C / 100) company pages + ceil(D / 100) deal pages +
+ceil(C / 100) v4 association reads (company -> deals); exports cost per object 1 start +
+(polls + 1) status calls + 1 download (one zip, however many CSVs it is split into) +
+ceil(M / 100) v4 reads for the M deals the file links to several companies (0 in the
+seeded portals). Both ways also read the newest record of each object by search (2, the
+cursor) and the owners: one page each of active owners, archived owners and users at up
+to 100 owners (3).
+"""
+
+from __future__ import annotations
+
+import math
+
+import bulk_query_pull
+
+HS_PAGE = 100
+HS_OWNER_REQUESTS = 3  # active owners, archived owners, users: one page each (<= 100)
+HS_NEWEST_SEARCHES = 2  # companies and deals: the newest record, for the cursor
+
+
+def salesforce_rest(users: int, accounts: int, opportunities: int) -> int:
+    return sum(
+        max(1, math.ceil(n / bulk_query_pull.REST_PAGE)) for n in (users, accounts, opportunities)
+    )
+
+
+def salesforce_bulk(
+    users: int, accounts: int, opportunities: int, page_size: int, polls: int, threshold: int
+) -> int:
+    """Objects of `threshold` records or more go bulk, the others REST."""
+    return sum(
+        bulk_query_pull.bulk_requests(n, page_size, polls)
+        if n >= threshold
+        else max(1, math.ceil(n / bulk_query_pull.REST_PAGE))
+        for n in (users, accounts, opportunities)
+    )
+
+
+def hubspot_lists(companies: int, deals: int) -> int:
+    pages = 2 * math.ceil(companies / HS_PAGE) + math.ceil(deals / HS_PAGE)
+    return HS_NEWEST_SEARCHES + HS_OWNER_REQUESTS + pages
+
+
+def hubspot_exports(polls: int, several: int = 0) -> int:
+    """Both objects exported; `polls` PENDING/PROCESSING answers before COMPLETE;
+    `several` deals linked to more than one company (read through v4)."""
+    per_object = 1 + (polls + 1) + 1
+    return HS_NEWEST_SEARCHES + HS_OWNER_REQUESTS + 2 * per_object + math.ceil(several / HS_PAGE)
