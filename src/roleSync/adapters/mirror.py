@@ -152,8 +152,7 @@ def entry_amount(raw: object) -> float | str | None:
 
 
 def _insert(conn: sqlite3.Connection, table: Table, rows: Iterable[Row]) -> None:
-    # Generators, not lists: executemany takes the rows one at a time, so a pull that
-    # streams its rows in holds none of them here (owners are few: they are listed).
+    # Generators: executemany takes rows one at a time, so streamed rows are never all held.
     if table == "owners":
         owners = [r for r in rows if isinstance(r, OwnerRow)]
         conn.executemany(
