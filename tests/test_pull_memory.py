@@ -4,10 +4,10 @@ Each pull runs in a child process (benchmarks/pull_memory.py), the emulator in t
 one: the emulator holds every record (and a query's whole result), which must not be
 counted. The child measures the peak of Python allocations during the pull alone
 (tracemalloc), no clock. Held in lists before one store (as before), the rows cost
-about 870 B a deal (Salesforce) and 1,370 B (HubSpot) at these sizes, measured: 4x the
-deals nearly doubled or tripled the peak. Streamed, a pull holds a page of records and
+about 870 B a deal (Salesforce) and 1,340 B (HubSpot) at these sizes, measured: 4x the
+deals about doubled the peak. Streamed, a pull holds a page of records and
 a page of rows; what still grows with the deals is HubSpot's deal-to-company links
-(read from the companies' side before the deals are listed), about 100 B a deal.
+(read from the companies' side before the deals are listed), about 170 B a deal.
 """
 
 from __future__ import annotations
@@ -62,5 +62,5 @@ def test_hubspot_full_list_pull_peak_does_not_grow_with_deals() -> None:
     few, many = _hubspot_peak(FEW), _hubspot_peak(MANY)
     print(f"\nHubSpot full pull peak: {few} B at {FEW} deals, {many} B at {MANY}")
     assert many < few * 1.5, (few, many)
-    # The links (a deal id and a tuple in a dict): well under the rows' 1,370 B.
+    # The links (a deal id and a tuple in a dict): well under the rows' 1,340 B.
     assert _per_deal(few, many) < 250, (few, many)
