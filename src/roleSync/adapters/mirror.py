@@ -152,6 +152,7 @@ def entry_amount(raw: object) -> float | str | None:
 
 
 def _insert(conn: sqlite3.Connection, table: Table, rows: Iterable[Row]) -> None:
+    # Generators: executemany takes rows one at a time, so streamed rows are never all held.
     if table == "owners":
         owners = [r for r in rows if isinstance(r, OwnerRow)]
         conn.executemany(
@@ -171,7 +172,7 @@ def _insert(conn: sqlite3.Connection, table: Table, rows: Iterable[Row]) -> None
         conn.executemany(
             "INSERT OR REPLACE INTO accounts (id, name, owner_id, lifecycle, segment, region, "
             "tier, locked, fields, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+            (
                 (
                     a.id,
                     a.name,
@@ -187,33 +188,33 @@ def _insert(conn: sqlite3.Connection, table: Table, rows: Iterable[Row]) -> None
                 )
                 for a in rows
                 if isinstance(a, AccountRow)
-            ],
+            ),
         )
     elif table == "contacts":
         conn.executemany(
             "INSERT OR REPLACE INTO contacts (id, account_id, owner_id, name, email) "
             "VALUES (?, ?, ?, ?, ?)",
-            [
+            (
                 (c.id, c.account_id, c.owner_id, c.name, c.email)
                 for c in rows
                 if isinstance(c, ContactRow)
-            ],
+            ),
         )
     elif table == "tasks":
         conn.executemany(
             "INSERT OR REPLACE INTO tasks (id, account_id, owner_id, subject, closed, due) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [
+            (
                 (t.id, t.account_id, t.owner_id, t.subject, int(t.closed), t.due)
                 for t in rows
                 if isinstance(t, TaskRow)
-            ],
+            ),
         )
     else:
         conn.executemany(
             "INSERT OR REPLACE INTO deals (id, account_id, owner_id, kind, stage, closed, won, "
             "amount, created, close_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+            (
                 (
                     d.id,
                     d.account_id,
@@ -228,7 +229,7 @@ def _insert(conn: sqlite3.Connection, table: Table, rows: Iterable[Row]) -> None
                 )
                 for d in rows
                 if isinstance(d, DealRow)
-            ],
+            ),
         )
 
 

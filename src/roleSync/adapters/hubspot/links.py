@@ -73,7 +73,9 @@ def company_links(
 ) -> dict[str, str]:
     """Record (deal, contact, task) id -> its company id; a record with several companies
     gets its primary one (else the lowest id). `queue` (tests) is filled with `ids`."""
-    found: dict[str, list[tuple[bool, str]]] = {}
+    # The best candidate so far per record, not every candidate: a full pull reads the
+    # links of every deal, and a list a deal would make them grow faster than the deals.
+    found: dict[str, tuple[bool, str]] = {}
     waiting = queue if queue is not None else InputQueue()
     for record_id in ids:
         waiting.push({"id": record_id})
@@ -89,8 +91,11 @@ def company_links(
                 types = {t.get("typeId") for t in target.get("associationTypes") or []}
                 primary = bool(types & PRIMARY_TYPES)
                 record, company = (other, source) if from_type == "companies" else (source, other)
-                found.setdefault(record, []).append((not primary, company))
+                candidate = (not primary, company)
+                held = found.get(record)
+                if held is None or candidate < held:
+                    found[record] = candidate
             after = ((result.get("paging") or {}).get("next") or {}).get("after")
             if after:
                 waiting.push({"id": source, "after": str(after)})
-    return {record: min(candidates)[1] for record, candidates in found.items()}
+    return {record: best[1] for record, best in found.items()}

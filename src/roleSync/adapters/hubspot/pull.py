@@ -31,7 +31,7 @@ the metric values it holds and the owner properties).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,6 +89,23 @@ class OwnerLinks:
     """What apply needs beyond the mirror: each owner's record in the users object."""
 
     user_records: dict[str, str] = field(default_factory=dict)  # owner id -> users record id
+
+
+class _Listed:
+    """Pages on their way into the mirror, counted (and their ids kept with `keep_ids`:
+    the companies' ids, which the deals' associations are read from)."""
+
+    def __init__(self, *, keep_ids: bool) -> None:
+        self._keep_ids = keep_ids
+        self.ids: list[str] = []
+        self.count = 0
+
+    def pages(self, pages: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+        for page in pages:
+            self.count += len(page)
+            if self._keep_ids:
+                self.ids.extend(str(r["id"]) for r in page)
+            yield page
 
 
 class Puller:
@@ -169,18 +186,6 @@ class Puller:
                 rows.append(row)
         return rows, gone
 
-    def _converter(
-        self,
-        table: Table,
-        page: Sequence[Mapping[str, Any]],
-        links: Mapping[str, str],
-        into: list[Row],
-    ) -> Callable[[], None]:
-        def convert() -> None:
-            into.extend(self._rows(table, page, links)[0])
-
-        return convert
-
     def _properties(self, object_type: str) -> tuple[str, ...]:
         if object_type == "companies":
             return company_properties(self.profile)
@@ -215,7 +220,8 @@ class Puller:
     def _full(
         self, object_type: str, table: Table, company_ids: Sequence[str] | None
     ) -> tuple[list[str], int, int]:
-        """List everything; convert and store while the rate limit makes us wait anyway."""
+        """List everything into the mirror; the ids listed (companies only: deals,
+        contacts and tasks are counted, their ids not kept)."""
         newest = self._newest.pop(object_type, None) or self.client.search(
             object_type, newest_body()
         )
@@ -236,26 +242,27 @@ class Puller:
                 )
         else:
             links = {}
-        ids: list[str] = []
-        rows: list[Row] = []
-        raw: list[Mapping[str, Any]] = []
-        for page in self.client.list_all(object_type, self._properties(object_type)):
-            ids.extend(str(r["id"]) for r in page)
-            if links is None:
-                raw.extend(page)
-            else:
-                self.client.defer(self._converter(table, page, links, rows))
         if links is None:
+            # From the records' side: every id first. Fewer records than companies, so
+            # holding them grows with the companies, not past them.
+            raw: list[Mapping[str, Any]] = []
+            for page in self.client.list_all(object_type, self._properties(object_type)):
+                raw.extend(page)
+            ids = [str(r["id"]) for r in raw]
             links = company_links(
                 self.client, object_type, "companies", ids, self.section.batch_size
             )
             rows = self._rows(table, raw, links)[0]
-
-        def store() -> None:
             self.mirror.store(object_type, table, rows, cursor=Cursor(str(stamp)), replace=True)
-
-        self.client.defer(store)
-        return ids, len(ids), 0
+            return ids, len(ids), 0
+        listed = _Listed(keep_ids=table == "accounts")
+        # Each page is converted and written as it arrives, inside the table's one
+        # transaction: the pull holds a page of rows, not the table, and a list cut half
+        # way rolls back, leaving the previous mirror whole.
+        pages = listed.pages(self.client.list_all(object_type, self._properties(object_type)))
+        rows_of = (row for page in pages for row in self._rows(table, page, links)[0])
+        self.mirror.store(object_type, table, rows_of, cursor=Cursor(str(stamp)), replace=True)
+        return listed.ids, listed.count, 0
 
     def _incremental(
         self, report: PullReport, object_type: str, table: Table, cursor: Cursor

@@ -159,6 +159,9 @@ class BulkQuery:
                     name: read(cell) for name, read, cell in zip(rows[0], readers, row, strict=True)
                 }
             locator = response.headers.get("Sforce-Locator")
+            # Let this page go before the next is read: held while the next downloads,
+            # two pages would be in memory at once (the peak of a pull).
+            del response, text, rows
             if not locator or locator == "null":
                 return
 

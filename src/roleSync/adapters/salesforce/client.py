@@ -188,8 +188,9 @@ class SalesforceClient:
         except SalesforceError as exc:
             raise _refusal(exc, "a query") from None
 
-        def records() -> Iterator[dict[str, Any]]:
-            page = first
+        # The first page is handed to the generator, not closed over: a closure would
+        # keep it alive for the whole pull, beside the page being read.
+        def records(page: dict[str, Any]) -> Iterator[dict[str, Any]]:
             while True:
                 yield from (dict(record) for record in page.get("records", []))
                 url = page.get("nextRecordsUrl")
@@ -201,7 +202,7 @@ class SalesforceClient:
                 except SalesforceError as exc:
                     raise _refusal(exc, "a query") from None
 
-        return int(first.get("totalSize", 0)), records()
+        return int(first.get("totalSize", 0)), records(first)
 
     def bulk_records(
         self, sobject: str, soql: str, *, include_deleted: bool, page_size: int

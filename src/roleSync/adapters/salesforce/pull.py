@@ -36,8 +36,8 @@ from roleSync.adapters.salesforce.bulk_pull import full_records
 from roleSync.adapters.salesforce.client import SalesforceClient
 from roleSync.adapters.salesforce.soql import (
     ACCOUNT_KEY_PREFIX,
+    Advancing,
     ObjectQuery,
-    advance,
     object_queries,
     parse_stamp,
     pull_soql,
@@ -238,20 +238,21 @@ def mirror_rows(
 
 class _Pulled:
     """One object's records on their way into the mirror: the rows, and on the side the
-    ids to remove and the records the cursor advances over."""
+    ids to remove and the cursor advancing over the records."""
 
     def __init__(self, convert: Convert, cursor: Cursor | None) -> None:
         self._convert = convert
         self._start = cursor
+        self._advancing = Advancing(cursor)
         self.deleted: list[str] = []
-        self.kept: list[dict[str, Any]] = []
         self.upserted = 0
 
     def rows(self, records: Iterable[Mapping[str, Any]]) -> Iterator[Row]:
         for record in records:
             if self._start is not None and not unseen(self._start, record):
                 continue
-            self.kept.append({"Id": record["Id"], "SystemModstamp": record["SystemModstamp"]})
+            # The cursor advances as records pass: a full pull holds no record it stored.
+            self._advancing.see(record)
             fields = _Fields(record)
             row = None if fields.get("IsDeleted") else self._convert(fields)
             if row is None:
@@ -261,7 +262,7 @@ class _Pulled:
                 yield row
 
     def cursor(self) -> Cursor | None:
-        return advance(self._start, self.kept)
+        return self._advancing.cursor()
 
 
 def pull_into(

@@ -226,16 +226,31 @@ def unseen(cursor: Cursor | None, record: Mapping[str, Any]) -> bool:
     return _stamp_of(record) != parse_stamp(cursor.stamp)
 
 
-def advance(cursor: Cursor | None, records: Iterable[Mapping[str, Any]]) -> Cursor | None:
-    """The cursor after `records` (pulled in stamp order): the latest stamp and the ids
-    at exactly that stamp, including those the old cursor had seen at it."""
-    latest = parse_stamp(cursor.stamp) if cursor else None
-    stamp = cursor.stamp if cursor else None
-    ids: set[str] = set(cursor.ids) if cursor else set()
-    for record in records:
+class Advancing:
+    """A cursor advanced record by record: the latest stamp and the ids at exactly that
+    stamp, including those the old cursor had seen at it. It holds only those ids, not
+    every record seen, so a full pull's memory does not grow with its records."""
+
+    def __init__(self, cursor: Cursor | None) -> None:
+        self._latest = parse_stamp(cursor.stamp) if cursor else None
+        self._stamp = cursor.stamp if cursor else None
+        self._ids: set[str] = set(cursor.ids) if cursor else set()
+
+    def see(self, record: Mapping[str, Any]) -> None:
         when = _stamp_of(record)
-        if latest is None or when > latest:
-            latest, stamp, ids = when, str(record[STAMP_FIELD]), {str(record["Id"])}
-        elif when == latest:
-            ids.add(str(record["Id"]))
-    return Cursor(stamp, frozenset(ids)) if stamp is not None else None
+        if self._latest is None or when > self._latest:
+            self._latest, self._stamp = when, str(record[STAMP_FIELD])
+            self._ids = {str(record["Id"])}
+        elif when == self._latest:
+            self._ids.add(str(record["Id"]))
+
+    def cursor(self) -> Cursor | None:
+        return Cursor(self._stamp, frozenset(self._ids)) if self._stamp is not None else None
+
+
+def advance(cursor: Cursor | None, records: Iterable[Mapping[str, Any]]) -> Cursor | None:
+    """The cursor after `records`: see `Advancing`."""
+    advancing = Advancing(cursor)
+    for record in records:
+        advancing.see(record)
+    return advancing.cursor()

@@ -1,0 +1,212 @@
+"""Peak memory of a full pull against the number of deals, for each CRM emulator.
+
+Run: python benchmarks/pull_memory.py [--accounts 10000] [--deals 40000 160000]
+
+Each emulator runs in this process, seeded once per size; each full pull runs in a
+child process (`python benchmarks/pull_memory.py child SPEC`), so the emulator's own
+memory (it holds every record, and a query's result) is not counted. The child reports
+its peak RSS (VmHWM) and, with `trace`, the peak of Python allocations during the
+pull alone (tracemalloc; the memory test uses that). The reference, per CRM, is a
+child that imports roleSync and builds the adapter and its mirror but pulls nothing.
+
+The pull is the mirror's only (Salesforce `pull_into`, HubSpot `Puller.run`), without
+metric writes: reading the Book out of the mirror afterwards is another step.
+HubSpot is pulled through the list endpoints (`export_threshold: 0`): its exports are
+still read whole before they are stored (pull_exports.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from roleSync.adapters.resilience import RetryPolicy
+from roleSync.profile import Profile
+
+SCRIPT = Path(__file__).resolve()
+# Salesforce through query jobs: every object of this many records or more (accounts,
+# deals), result pages of the default `bulk_query_page_size` (50,000).
+BULK = 10_000
+
+
+def _profile(spec: dict[str, Any], folder: Path) -> Profile:
+    if spec["crm"] == "salesforce":
+        section: dict[str, Any] = {
+            "instance_url": spec["url"],
+            "ca_bundle": spec["ca"],
+            "auth": {"method": "access_token", "token_url": f"{spec['url']}/services/oauth2/token"},
+            "bulk_query_threshold": spec.get("bulk", 0),
+        }
+    else:
+        section = {
+            "host": spec["url"],
+            "auth": {"method": "private_app"},
+            "rate_limit": {"burst": 10_000, "search_per_second": 1000},
+            "export_threshold": 0,
+        }
+        if spec.get("batch"):
+            section["batch_size"] = spec["batch"]
+    data = {
+        "version": 1,
+        "kind": spec["crm"],
+        "name": "pull-memory",
+        spec["crm"]: section,
+        "metrics": {"write": False},
+    }
+    return Profile.model_validate(data).with_base_dir(folder)
+
+
+def _pull(spec: dict[str, Any], folder: Path) -> None:
+    policy = RetryPolicy(max_attempts=6, sleep=lambda seconds: None, rng=random.Random(7))
+    profile = _profile(spec, folder)
+    env: dict[str, str] = spec["env"]
+    if spec["crm"] == "salesforce":
+        from roleSync.adapters.salesforce import SalesforceAdapter
+        from roleSync.adapters.salesforce.pull import pull_into
+
+        sf = SalesforceAdapter(profile, env=env, policy=policy, bulk_poll_seconds=0.0)
+        mirror = sf.mirror  # opened before the measure: its schema is not the pull's
+        if spec["pull"]:
+            if spec["trace"]:
+                tracemalloc.start()
+            pull_into(sf.client, mirror, profile, full=True)
+        sf.close()
+    else:
+        from roleSync.adapters.hubspot import HubSpotAdapter
+
+        hs = HubSpotAdapter(profile, env=env, policy=policy)
+        puller = hs.puller
+        hs.mirror.cursor("companies")
+        if spec["pull"]:
+            if spec["trace"]:
+                tracemalloc.start()
+            puller.run(full=True)
+        hs.close()
+
+
+def child(spec: dict[str, Any]) -> dict[str, int]:
+    """Run in the child: one full pull (or none: the reference); its peaks."""
+    with tempfile.TemporaryDirectory() as folder:
+        _pull(spec, Path(folder))
+    traced = tracemalloc.get_traced_memory()[1] if tracemalloc.is_tracing() else 0
+    return {"rss_kib": peak_rss_kib(), "traced": traced}
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS. Linux: VmHWM, the high-water mark of this program's own
+    memory. Not ru_maxrss: it survives exec, so a child started by vfork (as subprocess
+    does) reports the parent's peak, emulator included, when that is higher."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+
+def measure(spec: dict[str, Any]) -> dict[str, int]:
+    """A child process's peaks for `spec` (crm, url, ca, env, pull, trace, batch)."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "child", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the pull's child process failed:\n{done.stderr}")
+    figures: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def salesforce_spec(
+    emu: Any, *, pull: bool = True, trace: bool = False, bulk: int = 0
+) -> dict[str, Any]:
+    """`bulk`: the profile's `bulk_query_threshold` (0: REST pages only)."""
+    return {
+        "bulk": bulk,
+        "crm": "salesforce",
+        "url": emu.url,
+        "ca": str(emu.ca_path),
+        "env": {"SF_ACCESS_TOKEN": emu.config.access_token},
+        "pull": pull,
+        "trace": trace,
+    }
+
+
+def hubspot_spec(
+    emu: Any, *, pull: bool = True, trace: bool = False, batch: int = 0
+) -> dict[str, Any]:
+    """`batch`: ids an association read sends (0: the profile's default)."""
+    config = emu.config
+    env = {
+        "HUBSPOT_ACCESS_TOKEN": config.access_token,
+        "HUBSPOT_REFRESH_TOKEN": config.refresh_token,
+        "HUBSPOT_CLIENT_ID": config.client_id,
+        "HUBSPOT_CLIENT_SECRET": config.client_secret,
+    }
+    return {
+        "crm": "hubspot",
+        "url": emu.url,
+        "ca": "",
+        "env": env,
+        "pull": pull,
+        "trace": trace,
+        "batch": batch,
+    }
+
+
+def _row(label: str, figures: dict[str, int], seconds: float) -> str:
+    return f"{label}: peak RSS {figures['rss_kib'] / 1024:.0f} MiB ({seconds:.0f} s)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv
+    if args_in[:1] == ["child"]:
+        print(json.dumps(child(json.loads(args_in[1]))))
+        return 0
+    from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotEmulatorConfig
+    from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceEmulatorConfig
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--deals", type=int, nargs="+", default=[40_000, 160_000])
+    args = parser.parse_args(args_in)
+    print(f"{args.accounts} accounts, 50 owners; deals: {args.deals}")
+    for deals in args.deals:
+        sf = SalesforceEmulator(SalesforceEmulatorConfig())
+        sf.seed(users=50, accounts=args.accounts, opportunities=deals, seed=1)
+        with sf:
+            if deals == args.deals[0]:
+                print(_row("Salesforce reference", measure(salesforce_spec(sf, pull=False)), 0.0))
+            for label, bulk in (("REST", 0), ("Bulk API 2.0", BULK)):
+                started = time.monotonic()
+                figures = measure(salesforce_spec(sf, bulk=bulk))
+                seconds = time.monotonic() - started
+                print(_row(f"Salesforce {label}, {deals} deals", figures, seconds))
+        hs = HubSpotEmulator(
+            HubSpotEmulatorConfig(
+                burst_limit=1_000_000, daily_limit=100_000_000, search_rate_limit=1_000_000
+            )
+        )
+        hs.seed(owners=50, companies=args.accounts, deals=deals, seed=1)
+        with hs:
+            if deals == args.deals[0]:
+                print(_row("HubSpot reference", measure(hubspot_spec(hs, pull=False)), 0.0))
+            started = time.monotonic()
+            figures = measure(hubspot_spec(hs))
+            print(_row(f"HubSpot, {deals} deals", figures, time.monotonic() - started))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
