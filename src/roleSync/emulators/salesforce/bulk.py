@@ -100,32 +100,61 @@ class Jobs:
         self.serial = 0
 
 
-def _bulk_error(status: int, code: str, message: str) -> Response:
+def bulk_error(status: int, code: str, message: str) -> Response:
+    """An error answer of the Bulk API 2.0 (ingest and query jobs alike)."""
     return json_response(status, [{"errorCode": code, "message": message}])
 
 
-def create(emu: SalesforceEmulator, request: Request, version: str) -> Response:
+def missing_job() -> Response:
+    return bulk_error(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def job_request(request: Request) -> dict[str, Any] | Response:
+    """The body of a job creation: a JSON object, or the error answer."""
     try:
         body = request.json()
     except ValueError as exc:
-        return _bulk_error(400, "JSON_PARSER_ERROR", unreadable_body(exc))
+        return bulk_error(400, "JSON_PARSER_ERROR", unreadable_body(exc))
     if not isinstance(body, dict):
-        return _bulk_error(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+        return bulk_error(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+    return body
+
+
+def csv_format(body: dict[str, Any]) -> tuple[str, str] | Response:
+    """(delimiter character, line ending name) a job asks for, or the error answer."""
+    if body.get("contentType", "CSV") != "CSV":
+        return bulk_error(400, "INVALIDJOB", "contentType must be CSV")
+    delimiter = DELIMITERS.get(str(body.get("columnDelimiter", "COMMA")))
+    line_ending = str(body.get("lineEnding", "LF"))
+    if delimiter is None or line_ending not in {"LF", "CRLF"}:
+        return bulk_error(400, "INVALIDJOB", "Unsupported columnDelimiter or lineEnding")
+    return delimiter, line_ending
+
+
+def forget_finished(by_id: dict[str, Any]) -> None:
+    """Drop the oldest finished jobs beyond MAX_JOBS (call with the jobs' lock held)."""
+    finished = [k for k, j in by_id.items() if j.state in TERMINAL]
+    for old in finished[: max(0, len(by_id) - MAX_JOBS)]:
+        del by_id[old]
+
+
+def create(emu: SalesforceEmulator, request: Request, version: str) -> Response:
+    body = job_request(request)
+    if isinstance(body, Response):
+        return body
     sobject = resolve_sobject(emu.store.schema, str(body.get("object", "")))
     if sobject is None:
-        return _bulk_error(400, "INVALIDJOB", f"Unable to find object: {body.get('object')}")
+        return bulk_error(400, "INVALIDJOB", f"Unable to find object: {body.get('object')}")
     if body.get("operation") != "update":
-        return _bulk_error(
+        return bulk_error(
             400,
             "INVALIDJOB",
             f"Unsupported operation: {body.get('operation')} (the emulator implements update)",
         )
-    if body.get("contentType", "CSV") != "CSV":
-        return _bulk_error(400, "INVALIDJOB", "contentType must be CSV")
-    delimiter = DELIMITERS.get(str(body.get("columnDelimiter", "COMMA")))
-    line_ending = str(body.get("lineEnding", "LF"))
-    if delimiter is None or line_ending not in {"LF", "CRLF"}:
-        return _bulk_error(400, "INVALIDJOB", "Unsupported columnDelimiter or lineEnding")
+    fmt = csv_format(body)
+    if isinstance(fmt, Response):
+        return fmt
+    delimiter, line_ending = fmt
     with emu.jobs.lock:
         emu.jobs.serial += 1
         job = Job(
@@ -137,9 +166,7 @@ def create(emu: SalesforceEmulator, request: Request, version: str) -> Response:
             emu.store.clock.peek(),
         )
         emu.jobs.by_id[job.id] = job
-        finished = [k for k, j in emu.jobs.by_id.items() if j.state in TERMINAL]
-        for old in finished[: max(0, len(emu.jobs.by_id) - MAX_JOBS)]:
-            del emu.jobs.by_id[old]
+        forget_finished(emu.jobs.by_id)
     emu.note_bulk_job()
     return json_response(200, job.info(version))
 
@@ -149,19 +176,15 @@ def _job(emu: SalesforceEmulator, job_id: str) -> Job | None:
         return emu.jobs.by_id.get(job_id)
 
 
-def _missing() -> Response:
-    return _bulk_error(404, "NOT_FOUND", "The requested resource does not exist")
-
-
 def upload(emu: SalesforceEmulator, request: Request, job_id: str) -> Response:
     job = _job(emu, job_id)
     if job is None:
-        return _missing()
+        return missing_job()
     if "text/csv" not in request.headers.get("content-type", ""):
-        return _bulk_error(400, "INVALIDJOB", "Content-Type must be text/csv")
+        return bulk_error(400, "INVALIDJOB", "Content-Type must be text/csv")
     with emu.jobs.lock:
         if job.state != "Open" or job.data is not None:
-            return _bulk_error(409, "INVALIDJOBSTATE", "Data can be uploaded once, to an Open job")
+            return bulk_error(409, "INVALIDJOBSTATE", "Data can be uploaded once, to an Open job")
         job.data = request.body.decode("utf-8-sig")
     return Response(201, content_type=None)
 
@@ -169,17 +192,17 @@ def upload(emu: SalesforceEmulator, request: Request, job_id: str) -> Response:
 def set_state(emu: SalesforceEmulator, request: Request, version: str, job_id: str) -> Response:
     job = _job(emu, job_id)
     if job is None:
-        return _missing()
+        return missing_job()
     try:
         wanted = request.json().get("state")
     except (ValueError, AttributeError):
-        return _bulk_error(400, "JSON_PARSER_ERROR", 'Expected {"state": ...}')
+        return bulk_error(400, "JSON_PARSER_ERROR", 'Expected {"state": ...}')
     with emu.jobs.lock:
         if wanted == "Aborted" and job.state not in TERMINAL:
             job.state = "Aborted"
             return json_response(200, job.info(version))
         if wanted != "UploadComplete" or job.state != "Open":
-            return _bulk_error(409, "INVALIDJOBSTATE", f"Cannot move a {job.state} job to {wanted}")
+            return bulk_error(409, "INVALIDJOBSTATE", f"Cannot move a {job.state} job to {wanted}")
         job.state = "UploadComplete"
         info = job.info(version)
         job.polls_left = emu.config.bulk_polls_before_complete
@@ -229,7 +252,7 @@ def _process(emu: SalesforceEmulator, job: Job) -> None:
 def poll(emu: SalesforceEmulator, version: str, job_id: str) -> Response:
     job = _job(emu, job_id)
     if job is None:
-        return _missing()
+        return missing_job()
     with emu.jobs.lock:
         if job.state in {"UploadComplete", "InProgress"}:
             if job.polls_left > 0:
@@ -243,7 +266,7 @@ def poll(emu: SalesforceEmulator, version: str, job_id: str) -> Response:
 def results(emu: SalesforceEmulator, job_id: str, kind: str) -> Response:
     job = _job(emu, job_id)
     if job is None:
-        return _missing()
+        return missing_job()
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
     if kind == "unprocessedrecords":
@@ -267,9 +290,9 @@ def delete(emu: SalesforceEmulator, job_id: str) -> Response:
     with emu.jobs.lock:
         job = emu.jobs.by_id.get(job_id)
         if job is None:
-            return _missing()
+            return missing_job()
         if job.state not in TERMINAL | {"UploadComplete"}:
-            return _bulk_error(409, "INVALIDJOBSTATE", f"Cannot delete a {job.state} job")
+            return bulk_error(409, "INVALIDJOBSTATE", f"Cannot delete a {job.state} job")
         del emu.jobs.by_id[job_id]
     return Response(204, content_type=None)
 

@@ -25,8 +25,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from roleSync.emulators.salesforce.bulk import DELIMITERS, MAX_JOBS, TERMINAL
-from roleSync.emulators.salesforce.http import Request, Response, json_response, unreadable_body
+from roleSync.emulators.salesforce.bulk import (
+    DELIMITERS,
+    TERMINAL,
+    bulk_error,
+    csv_format,
+    forget_finished,
+    job_request,
+    missing_job,
+)
+from roleSync.emulators.salesforce.http import Request, Response, json_response
 from roleSync.emulators.salesforce.schema import format_datetime, make_id, to_csv
 from roleSync.emulators.salesforce.soql_eval import compile_soql, run
 from roleSync.emulators.salesforce.soql_lexer import SoqlError
@@ -83,37 +91,24 @@ class QueryJobs:
         self.serial = 0
 
 
-def _error(status: int, code: str, message: str) -> Response:
-    return json_response(status, [{"errorCode": code, "message": message}])
-
-
-def _missing() -> Response:
-    return _error(404, "NOT_FOUND", "The requested resource does not exist")
-
-
 def create(emu: SalesforceEmulator, request: Request, version: str) -> Response:
-    try:
-        body = request.json()
-    except ValueError as exc:
-        return _error(400, "JSON_PARSER_ERROR", unreadable_body(exc))
-    if not isinstance(body, dict):
-        return _error(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+    body = job_request(request)
+    if isinstance(body, Response):
+        return body
     operation = body.get("operation")
     if operation not in {"query", "queryAll"}:
-        return _error(400, "INVALIDJOB", f"Invalid operation: {operation}")
-    if body.get("contentType", "CSV") != "CSV":
-        return _error(400, "INVALIDJOB", "contentType must be CSV")
-    delimiter = DELIMITERS.get(str(body.get("columnDelimiter", "COMMA")))
-    line_ending = str(body.get("lineEnding", "LF"))
-    if delimiter is None or line_ending not in LINE_ENDINGS:
-        return _error(400, "INVALIDJOB", "Unsupported columnDelimiter or lineEnding")
+        return bulk_error(400, "INVALIDJOB", f"Invalid operation: {operation}")
+    fmt = csv_format(body)
+    if isinstance(fmt, Response):
+        return fmt
+    delimiter, line_ending = fmt
     store = emu.store
     try:
         bound = compile_soql(str(body.get("query", "")), store.schema)
     except SoqlError as exc:
-        return _error(400, "INVALIDJOB", f"{exc.code}: {exc.message}")
+        return bulk_error(400, "INVALIDJOB", f"{exc.code}: {exc.message}")
     if bound.count_only:
-        return _error(400, "INVALIDJOB", "COUNT() is not supported by Bulk API 2.0 query")
+        return bulk_error(400, "INVALIDJOB", "COUNT() is not supported by Bulk API 2.0 query")
     with store.lock:
         records = run(
             bound, store.table(bound.sobject).values(), include_deleted=operation == "queryAll"
@@ -135,9 +130,7 @@ def create(emu: SalesforceEmulator, request: Request, version: str) -> Response:
             polls_left=emu.config.bulk_query_polls,
         )
         jobs.by_id[job.id] = job
-        finished = [k for k, j in jobs.by_id.items() if j.state in TERMINAL]
-        for old in finished[: max(0, len(jobs.by_id) - MAX_JOBS)]:
-            del jobs.by_id[old]
+        forget_finished(jobs.by_id)
     return json_response(200, job.info(version))
 
 
@@ -149,7 +142,7 @@ def _job(emu: SalesforceEmulator, job_id: str) -> QueryJob | None:
 def poll(emu: SalesforceEmulator, version: str, job_id: str) -> Response:
     job = _job(emu, job_id)
     if job is None:
-        return _missing()
+        return missing_job()
     outcome = emu.fault_state.faults.query_job_outcome
     with emu.query_jobs_lock:
         if job.state in {"UploadComplete", "InProgress"}:
@@ -175,20 +168,20 @@ def _page_size(emu: SalesforceEmulator, raw: str | None) -> int | None:
 def results(emu: SalesforceEmulator, request: Request, job_id: str) -> Response:
     job = _job(emu, job_id)
     if job is None:
-        return _missing()
+        return missing_job()
     if job.state != "JobComplete":
-        return _error(400, "INVALIDJOBSTATE", f"Job {job_id} is {job.state}, not JobComplete")
+        return bulk_error(400, "INVALIDJOBSTATE", f"Job {job_id} is {job.state}, not JobComplete")
     size = _page_size(emu, request.param("maxRecords"))
     locator = request.param("locator") or "0"
     if size is None:
-        return _error(400, "INVALIDINPUT", "maxRecords must be a positive integer")
+        return bulk_error(400, "INVALIDINPUT", "maxRecords must be a positive integer")
     # Locators are opaque to clients; here the offset, written in base 36.
     try:
         start = int(locator, 36)
     except ValueError:
         start = -1
     if not 0 <= start <= len(job.rows):
-        return _error(400, "INVALIDINPUT", f"Invalid locator: {locator}")
+        return bulk_error(400, "INVALIDINPUT", f"Invalid locator: {locator}")
     page = job.rows[start : start + size]
     end = start + len(page)
     buffer = io.StringIO()
@@ -228,14 +221,14 @@ def _base36(number: int) -> str:
 def set_state(emu: SalesforceEmulator, request: Request, version: str, job_id: str) -> Response:
     job = _job(emu, job_id)
     if job is None:
-        return _missing()
+        return missing_job()
     try:
         wanted = request.json().get("state")
     except (ValueError, AttributeError):
-        return _error(400, "JSON_PARSER_ERROR", 'Expected {"state": ...}')
+        return bulk_error(400, "JSON_PARSER_ERROR", 'Expected {"state": ...}')
     with emu.query_jobs_lock:
         if wanted != "Aborted" or job.state in TERMINAL:
-            return _error(409, "INVALIDJOBSTATE", f"Cannot move a {job.state} job to {wanted}")
+            return bulk_error(409, "INVALIDJOBSTATE", f"Cannot move a {job.state} job to {wanted}")
         job.state = "Aborted"
         return json_response(200, job.info(version))
 
@@ -244,8 +237,8 @@ def delete(emu: SalesforceEmulator, job_id: str) -> Response:
     with emu.query_jobs_lock:
         job = emu.query_jobs.by_id.get(job_id)
         if job is None:
-            return _missing()
+            return missing_job()
         if job.state not in TERMINAL:
-            return _error(409, "INVALIDJOBSTATE", f"Cannot delete a {job.state} job")
+            return bulk_error(409, "INVALIDJOBSTATE", f"Cannot delete a {job.state} job")
         del emu.query_jobs.by_id[job_id]
     return Response(204, content_type=None)
