@@ -68,6 +68,7 @@ def test_sync_then_apply_report_their_runs(
     assert run.mode == "apply" and run.plan is None
     assert run.counts.applied == planned.counts.changes == len(run.report.applied) > 0
     assert json.loads(run.report_path.read_text())["run_id"] == run.run_id
+    assert run.plan_path.parent.name == run.run_id and run.plan_path.is_file()
     # The book moved: a sync now finds nothing left to move, and says so in its counts.
     again = api.sync(profile_of(demo), demo / "rules", as_of=AS_OF)
     _quiet(capsys)
@@ -81,6 +82,20 @@ def test_apply_takes_a_plan_in_memory(demo: Path) -> None:
     assert planned.path is None
     run = api.apply(planned.plan, load_profile(profile_of(demo)), [demo / "rules"])
     assert run.ok and run.counts.applied == planned.counts.changes
+    # Kept by the run, as a sync keeps its plan: the run's history holds what it applied.
+    assert run.plan_path.parent.name == run.run_id
+    assert json.loads(run.plan_path.read_text())["rules_digest"] == planned.plan.rules_digest
+
+
+def test_apply_refuses_a_plan_made_under_other_rules(demo: Path, tmp_path: Path) -> None:
+    planned = api.plan(profile_of(demo), demo / "rules", as_of=AS_OF)
+    other = tmp_path / "other"
+    other.mkdir()
+    for source in (demo / "rules").glob("*.yaml"):
+        (other / source.name).write_text(source.read_text() + "# changed\n")
+    with pytest.raises(InputError, match=r"^plan: error: the plan was made under rules"):
+        api.apply(planned.plan, profile_of(demo), other)
+    assert api.apply(planned.plan, profile_of(demo), other, allow_stale_rules=True).ok
 
 
 def test_fail_on_makes_a_run_stuck_with_the_alert_line(demo: Path) -> None:

@@ -113,8 +113,9 @@ def apply(
     from roleSync.sync.runner import apply_saved
 
     checked = _fail_on(fail_on)
+    source: Path | None = None
     if isinstance(plan, PlanType):
-        made, source = plan, Path("PLAN")
+        made = plan
     else:
         source = Path(plan)
         limit = MAX_PLAN_BYTES if max_plan_size is None else max_plan_size
