@@ -261,3 +261,25 @@ def test_nothing_printed_without_logging_setup_unless_echo(demo: Path) -> None:
         [sys.executable, "-c", code, "echo"], capture_output=True, text=True, check=True
     )
     assert loud.stdout == "" and "pulled" in loud.stderr
+
+
+def test_disk_and_sqlite_failures_that_escape_are_storage_errors() -> None:
+    """What cli.main's last line of defence prints as one line, the API raises as a
+    StorageError (cause chained)."""
+    import sqlite3
+
+    from roleSync.api.guard import api_call
+
+    @api_call
+    def disk_full() -> None:
+        raise OSError(28, "No space left on device", "/state/state.db")
+
+    @api_call
+    def damaged() -> None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    with pytest.raises(StorageError, match=r"^/state/state\.db: ") as caught:
+        disk_full()
+    assert isinstance(caught.value.__cause__, OSError)
+    with pytest.raises(StorageError, match=r"^SQLite: database disk image is malformed$"):
+        damaged()
