@@ -6,7 +6,7 @@ A user mistake is never a traceback: it is one or more Diagnostics, each printed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
@@ -52,12 +52,22 @@ def position_suffix(line: int, col: int) -> str:
 
 
 class RoleSyncError(Exception):
-    """Base of every error roleSync reports to users without a traceback."""
+    """Base of every error roleSync reports to users without a traceback.
+
+    The tree (docs/python-api.md): ConfigError (bad input: rule, profile, plan and CSV
+    files, arguments), CRMError (the CRM or its adapter failed), StorageError (the state
+    store or a file roleSync keeps), LockHeldError (another run holds the profile's
+    lock), GuardrailError (a guardrail stopped the run before any write), ConflictError (the
+    book changed under a plan). Each carries the CLI's exit code for it."""
 
     exit_code: ExitCode = ExitCode.INVALID
 
 
-class InputError(RoleSyncError):
+class ConfigError(RoleSyncError):
+    """Bad input: a rule file, a connector profile, a plan or CSV file, an argument."""
+
+
+class InputError(ConfigError):
     """Invalid rule files, profiles, plans or imports: one or more positioned diagnostics."""
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
@@ -65,8 +75,13 @@ class InputError(RoleSyncError):
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 
-class UsageError(RoleSyncError):
+class UsageError(ConfigError):
     exit_code = ExitCode.USAGE
+
+
+class CRMError(RoleSyncError):
+    """The CRM refused, failed or could not be reached, or its adapter gave up (request
+    budget, daily limit, authentication)."""
 
 
 class StorageError(RoleSyncError):
@@ -79,4 +94,23 @@ class ConflictError(RoleSyncError):
 
 
 class LockHeldError(RoleSyncError):
+    """Another run holds the profile's lock; `holder` says who (pid, host, started),
+    as far as the holder wrote it (may be empty)."""
+
     exit_code = ExitCode.LOCKED
+
+    def __init__(self, message: str, *, holder: Mapping[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.holder: dict[str, object] = dict(holder or {})
+
+
+class GuardrailError(RoleSyncError):
+    """A guardrail stopped the run before any write: `run_id` is the stopped run,
+    `plan_path` the plan it saved."""
+
+    exit_code = ExitCode.GUARDRAIL
+
+    def __init__(self, message: str, *, run_id: str, plan_path: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.plan_path = plan_path

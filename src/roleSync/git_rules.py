@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from roleSync.errors import RoleSyncError
+from roleSync.errors import ConfigError
 from roleSync.rules.loader import MAX_FILE_BYTES
 from roleSync.rules.ruleset import YAML_SUFFIXES
 
 GIT_TIMEOUT_S = 60
 
 
-class GitRulesError(RoleSyncError):
+class GitRulesError(ConfigError):
     """The ref, the repository or the rules at the ref cannot be had: one line, exit 1."""
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from roleSync.adapters.csv_rows import Problems
 from roleSync.adapters.import_tables import TableRows
-from roleSync.errors import RoleSyncError
+from roleSync.errors import ConfigError
 
 PARALLEL_FROM = 4 * 2**20  # bytes of CSV
 BATCH_ROWS = 2_000  # rows per message: big enough to amortise a send, small for memory
@@ -36,7 +36,7 @@ BATCH_ROWS = 2_000  # rows per message: big enough to amortise a send, small for
 Batch = list[tuple[Any, ...]]
 
 
-class ReaderError(RoleSyncError):
+class ReaderError(ConfigError):
     """The process reading a CSV file stopped without finishing it."""
 
 

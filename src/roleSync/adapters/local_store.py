@@ -27,7 +27,7 @@ from roleSync.adapters.book_schema import (
     TABLES,
     TASK_COLUMNS_ADDED,
 )
-from roleSync.errors import RoleSyncError
+from roleSync.errors import StorageError
 from roleSync.file_faults import DAMAGED, is_damaged, is_not_utf8, os_cause, sqlite_cause
 from roleSync.model import Account, Contact, Deal, Owner, Task
 
@@ -38,7 +38,7 @@ __all__ = ["BOOK_INDEXES", "BOOK_TABLES", "RELATED_TABLES", "SCHEMA_VERSION"]
 BUSY_TIMEOUT = 10.0
 
 
-class BookError(RoleSyncError):
+class BookError(StorageError):
     """The local book file is missing, unreadable, or not a book this version understands."""
 
 

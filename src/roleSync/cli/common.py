@@ -7,17 +7,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from roleSync.errors import ExitCode, RoleSyncError
+from roleSync.errors import UsageError
 from roleSync.terminal_text import printable_block
 
 DEFAULT_RULES = Path("rules")
 Subparsers = Any  # argparse's _SubParsersAction is private; its type is not worth importing
 
 
-class CommandUsageError(RoleSyncError):
+class CommandUsageError(UsageError):
     """A usage mistake argparse cannot see (for example: none of several options given)."""
-
-    exit_code = ExitCode.USAGE
 
 
 def iso_date(text: str) -> date:

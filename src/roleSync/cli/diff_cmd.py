@@ -59,9 +59,9 @@ def run_diff(args: argparse.Namespace) -> int:
     from roleSync.diff.text import render_text
     from roleSync.profile import load_profile
     from roleSync.report.progress import progress_for
-    from roleSync.sync.diff_run import DiffRequest, rule_diff
-    from roleSync.sync.runner import open_adapter
+    from roleSync.sync.diff_run import DiffRequest
     from roleSync.sync.state import write_atomically
+    from roleSync.sync.work import diff_book
 
     profile = load_profile(args.connector)
     request = DiffRequest(
@@ -71,11 +71,7 @@ def run_diff(args: argparse.Namespace) -> int:
         base_rules=args.base_rules or (),
         base_ref=args.base_ref,
     )
-    adapter = open_adapter(profile)
-    try:
-        diff = rule_diff(request, adapter, progress_for(sys.stderr), health_printer(profile))
-    finally:
-        adapter.close()
+    diff = diff_book(request, progress=progress_for(sys.stderr), on_health=health_printer(profile))
     if args.format == "json":
         text = to_json(diff)
     elif args.format == "markdown":

@@ -35,7 +35,6 @@ from roleSync.terminal_text import printable
 
 if TYPE_CHECKING:
     from roleSync.health import BookHealth
-    from roleSync.plan import Plan
     from roleSync.profile import Profile
     from roleSync.sync.report import RunReport
 
@@ -194,39 +193,23 @@ def run_import(args: argparse.Namespace) -> ExitCode:
 def run_plan(args: argparse.Namespace) -> ExitCode:
     from roleSync.profile import load_profile
     from roleSync.report.progress import progress_for
-    from roleSync.sync.runner import PlanRequest, make_plan, open_adapter
     from roleSync.sync.state import write_atomically
+    from roleSync.sync.work import plan_book, plan_summary
 
     profile = load_profile(args.connector)
-    request = PlanRequest(profile, rule_paths(args), args.as_of or today())
-    adapter = open_adapter(profile)
-    try:
-        plan = make_plan(
-            request, adapter, progress_for(sys.stderr), on_health=health_printer(profile)
-        )
-    finally:
-        adapter.close()
+    plan = plan_book(
+        profile,
+        rule_paths(args),
+        args.as_of or today(),
+        progress=progress_for(sys.stderr),
+        on_health=health_printer(profile),
+    )
     if not args.output:
         sys.stdout.write(plan.to_json())
         return ExitCode.OK
     write_atomically(args.output, plan.to_json())
-    carried = f"{len(plan.related_changes)} carried records, " if plan.related_changes else ""
-    carried += _task_summary(plan)
-    summary = (
-        f"plan: {len(plan.changes)} ownership changes, {carried}{len(plan.metric_writes)} "
-        f"metric writes, {skip_summary(plan)}; written to {args.output}"
-    )
-    print(printable(summary), file=sys.stderr)
+    print(printable(plan_summary(plan, args.output)), file=sys.stderr)
     return ExitCode.OK
-
-
-def _task_summary(plan: Plan) -> str:
-    """ "3 tasks (1 not for a previous owner who left), " or "" without tasks."""
-    left = plan.summary.get("tasks_owner_left", 0)
-    if not plan.task_creates and not left:
-        return ""
-    gone = f" ({left} not for a previous owner who left)" if left else ""
-    return f"{len(plan.task_creates)} tasks{gone}, "
 
 
 def run_apply(args: argparse.Namespace) -> ExitCode:
@@ -257,25 +240,23 @@ def _finished(args: argparse.Namespace, profile: Profile, report: RunReport) -> 
     `alerts.fail_on`), said in one line, else 0."""
     out(run_summary(report))
     out(f"report: {report.report_path}")
-    if not report.ok:
-        return ExitCode.INVALID
-    from roleSync.sync.stuck import stuck_line
+    from roleSync.sync.stuck import run_outcome
 
     fail_on = profile.alerts.fail_on if args.fail_on is None else args.fail_on
-    line = stuck_line(report.skipped, fail_on)
+    code, line = run_outcome(report, fail_on)
     if line is None:
-        return ExitCode.OK
+        return code
     # A warning: shown in text mode too, and a JSON event for log collectors.
     logs.event(
         "stuck-handoffs",
         line,
         level=logging.WARNING,
         run_id=report.run_id,
-        exit_code=int(ExitCode.STUCK),
+        exit_code=int(code),
         skipped_by_reason={c: n for c, n in report.skipped_by_reason.items() if c in fail_on},
         full_routes=report.full_routes,
     )
-    return ExitCode.STUCK
+    return code
 
 
 def run_sync(args: argparse.Namespace) -> ExitCode:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from roleSync.errors import RoleSyncError
+from roleSync.errors import ConfigError
 from roleSync.plan import OwnerRole
 from roleSync.rules.suggest import did_you_mean
 from roleSync.sync.store import AuditRow, RunRow
@@ -27,7 +27,7 @@ REASON_WIDTH = 60
 HEAD = ("WHEN", "RUN", "ACCOUNT", "FROM -> TO", "RULE", "RESULT", "REASON")
 
 
-class SubjectError(RoleSyncError):
+class SubjectError(ConfigError):
     """No such subject in the audit log, or more than one (exit 1)."""
 
 

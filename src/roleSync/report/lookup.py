@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from roleSync.errors import RoleSyncError
+from roleSync.errors import ConfigError
 from roleSync.model import Owner
 
 T = TypeVar("T")
@@ -20,7 +20,7 @@ T = TypeVar("T")
 Keys = Callable[[T], tuple[str, str, str]]
 
 
-class AmbiguousOwnerError(RoleSyncError):
+class AmbiguousOwnerError(ConfigError):
     """Several owners carry the name asked for."""
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from roleSync.errors import Diagnostic, InputError, RoleSyncError, Severity
+from roleSync.errors import ConfigError, Diagnostic, InputError, RoleSyncError, Severity
 from roleSync.metrics import account_revenue
 from roleSync.model import DealWindow
 from roleSync.plan import OwnershipChange, Plan
@@ -32,7 +32,7 @@ DEFAULT_NAMES = {"html": "report.html", "json": "report-data.json", "csv": "repo
 _RUN_REPORT: TypeAdapter[RunReport] = TypeAdapter(RunReport)
 
 
-class RunNotFoundError(RoleSyncError):
+class RunNotFoundError(ConfigError):
     """No such run (or no run yet) under the profile's state folder."""
 
 

@@ -24,23 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from roleSync.errors import ExitCode, RoleSyncError
+from roleSync.errors import GuardrailError as GuardrailError  # raised from here
 from roleSync.model import Role
 from roleSync.plan import Plan, same_value
 from roleSync.profile import GuardrailsSection, Profile
 
 ROLES = frozenset(r.value for r in Role)
-
-
-class GuardrailError(RoleSyncError):
-    """A guardrail stopped the run before any write."""
-
-    exit_code = ExitCode.GUARDRAIL
-
-    def __init__(self, message: str, *, run_id: str, plan_path: str) -> None:
-        super().__init__(message)
-        self.run_id = run_id
-        self.plan_path = plan_path
 
 
 def exceeded(changes: int, accounts: int, limits: GuardrailsSection) -> list[str]:

@@ -67,7 +67,7 @@ class RunLock:
                 time.sleep(0.005)
                 holder = _read_holder(fd)
             os.close(fd)
-            raise LockHeldError(self._held_message(holder)) from None
+            raise LockHeldError(self._held_message(holder), holder=holder) from None
         except BaseException:
             os.close(fd)
             raise

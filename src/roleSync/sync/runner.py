@@ -246,21 +246,25 @@ def sync(
             adapter.close()
 
 
-def stale_rules(plan: Plan, digest: str, rule_paths: Sequence[Path], plan_path: Path) -> InputError:
+def stale_rules(
+    plan: Plan, digest: str, rule_paths: Sequence[Path], plan_path: Path | None
+) -> InputError:
     """The plan was made under other rules than those given to apply: one positioned
-    line at the plan's `rules_digest` (exit 1)."""
-    try:
-        line, col = key_position(plan_path.read_text(encoding="utf-8"), "rules_digest")
-    except (OSError, UnicodeDecodeError):
-        line, col = 1, 1
+    line at the plan's `rules_digest` (exit 1); about "plan" as a whole for a plan in
+    memory (`plan_path` None)."""
+    where, line, col = "plan", 0, 0
+    if plan_path is not None:
+        where = str(plan_path)
+        try:
+            line, col = key_position(plan_path.read_text(encoding="utf-8"), "rules_digest")
+        except (OSError, UnicodeDecodeError):
+            line, col = 1, 1
     message = (
         f"the plan was made under rules {plan.rules_digest[:19]}, not those given "
         f"({digest[:19]}, from {', '.join(str(p) for p in rule_paths)}): plan again, give "
         "apply the plan's rules with -r, or pass --allow-stale-rules; nothing written"
     )
-    return InputError(
-        [Diagnostic(str(plan_path), line, col, Severity.ERROR, message, "stale-rules")]
-    )
+    return InputError([Diagnostic(where, line, col, Severity.ERROR, message, "stale-rules")])
 
 
 def apply_saved(
@@ -272,7 +276,7 @@ def apply_saved(
     progress: Progress = NO_PROGRESS,
     allow_large: bool = False,
     allow_stale_rules: bool = False,
-    plan_path: Path = Path("PLAN"),
+    plan_path: Path | None = None,
 ) -> RunReport:
     """`rolesync apply PLAN`: rules digest -> lock -> finish an interrupted run -> pull ->
     re-check every change under the current rules -> guardrails -> apply.
@@ -280,7 +284,8 @@ def apply_saved(
     The plan is a claim: the book's size comes from the pull, each change's target is
     checked against the book and the rules given here (refused changes are reported and
     not written), and a plan made under other rules is refused unless
-    `allow_stale_rules`."""
+    `allow_stale_rules`. `plan_path`: the plan file the plan was read from; None for a
+    plan made in memory (the Python API), which the run keeps as a sync keeps its own."""
     rules = load_rule_set(rule_paths)  # before the lock and any network call
     if rules.digest != plan.rules_digest and not allow_stale_rules:
         raise stale_rules(plan, rules.digest, rule_paths, plan_path)

@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 from pathlib import Path
 
-from roleSync.errors import RoleSyncError
+from roleSync.errors import StorageError
 from roleSync.file_faults import DAMAGED, is_damaged, is_not_utf8, os_cause, sqlite_cause
 from roleSync.stale_files import hold, sweep_unlocked
 from roleSync.sync.migrations import NewerSchemaError, migrate, schema_version
@@ -24,7 +24,7 @@ from roleSync.sync.migrations import NewerSchemaError, migrate, schema_version
 BUSY_TIMEOUT = 15.0
 
 
-class StateError(RoleSyncError):
+class StateError(StorageError):
     """The state store is missing, unreadable, or of a newer roleSync."""
 
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from roleSync.errors import UsageError
+from roleSync.errors import ExitCode, UsageError
 from roleSync.plan.types import SKIP_CODES, Skip, SkipCode
 from roleSync.rules.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from roleSync.sync.report import RunReport
 
 
 def unknown_code(code: str) -> str | None:
@@ -60,3 +64,13 @@ def stuck_line(skipped: Sequence[Skip], fail_on: Sequence[str]) -> str | None:
     if SkipCode.NO_FARMER in counts and routes:
         line += f"; full routes: {', '.join(routes)}"
     return line
+
+
+def run_outcome(report: RunReport, fail_on: Sequence[str]) -> tuple[ExitCode, str | None]:
+    """A finished run's exit code and, when handoffs are stuck, the alert's line: 1
+    (INVALID) when something failed, else 5 (STUCK) when a handoff was skipped for one of
+    the `fail_on` codes, else 0. The CLI and the Python API decide it here alike."""
+    if not report.ok:
+        return ExitCode.INVALID, None
+    line = stuck_line(report.skipped, fail_on)
+    return (ExitCode.OK, None) if line is None else (ExitCode.STUCK, line)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from roleSync.adapters import crm
-from roleSync.errors import RoleSyncError
+from roleSync.errors import ConfigError
 from roleSync.profile import HubSpotAuth
 
 # Refresh an OAuth token this long before HubSpot says it expires (30 minutes after it
@@ -19,7 +19,7 @@ from roleSync.profile import HubSpotAuth
 EXPIRY_MARGIN_SECONDS = 60.0
 
 
-class HubSpotConfigError(RoleSyncError):
+class HubSpotConfigError(ConfigError):
     """The profile or the environment does not provide what the connection needs."""
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from roleSync.errors import ExitCode, RoleSyncError
+from roleSync.errors import CRMError, ExitCode
 
 
-class StopRunError(RoleSyncError):
+class StopRunError(CRMError):
     """The run must stop now, cleanly: going on would hit the CRM's limits."""
 
     exit_code = ExitCode.GUARDRAIL
@@ -19,11 +19,11 @@ class DailyLimitError(StopRunError):
     """The CRM refused a request because the org's daily request limit is used up."""
 
 
-class AuthenticationError(RoleSyncError):
+class AuthenticationError(CRMError):
     """The CRM rejected the credentials and a refresh did not help."""
 
 
-class RequestError(RoleSyncError):
+class RequestError(CRMError):
     """A request failed for good (a refusal, or retries exhausted)."""
 
     def __init__(self, message: str, *, status: int | None = None, code: str = "") -> None:

@@ -24,7 +24,7 @@ import requests
 
 from roleSync.adapters import crm
 from roleSync.adapters.resilience import AuthenticationError, RetryingSession
-from roleSync.errors import RoleSyncError
+from roleSync.errors import ConfigError
 from roleSync.profile import SalesforceAuth
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -32,7 +32,7 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_LIFETIME_SECONDS = 170
 
 
-class SalesforceConfigError(RoleSyncError):
+class SalesforceConfigError(ConfigError):
     """The profile or the environment does not provide what the auth method needs."""
 
 
