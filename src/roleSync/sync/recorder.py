@@ -13,7 +13,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roleSync.adapters.base import Adapter, ApplyResult
 from roleSync.errors import InputError, RoleSyncError
@@ -30,6 +30,9 @@ from roleSync.sync.state import ROTATION_FILE, load_rotation
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
 from roleSync.sync.store_archive import RuleFiles
 
+if TYPE_CHECKING:
+    from roleSync.sync.pg_store import PgTarget
+
 Clock = Callable[[], datetime]
 NO_RESULT = "the adapter reported no result for this change"
 
@@ -42,9 +45,46 @@ def lock_file(profile: Profile) -> Path:
     return profile.state_path / f"{profile.name}.lock"
 
 
+def pg_target(profile: Profile, environ: Mapping[str, str] | None = None) -> PgTarget:
+    """Where a postgresql profile's store is: the URL from its variable, its schema."""
+    import os
+
+    from roleSync.sync.pg_store import PgTarget
+    from roleSync.sync.pg_url import state_url
+
+    env = os.environ if environ is None else environ
+    url = state_url(profile.state.url_env, env, profile.name)
+    return PgTarget(url, profile.state_schema, profile.name)
+
+
+def _open_store(profile: Profile, *, create: bool) -> StateStore | None:
+    if profile.state.backend == "postgresql":
+        from roleSync.sync.pg_store import open_pg
+
+        db = open_pg(pg_target(profile), create=create)
+        return None if db is None else StateStore(db)
+    path = state_file(profile)
+    if not create and not path.is_file():  # opening would create an empty store
+        return None
+    return StateStore.open(path)
+
+
+def state_label(profile: Profile) -> str:
+    """The store as messages name it: the SQLite file, or the database and schema."""
+    if profile.state.backend == "postgresql":
+        return pg_target(profile).label
+    return str(state_file(profile))
+
+
+def stored_state(profile: Profile) -> StateStore | None:
+    """The profile's store if it has one; None rather than creating it (readers)."""
+    return _open_store(profile, create=False)
+
+
 def open_state(profile: Profile) -> StateStore:
     """The profile's state store; the first time, the old rotation.json moves into it."""
-    store = StateStore.open(state_file(profile))
+    store = _open_store(profile, create=True)
+    assert store is not None
     legacy = profile.state_path / ROTATION_FILE
     try:
         if legacy.exists():
@@ -79,7 +119,13 @@ def borrowed_state(profile: Profile, store: StateStore | None) -> Iterator[State
 
 @contextmanager
 def locked_state(profile: Profile, clock: Clock) -> Iterator[StateStore]:
-    """The profile's lock (LockHeldError, exit 4, if another run holds it) and its store."""
+    """The profile's lock (LockHeldError, exit 4, if another run holds it) and its store:
+    a flock beside the SQLite file, or an advisory lock in PostgreSQL (sync/pg_lock.py)
+    held by the store's own connection, so that it lives exactly as long as the store."""
+    if profile.state.backend == "postgresql":
+        with _pg_locked_state(profile, clock) as store:
+            yield store
+        return
     lock = RunLock(lock_file(profile), profile.name)
     lock.acquire(clock())
     try:
@@ -88,6 +134,22 @@ def locked_state(profile: Profile, clock: Clock) -> Iterator[StateStore]:
             yield store
     finally:
         lock.release()
+
+
+@contextmanager
+def _pg_locked_state(profile: Profile, clock: Clock) -> Iterator[StateStore]:
+    from roleSync.sync.pg_lock import PgRunLock
+    from roleSync.sync.pg_store import PgDb
+
+    with open_state(profile) as store:
+        assert isinstance(store.db, PgDb)
+        lock = PgRunLock(store.db, profile.name)
+        lock.acquire(clock())
+        try:
+            event("lock-acquired", f"lock of profile {profile.name} taken", profile=profile.name)
+            yield store
+        finally:
+            lock.release()
 
 
 def cause_of(exc: BaseException) -> str:
