@@ -21,6 +21,9 @@ from roleSync.sync.recovery import reconcile, recover
 from roleSync.sync.runner import PlanRequest, apply_plan, make_plan
 from roleSync.sync.store import Outcome
 
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 NOW = datetime(2026, 6, 30, 9, 0, tzinfo=UTC)
 
 

@@ -7,7 +7,7 @@ ended (kill -9, a node lost, the connection cut), like flock(2) does on one host
 profile, so profiles sharing a database do not block each other.
 
 The holder is named from pg_locks and pg_stat_activity: the pid and host are in the
-holder's application_name (pg_store.application_name), the start in backend_start.
+holder's application_name (pg_store.application_name), set when it takes the lock.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ import re
 import socket
 import time
 from contextlib import suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from roleSync.errors import LockHeldError
-from roleSync.sync.pg_store import PgDb, _key, failure
+from roleSync.sync.pg_store import PgDb, _key, application_name, failure
 
 # Polls (20 ms apart) for a holder whose lock shows up in pg_locks a moment late.
 HOLDER_WAITS = 25
-_HOLDER = re.compile(r"^rolesync (\d+)@(.*)$")
+_HOLDER = re.compile(r"^rolesync (\d+) (?:(\d{8}T\d{6}Z) )?(.*)$")
 
 _HOLDER_SQL = (
     "SELECT a.application_name, a.backend_start, host(a.client_addr) FROM pg_locks l "
@@ -54,6 +54,11 @@ class PgRunLock:
             row = self.db.conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
             if row is not None and row[0]:
                 self.held = True
+                # The run's start, for the message of a run that finds the lock taken.
+                self.db.conn.execute(
+                    "SELECT set_config('application_name', %s, false)",
+                    (application_name(started),),
+                )
                 return
             holder = self._holder()
             for _ in range(HOLDER_WAITS):
@@ -78,14 +83,16 @@ class PgRunLock:
         if holder is not None:
             name, backend_start, client = holder
             match = _HOLDER.match(str(name or ""))
-            if match:
-                pid, host = match.group(1), match.group(2)
-            else:
-                host = str(client or "")
-            if host and host != socket.gethostname():
-                where = f" on {host}"
+            host = str(client or "")
             if isinstance(backend_start, datetime):
                 started = backend_start.isoformat(timespec="seconds")
+            if match:
+                pid, host = match.group(1), match.group(3)
+                if match.group(2):
+                    stamp = datetime.strptime(match.group(2), "%Y%m%dT%H%M%SZ")
+                    started = stamp.replace(tzinfo=UTC).isoformat()
+            if host and host != socket.gethostname():
+                where = f" on {host}"
         return (
             f"another run (pid {pid}{where}, started {started}) holds the lock for "
             f"profile {self.profile} ({self.db.label}); try again when it has finished"

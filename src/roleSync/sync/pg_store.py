@@ -20,6 +20,7 @@ import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -67,12 +68,14 @@ class PgTarget:
         )
 
 
-def application_name() -> str:
+def application_name(started: datetime | None = None) -> str:
     """Who holds a connection, as pg_stat_activity shows it: how a second run names the
-    holder of the run lock (sync/pg_lock.py). PostgreSQL keeps 63 bytes of it."""
+    holder of the run lock (sync/pg_lock.py). PostgreSQL keeps 63 bytes of it, so the
+    host name comes last, where a long one is cut."""
     import os
 
-    return f"rolesync {os.getpid()}@{socket.gethostname()}"[:63]
+    when = f" {started.astimezone(UTC):%Y%m%dT%H%M%SZ}" if started is not None else ""
+    return f"rolesync {os.getpid()}{when} {socket.gethostname()}"[:63]
 
 
 def cause(target: PgTarget, exc: BaseException) -> str:

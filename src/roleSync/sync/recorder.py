@@ -272,12 +272,24 @@ def stored_owners(store: StateStore, profile: Profile) -> list[OwnerRole]:
         if run.mode not in ("sync", "apply") or run.status not in (RunStatus.OK, RunStatus.FAILED):
             continue
         try:
-            last = Plan.read(Path(run.plan_path), history=True)
+            last = run_plan(store, run)
         except InputError:
             continue  # unreadable or of an older format: look further back
         if last.owners:
             return last.owners
     return []
+
+
+def run_plan(store: StateStore, run: RunRow) -> Plan:
+    """The run's plan: its plan.json, or when that file is gone (a host without the run
+    folder: a pod with no volume and its state in PostgreSQL) the copy in the store.
+    InputError if neither is there or readable."""
+    path = Path(run.plan_path)
+    if not path.exists():
+        stored = store.run_plan(run.id)
+        if stored is not None:
+            return Plan.from_json(stored, f"{path} (the copy in the state store)", history=True)
+    return Plan.read(path, history=True)
 
 
 class RunRecorder:
@@ -341,7 +353,7 @@ class RunRecorder:
             event("guardrail-allowed", "allowed by --allow-large: " + "; ".join(reasons))
         if keep_plan is not None:
             run = replace(run, plan_path=keep_plan())
-        store.begin_run(replace(run, status=RunStatus.APPLYING), rule_files)
+        store.begin_run(replace(run, status=RunStatus.APPLYING), rule_files, plan.to_json())
         event(
             "run-started",
             f"run {run.id} ({run.mode}): {len(plan.changes)} ownership changes planned",

@@ -187,8 +187,11 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
 
     # -- runs ------------------------------------------------------------------
 
-    def begin_run(self, run: RunRow, rule_files: RuleFiles = ()) -> None:
-        """Record the run and archive `rule_files` (those of `run.rules_digest`) with it."""
+    def begin_run(
+        self, run: RunRow, rule_files: RuleFiles = (), plan_text: str | None = None
+    ) -> None:
+        """Record the run and archive `rule_files` (those of `run.rules_digest`) and its
+        plan document `plan_text` with it."""
         with self._write() as conn:
             values = astuple(run)
             conn.execute(
@@ -196,6 +199,15 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
                 values,
             )
             archive_rules(conn, run.rules_digest, rule_files, run.started)
+            if plan_text is not None:
+                conn.execute(
+                    "INSERT INTO run_plans (run_id, plan) VALUES (?, ?)", (run.id, plan_text)
+                )
+
+    def run_plan(self, run_id: str) -> str | None:
+        """The plan document stored with the run; None for a run without one."""
+        rows = self._read("SELECT plan FROM run_plans WHERE run_id = ?", (run_id,))
+        return str(rows[0][0]) if rows else None
 
     def set_status(self, run_id: str, status: str, *, message: str = "") -> None:
         with self._write() as conn:
