@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("history_cmds", ("runs",)),
     ("rollback_cmd", ("rollback",)),
     ("audit_cmd", ("audit",)),
+    ("state_cmd", ("state",)),
     ("report_cmd", ("report",)),
     ("explain_cmd", ("explain",)),
     ("check_cmd", ("check",)),

@@ -248,9 +248,9 @@ def migrate_pg(
 def open_pg(target: PgTarget, *, create: bool = True) -> PgDb | None:
     """The profile's store, migrated; created first when `create`. None when there is
     no store yet and `create` is False (a reader: `rolesync runs`, `audit`)."""
+    conn = connect(target)  # a clear line if psycopg is not installed
     import psycopg
 
-    conn = connect(target)
     try:
         if not create and _version(conn, target.schema) == 0:
             conn.close()
