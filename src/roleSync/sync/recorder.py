@@ -49,9 +49,10 @@ def pg_target(profile: Profile, environ: Mapping[str, str] | None = None) -> PgT
     """Where a postgresql profile's store is: the URL from its variable, its schema."""
     import os
 
-    from roleSync.sync.pg_store import PgTarget
+    from roleSync.sync.pg_store import PgTarget, import_psycopg
     from roleSync.sync.pg_url import state_url
 
+    import_psycopg(profile.name)  # a clear line if it is not installed
     env = os.environ if environ is None else environ
     url = state_url(profile.state.url_env, env, profile.name)
     return PgTarget(url, profile.state_schema, profile.name)
