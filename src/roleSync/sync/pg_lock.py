@@ -67,7 +67,8 @@ class PgRunLock:
                 time.sleep(0.02)
                 holder = self._holder()
         except psycopg.Error as exc:
-            raise failure(self.db.target, "cannot take the run lock", exc) from None
+            doing = "cannot take the run lock"
+            raise failure(self.db.target, doing, exc, lost=self.db.lost) from None
         raise LockHeldError(self._held_message(holder))
 
     def _holder(self) -> tuple[Any, ...] | None:

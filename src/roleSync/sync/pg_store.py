@@ -37,8 +37,7 @@ if TYPE_CHECKING:
 VERSION_TABLE = "rolesync_schema"
 CONNECT_TIMEOUT = 10
 INSUFFICIENT_PRIVILEGE = "42501"
-# Why these mean the server went away: admin shutdown, crash shutdown, cannot connect now,
-# and psycopg's own "connection is closed"/"server closed the connection" (no SQLSTATE).
+# The server ending the session: admin shutdown, crash shutdown, cannot connect now.
 LOST_STATES = ("57P01", "57P02", "57P03")
 
 
@@ -85,7 +84,9 @@ def cause(target: PgTarget, exc: BaseException) -> str:
     return target.url.redact(text.removeprefix("connection failed: "))
 
 
-def failure(target: PgTarget, doing: str, exc: BaseException) -> StateError:
+def failure(target: PgTarget, doing: str, exc: BaseException, *, lost: bool = False) -> StateError:
+    """One line for a failure of the store; `lost`: the connection is gone (psycopg's
+    `broken`), whatever the server said on the way out."""
     state = getattr(exc, "sqlstate", None)
     why = cause(target, exc)
     if state == INSUFFICIENT_PRIVILEGE:
@@ -94,8 +95,7 @@ def failure(target: PgTarget, doing: str, exc: BaseException) -> StateError:
             f"right ({why}); grant it CREATE on database {target.url.database}, or "
             f"create schema {target.schema} for it"
         )
-    closed = getattr(exc, "pgconn", None) is None and "closed" in why
-    if state in LOST_STATES or closed or "server closed the connection" in why:
+    if lost or state in LOST_STATES:
         return StateError(
             f"{target.label}: {doing}: lost the connection to the server ({why}); what was "
             "committed is kept, and the next run of the profile finishes the journal"
@@ -156,7 +156,9 @@ class PgDb:
         except psycopg.IntegrityError:
             raise
         except psycopg.Error as exc:
-            raise failure(self.target, "cannot write the state store", exc) from None
+            raise failure(
+                self.target, "cannot write the state store", exc, lost=self.lost
+            ) from None
 
     def read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
         import psycopg
@@ -164,7 +166,12 @@ class PgDb:
         try:
             return self.conn.execute(to_postgres(sql), tuple(params)).fetchall()
         except psycopg.Error as exc:
-            raise failure(self.target, "cannot read the state store", exc) from None
+            doing = "cannot read the state store"
+            raise failure(self.target, doing, exc, lost=self.lost) from None
+
+    @property
+    def lost(self) -> bool:
+        return bool(self.conn.broken or self.conn.closed)
 
     def close(self) -> None:
         with suppress(Exception):  # a connection the server dropped closes quietly

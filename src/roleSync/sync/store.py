@@ -182,7 +182,12 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
                 "ON CONFLICT (profile, route_id) DO NOTHING",
                 [(profile, route, owner) for route, owner in sorted(rotation.items())],
             )
-            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (marker, profile))
+            # DO NOTHING: PostgreSQL does not serialise writers as BEGIN IMMEDIATE does,
+            # so two runs opening the store at once may both get here.
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (marker, profile),
+            )
         return True
 
     # -- runs ------------------------------------------------------------------
