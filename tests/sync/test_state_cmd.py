@@ -157,3 +157,17 @@ def test_migrate_upgrades_an_older_store(
         f": upgraded from schema version {SCHEMA_VERSION - 1} to {SCHEMA_VERSION}\n"
     )
     assert pg_state.query("SELECT count(*) FROM run_plans") == [(0,)]
+
+
+def test_a_schema_named_like_a_reserved_word_works(
+    tmp_path: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROLESYNC_STATE_URL", pg_database)
+    state = PgState(pg_database, "order")
+    pg_fixtures.ACTIVE.append(state)
+    try:
+        fixture = make_fixture(tmp_path, hunters=1, accounts_per_hunter=2)
+    finally:
+        pg_fixtures.ACTIVE.remove(state)
+    assert main(fixture.cli("sync")) == 0
+    assert fixture.query("SELECT status FROM runs") == [("ok",)]

@@ -118,8 +118,7 @@ def connect(target: PgTarget) -> psycopg.Connection[Any]:
     except psycopg.Error as exc:
         raise StateError(f"{target.label}: cannot connect: {cause(target, exc)}") from None
     try:
-        # Set, not quoted by hand: the schema name is checked ([a-z_][a-z0-9_]*) anyway.
-        conn.execute("SELECT set_config('search_path', %s, false)", (target.schema,))
+        conn.execute("SELECT set_config('search_path', %s, false)", (quoted(target.schema),))
     except psycopg.Error as exc:
         conn.close()
         raise failure(target, "cannot open the state store", exc) from None
@@ -178,16 +177,24 @@ class PgDb:
             self.conn.close()
 
 
+def quoted(schema: str) -> str:
+    """The schema as an SQL name: checked ([a-z_][a-z0-9_]*, profile/sections.py), and
+    quoted all the same, so that a reserved word (`user`, `order`) is a name too."""
+    assert '"' not in schema
+    return f'"{schema}"'
+
+
 def _key(text: str) -> int:
     """A signed 64-bit advisory lock key for `text`."""
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
 
 
 def _version(conn: psycopg.Connection[Any], schema: str) -> int:
-    found = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{VERSION_TABLE}",)).fetchone()
+    table = f"{quoted(schema)}.{VERSION_TABLE}"
+    found = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
     if found is None or found[0] is None:
         return 0
-    row = conn.execute(f"SELECT version FROM {schema}.{VERSION_TABLE}").fetchone()
+    row = conn.execute(f"SELECT version FROM {table}").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -217,11 +224,11 @@ def _first_step(conn: psycopg.Connection[Any], target: PgTarget) -> None:
     """Inside the first migration's transaction: the schema and its version table."""
     schema = target.schema
     if not _schema_exists(conn, schema):
-        conn.execute(f"CREATE SCHEMA {schema}")
+        conn.execute(f"CREATE SCHEMA {quoted(schema)}")
     elif tables := _tables(conn, schema):
         raise _foreign(target, tables)
-    conn.execute(f"CREATE TABLE {schema}.{VERSION_TABLE} (version BIGINT NOT NULL)")
-    conn.execute(f"INSERT INTO {schema}.{VERSION_TABLE} (version) VALUES (0)")
+    conn.execute(f"CREATE TABLE {quoted(schema)}.{VERSION_TABLE} (version BIGINT NOT NULL)")
+    conn.execute(f"INSERT INTO {quoted(schema)}.{VERSION_TABLE} (version) VALUES (0)")
 
 
 def migrate_pg(
@@ -249,7 +256,9 @@ def migrate_pg(
                 _first_step(conn, target)
             for statement in migrations[version]:
                 conn.execute(to_postgres(statement))
-            conn.execute(f"UPDATE {target.schema}.{VERSION_TABLE} SET version = %s", (version + 1,))
+            conn.execute(
+                f"UPDATE {quoted(target.schema)}.{VERSION_TABLE} SET version = %s", (version + 1,)
+            )
 
 
 def open_pg(target: PgTarget, *, create: bool = True) -> PgDb | None:
