@@ -15,6 +15,7 @@ from sync_helpers import Fixture, make_fixture
 import pg_fixtures
 from pg_fixtures import PgState
 from roleSync.cli import main
+from roleSync.sync.migrations import SCHEMA_VERSION
 
 PASSWORD = "s3cr3t-Pa55"
 
@@ -155,7 +156,8 @@ def test_a_store_of_a_newer_rolesync(
     line = refused(fixture, capsys)
     assert line.startswith(f"rolesync: error: PostgreSQL database {database(pg_state)} ")
     assert line.endswith(
-        "state schema version 99 is newer than this roleSync understands (4); upgrade roleSync"
+        f"state schema version 99 is newer than this roleSync understands ({SCHEMA_VERSION}); "
+        "upgrade roleSync"
     )
     assert fixture.query("SELECT count(*) FROM runs") == [(0,)]
 
