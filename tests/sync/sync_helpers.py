@@ -12,17 +12,25 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pg_fixtures
+from pg_fixtures import PgState
 from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.local import LocalAdapter
 from roleSync.adapters.local_store import write_book
 from roleSync.model import Account, Book, Deal, DealKind, DealWindow, Owner
 from roleSync.plan import MetricWrite, OwnershipChange
+from roleSync.profile import load_profile
+from roleSync.sync.lock import RunLock
+from roleSync.sync.pg_lock import PgRunLock
+from roleSync.sync.pg_store import PgDb
+from roleSync.sync.recorder import lock_file, open_state, state_label
 
 AS_OF = date(2026, 6, 30)
 
@@ -63,6 +71,8 @@ class Fixture:
     rules: Path
     book: Path
     state: Path
+    # The PostgreSQL store when the test runs under `state_backend` postgresql.
+    pg: PgState | None = None
 
     def cli(self, command: str, *extra: str) -> list[str]:
         """Arguments of `rolesync <command>` against this fixture."""
@@ -98,7 +108,27 @@ class Fixture:
             )
         (self.rules / "routing.yaml").write_text(text)
 
+    @property
+    def state_label(self) -> str:
+        """The state store as messages name it (a file, or a database and schema)."""
+        return state_label(load_profile(self.profile))
+
+    def execute(self, sql: str, *params: Any) -> None:
+        """A write to the state store (what a person or an older roleSync did)."""
+        if self.pg is not None:
+            self.pg.execute(sql, *params)
+            return
+        con = sqlite3.connect(self.state)
+        try:
+            with con:
+                con.execute(sql, params)
+        finally:
+            con.close()
+
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """A query of the state store, in SQLite's dialect, whichever the store."""
+        if self.pg is not None:
+            return self.pg.query(sql, *params)
         con = sqlite3.connect(self.state)
         try:
             return con.execute(sql, params).fetchall()
@@ -175,10 +205,32 @@ def make_fixture(
     ]
     if guardrails is not None:
         lines.append(f"guardrails: {json.dumps(guardrails)}")
+    pg = pg_fixtures.ACTIVE[-1] if pg_fixtures.ACTIVE else None
+    if pg is not None:
+        lines.append(f"state: {{backend: postgresql, schema: {pg.schema}}}")
     profile.write_text("\n".join(lines) + "\n")
-    fixture = Fixture(folder, profile, rules, book, folder / ".rolesync" / "state.db")
+    fixture = Fixture(folder, profile, rules, book, folder / ".rolesync" / "state.db", pg)
     fixture.set_routing(from_roles)
     return fixture
+
+
+@contextmanager
+def hold_run_lock(fixture: Fixture, started: datetime) -> Iterator[None]:
+    """Hold the profile's run lock here, whichever the store, as another run would."""
+    profile = load_profile(fixture.profile)
+    if fixture.pg is None:
+        with RunLock(lock_file(profile), profile.name) as lock:
+            lock.acquire(started)
+            yield
+        return
+    with open_state(profile) as store:
+        assert isinstance(store.db, PgDb)
+        pg_lock = PgRunLock(store.db, profile.name)
+        pg_lock.acquire(started)
+        try:
+            yield
+        finally:
+            pg_lock.release()
 
 
 def rolesync(

@@ -18,6 +18,9 @@ from roleSync.report.audit_log import AuditLog, SubjectError, as_json, as_text, 
 from roleSync.sync.store import AuditRow, RunRow
 from roleSync.sync.store_related import RelatedRow
 
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 
 @pytest.fixture
 def synced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Fixture, str]:

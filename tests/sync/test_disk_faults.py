@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sync_helpers import Fixture, make_fixture
+from sync_helpers import AS_OF, Fixture, make_fixture
 
 from roleSync import cli
 from roleSync.cli import main
@@ -191,7 +191,27 @@ def test_a_disk_filling_during_apply_names_the_state_store_and_loses_nothing(
     store = disk.path / "state.db"
     with_profile_line(fixture, f"state: {{path: {store}}}")
     StateStore.open(store).close()
-    disk.fill(leave=80 * 1024)
+    # Room for the run's row with its plan (run_plans, twice: the WAL, then the page)
+    # and about one batch of journal and audit after it.
+    plan = tmp_path / "plan.json"
+    assert (
+        main(
+            [
+                "plan",
+                "-c",
+                str(fixture.profile),
+                "-r",
+                str(fixture.rules),
+                "-o",
+                str(plan),
+                "--as-of",
+                AS_OF.isoformat(),
+            ]
+        )
+        == 0
+    )
+    disk.fill(leave=80 * 1024 + 2 * plan.stat().st_size)
+    capsys.readouterr()
     assert main(fixture.cli("sync")) == 1
     line = one_error_line(capsys)
     assert line.startswith(f"rolesync: error: {store}: cannot ")

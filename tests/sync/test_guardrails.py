@@ -14,6 +14,9 @@ from roleSync.errors import InputError
 from roleSync.profile import GuardrailsSection, Profile, load_profile
 from roleSync.sync.guardrails import exceeded
 
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 
 def test_a_rule_edit_moving_60_percent_of_the_book_stops_at_the_guardrail(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -21,6 +21,9 @@ from roleSync.sync.recovery import reconcile, recover
 from roleSync.sync.runner import PlanRequest, apply_plan, make_plan
 from roleSync.sync.store import Outcome
 
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 NOW = datetime(2026, 6, 30, 9, 0, tzinfo=UTC)
 
 
@@ -181,3 +184,21 @@ def test_reconcile_decides_from_the_owner_found_and_the_intent() -> None:
         ("a5", Outcome.FAILED, None),
     ]
     assert again == [changes[2]]
+
+
+def test_a_run_whose_plan_file_is_gone_is_finished_from_the_plan_in_the_store(
+    tmp_path: Path,
+) -> None:
+    """A pod with no volume: the run folder died with the pod, the store did not."""
+    fixture = make_fixture(tmp_path, hunters=1, accounts_per_hunter=10)
+    plan = crash_a_run(fixture, ("intent", 1))
+    ((plan_path,),) = fixture.query("SELECT plan_path FROM runs")
+    Path(plan_path).unlink()
+    assert main(fixture.cli("sync")) == 0
+    ((run_id, status),) = fixture.query("SELECT id, status FROM runs ORDER BY rowid LIMIT 1")
+    assert status == "ok"
+    assert applied_once(fixture) == {c.account_id: 1 for c in plan.changes}
+    owners = fixture.owners()
+    assert all(owners[c.account_id] == c.to_owner_id for c in plan.changes)
+    assert fixture.query("SELECT count(*) FROM journal WHERE outcome IS NULL") == [(0,)]
+    assert run_id

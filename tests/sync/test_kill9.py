@@ -23,6 +23,9 @@ from typing import Any
 import pytest
 from sync_helpers import make_fixture
 
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 KILLS = 12
 BATCH_SECONDS = 0.15
 
@@ -51,7 +54,7 @@ def events_until_apply(proc: subprocess.Popen[str]) -> list[dict[str, Any]]:
 
 
 def test_kill_9_at_random_points_loses_and_duplicates_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], state_backend: str
 ) -> None:
     fixture = make_fixture(tmp_path, hunters=4, accounts_per_hunter=650, farmers=10)
     env = {**os.environ, "ROLESYNC_TEST_BATCH_DELAY_MS": str(int(BATCH_SECONDS * 1000))}
@@ -99,7 +102,8 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
     recoveries = [e for e in events if e["event"] == "recovering"]
     found_applied = sum(e["found_applied"] for e in recoveries)
     figures = (
-        f"kill -9 on the local book: runs killed during apply {killed_in_apply}, "
+        f"kill -9 on the local book, {state_backend} state: runs killed during apply "
+        f"{killed_in_apply}, "
         f"changes planned {len(changes)}, applied {sum(applied.values())}, lost {lost}, "
         f"duplicated {duplicated}, conflicts {conflicts}; recoveries {len(recoveries)}, "
         f"writes found applied by reconciliation {found_applied}; {elapsed:.1f} s"

@@ -27,6 +27,9 @@ from roleSync.sync.recorder import open_state
 from roleSync.sync.recovery import recover
 from roleSync.sync.runner import PlanRequest, apply_plan, make_plan
 
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 NOW = datetime(2026, 6, 30, 9, 0, tzinfo=UTC)
 CARRY = "  carry:\n    - deals: {kinds: [renewal]}\n    - contacts: all\n"
 

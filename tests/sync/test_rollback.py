@@ -11,6 +11,9 @@ from sync_helpers import make_fixture
 
 from roleSync.cli import main
 
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 
 def test_rollback_restores_a_runs_owners_except_those_changed_since(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

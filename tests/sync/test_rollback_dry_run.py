@@ -13,6 +13,9 @@ from sync_helpers import make_fixture
 
 from roleSync.cli import main
 
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 AS_OF = "2026-06-30"
 
 

@@ -14,8 +14,11 @@ from roleSync.cli import main
 from roleSync.errors import InputError
 from roleSync.rules.archive import rule_set_from_archive
 from roleSync.rules.ruleset import load_rule_set
-from roleSync.sync.migrations import MIGRATIONS, migrate, schema_version
+from roleSync.sync.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 from roleSync.sync.store import RunRow, StateStore
+
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
 
 
 def test_a_state_file_of_schema_2_upgrades_and_keeps_its_history(tmp_path: Path) -> None:
@@ -49,7 +52,7 @@ def test_a_state_file_of_schema_2_upgrades_and_keeps_its_history(tmp_path: Path)
             ("routing.yaml", "kind: routing\n"),
         ]
     con = sqlite3.connect(path)
-    assert schema_version(con) == 3
+    assert schema_version(con) == SCHEMA_VERSION
     con.close()
 
 
@@ -113,10 +116,7 @@ def test_explain_run_of_a_run_without_archive_falls_back_with_a_note(
     fixture = make_fixture(tmp_path, hunters=1, accounts_per_hunter=2)
     assert main(fixture.cli("sync")) == 0
     (run_id,) = fixture.query("SELECT id FROM runs")[0]
-    con = sqlite3.connect(fixture.state)
-    with con:  # as a run recorded before roleSync archived rules
-        con.execute("DELETE FROM rules_archive")
-    con.close()
+    fixture.execute("DELETE FROM rules_archive")  # as a run recorded before the archive
     explain = ["explain", "h-0", "-c", str(fixture.profile), "--run", run_id]
     capsys.readouterr()
     assert main(explain) == 0

@@ -17,6 +17,9 @@ from roleSync.errors import ConflictError
 from roleSync.profile import load_profile
 from roleSync.sync.runner import PlanRequest, apply_plan, make_plan
 
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 WRITE_ROLES = "metrics: {write: true, fields: {role: role}}"
 NO_WRITES = "metrics: {write: false}"
 

@@ -15,17 +15,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sync_helpers import AS_OF, Fixture, WrappedJournalAdapter, make_fixture
+from sync_helpers import AS_OF, Fixture, WrappedJournalAdapter, hold_run_lock, make_fixture
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult
 from roleSync.adapters.local import LocalAdapter
 from roleSync.cli import main
 from roleSync.plan import OwnershipChange
 from roleSync.profile import load_profile
-from roleSync.sync.lock import RunLock
-from roleSync.sync.recorder import lock_file, open_state
+from roleSync.sync.recorder import open_state
 from roleSync.sync.recovery import RecoveryError, RunStoppedError, recover
 from roleSync.sync.runner import PlanRequest, apply_plan, make_plan
+
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
 
 NOW = datetime(2026, 6, 30, 9, 0, tzinfo=UTC)
 FROZEN = "ownership is frozen for the audit"
@@ -198,7 +200,7 @@ def test_abandon_refuses_runs_that_are_not_stuck_and_waits_for_no_lock(
     )
     assert main(["runs", "abandon", "nope", "-c", profile, "--reason", "why not"]) == 2
     assert one_line(capsys.readouterr().err) == (
-        f"rolesync: error: no run 'nope' of profile test in {fixture.state.resolve()}"
+        f"rolesync: error: no run 'nope' of profile test in {fixture.state_label}"
     )
     assert main(["runs", "abandon", done, "-c", profile, "--reason", "  "]) == 2
     assert one_line(capsys.readouterr().err) == (
@@ -209,8 +211,7 @@ def test_abandon_refuses_runs_that_are_not_stuck_and_waits_for_no_lock(
     assert usage.value.code == 2
     assert "the following arguments are required: --reason" in capsys.readouterr().err
     # A run being finished right now holds the lock: abandon does not go under it.
-    with RunLock(lock_file(load_profile(fixture.profile)), "test") as lock:
-        lock.acquire(NOW)
+    with hold_run_lock(fixture, NOW):
         assert main(["runs", "abandon", done, "-c", profile, "--reason", "why not"]) == 4
     assert "holds the lock for profile test" in capsys.readouterr().err
     assert fixture.query("SELECT status FROM runs") == [("ok",)]

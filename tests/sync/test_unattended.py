@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_helpers import make_fixture
+from sync_helpers import hold_run_lock, make_fixture
 
 from roleSync.cli import main
-from roleSync.profile import load_profile
-from roleSync.sync.lock import RunLock
-from roleSync.sync.recorder import lock_file
+
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
@@ -54,8 +54,7 @@ def test_errors_are_json_events_with_their_exit_code(
     assert events[-1]["exit_code"] == 3 and events[-1]["level"] == "error"
     assert "exceed max_changes 2" in events[-1]["message"]
 
-    with RunLock(lock_file(load_profile(fixture.profile)), "test") as held:
-        held.acquire(datetime(2026, 6, 30, tzinfo=UTC))
+    with hold_run_lock(fixture, datetime(2026, 6, 30, tzinfo=UTC)):
         assert main(fixture.cli("sync", "--log-format", "json")) == 4
     (error,) = json_lines(capsys.readouterr().err)
     assert error["event"] == "error" and error["exit_code"] == 4

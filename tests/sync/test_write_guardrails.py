@@ -17,6 +17,9 @@ from roleSync.cli import main
 from roleSync.errors import InputError
 from roleSync.plan import Plan
 
+# The same tests against both state stores (tests/pg_fixtures.py).
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 # Hunters and farmers swap: the kind of flip a broken deal-type mapping causes.
 SWAPPED = (
     ROLES.replace("op: gte, value: 0.6", "op: lte, value: 0.4X")

@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("history_cmds", ("runs",)),
     ("rollback_cmd", ("rollback",)),
     ("audit_cmd", ("audit",)),
+    ("state_cmd", ("state",)),
     ("report_cmd", ("report",)),
     ("explain_cmd", ("explain",)),
     ("check_cmd", ("check",)),
@@ -132,6 +133,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # sqlite3 is imported by the commands that keep state, not here (start-up): an
         # SQLite error can only come from a run that imported it.
+        # Likewise psycopg (the PostgreSQL state store), whose own failures the store
+        # reports naming the database; one that escapes is still one line.
+        postgres = sys.modules.get("psycopg")
+        if postgres is not None and isinstance(exc, postgres.Error):
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            print(f"rolesync: error: PostgreSQL: {printable(first)}", file=sys.stderr)
+            return int(ExitCode.INVALID)
         loaded = sys.modules.get("sqlite3")
         if loaded is None or not isinstance(exc, loaded.Error):
             raise

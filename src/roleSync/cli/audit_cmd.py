@@ -48,14 +48,16 @@ def run_audit(args: argparse.Namespace) -> ExitCode:
     from roleSync.profile import load_profile
     from roleSync.report.audit_log import AuditLog, SubjectError, as_json, as_text, resolve
     from roleSync.report.audit_log import select as select_rows
-    from roleSync.sync.recorder import state_file, stored_owners
-    from roleSync.sync.store import StateStore
+    from roleSync.sync.recorder import state_label, stored_owners, stored_state
 
     profile = load_profile(args.connector)
-    path = state_file(profile)
-    if not path.is_file():  # opening would create an empty store
-        raise SubjectError(f"no audit log yet for profile {profile.name}: no state store at {path}")
-    with StateStore.open(path) as store:
+    opened = stored_state(profile)  # never creates an empty store
+    if opened is None:
+        where = state_label(profile)
+        raise SubjectError(
+            f"no audit log yet for profile {profile.name}: no state store at {where}"
+        )
+    with opened as store:
         runs = store.runs(profile.name)
         log = AuditLog(
             profile.name,

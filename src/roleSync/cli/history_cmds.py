@@ -22,7 +22,7 @@ from roleSync.cli.common import (
 from roleSync.errors import ExitCode, InputError, RoleSyncError, Severity, UsageError
 from roleSync.report.progress import Progress, progress_for
 from roleSync.sync import interrupt, logs
-from roleSync.sync.store import AuditRow, Outcome, RunRow, RunStatus
+from roleSync.sync.store import AuditRow, Outcome, RunRow, RunStatus, StateStore
 from roleSync.terminal_text import printable
 
 if TYPE_CHECKING:
@@ -192,13 +192,17 @@ def _add_format(parser: argparse.ArgumentParser, dest: str = "format") -> None:
     )
 
 
-def _state_path(connector: Path | None) -> Path:
-    if connector is None:
-        return DEFAULT_STATE.resolve()
-    from roleSync.profile import load_profile
-    from roleSync.sync.recorder import state_file
+def _stored_state(connector: Path | None) -> tuple[StateStore | None, str]:
+    """The store `runs` reads (None if there is none yet) and how messages name it."""
 
-    return state_file(load_profile(connector))
+    if connector is None:
+        path = DEFAULT_STATE.resolve()
+        return (StateStore.open(path) if path.is_file() else None), str(path)
+    from roleSync.profile import load_profile
+    from roleSync.sync.recorder import state_label, stored_state
+
+    profile = load_profile(connector)
+    return stored_state(profile), state_label(profile)
 
 
 def run_abandon(args: argparse.Namespace) -> ExitCode:
@@ -218,8 +222,6 @@ def run_abandon(args: argparse.Namespace) -> ExitCode:
 
 
 def run_runs(args: argparse.Namespace) -> ExitCode:
-    from roleSync.sync.store import StateStore
-
     if args.runs_command == "abandon":
         return run_abandon(args)
     show = args.runs_command == "show"
@@ -230,8 +232,8 @@ def run_runs(args: argparse.Namespace) -> ExitCode:
         from roleSync.profile import load_profile
 
         profile = load_profile(connector).name
-    path = _state_path(connector)
-    if not path.is_file():
+    opened, path = _stored_state(connector)
+    if opened is None:
         if show:
             raise UsageError(f"no runs recorded: no state store at {path}")
         if fmt == "json":
@@ -239,7 +241,7 @@ def run_runs(args: argparse.Namespace) -> ExitCode:
         else:
             out(f"no runs recorded yet (no state store at {path})")
         return ExitCode.OK
-    with StateStore.open(path) as store:
+    with opened as store:
         if not show:
             runs = store.runs(profile, limit=args.limit)
             if fmt == "json":

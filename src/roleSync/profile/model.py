@@ -289,6 +289,12 @@ class Profile(StrictSection):
         return (self.state_path / section.mirror).resolve()
 
     @property
+    def state_schema(self) -> str:
+        """The PostgreSQL schema of a postgresql state store: `state.schema`, or
+        rolesync_<name> (a name's `-` becomes `_`, cut to PostgreSQL's 63 bytes)."""
+        return self.state.schema_ or ("rolesync_" + self.name.replace("-", "_"))[:63]
+
+    @property
     def state_path(self) -> Path:
         """Absolute path of the folder where runs and reports go."""
         return (self.base_dir / self.state_dir).resolve()

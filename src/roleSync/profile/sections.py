@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
+    ConfigDict,
     Field,
     field_validator,
     model_validator,
@@ -253,10 +254,40 @@ class GuardrailsSection(StrictSection):
     max_handoff_tasks: int = Field(default=1000, ge=0)
 
 
+# A PostgreSQL schema name roleSync creates and quotes nowhere: plain lower-case words.
+SCHEMA_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
+DEFAULT_URL_ENV = "ROLESYNC_STATE_URL"
+
+
 class StateSection(StrictSection):
     """Where runs, the apply journal, the audit log and round-robin positions live."""
 
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True
+    )
+
+    # sqlite: a file in state_dir, the embedded default. postgresql: a database shared by
+    # every host that runs the profile (docs/state.md), through psycopg 3.
+    backend: Literal["sqlite", "postgresql"] = "sqlite"
     path: str = Field(default="state.db", min_length=1)  # SQLite file, relative to state_dir
+    # postgresql: the NAME of the environment variable holding the connection URL. The
+    # URL itself (it may carry a password) is never written in a profile.
+    url_env: str = Field(
+        default=DEFAULT_URL_ENV, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=200
+    )
+    # postgresql: the schema holding this profile's tables; default rolesync_<name>.
+    schema_: str | None = Field(default=None, alias="schema", pattern=SCHEMA_NAME)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_url_in_the_file(cls, data: object) -> object:
+        if isinstance(data, dict) and "url" in data:
+            raise ValueError(
+                "url: a connection URL is never written in a profile (it may hold a "
+                "password); put it in the environment variable named by state.url_env "
+                f"(default {DEFAULT_URL_ENV})"
+            )
+        return data
 
 
 def _known_skip_code(code: str) -> str:

@@ -13,8 +13,7 @@ from roleSync.errors import InputError
 from roleSync.profile import Profile
 from roleSync.rules.archive import rule_set_from_archive
 from roleSync.rules.ruleset import RuleSet, load_rule_set
-from roleSync.sync.recorder import state_file
-from roleSync.sync.store import StateStore
+from roleSync.sync.recorder import stored_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +27,12 @@ def short(digest: str) -> str:
 
 
 def archived_files(profile: Profile, digest: str) -> list[tuple[str, str]] | None:
-    path = state_file(profile)
-    if not digest or not path.is_file():
+    if not digest:
         return None
-    with StateStore.open(path) as store:
+    opened = stored_state(profile)
+    if opened is None:
+        return None
+    with opened as store:
         return store.archived_rules(digest)
 
 

@@ -37,7 +37,7 @@ def abandon(profile: Profile, run_id: str, reason: str, *, clock: Clock) -> RunR
     with locked_state(profile, clock) as store:
         run = store.run(run_id)
         if run is None or run.profile != profile.name:
-            raise UsageError(f"no run {run_id!r} of profile {profile.name} in {store.path}")
+            raise UsageError(f"no run {run_id!r} of profile {profile.name} in {store.label}")
         if run.status not in UNFINISHED:
             raise NotStuckError(
                 f"run {run_id} is {run.status}, not unfinished: only a run that crashed or "

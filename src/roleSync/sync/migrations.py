@@ -129,6 +129,14 @@ MIGRATIONS: Sequence[Sequence[str]] = (
             stored_at TEXT NOT NULL            -- ISO datetime, UTC: the first run that used them
         )""",
     ),
+    # 4: each run's plan, beside its plan.json: a host without the run folder (a pod with
+    # no volume, its state in PostgreSQL) can still finish an interrupted run.
+    (
+        """CREATE TABLE run_plans (
+            run_id TEXT PRIMARY KEY,           -- runs.id
+            plan TEXT NOT NULL                 -- the plan document, as in plan.json
+        ) WITHOUT ROWID""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,8 +8,8 @@ completed by the next run) reports exactly what happened to every change, once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -22,72 +22,23 @@ from roleSync.plan.types import OwnerRole
 from roleSync.profile import Profile
 from roleSync.sync import interrupt
 from roleSync.sync.guardrails import GuardrailError, exceeded, role_field, write_limits
-from roleSync.sync.lock import RunLock
 from roleSync.sync.logs import event
 from roleSync.sync.related_phase import has_related, related_report, write_related
 from roleSync.sync.report import RelatedResultCode, RunReport, build_report
-from roleSync.sync.state import ROTATION_FILE, load_rotation
+from roleSync.sync.state_open import borrowed_state as borrowed_state
+from roleSync.sync.state_open import lock_file as lock_file
+from roleSync.sync.state_open import locked_state as locked_state
+from roleSync.sync.state_open import open_state as open_state
+from roleSync.sync.state_open import pg_target as pg_target
+from roleSync.sync.state_open import reset_state as reset_state
+from roleSync.sync.state_open import state_file as state_file
+from roleSync.sync.state_open import state_label as state_label
+from roleSync.sync.state_open import stored_state as stored_state
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
 from roleSync.sync.store_archive import RuleFiles
 
 Clock = Callable[[], datetime]
 NO_RESULT = "the adapter reported no result for this change"
-
-
-def state_file(profile: Profile) -> Path:
-    return (profile.state_path / profile.state.path).resolve()
-
-
-def lock_file(profile: Profile) -> Path:
-    return profile.state_path / f"{profile.name}.lock"
-
-
-def open_state(profile: Profile) -> StateStore:
-    """The profile's state store; the first time, the old rotation.json moves into it."""
-    store = StateStore.open(state_file(profile))
-    legacy = profile.state_path / ROTATION_FILE
-    try:
-        if legacy.exists():
-            store.import_rotation(
-                profile.name, load_rotation(profile.state_path), marker=f"imported {legacy}"
-            )
-            # Renamed, not deleted: an older roleSync (or a person) can still read it.
-            legacy.replace(legacy.with_name(ROTATION_FILE + ".imported"))
-    except BaseException:
-        store.close()
-        raise
-    return store
-
-
-def reset_state(profile: Profile) -> None:
-    """Forget the profile's history (the demo does, when it writes a fresh book)."""
-    path = state_file(profile)
-    for suffix in ("", "-wal", "-shm"):
-        path.with_name(path.name + suffix).unlink(missing_ok=True)
-    (profile.state_path / ROTATION_FILE).unlink(missing_ok=True)
-
-
-@contextmanager
-def borrowed_state(profile: Profile, store: StateStore | None) -> Iterator[StateStore]:
-    """`store` if the caller has one open, else the profile's, opened for the block."""
-    if store is not None:
-        yield store
-        return
-    with open_state(profile) as opened:
-        yield opened
-
-
-@contextmanager
-def locked_state(profile: Profile, clock: Clock) -> Iterator[StateStore]:
-    """The profile's lock (LockHeldError, exit 4, if another run holds it) and its store."""
-    lock = RunLock(lock_file(profile), profile.name)
-    lock.acquire(clock())
-    try:
-        event("lock-acquired", f"lock of profile {profile.name} taken", profile=profile.name)
-        with open_state(profile) as store:
-            yield store
-    finally:
-        lock.release()
 
 
 def cause_of(exc: BaseException) -> str:
@@ -210,12 +161,24 @@ def stored_owners(store: StateStore, profile: Profile) -> list[OwnerRole]:
         if run.mode not in ("sync", "apply") or run.status not in (RunStatus.OK, RunStatus.FAILED):
             continue
         try:
-            last = Plan.read(Path(run.plan_path), history=True)
+            last = run_plan(store, run)
         except InputError:
             continue  # unreadable or of an older format: look further back
         if last.owners:
             return last.owners
     return []
+
+
+def run_plan(store: StateStore, run: RunRow) -> Plan:
+    """The run's plan: its plan.json, or when that file is gone (a host without the run
+    folder: a pod with no volume and its state in PostgreSQL) the copy in the store.
+    InputError if neither is there or readable."""
+    path = Path(run.plan_path)
+    if not path.exists():
+        stored = store.run_plan(run.id)
+        if stored is not None:
+            return Plan.from_json(stored, f"{path} (the copy in the state store)", history=True)
+    return Plan.read(path, history=True)
 
 
 class RunRecorder:
@@ -279,7 +242,7 @@ class RunRecorder:
             event("guardrail-allowed", "allowed by --allow-large: " + "; ".join(reasons))
         if keep_plan is not None:
             run = replace(run, plan_path=keep_plan())
-        store.begin_run(replace(run, status=RunStatus.APPLYING), rule_files)
+        store.begin_run(replace(run, status=RunStatus.APPLYING), rule_files, plan.to_json())
         event(
             "run-started",
             f"run {run.id} ({run.mode}): {len(plan.changes)} ownership changes planned",

@@ -28,15 +28,14 @@ import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from pathlib import Path
 
 from roleSync.adapters.base import Adapter, ApplyResult, OwnerReader
 from roleSync.errors import InputError, RoleSyncError
-from roleSync.plan import OwnershipChange, Plan
+from roleSync.plan import OwnershipChange
 from roleSync.profile import Profile
 from roleSync.sync import interrupt
 from roleSync.sync.logs import event
-from roleSync.sync.recorder import Clock, RunRecorder, cause_of
+from roleSync.sync.recorder import Clock, RunRecorder, cause_of, run_plan
 from roleSync.sync.report import RunReport
 from roleSync.sync.store import (
     ChangeOutcome,
@@ -155,7 +154,7 @@ def _finish(
     store: StateStore, profile: Profile, run: RunRow, adapter: Adapter, clock: Clock
 ) -> RunReport | None:
     try:
-        plan = Plan.read(Path(run.plan_path), history=True)
+        plan = run_plan(store, run)
     except InputError as exc:
         # Without its plan the run cannot be finished; say so once and move on rather
         # than block every future run of the profile.

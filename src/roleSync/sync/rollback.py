@@ -50,7 +50,7 @@ def not_rolled_back(skip: Skip) -> str:
 def _known_run(store: StateStore, profile: Profile, run_id: str) -> None:
     run = store.run(run_id)
     if run is None or run.profile != profile.name:
-        raise UsageError(f"no run {run_id!r} of profile {profile.name} in {store.path}")
+        raise UsageError(f"no run {run_id!r} of profile {profile.name} in {store.label}")
 
 
 def reverse_plan(store: StateStore, profile: Profile, run_id: str, book: Book, as_of: date) -> Plan:

@@ -16,10 +16,9 @@ from roleSync.errors import UsageError
 from roleSync.plan import Plan
 from roleSync.profile import Profile
 from roleSync.render import tasks_left_note
-from roleSync.sync.recorder import Clock, guardrail_reasons, state_file
+from roleSync.sync.recorder import Clock, guardrail_reasons, state_label, stored_state
 from roleSync.sync.rollback import decide, not_rolled_back
 from roleSync.sync.runner import open_adapter, utc_now
-from roleSync.sync.store import StateStore
 from roleSync.terminal_text import printable
 
 
@@ -41,10 +40,11 @@ class RollbackPreview:
 def preview_rollback(
     profile: Profile, run_id: str, *, clock: Clock = utc_now, allow_large: bool = False
 ) -> RollbackPreview:
-    path = state_file(profile)
-    if not path.is_file():  # opening would create an empty store: a write
-        raise UsageError(f"no run {run_id!r} of profile {profile.name} in {path}")
-    with StateStore.open(path) as store:
+    opened = stored_state(profile)  # never creates an empty store: a write
+    if opened is None:
+        where = state_label(profile)
+        raise UsageError(f"no run {run_id!r} of profile {profile.name} in {where}")
+    with opened as store:
         adapter = open_adapter(profile, clock)
         try:
             plan, book_accounts = decide(store, profile, run_id, adapter, clock().date())

@@ -12,17 +12,17 @@ killed process. Every write goes through `_write`, one explicit transaction.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from roleSync.plan import HandedOff, OwnershipChange
 from roleSync.sync.store_archive import ArchiveAndHistory, RuleFiles, archive_rules
+from roleSync.sync.store_db import SqliteDb, StoreDb, Tx
 from roleSync.sync.store_file import StateError as StateError  # callers catch it from here
-from roleSync.sync.store_file import open_store_file, store_failure
+from roleSync.sync.store_file import open_store_file
 from roleSync.sync.store_related import RelatedRecords
 
 DEFAULT_FILE = "state.db"
@@ -113,19 +113,29 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
     """The accounts' journal and audit here; carried records' and tasks' in RelatedRecords;
     the rules archive in ArchiveAndHistory."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
-        self._conn = conn
+    def __init__(self, db: StoreDb, path: Path | None = None) -> None:
+        self._db = db
+        # The SQLite file; None for a PostgreSQL store (see `label`).
         self.path = path
+
+    @property
+    def db(self) -> StoreDb:
+        return self._db
+
+    @property
+    def label(self) -> str:
+        """What messages name: the file, or the database and schema."""
+        return self._db.label
 
     @classmethod
     def open(cls, path: Path) -> StateStore:
-        """Open and migrate the store at `path`, creating it (and its folder) only when
-        no file is there; see `open_store_file`."""
+        """Open and migrate the SQLite store at `path`, creating it (and its folder)
+        only when no file is there; see `open_store_file`."""
         path = path.resolve()
-        return cls(open_store_file(path), path)
+        return cls(SqliteDb(open_store_file(path), path), path)
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> StateStore:
         return self
@@ -133,38 +143,12 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction. A failure of the store itself (disk full, read-only, locked,
-        damaged) is a StateError naming this file, so that it is never reported as a
-        fault of the book or the CRM written at the same time. Constraint violations
-        stay sqlite3.IntegrityError: their cause is the data, and callers report it."""
-        conn = self._conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise store_failure(self.path, "cannot write the state store", exc) from None
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            # SQLite may already have rolled back on its own (disk full, I/O error).
-            if conn.in_transaction:
-                with suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.IntegrityError):
-                raise
-            if isinstance(exc, (sqlite3.Error, UnicodeDecodeError)):
-                raise store_failure(self.path, "cannot write the state store", exc) from None
-            raise
+    def _write(self) -> AbstractContextManager[Tx]:
+        """One transaction; the store's own failures are a StateError naming it."""
+        return self._db.write()
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
-        """Every row of a query; a damaged store (a bad page, text that is not UTF-8)
-        is a StateError naming this file, like a failed write."""
-        try:
-            return self._conn.execute(sql, params).fetchall()
-        except (sqlite3.Error, UnicodeDecodeError) as exc:
-            raise store_failure(self.path, "cannot read the state store", exc) from None
+        return self._db.read(sql, params)
 
     # -- meta and round-robin positions ----------------------------------------
 
@@ -198,13 +182,21 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
                 "ON CONFLICT (profile, route_id) DO NOTHING",
                 [(profile, route, owner) for route, owner in sorted(rotation.items())],
             )
-            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (marker, profile))
+            # DO NOTHING: PostgreSQL does not serialise writers as BEGIN IMMEDIATE does,
+            # so two runs opening the store at once may both get here.
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (marker, profile),
+            )
         return True
 
     # -- runs ------------------------------------------------------------------
 
-    def begin_run(self, run: RunRow, rule_files: RuleFiles = ()) -> None:
-        """Record the run and archive `rule_files` (those of `run.rules_digest`) with it."""
+    def begin_run(
+        self, run: RunRow, rule_files: RuleFiles = (), plan_text: str | None = None
+    ) -> None:
+        """Record the run and archive `rule_files` (those of `run.rules_digest`) and its
+        plan document `plan_text` with it."""
         with self._write() as conn:
             values = astuple(run)
             conn.execute(
@@ -212,6 +204,15 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
                 values,
             )
             archive_rules(conn, run.rules_digest, rule_files, run.started)
+            if plan_text is not None:
+                conn.execute(
+                    "INSERT INTO run_plans (run_id, plan) VALUES (?, ?)", (run.id, plan_text)
+                )
+
+    def run_plan(self, run_id: str) -> str | None:
+        """The plan document stored with the run; None for a run without one."""
+        rows = self._read("SELECT plan FROM run_plans WHERE run_id = ?", (run_id,))
+        return str(rows[0][0]) if rows else None
 
     def set_status(self, run_id: str, status: str, *, message: str = "") -> None:
         with self._write() as conn:
@@ -337,7 +338,7 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
 
     @staticmethod
     def _audit(
-        conn: sqlite3.Connection,
+        conn: Tx,
         run_id: str,
         outcomes: Sequence[ChangeOutcome],
         rules_digest: str,

@@ -9,18 +9,18 @@ them back (rules.archive) goes through the safe loader, never anything that runs
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from roleSync.sync.store_db import Tx
 from roleSync.sync.store_related import _COLUMNS as _RELATED_COLUMNS
 from roleSync.sync.store_related import RelatedRow
 
 RuleFiles = Sequence[tuple[str, str]]
 
 
-def archive_rules(conn: sqlite3.Connection, digest: str, files: RuleFiles, at: str) -> None:
+def archive_rules(conn: Tx, digest: str, files: RuleFiles, at: str) -> None:
     """Within the caller's transaction; the first copy of a digest is kept."""
     if not digest or not files:
         return
@@ -35,7 +35,7 @@ def archive_rules(conn: sqlite3.Connection, digest: str, files: RuleFiles, at: s
 class ArchiveAndHistory:
     """Mixed into StateStore, which supplies `_write` and `_read`."""
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[Tx]:
         raise NotImplementedError
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:

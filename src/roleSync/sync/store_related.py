@@ -9,13 +9,13 @@ completed by the next run) audits each record and each task exactly once.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from typing import Any
 
 from roleSync.plan.types import HandoffTask, RelatedChange, related_key, task_key
+from roleSync.sync.store_db import Tx
 
 HANDOFF_TASK = "handoff-task"
 # Journal only: sent, no final outcome yet.
@@ -100,7 +100,7 @@ def _audit_values(run_id: str, outcome: RelatedOutcomeRow, at: str) -> tuple[Any
 class RelatedRecords:
     """Mixed into StateStore, which supplies `_write` and `_read`."""
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[Tx]:
         raise NotImplementedError
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
@@ -161,7 +161,7 @@ class RelatedRecords:
 
     @staticmethod
     def _related_audit(
-        conn: sqlite3.Connection, run_id: str, outcomes: Sequence[RelatedOutcomeRow], at: str
+        conn: Tx, run_id: str, outcomes: Sequence[RelatedOutcomeRow], at: str
     ) -> None:
         conn.executemany(
             "INSERT INTO related_audit (run_id, entry, object, record_id, account_id, "
