@@ -246,7 +246,6 @@ def test_the_image_syncs_the_demo_on_a_read_only_root(image: tuple[str, str]) ->
     assert "failed 0" in result.stdout and "Run report (HTML): /tmp/demo/" in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="needs pgstore branch (the `postgres` extra)")
 def test_the_image_has_the_postgresql_driver(image: tuple[str, str]) -> None:
     script = "import psycopg; print(psycopg.__version__)"
     result = _in_image(image, "--entrypoint", "python3", image[1], "-c", script)

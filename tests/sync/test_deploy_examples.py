@@ -106,7 +106,6 @@ def test_kubernetes_profile_loads_without_the_state_section(tmp_path: Path) -> N
     assert loaded.kind == "salesforce" and loaded.state_path == Path("/var/lib/rolesync")
 
 
-@pytest.mark.xfail(strict=True, reason="needs pgstore branch (profile state.backend)")
 def test_kubernetes_profile_loads_with_postgresql_state(tmp_path: Path) -> None:
     loaded = load_profile(write_profile(tmp_path, configmap_profile()))
     state = loaded.state.model_dump()
@@ -129,7 +128,6 @@ def test_kubernetes_migrate_job() -> None:
     assert_pod_without_a_volume_claim(documents, pod)
 
 
-@pytest.mark.xfail(strict=True, reason="needs pgstore branch (`rolesync state migrate`)")
 def test_kubernetes_migrate_job_command_parses() -> None:
     (job,) = load_yaml(DEPLOY / "kubernetes" / "rolesync-migrate-job.yaml")
     (container,) = job["spec"]["template"]["spec"]["containers"]

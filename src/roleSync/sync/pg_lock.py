@@ -69,7 +69,8 @@ class PgRunLock:
         except psycopg.Error as exc:
             doing = "cannot take the run lock"
             raise failure(self.db.target, doing, exc, lost=self.db.lost) from None
-        raise LockHeldError(self._held_message(holder))
+        message, details = self._held_message(holder)
+        raise LockHeldError(message, holder=details)
 
     def _holder(self) -> tuple[Any, ...] | None:
         unsigned = self.key & 0xFFFF_FFFF_FFFF_FFFF
@@ -77,8 +78,9 @@ class PgRunLock:
         row = found.fetchone()
         return tuple(row) if row is not None else None
 
-    def _held_message(self, holder: tuple[Any, ...] | None) -> str:
+    def _held_message(self, holder: tuple[Any, ...] | None) -> tuple[str, dict[str, object]]:
         pid: object = "?"
+        host = ""
         where = ""
         started = "?"
         if holder is not None:
@@ -94,10 +96,16 @@ class PgRunLock:
                     started = stamp.replace(tzinfo=UTC).isoformat()
             if host and host != socket.gethostname():
                 where = f" on {host}"
-        return (
+        details: dict[str, object] = {
+            "pid": pid,
+            "host": host,
+            "started": started,
+        }
+        message = (
             f"another run (pid {pid}{where}, started {started}) holds the lock for "
             f"profile {self.profile} ({self.db.label}); try again when it has finished"
         )
+        return message, details
 
     def release(self) -> None:
         """Unlock; a connection already gone released it with its session."""
