@@ -1,7 +1,7 @@
 """Peak memory of a full pull against the number of deals, for each CRM emulator.
 
 Run: python benchmarks/pull_memory.py [--accounts 10000] [--deals 40000 160000]
-     [--crm both|salesforce|hubspot] [--page-size N]
+     [--crm both|salesforce|hubspot|local] [--page-size N]
 
 Each emulator runs in this process, seeded once per size; each full pull runs in a
 child process (`python benchmarks/pull_memory.py child`, its spec on stdin), so the emulator's own
@@ -9,7 +9,9 @@ memory (it holds every record, and a query's result) is not counted. The child r
 its peak RSS (VmHWM) and, with `trace`, the peak of Python allocations during the
 pull alone (tracemalloc; the memory test uses that). The references: a child that
 only starts (the interpreter and this script's imports), and per CRM a child that
-imports roleSync and builds the adapter and its mirror but pulls nothing.
+imports roleSync and builds the adapter and its mirror but pulls nothing. `--crm
+local` reads a generated local book of the same size into a Book instead (the step a
+remote pull ends with: its Book out of the mirror).
 
 The pull is the mirror's only (Salesforce `pull_into`, HubSpot `Puller.run`), without
 metric writes: reading the Book out of the mirror afterwards is another step.
@@ -102,10 +104,22 @@ def child(spec: dict[str, Any]) -> dict[str, int]:
     nothing at all, the interpreter and this script's imports (the floor)."""
     if spec["crm"] == "bare":
         return {"rss_kib": peak_rss_kib(), "traced": 0}
+    if spec["crm"] == "local":
+        from roleSync.adapters.local import LocalAdapter
+
+        adapter = LocalAdapter(Profile.for_local_book(Path(spec["book"])))
+        if spec["pull"]:
+            if spec["trace"]:
+                tracemalloc.start()
+            adapter.pull()
+        return {"rss_kib": peak_rss_kib(), "traced": _traced()}
     with tempfile.TemporaryDirectory() as folder:
         _pull(spec, Path(folder))
-    traced = tracemalloc.get_traced_memory()[1] if tracemalloc.is_tracing() else 0
-    return {"rss_kib": peak_rss_kib(), "traced": traced}
+    return {"rss_kib": peak_rss_kib(), "traced": _traced()}
+
+
+def _traced() -> int:
+    return tracemalloc.get_traced_memory()[1] if tracemalloc.is_tracing() else 0
 
 
 def peak_rss_kib() -> int:
@@ -215,6 +229,22 @@ def _hubspot(deals: int, accounts: int, first: bool) -> None:
         print(_row(f"HubSpot, {deals} deals", figures, time.monotonic() - started), flush=True)
 
 
+def _local(deals: int, accounts: int, first: bool) -> None:
+    """A local book of the same size (benchmarks/book_generator.py), read into a Book:
+    what every remote pull ends with (Book out of the mirror), for comparison."""
+    from book_generator import BookSpec, write_local_book
+
+    with tempfile.TemporaryDirectory() as folder:
+        book = Path(folder) / "book.sqlite"
+        write_local_book(BookSpec(accounts, deals, 50), book)
+        spec: dict[str, Any] = {"crm": "local", "book": str(book), "trace": False}
+        if first:
+            print(_row("local reference", measure({**spec, "pull": False}), 0.0))
+        started = time.monotonic()
+        figures = measure({**spec, "pull": True})
+        print(_row(f"local book read, {deals} deals", figures, time.monotonic() - started))
+
+
 def main(argv: list[str] | None = None) -> int:
     args_in = sys.argv[1:] if argv is None else argv
     if args_in[:1] == ["child"]:
@@ -223,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--deals", type=int, nargs="+", default=[40_000, 160_000])
-    parser.add_argument("--crm", choices=("both", "salesforce", "hubspot"), default="both")
+    parser.add_argument("--crm", choices=("both", "salesforce", "hubspot", "local"), default="both")
     parser.add_argument(
         "--page-size",
         type=int,
@@ -237,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
             _salesforce(deals, args.accounts, args.page_size, first)
         if args.crm in ("both", "hubspot"):
             _hubspot(deals, args.accounts, first)
+        if args.crm == "local":
+            _local(deals, args.accounts, first)
     return 0
 
 

@@ -199,3 +199,18 @@ def test_the_cli_says_one_line_naming_the_failed_job(
     assert len(lines) == 1, err
     assert "Bulk API 2.0 query job 750" in lines[0]
     assert "(User) failed: InternalServerError" in lines[0]
+
+
+def test_a_results_page_refused_or_dropped_before_its_body_is_sent_again(
+    org: SalesforceEmulator, tmp_path: Path
+) -> None:
+    rest_plan = _plan_json(_adapter(org, tmp_path / "rest", 0))
+    org.set_faults(
+        SalesforceFaults(unavailable_every=3, drop_every=4, only_kinds=("query_job_results",))
+    )
+    bulk_plan = _plan_json(_adapter(org, tmp_path / "bulk", 1))
+    assert bulk_plan == rest_plan
+    # 1 + 3 + 6 + 1 + 1 pages, each once more when the 503 or the drop hit it.
+    faults = org.counters["fault_unavailable"] + org.counters["fault_drop"]
+    assert faults >= 3
+    assert org.counters["query_job_results"] == 12 + faults

@@ -199,11 +199,10 @@ class BulkQuery:
             params["locator"] = locator
         url = f"{self._sf.base_url}jobs/query/{job_id}/results"
         headers = {**self._sf.headers, "Accept-Encoding": "gzip"}
+        # A GET: re-sent on a 503 or a drop without `reading()`, which must not stay on
+        # while the caller reads the page (and, between rows, might send something else).
         try:
-            with (
-                self._session.reading(),
-                self._session.streamed("GET", url, headers=headers, params=params) as response,
-            ):
+            with self._session.streamed("GET", url, headers=headers, params=params) as response:
                 if response.status_code >= 400:
                     raise BulkQueryError(
                         f"{what}: results refused: HTTP {response.status_code} "
