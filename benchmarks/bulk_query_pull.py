@@ -1,7 +1,7 @@
 """Requests of a full Salesforce pull: REST query pages against Bulk API 2.0 query jobs.
 
 Run: python benchmarks/bulk_query_pull.py [--accounts 20000] [--opportunities 80000]
-     [--page-size 50000]
+     [--page-size 100000]
 
 One emulator seeded once (50 users); two full pulls into fresh mirrors: REST only
 (`bulk_query_threshold: 0`) and bulk for every object of 10,000 records or more. Printed
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--opportunities", type=int, default=80_000)
-    parser.add_argument("--page-size", type=int, default=50_000)
+    parser.add_argument("--page-size", type=int, default=100_000)
     parser.add_argument("--polls", type=int, default=3, help="InProgress polls a job reports")
     args = parser.parse_args(argv)
     emu = SalesforceEmulator(SalesforceEmulatorConfig(bulk_query_polls=args.polls))

@@ -1,14 +1,16 @@
 """Full pulls side by side: list endpoints against Bulk API 2.0 query / CRM exports.
 
 Run: python benchmarks/full_pull.py [--accounts 100000] [--deals 400000] [--crm both]
-     [--json out.json]
+     [--page-size 100000] [--bulk-only] [--json out.json]
 
 Per CRM, one emulator seeded once (50 owners), then two full pulls into fresh mirrors,
 each in its own child process (its peak RSS is the child's VmHWM): the list/REST
 endpoints (threshold 0: never bulk or export) and bulk/export (Salesforce
 `bulk_query_threshold` 10,000, HubSpot `export_threshold` 1). Printed per pull: the
-requests the emulator counted (by kind), wall time, peak RSS, and a digest of the Book
-(owners, accounts, deals) the mirror built: both ways must build the same one. Then the
+requests the emulator counted (by kind), wall time, peak RSS, and digests of the Book
+(owners, accounts, deals) the mirror built and of the plan the shipped rules make of it
+(`rolesync plan`'s bytes): both ways must build the same ones. The child gets its spec,
+the emulator's token in it, on stdin, not on its command line (visible in ps). Then the
 request formulas of pull_formulas.py at the measured size (asserted equal to the counts:
 exit 1 if not) and at 1M / 4M.
 
@@ -43,7 +45,9 @@ from roleSync.profile import Profile
 
 SCALE = 100.0
 USERS = 50
-SF_PAGE = 50_000  # the profile's default bulk_query_page_size
+SF_PAGE = 100_000  # the profile's default bulk_query_page_size
+SF_OWNERS_1M = 2_000  # the owners of the 1M / 4M formulas (one REST page)
+RULES = Path(__file__).resolve().parents[1] / "rules"
 SF_THRESHOLD = 10_000
 SF_POLLS = 3
 HS_POLLS = 2  # the emulator's default: PENDING, PROCESSING, then COMPLETE
@@ -111,26 +115,50 @@ def peak_rss_mb() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux
 
 
+def plan_digest(book: Book) -> str:
+    """The plan of the shipped rules on `book` at AS_OF: the same bytes, the same digest."""
+    from roleSync.plan import PlanInputs, build_plan
+    from roleSync.rules.classify import CompiledRoles
+    from roleSync.rules.routes import CompiledRouting
+    from roleSync.rules.ruleset import load_rule_set
+
+    rules = load_rule_set([RULES])
+    inputs = PlanInputs(
+        "full-pull",
+        CompiledRoles(rules.roles),
+        CompiledRouting(rules.routing),
+        rules.digest,
+        AS_OF.date(),
+    )
+    return hashlib.sha256(build_plan(book, inputs).to_json().encode()).hexdigest()[:16]
+
+
 def child(spec: dict[str, Any]) -> dict[str, Any]:
-    """One full pull in this process: its time, peak RSS and the Book's digest."""
+    """One full pull in this process: its time, peak RSS and the Book's and plan's
+    digests (the peak read before the plan is built: it is the pull's)."""
     with tempfile.TemporaryDirectory() as folder:
         adapter = _adapter(spec, Path(folder))
         started = time.monotonic()
         book = adapter.pull()
         seconds = time.monotonic() - started
         adapter.close()
+    rss = peak_rss_mb()
     return {
         "seconds": round(seconds, 2),
-        "rss_mb": peak_rss_mb(),
+        "rss_mb": rss,
         "digest": digest(book),
+        "plan": plan_digest(book),
         "accounts": len(book.accounts),
         "deals": len(book.deals),
     }
 
 
 def run_child(spec: dict[str, Any]) -> dict[str, Any]:
+    # The spec (the emulator's token in it) goes through stdin: a command line is
+    # visible to every user of the machine (ps, /proc/PID/cmdline).
     done = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(spec)],
+        [sys.executable, __file__, "--child"],
+        input=json.dumps(spec),
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -153,8 +181,14 @@ def measure(emu: Any, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def salesforce(
-    accounts: int, deals: int, threshold: int = SF_THRESHOLD, page_size: int = SF_PAGE
+    accounts: int,
+    deals: int,
+    threshold: int = SF_THRESHOLD,
+    page_size: int = SF_PAGE,
+    bulk_only: bool = False,
 ) -> dict[str, Any]:
+    """`bulk_only`: skip the REST pull (at 1M / 4M its count is exact by the formula,
+    and it takes as long as the bulk one)."""
     from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceEmulatorConfig
 
     config = SalesforceEmulatorConfig(bulk_query_polls=SF_POLLS, daily_limit=10_000_000)
@@ -165,7 +199,7 @@ def salesforce(
     with emu:
         base = {"crm": "salesforce", "url": emu.url, "ca": str(emu.ca_path)}
         base["token"] = emu.config.access_token
-        lists = measure(emu, {**base, "threshold": 0})
+        lists = None if bulk_only else measure(emu, {**base, "threshold": 0})
         bulk = measure(emu, {**base, "threshold": threshold, "page_size": page_size})
     return {
         "crm": "Salesforce",
@@ -176,12 +210,9 @@ def salesforce(
         "formula_bulk": pull_formulas.salesforce_bulk(
             USERS, accounts, deals, page_size, SF_POLLS, threshold
         ),
-        "formula_list_1m": pull_formulas.salesforce_rest(USERS, 1_000_000, 4_000_000),
+        "formula_list_1m": pull_formulas.salesforce_rest(SF_OWNERS_1M, 1_000_000, 4_000_000),
         "formula_bulk_1m": pull_formulas.salesforce_bulk(
-            USERS, 1_000_000, 4_000_000, SF_PAGE, SF_POLLS, SF_THRESHOLD
-        ),
-        "formula_bulk_1m_100k_pages": pull_formulas.salesforce_bulk(
-            USERS, 1_000_000, 4_000_000, 100_000, SF_POLLS, SF_THRESHOLD
+            SF_OWNERS_1M, 1_000_000, 4_000_000, page_size, SF_POLLS, SF_THRESHOLD
         ),
     }
 
@@ -221,17 +252,24 @@ def hubspot(companies: int, deals: int) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> bool:
     name = result["crm"]
     print(f"{name} (seeded in {result['seed_seconds']} s)")
-    for way in ("list", "bulk"):
+    ways = [way for way in ("list", "bulk") if result[way] is not None]
+    for way in ways:
         r = result[way]
         kinds = ", ".join(f"{k} {v}" for k, v in r["kinds"].items())
         print(
             f"  {way}: {r['requests']} requests, {r['seconds']} s, peak RSS {r['rss_mb']} MB, "
-            f"{r['accounts']} accounts / {r['deals']} deals, book {r['digest']} ({kinds})"
+            f"{r['accounts']} accounts / {r['deals']} deals, book {r['digest']}, "
+            f"plan {r['plan']} ({kinds})"
         )
-    same = result["list"]["digest"] == result["bulk"]["digest"]
-    counted = (result["list"]["requests"], result["bulk"]["requests"])
-    formula = (result["formula_list"], result["formula_bulk"])
-    print(f"  same book both ways: {same}; formula at this size {formula}, counted {counted}")
+    counted = tuple(result[way]["requests"] for way in ways)
+    formula = tuple(result[f"formula_{way}"] for way in ways)
+    same = len(ways) == 1 or (
+        result["list"]["digest"] == result["bulk"]["digest"]
+        and result["list"]["plan"] == result["bulk"]["plan"]
+    )
+    if len(ways) == 2:
+        print(f"  same book and plan bytes both ways: {same}")
+    print(f"  formula at this size {formula}, counted {counted}")
     print(
         f"  1M / 4M by the formula: list {result['formula_list_1m']}, "
         f"bulk/export {result['formula_bulk_1m']} requests"
@@ -245,14 +283,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deals", type=int, default=400_000)
     parser.add_argument("--crm", choices=("both", "salesforce", "hubspot"), default="both")
     parser.add_argument("--json", type=Path, help="write the figures here")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--page-size", type=int, default=SF_PAGE, help="Salesforce bulk_query_page_size"
+    )
+    parser.add_argument("--bulk-only", action="store_true", help="Salesforce: skip the REST pull")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(json.loads(args.child))))
+        print(json.dumps(child(json.loads(sys.stdin.read()))))
         return 0
     results = []
     if args.crm in ("both", "salesforce"):
-        results.append(salesforce(args.accounts, args.deals))
+        results.append(
+            salesforce(
+                args.accounts, args.deals, page_size=args.page_size, bulk_only=args.bulk_only
+            )
+        )
     if args.crm in ("both", "hubspot"):
         results.append(hubspot(args.accounts, args.deals))
     ok = all([report(r) for r in results])

@@ -7,7 +7,9 @@ extrapolates to 1M / 4M cannot drift from what the adapters really send.
 Salesforce (bulk_query_pull.py holds the per-object terms): REST pages of 2,000 records
 per object; above `bulk_query_threshold` one object costs 1 first REST page (its
 totalSize decides) + 1 describe + 1 job create + (polls + 1) job reads + ceil(N / page
-size) result pages. Users (50 here) stay on REST: 1 page.
+size) result pages (100,000 by default). Users (up to 2,000) stay on REST: 1 page. At
+1M accounts, 4M opportunities and 2,000 owners, 3 polls a job: 1 + (7 + 10) + (7 + 40)
+= 65 requests.
 
 HubSpot: list endpoints cost ceil(C / 100) company pages + ceil(D / 100) deal pages +
 ceil(C / 100) v4 association reads (company -> deals); exports cost per object 1 start +
@@ -25,6 +27,9 @@ import math
 import bulk_query_pull
 
 HS_PAGE = 100
+# Records a Bulk query results page holds when the request names no maxRecords (the
+# emulator's default; Salesforce's own is not documented).
+SF_SERVER_PAGE = 100_000
 HS_OWNER_REQUESTS = 3  # active owners, archived owners, users: one page each (<= 100)
 HS_NEWEST_SEARCHES = 2  # companies and deals: the newest record, for the cursor
 
@@ -38,7 +43,9 @@ def salesforce_rest(users: int, accounts: int, opportunities: int) -> int:
 def salesforce_bulk(
     users: int, accounts: int, opportunities: int, page_size: int, polls: int, threshold: int
 ) -> int:
-    """Objects of `threshold` records or more go bulk, the others REST."""
+    """Objects of `threshold` records or more go bulk, the others REST. `page_size` 0:
+    no maxRecords sent, pages of the emulator's default (SF_SERVER_PAGE)."""
+    page_size = page_size or SF_SERVER_PAGE
     return sum(
         bulk_query_pull.bulk_requests(n, page_size, polls)
         if n >= threshold

@@ -1,13 +1,17 @@
 """Peak memory of a full pull against the number of deals, for each CRM emulator.
 
 Run: python benchmarks/pull_memory.py [--accounts 10000] [--deals 40000 160000]
+     [--crm both|salesforce|hubspot|local] [--page-size N]
 
 Each emulator runs in this process, seeded once per size; each full pull runs in a
-child process (`python benchmarks/pull_memory.py child SPEC`), so the emulator's own
+child process (`python benchmarks/pull_memory.py child`, its spec on stdin), so the emulator's own
 memory (it holds every record, and a query's result) is not counted. The child reports
 its peak RSS (VmHWM) and, with `trace`, the peak of Python allocations during the
-pull alone (tracemalloc; the memory test uses that). The reference, per CRM, is a
-child that imports roleSync and builds the adapter and its mirror but pulls nothing.
+pull alone (tracemalloc; the memory test uses that). The references: a child that
+only starts (the interpreter and this script's imports), and per CRM a child that
+imports roleSync and builds the adapter and its mirror but pulls nothing. `--crm
+local` reads a generated local book of the same size into a Book instead (the step a
+remote pull ends with: its Book out of the mirror).
 
 The pull is the mirror's only (Salesforce `pull_into`, HubSpot `Puller.run`), without
 metric writes: reading the Book out of the mirror afterwards is another step.
@@ -34,7 +38,7 @@ from roleSync.profile import Profile
 
 SCRIPT = Path(__file__).resolve()
 # Salesforce through query jobs: every object of this many records or more (accounts,
-# deals), result pages of the default `bulk_query_page_size` (50,000).
+# deals), result pages of `--page-size` (the profile's default: 100,000).
 BULK = 10_000
 
 
@@ -46,6 +50,8 @@ def _profile(spec: dict[str, Any], folder: Path) -> Profile:
             "auth": {"method": "access_token", "token_url": f"{spec['url']}/services/oauth2/token"},
             "bulk_query_threshold": spec.get("bulk", 0),
         }
+        if spec.get("page_size") is not None:
+            section["bulk_query_page_size"] = spec["page_size"]
     else:
         section = {
             "host": spec["url"],
@@ -94,11 +100,26 @@ def _pull(spec: dict[str, Any], folder: Path) -> None:
 
 
 def child(spec: dict[str, Any]) -> dict[str, int]:
-    """Run in the child: one full pull (or none: the reference); its peaks."""
+    """Run in the child: one full pull (or none: the reference); its peaks. crm "bare":
+    nothing at all, the interpreter and this script's imports (the floor)."""
+    if spec["crm"] == "bare":
+        return {"rss_kib": peak_rss_kib(), "traced": 0}
+    if spec["crm"] == "local":
+        from roleSync.adapters.local import LocalAdapter
+
+        adapter = LocalAdapter(Profile.for_local_book(Path(spec["book"])))
+        if spec["pull"]:
+            if spec["trace"]:
+                tracemalloc.start()
+            adapter.pull()
+        return {"rss_kib": peak_rss_kib(), "traced": _traced()}
     with tempfile.TemporaryDirectory() as folder:
         _pull(spec, Path(folder))
-    traced = tracemalloc.get_traced_memory()[1] if tracemalloc.is_tracing() else 0
-    return {"rss_kib": peak_rss_kib(), "traced": traced}
+    return {"rss_kib": peak_rss_kib(), "traced": _traced()}
+
+
+def _traced() -> int:
+    return tracemalloc.get_traced_memory()[1] if tracemalloc.is_tracing() else 0
 
 
 def peak_rss_kib() -> int:
@@ -115,9 +136,12 @@ def peak_rss_kib() -> int:
 
 
 def measure(spec: dict[str, Any]) -> dict[str, int]:
-    """A child process's peaks for `spec` (crm, url, ca, env, pull, trace, batch)."""
+    """A child process's peaks for `spec` (crm, url, ca, env, pull, trace, batch).
+
+    The spec, tokens in it, goes through stdin: a command line is visible in ps."""
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "child", json.dumps(spec)],
+        [sys.executable, str(SCRIPT), "child"],
+        input=json.dumps(spec),
         capture_output=True,
         text=True,
         check=False,
@@ -129,11 +153,13 @@ def measure(spec: dict[str, Any]) -> dict[str, int]:
 
 
 def salesforce_spec(
-    emu: Any, *, pull: bool = True, trace: bool = False, bulk: int = 0
+    emu: Any, *, pull: bool = True, trace: bool = False, bulk: int = 0, page_size: int | None = None
 ) -> dict[str, Any]:
-    """`bulk`: the profile's `bulk_query_threshold` (0: REST pages only)."""
+    """`bulk`: the profile's `bulk_query_threshold` (0: REST pages only); `page_size`:
+    its `bulk_query_page_size` (None: the profile's default)."""
     return {
         "bulk": bulk,
+        "page_size": page_size,
         "crm": "salesforce",
         "url": emu.url,
         "ca": str(emu.ca_path),
@@ -169,42 +195,80 @@ def _row(label: str, figures: dict[str, int], seconds: float) -> str:
     return f"{label}: peak RSS {figures['rss_kib'] / 1024:.0f} MiB ({seconds:.0f} s)"
 
 
+def _salesforce(deals: int, accounts: int, page_size: int | None, first: bool) -> None:
+    from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceEmulatorConfig
+
+    sf = SalesforceEmulator(SalesforceEmulatorConfig(daily_limit=10_000_000))
+    sf.seed(users=50, accounts=accounts, opportunities=deals, seed=1)
+    with sf:
+        if first:
+            bare = measure({"crm": "bare"})
+            print(_row("interpreter + benchmark imports", bare, 0.0))
+            print(_row("Salesforce reference", measure(salesforce_spec(sf, pull=False)), 0.0))
+        for label, bulk in (("REST", 0), ("Bulk API 2.0", BULK)):
+            started = time.monotonic()
+            figures = measure(salesforce_spec(sf, bulk=bulk, page_size=page_size))
+            seconds = time.monotonic() - started
+            print(_row(f"Salesforce {label}, {deals} deals", figures, seconds), flush=True)
+
+
+def _hubspot(deals: int, accounts: int, first: bool) -> None:
+    from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotEmulatorConfig
+
+    hs = HubSpotEmulator(
+        HubSpotEmulatorConfig(
+            burst_limit=1_000_000, daily_limit=100_000_000, search_rate_limit=1_000_000
+        )
+    )
+    hs.seed(owners=50, companies=accounts, deals=deals, seed=1)
+    with hs:
+        if first:
+            print(_row("HubSpot reference", measure(hubspot_spec(hs, pull=False)), 0.0))
+        started = time.monotonic()
+        figures = measure(hubspot_spec(hs))
+        print(_row(f"HubSpot, {deals} deals", figures, time.monotonic() - started), flush=True)
+
+
+def _local(deals: int, accounts: int, first: bool) -> None:
+    """A local book of the same size (benchmarks/book_generator.py), read into a Book:
+    what every remote pull ends with (Book out of the mirror), for comparison."""
+    from book_generator import BookSpec, write_local_book
+
+    with tempfile.TemporaryDirectory() as folder:
+        book = Path(folder) / "book.sqlite"
+        write_local_book(BookSpec(accounts, deals, 50), book)
+        spec: dict[str, Any] = {"crm": "local", "book": str(book), "trace": False}
+        if first:
+            print(_row("local reference", measure({**spec, "pull": False}), 0.0))
+        started = time.monotonic()
+        figures = measure({**spec, "pull": True})
+        print(_row(f"local book read, {deals} deals", figures, time.monotonic() - started))
+
+
 def main(argv: list[str] | None = None) -> int:
     args_in = sys.argv[1:] if argv is None else argv
     if args_in[:1] == ["child"]:
-        print(json.dumps(child(json.loads(args_in[1]))))
+        print(json.dumps(child(json.loads(sys.stdin.read()))))
         return 0
-    from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotEmulatorConfig
-    from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceEmulatorConfig
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--deals", type=int, nargs="+", default=[40_000, 160_000])
+    parser.add_argument("--crm", choices=("both", "salesforce", "hubspot", "local"), default="both")
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        help="Salesforce bulk_query_page_size (default: the profile's, 100000)",
+    )
     args = parser.parse_args(args_in)
     print(f"{args.accounts} accounts, 50 owners; deals: {args.deals}")
     for deals in args.deals:
-        sf = SalesforceEmulator(SalesforceEmulatorConfig())
-        sf.seed(users=50, accounts=args.accounts, opportunities=deals, seed=1)
-        with sf:
-            if deals == args.deals[0]:
-                print(_row("Salesforce reference", measure(salesforce_spec(sf, pull=False)), 0.0))
-            for label, bulk in (("REST", 0), ("Bulk API 2.0", BULK)):
-                started = time.monotonic()
-                figures = measure(salesforce_spec(sf, bulk=bulk))
-                seconds = time.monotonic() - started
-                print(_row(f"Salesforce {label}, {deals} deals", figures, seconds))
-        hs = HubSpotEmulator(
-            HubSpotEmulatorConfig(
-                burst_limit=1_000_000, daily_limit=100_000_000, search_rate_limit=1_000_000
-            )
-        )
-        hs.seed(owners=50, companies=args.accounts, deals=deals, seed=1)
-        with hs:
-            if deals == args.deals[0]:
-                print(_row("HubSpot reference", measure(hubspot_spec(hs, pull=False)), 0.0))
-            started = time.monotonic()
-            figures = measure(hubspot_spec(hs))
-            print(_row(f"HubSpot, {deals} deals", figures, time.monotonic() - started))
+        first = deals == args.deals[0]
+        if args.crm in ("both", "salesforce"):
+            _salesforce(deals, args.accounts, args.page_size, first)
+        if args.crm in ("both", "hubspot"):
+            _hubspot(deals, args.accounts, first)
+        if args.crm == "local":
+            _local(deals, args.accounts, first)
     return 0
 
 

@@ -4,6 +4,7 @@ headers, CSV escaping, queryAll, abort/delete, and the SDK's own bulk2 query."""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -34,7 +35,8 @@ class Wire:
         self.headers = {"Authorization": f"Bearer {emu.config.access_token}"}
 
     def send(self, method: str, path: str = "", **kwargs: Any) -> requests.Response:
-        return self.session.request(method, self.base + path, headers=self.headers, **kwargs)
+        kwargs["headers"] = {**self.headers, **kwargs.get("headers", {})}
+        return self.session.request(method, self.base + path, **kwargs)
 
     def create(self, query: str, operation: str = "query") -> str:
         answer = self.send("POST", json={"operation": operation, "query": query})
@@ -138,3 +140,65 @@ def test_the_sdk_bulk2_query_reads_every_record(emu: SalesforceEmulator) -> None
     ids = [row[0] for page in pages for row in list(csv.reader(io.StringIO(str(page))))[1:]]
     assert len(pages) == 4
     assert sorted(ids) == sorted(str(a["Id"]) for a in emu.store.all("Account"))
+
+
+def _complete(wire: Wire, query: str = "SELECT Id, Name FROM Account") -> str:
+    job = wire.create(query)
+    wire.send("GET", f"/{job}")
+    wire.send("GET", f"/{job}")
+    return job
+
+
+def test_results_are_gzipped_when_asked_and_plain_otherwise(emu: SalesforceEmulator) -> None:
+    wire = Wire(emu)
+    job = _complete(wire)
+    plain = wire.send("GET", f"/{job}/results", headers={"Accept-Encoding": ""})
+    assert "Content-Encoding" not in plain.headers
+    zipped = wire.send("GET", f"/{job}/results", headers={"Accept-Encoding": "gzip"}, stream=True)
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    raw = zipped.raw.read(decode_content=False)
+    assert raw[:2] == b"\x1f\x8b"
+    assert gzip.decompress(raw) == plain.content
+    assert int(zipped.headers["Content-Length"]) == len(raw)
+
+
+def test_pages_are_100000_records_unless_max_records_says_otherwise() -> None:
+    assert SalesforceEmulatorConfig().bulk_query_page_size == 100_000
+    emulator = SalesforceEmulator(SalesforceEmulatorConfig(bulk_query_page_size=4))
+    emulator.seed(users=3, accounts=10, opportunities=0, seed=2)
+    with emulator:
+        wire = Wire(emulator)
+        job = _complete(wire)
+        first = wire.send("GET", f"/{job}/results")  # no maxRecords: the configured size
+        assert first.headers["Sforce-NumberOfRecords"] == "4"
+        # Every page carries the header row.
+        params = {"locator": first.headers["Sforce-Locator"], "maxRecords": 100}
+        second = wire.send("GET", f"/{job}/results", params=params)
+        rows = list(csv.reader(io.StringIO(second.text)))
+        assert rows[0] == ["Id", "Name"]
+        assert (len(rows), second.headers["Sforce-Locator"]) == (7, "null")
+
+
+@pytest.mark.parametrize("broken", ["quoting", "short_row", "header"])
+def test_a_broken_results_page_is_csv_no_reader_takes_for_the_job(
+    emu: SalesforceEmulator, broken: str
+) -> None:
+    emu.set_faults(SalesforceFaults(query_results_broken_every=1, query_results_broken=broken))
+    wire = Wire(emu)
+    text = wire.send("GET", f"/{_complete(wire)}/results").text
+    if broken == "quoting":
+        with pytest.raises(csv.Error):
+            list(csv.reader(io.StringIO(text), strict=True))
+    else:
+        rows = list(csv.reader(io.StringIO(text)))
+        assert (rows[0] != ["Id", "Name"]) is (broken == "header")
+        assert (len(rows[1]) == 1) is (broken == "short_row")
+    assert emu.counters[f"fault_broken_{broken}"] == 1
+
+
+def test_a_broken_gzip_stream_fails_its_check(emu: SalesforceEmulator) -> None:
+    emu.set_faults(SalesforceFaults(query_results_broken_every=1, query_results_broken="gzip"))
+    wire = Wire(emu)
+    with pytest.raises(requests.exceptions.ContentDecodingError):
+        wire.send("GET", f"/{_complete(wire)}/results")
+    assert emu.counters["fault_broken_gzip"] == 1

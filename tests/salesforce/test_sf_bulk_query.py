@@ -130,12 +130,25 @@ def _pulled_then_faulted(
     return adapter, before, str(caught.value)
 
 
+def _broken(how: str) -> SalesforceFaults:
+    return SalesforceFaults(query_results_broken_every=3, query_results_broken=how)
+
+
 @pytest.mark.parametrize(
     ("faults", "said"),
     [
         (SalesforceFaults(query_job_outcome="failed"), "failed: InternalServerError"),
         (SalesforceFaults(query_job_outcome="aborted"), "aborted"),
         (SalesforceFaults(query_results_cut_every=2), "results download cut"),
+        # Every 3rd page: Account's second, after its first 128 records went into the
+        # mirror's transaction (which rolls back).
+        (_broken("quoting"), "(Account): results page 2: results CSV does not parse at line 2"),
+        (
+            _broken("short_row"),
+            "(Account): results page 2: results CSV line 2 has 12 cells where the header has 13",
+        ),
+        (_broken("header"), "(Account): results page 2: results header"),
+        (_broken("gzip"), "(Account): results page 2: results download does not decode"),
         (
             SalesforceFaults(unavailable_every=1, only_kinds=("query_job_poll",)),
             "gave up after 6 attempts",
@@ -160,7 +173,9 @@ def test_a_cut_download_is_caught_at_the_first_cut_page(
     org: SalesforceEmulator, tmp_path: Path
 ) -> None:
     org.set_faults(SalesforceFaults(query_results_cut_every=1))
-    with pytest.raises(RequestError, match=r"query job 750\w+ \(User\): results download cut"):
+    with pytest.raises(
+        RequestError, match=r"query job 750\w+ \(User\): results page 1: results download cut"
+    ):
         _adapter(org, tmp_path, 1).pull()
     assert org.counters["fault_cut"] == 1
     assert org.counters["query_job_results"] == 1
@@ -184,3 +199,18 @@ def test_the_cli_says_one_line_naming_the_failed_job(
     assert len(lines) == 1, err
     assert "Bulk API 2.0 query job 750" in lines[0]
     assert "(User) failed: InternalServerError" in lines[0]
+
+
+def test_a_results_page_refused_or_dropped_before_its_body_is_sent_again(
+    org: SalesforceEmulator, tmp_path: Path
+) -> None:
+    rest_plan = _plan_json(_adapter(org, tmp_path / "rest", 0))
+    org.set_faults(
+        SalesforceFaults(unavailable_every=3, drop_every=4, only_kinds=("query_job_results",))
+    )
+    bulk_plan = _plan_json(_adapter(org, tmp_path / "bulk", 1))
+    assert bulk_plan == rest_plan
+    # 1 + 3 + 6 + 1 + 1 pages, each once more when the 503 or the drop hit it.
+    faults = org.counters["fault_unavailable"] + org.counters["fault_drop"]
+    assert faults >= 3
+    assert org.counters["query_job_results"] == 12 + faults

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 from collections.abc import Iterator
@@ -306,3 +307,51 @@ def test_budget_stops_before_the_request_that_would_cross_it() -> None:
 
 def test_session_ignores_the_environment() -> None:
     assert Script([]).trust_env is False
+
+
+# -- streamed answers ----------------------------------------------------------------
+
+
+class CountingBody(io.BytesIO):
+    """A response body that counts the bytes read out of it."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.bytes_read += len(chunk)
+        return chunk
+
+
+def unread_response(status: int, data: bytes) -> tuple[requests.Response, CountingBody]:
+    raw = CountingBody(data)
+    answer = requests.Response()
+    answer.status_code = status
+    answer.raw = raw
+    return answer, raw
+
+
+def test_a_streamed_success_comes_back_unread_and_is_closed_after() -> None:
+    error, error_body = unread_response(503, body("SERVER_UNAVAILABLE"))
+    page, page_body = unread_response(200, b"a,b\n" * 50_000)
+    session = Script([error, page])
+    with session.streamed("GET", URL) as answer:
+        # The 503's body was read to decide on it; the page's is the caller's to read.
+        assert error_body.bytes_read > 0
+        assert page_body.bytes_read == 0
+        first = next(answer.iter_content(65_536))
+        assert len(first) == 65_536
+        assert page_body.bytes_read == 65_536
+    assert page_body.closed
+    assert session.requests_sent == 2
+    assert len(session.slept) == 1
+
+
+def test_a_streamed_refusal_is_decided_on_its_body() -> None:
+    refused, refused_body = unread_response(403, body("REQUEST_LIMIT_EXCEEDED", "Total"))
+    session = Script([refused])
+    with pytest.raises(DailyLimitError), session.streamed("GET", URL):
+        pass
+    assert refused_body.bytes_read > 0

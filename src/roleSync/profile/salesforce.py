@@ -79,7 +79,9 @@ class SalesforceSection(StrictSection):
     # API 2.0 query job (CSV pages of bulk_query_page_size) instead of REST query pages;
     # 0: never. Incremental pulls always use REST.
     bulk_query_threshold: int = Field(default=50_000, ge=0)
-    bulk_query_page_size: int = Field(default=50_000, ge=1)
+    # Records per results page (`maxRecords`), each streamed into the mirror as it
+    # downloads; 0: send no maxRecords and let Salesforce choose the page size.
+    bulk_query_page_size: int = Field(default=100_000, ge=0)
     # At most this share of the org's remaining daily API requests per run.
     api_budget_share: float = Field(default=0.2, gt=0, le=1)
     # Contacts and open tasks, pulled only when switched on (they cost requests).

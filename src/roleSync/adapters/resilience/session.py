@@ -120,6 +120,18 @@ class RetryingSession(requests.Session):
         finally:
             self._reading -= 1
 
+    @contextmanager
+    def streamed(self, method: str, url: str, **kwargs: Any) -> Iterator[requests.Response]:
+        """The answer with its body unread when it is a 2xx (read it with
+        `iter_content`), closed on the way out so its connection goes back to the pool
+        or is dropped. Retries, the budget and token refreshes apply as to any request;
+        what goes wrong while the caller reads the body is the caller's to report."""
+        response = self.request(method, url, stream=True, **kwargs)
+        try:
+            yield response
+        finally:
+            response.close()
+
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
@@ -192,7 +204,12 @@ class RetryingSession(requests.Session):
                 "it may or may not have been applied"
             ) from None
         self.budget.observe_headers(response.headers)
-        decision = self.decide(response.status_code, response.headers, response.content)
+        # stream=True: a 2xx body is left unread for the caller to read in chunks (a
+        # Bulk results page of 100,000 rows); every decide function says SUCCESS for a
+        # 2xx on the status alone. Error bodies are small and decide the retry: read.
+        unread = bool(kwargs.get("stream")) and 200 <= response.status_code < 300
+        body = None if unread else response.content
+        decision = self.decide(response.status_code, response.headers, body)
         if decision.action in (Action.SUCCESS, Action.FAIL):
             state["refreshed"] = False
             # FAIL: the SDK turns the response into its exception; the caller maps it.

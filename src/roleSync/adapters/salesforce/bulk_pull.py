@@ -46,6 +46,7 @@ def full_records(
     return client.bulk_records(
         query.sobject,
         bulk_soql(query),
+        query.fields,
         include_deleted=query.deletable,
         page_size=section.bulk_query_page_size,
     )

@@ -205,7 +205,13 @@ class SalesforceClient:
         return int(first.get("totalSize", 0)), records(first)
 
     def bulk_records(
-        self, sobject: str, soql: str, *, include_deleted: bool, page_size: int
+        self,
+        sobject: str,
+        soql: str,
+        fields: Sequence[str],
+        *,
+        include_deleted: bool,
+        page_size: int,
     ) -> Iterator[dict[str, Any]]:
         """Every record of `soql` through a Bulk API 2.0 query job (see bulk_query.py)."""
         from roleSync.adapters.salesforce.bulk_query import BulkQuery
@@ -215,7 +221,7 @@ class SalesforceClient:
         job = BulkQuery(
             sf, self._session, poll_seconds=self._bulk_poll_seconds, page_size=page_size
         )
-        return job.records(sobject, soql, include_deleted=include_deleted)
+        return job.records(sobject, soql, fields, include_deleted=include_deleted)
 
     def ensure_budget_known(self) -> None:
         """Learn the daily allowance from /limits/ if no response has carried it yet."""

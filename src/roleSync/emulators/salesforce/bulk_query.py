@@ -12,19 +12,27 @@ one CSV page with the headers `Sforce-Locator` (the next page's locator, the str
 `true`/`false`, dateTimes ISO as in JSON; every cell is quoted, as Salesforce does.
 
 The answer is a snapshot taken at creation (the query runs then), like a REST cursor.
+Results pages are gzip-compressed (`Content-Encoding: gzip`) when the request's
+`Accept-Encoding` names gzip, as the guide documents; a request without `maxRecords`
+gets pages of `bulk_query_page_size` (100,000). Every page carries the header row.
+
 Faults (see faults.py): `query_job_outcome` fails or aborts every job on its first
 poll; `query_results_cut_every` sends every Nth results page's headers and half its
-body, then closes the connection.
+body, then closes the connection; `query_results_broken_every` spoils every Nth page
+as `query_results_broken` says (bad quoting, a short row, another header, a gzip
+stream whose check fails).
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from roleSync.emulators.faults import every
 from roleSync.emulators.salesforce.bulk import (
     DELIMITERS,
     TERMINAL,
@@ -197,15 +205,64 @@ def results(emu: SalesforceEmulator, request: Request, job_id: str) -> Response:
         "Sforce-Locator": _base36(end) if end < len(job.rows) else "null",
         "Sforce-NumberOfRecords": str(len(page)),
     }
-    answer = Response(200, buffer.getvalue().encode("utf-8"), "text/csv", headers)
+    text = buffer.getvalue()
+    del buffer
     with emu.query_jobs_lock:
         job.pages_served += 1
         served = emu.query_pages_served = emu.query_pages_served + 1
-    cut = emu.fault_state.faults.query_results_cut_every
-    if cut is not None and served % cut == 0:
+    faults = emu.fault_state.faults
+    broken = (
+        faults.query_results_broken if every(faults.query_results_broken_every, served) else None
+    )
+    if broken in BREAKS:
+        text = BREAKS[broken](text, job.delimiter, LINE_ENDINGS[job.line_ending])
+        emu.note_fault(f"broken_{broken}")
+    body = text.encode("utf-8")
+    del text
+    if broken == "gzip" or "gzip" in request.headers.get("accept-encoding", ""):
+        # Level 1: the emulator's time is not what a benchmark measures.
+        body = gzip.compress(body, compresslevel=1, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+        if broken == "gzip":
+            # The CRC-32 at the end no longer matches: every row decodes, then the
+            # stream fails its check on the last chunk.
+            body = body[:-8] + bytes(b ^ 0xFF for b in body[-8:-4]) + body[-4:]
+            emu.note_fault("broken_gzip")
+    answer = Response(200, body, "text/csv", headers)
+    if every(faults.query_results_cut_every, served):
         answer.cut_at = len(answer.body) // 2
         emu.note_fault("cut")
     return answer
+
+
+def _bad_quoting(text: str, delimiter: str, line_ending: str) -> str:
+    """A stray character after the first data row's first closing quote."""
+    header, row, rest = _split(text, line_ending)
+    closing = row.index('"', 1)
+    return header + line_ending + row[: closing + 1] + "x" + row[closing + 1 :] + rest
+
+
+def _short_row(text: str, delimiter: str, line_ending: str) -> str:
+    """The first data row without its last cell (every cell is quoted)."""
+    header, row, rest = _split(text, line_ending)
+    return header + line_ending + row[: row.rindex(delimiter + '"')] + rest
+
+
+def _other_header(text: str, delimiter: str, line_ending: str) -> str:
+    """The header's last field renamed: not the fields the job selected."""
+    header, row, rest = _split(text, line_ending)
+    return header[:-1] + 'X"' + line_ending + row + rest
+
+
+def _split(text: str, line_ending: str) -> tuple[str, str, str]:
+    """(header, first data row, the rest with its leading line ending)."""
+    header, _, after = text.partition(line_ending)
+    row, sep, rest = after.partition(line_ending)
+    return header, row, sep + rest
+
+
+# Fault `query_results_broken`: how a results page is spoilt (gzip: after compression).
+BREAKS = {"quoting": _bad_quoting, "short_row": _short_row, "header": _other_header}
 
 
 def _base36(number: int) -> str:

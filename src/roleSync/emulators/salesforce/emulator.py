@@ -75,7 +75,7 @@ class SalesforceEmulatorConfig:
     # Bulk API 2.0 query jobs: InProgress for this many polls, then JobComplete; result
     # pages of this many records when the client names no maxRecords.
     bulk_query_polls: int = 0
-    bulk_query_page_size: int = 50_000
+    bulk_query_page_size: int = 100_000
     max_cursors: int = 10
     max_connections: int = 64
     # A request (line, headers, body) must arrive whole this long after it began, or it

@@ -25,6 +25,8 @@ these settings, flat or under a `faults:` key; unknown keys are errors:
                                  # request kinds (the emulator's counter names)
     query_job_outcome: failed    # Bulk 2.0 query jobs fail (or: aborted) on their first poll
     query_results_cut_every: 2   # every 2nd query results page: half its body, then closed
+    query_results_broken_every: 3  # every 3rd query results page spoilt, as
+    query_results_broken: quoting  # quoting | short_row | header | gzip (CRC fails)
 
 With `only_kinds` set, requests of other kinds are neither numbered nor faulted, so
 "every 1st collections_create" loses exactly the answers of task creates.
@@ -41,6 +43,9 @@ GARBLED_BODIES = {
     "html": b"<html><body><h1>502 Bad Gateway</h1>proxy</body></html>",
     "deep": b"[" * 100_000,
 }
+
+
+RESULTS_BREAKS = ("quoting", "short_row", "header", "gzip")
 
 
 @dataclass
@@ -78,6 +83,11 @@ class SalesforceFaults:
     # first poll; every Nth results page cut halfway (connection closed mid-body).
     query_job_outcome: str = "complete"
     query_results_cut_every: int | None = None
+    # Every Nth query results page spoilt: "quoting" (a stray character after a closing
+    # quote), "short_row" (a row without its last cell), "header" (a field renamed),
+    # "gzip" (compressed, with a CRC that does not match).
+    query_results_broken_every: int | None = None
+    query_results_broken: str = "quoting"
 
     def __post_init__(self) -> None:
         if isinstance(self.only_kinds, str) or not all(
@@ -95,10 +105,13 @@ class SalesforceFaults:
                 "invalid_session_after",
                 "garbled_every",
                 "query_results_cut_every",
+                "query_results_broken_every",
             ),
         )
         if self.query_job_outcome not in {"complete", "failed", "aborted"}:
             raise ValueError("query_job_outcome must be one of complete, failed, aborted")
+        if self.query_results_broken not in RESULTS_BREAKS:
+            raise ValueError(f"query_results_broken must be one of {', '.join(RESULTS_BREAKS)}")
         if self.garbled_body not in GARBLED_BODIES:
             raise ValueError(f"garbled_body must be one of {', '.join(GARBLED_BODIES)}")
         if not 0.0 <= self.lock_row_rate <= 1.0:
