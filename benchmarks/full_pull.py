@@ -1,7 +1,9 @@
 """Full pulls side by side: list endpoints against Bulk API 2.0 query / CRM exports.
 
 Run: python benchmarks/full_pull.py [--accounts 100000] [--deals 400000] [--crm both]
-     [--json out.json]
+     [--owners 50] [--json out.json]
+
+`--owners` (HubSpot): owners seeded (every tenth archived, each with a users record).
 
 Per CRM, one emulator seeded once (50 owners), then two full pulls into fresh mirrors,
 each in its own child process (its peak RSS is the child's VmHWM): the list/REST
@@ -186,7 +188,7 @@ def salesforce(
     }
 
 
-def hubspot(companies: int, deals: int) -> dict[str, Any]:
+def hubspot(companies: int, deals: int, owners: int = USERS) -> dict[str, Any]:
     from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotEmulatorConfig
 
     config = HubSpotEmulatorConfig(
@@ -198,7 +200,7 @@ def hubspot(companies: int, deals: int) -> dict[str, Any]:
     )
     emu = HubSpotEmulator(config)
     started = time.monotonic()
-    emu.seed(owners=USERS, companies=companies, deals=deals, seed=1, as_of=AS_OF)
+    emu.seed(owners=owners, companies=companies, deals=deals, seed=1, as_of=AS_OF)
     seeded = time.monotonic() - started
     with emu:
         base = {"crm": "hubspot", "url": emu.url, "token": emu.config.access_token}
@@ -211,10 +213,11 @@ def hubspot(companies: int, deals: int) -> dict[str, Any]:
         "list": lists,
         "bulk": exported,
         "rate_limited_last": limited,
-        "formula_list": pull_formulas.hubspot_lists(companies, deals),
-        "formula_bulk": pull_formulas.hubspot_exports(HS_POLLS),
-        "formula_list_1m": pull_formulas.hubspot_lists(1_000_000, 4_000_000),
-        "formula_bulk_1m": pull_formulas.hubspot_exports(HS_POLLS),
+        "formula_list": pull_formulas.hubspot_lists(companies, deals, owners),
+        "formula_bulk": pull_formulas.hubspot_exports(HS_POLLS, owners=owners),
+        # The issue's portal: 1M companies, 4M deals, 2,000 owners.
+        "formula_list_1m": pull_formulas.hubspot_lists(1_000_000, 4_000_000, 2_000),
+        "formula_bulk_1m": pull_formulas.hubspot_exports(HS_POLLS, owners=2_000),
     }
 
 
@@ -244,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--deals", type=int, default=400_000)
     parser.add_argument("--crm", choices=("both", "salesforce", "hubspot"), default="both")
+    parser.add_argument("--owners", type=int, default=USERS, help="HubSpot owners seeded")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -254,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.crm in ("both", "salesforce"):
         results.append(salesforce(args.accounts, args.deals))
     if args.crm in ("both", "hubspot"):
-        results.append(hubspot(args.accounts, args.deals))
+        results.append(hubspot(args.accounts, args.deals, args.owners))
     ok = all([report(r) for r in results])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

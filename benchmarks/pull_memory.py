@@ -1,6 +1,11 @@
 """Peak memory of a full pull against the number of deals, for each CRM emulator.
 
 Run: python benchmarks/pull_memory.py [--accounts 10000] [--deals 40000 160000]
+     [--crm hubspot] [--before DIR]
+
+`--before DIR`: HubSpot pulls also run with the roleSync package found in DIR (a
+`src` folder, e.g. `git archive main src | tar -x -C /tmp/main`), in the same run,
+beside the current code: before and after on the same emulator and the same machine.
 
 Each emulator runs in this process, seeded once per size; each full pull runs in a
 child process (`python benchmarks/pull_memory.py child SPEC`), so the emulator's own
@@ -11,14 +16,16 @@ child that imports roleSync and builds the adapter and its mirror but pulls noth
 
 The pull is the mirror's only (Salesforce `pull_into`, HubSpot `Puller.run`), without
 metric writes: reading the Book out of the mirror afterwards is another step.
-HubSpot is pulled through the list endpoints (`export_threshold: 0`): its exports are
-still read whole before they are stored (pull_exports.py).
+HubSpot is pulled twice per size: through the list endpoints (`export_threshold: 0`) and
+through the CRM exports API (`export_threshold: 1`, files streamed to disk, then a row at
+a time into the mirror).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -51,7 +58,7 @@ def _profile(spec: dict[str, Any], folder: Path) -> Profile:
             "host": spec["url"],
             "auth": {"method": "private_app"},
             "rate_limit": {"burst": 10_000, "search_per_second": 1000},
-            "export_threshold": 0,
+            "export_threshold": spec.get("export", 0),
         }
         if spec.get("batch"):
             section["batch_size"] = spec["batch"]
@@ -93,12 +100,15 @@ def _pull(spec: dict[str, Any], folder: Path) -> None:
         hs.close()
 
 
-def child(spec: dict[str, Any]) -> dict[str, int]:
+def child(spec: dict[str, Any]) -> dict[str, Any]:
     """Run in the child: one full pull (or none: the reference); its peaks."""
     with tempfile.TemporaryDirectory() as folder:
         _pull(spec, Path(folder))
     traced = tracemalloc.get_traced_memory()[1] if tracemalloc.is_tracing() else 0
-    return {"rss_kib": peak_rss_kib(), "traced": traced}
+    import roleSync
+
+    # Which roleSync pulled (the current one, or --before's).
+    return {"rss_kib": peak_rss_kib(), "traced": traced, "package": str(roleSync.__file__)}
 
 
 def peak_rss_kib() -> int:
@@ -114,17 +124,22 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
-def measure(spec: dict[str, Any]) -> dict[str, int]:
-    """A child process's peaks for `spec` (crm, url, ca, env, pull, trace, batch)."""
+def measure(spec: dict[str, Any], source: Path | None = None) -> dict[str, Any]:
+    """A child process's peaks for `spec` (crm, url, ca, env, pull, trace, batch,
+    export); `source`: a folder holding another roleSync package to pull with."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")])
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "child", json.dumps(spec)],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if done.returncode != 0:
         raise RuntimeError(f"the pull's child process failed:\n{done.stderr}")
-    figures: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
 
@@ -144,9 +159,10 @@ def salesforce_spec(
 
 
 def hubspot_spec(
-    emu: Any, *, pull: bool = True, trace: bool = False, batch: int = 0
+    emu: Any, *, pull: bool = True, trace: bool = False, batch: int = 0, export: int = 0
 ) -> dict[str, Any]:
-    """`batch`: ids an association read sends (0: the profile's default)."""
+    """`batch`: ids an association read sends (0: the profile's default); `export`: the
+    profile's `export_threshold` (0: list endpoints only)."""
     config = emu.config
     env = {
         "HUBSPOT_ACCESS_TOKEN": config.access_token,
@@ -162,10 +178,11 @@ def hubspot_spec(
         "pull": pull,
         "trace": trace,
         "batch": batch,
+        "export": export,
     }
 
 
-def _row(label: str, figures: dict[str, int], seconds: float) -> str:
+def _row(label: str, figures: dict[str, Any], seconds: float) -> str:
     return f"{label}: peak RSS {figures['rss_kib'] / 1024:.0f} MiB ({seconds:.0f} s)"
 
 
@@ -180,9 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--deals", type=int, nargs="+", default=[40_000, 160_000])
+    parser.add_argument("--crm", choices=("both", "salesforce", "hubspot"), default="both")
+    parser.add_argument("--before", type=Path, help="a src folder of roleSync to compare")
     args = parser.parse_args(args_in)
     print(f"{args.accounts} accounts, 50 owners; deals: {args.deals}")
     for deals in args.deals:
+        if args.crm == "hubspot":
+            _hubspot(args.accounts, deals, first=deals == args.deals[0], before=args.before)
+            continue
         sf = SalesforceEmulator(SalesforceEmulatorConfig())
         sf.seed(users=50, accounts=args.accounts, opportunities=deals, seed=1)
         with sf:
@@ -193,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                 figures = measure(salesforce_spec(sf, bulk=bulk))
                 seconds = time.monotonic() - started
                 print(_row(f"Salesforce {label}, {deals} deals", figures, seconds))
+        if args.crm == "salesforce":
+            continue
         hs = HubSpotEmulator(
             HubSpotEmulatorConfig(
                 burst_limit=1_000_000, daily_limit=100_000_000, search_rate_limit=1_000_000
@@ -206,6 +230,34 @@ def main(argv: list[str] | None = None) -> int:
             figures = measure(hubspot_spec(hs))
             print(_row(f"HubSpot, {deals} deals", figures, time.monotonic() - started))
     return 0
+
+
+def _hubspot(accounts: int, deals: int, *, first: bool, before: Path | None) -> None:
+    """HubSpot alone: list and export pulls, with the --before code beside."""
+    from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotEmulatorConfig
+    from roleSync.emulators.hubspot.exports import ExportSettings
+
+    # Export tasks complete at the first status call: the child does not sleep.
+    config = HubSpotEmulatorConfig(
+        burst_limit=1_000_000,
+        daily_limit=100_000_000,
+        search_rate_limit=1_000_000,
+        exports=ExportSettings(polls_to_complete=0, daily_limit=1_000),
+    )
+    hs = HubSpotEmulator(config)
+    hs.seed(owners=50, companies=accounts, deals=deals, seed=1)
+    with hs:
+        if first:
+            print(_row("HubSpot reference", measure(hubspot_spec(hs, pull=False)), 0.0))
+        for label, export in (("list", 0), ("export", 1)):
+            for source in (before, None) if before else (None,):
+                started = time.monotonic()
+                figures = measure(hubspot_spec(hs, export=export), source)
+                which = "before" if source else "after"
+                row = _row(
+                    f"HubSpot {label}, {deals} deals, {which}", figures, time.monotonic() - started
+                )
+                print(f"{row} [{figures['package']}]", flush=True)
 
 
 if __name__ == "__main__":

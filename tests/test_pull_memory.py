@@ -21,6 +21,7 @@ import pull_memory
 
 from hs_portal import relaxed
 from roleSync.emulators.hubspot import HubSpotEmulator
+from roleSync.emulators.hubspot.exports import ExportSettings
 from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceEmulatorConfig
 
 ACCOUNTS = 500
@@ -33,17 +34,23 @@ def _salesforce_peak(deals: int) -> int:
     emu = SalesforceEmulator(SalesforceEmulatorConfig(page_size=500))
     emu.seed(users=10, accounts=ACCOUNTS, opportunities=deals, seed=1)
     with emu:
-        return pull_memory.measure(pull_memory.salesforce_spec(emu, trace=True))["traced"]
+        return int(pull_memory.measure(pull_memory.salesforce_spec(emu, trace=True))["traced"])
 
 
-def _hubspot_peak(deals: int) -> int:
-    # Association reads of 10 companies: one answer holds every deal of its companies,
-    # so with the default 100 an answer at 16 deals a company would be the peak (a
-    # page's worth, bounded by the batch, not the deals the pull holds).
-    with HubSpotEmulator(relaxed()) as emu:
+def _hubspot_peak(deals: int, *, export: int = 0) -> int:
+    # Association reads of 10 companies, 4 deals a company a result (the rest through
+    # `paging.next`): an answer then holds at most 40 links at both sizes. (HubSpot:
+    # 100 companies and 500 links each: an answer grows with the deals a company has up
+    # to that bound, which would be the peak here, not anything the pull holds.)
+    exports = ExportSettings(polls_to_complete=0)
+    config = relaxed(exports=exports, associations_page=4)
+    with HubSpotEmulator(config) as emu:
         emu.seed(owners=10, companies=ACCOUNTS, deals=deals, seed=1)
-        spec = pull_memory.hubspot_spec(emu, trace=True, batch=10)
-        return pull_memory.measure(spec)["traced"]
+        spec = pull_memory.hubspot_spec(emu, trace=True, batch=10, export=export)
+        figures = pull_memory.measure(spec)
+        # The export way really went through exports (and the list way did not).
+        assert emu.counters["exports_download"] == (2 if export else 0)
+        return int(figures["traced"])
 
 
 def _per_deal(few: int, many: int) -> float:
@@ -60,7 +67,15 @@ def test_salesforce_full_pull_peak_does_not_grow_with_deals() -> None:
 
 def test_hubspot_full_list_pull_peak_does_not_grow_with_deals() -> None:
     few, many = _hubspot_peak(FEW), _hubspot_peak(MANY)
-    print(f"\nHubSpot full pull peak: {few} B at {FEW} deals, {many} B at {MANY}")
-    assert many < few * 1.5, (few, many)
-    # The links (a deal id and a tuple in a dict): well under the rows' 1,340 B.
-    assert _per_deal(few, many) < 250, (few, many)
+    print(f"\nHubSpot list pull peak: {few} B at {FEW} deals, {many} B at {MANY}")
+    assert many < few * 1.2, (few, many)
+    # The deals' companies are staged in SQL, not held: nothing kept per deal.
+    assert _per_deal(few, many) < 50, (few, many)
+
+
+def test_hubspot_full_export_pull_peak_does_not_grow_with_deals() -> None:
+    few, many = _hubspot_peak(FEW, export=1), _hubspot_peak(MANY, export=1)
+    print(f"\nHubSpot export pull peak: {few} B at {FEW} deals, {many} B at {MANY}")
+    assert many < few * 1.2, (few, many)
+    # The files are streamed to disk and read a row at a time: nothing kept per deal.
+    assert _per_deal(few, many) < 50, (few, many)

@@ -12,7 +12,8 @@ import pytest
 from hs_adapter_support import adapter_for, example_profile, portal
 
 from hs_portal import AS_OF, relaxed
-from roleSync.adapters.hubspot.exports import ExportFailedError
+from roleSync.adapters.hubspot.exports import ExportFailedError, export, records
+from roleSync.adapters.hubspot.pull import FULL_PULL_AT
 from roleSync.cli import main
 from roleSync.emulators.hubspot import HubSpotEmulatorConfig
 from roleSync.emulators.hubspot.exports import ExportFault, ExportSettings
@@ -95,6 +96,11 @@ def test_the_daily_export_limit_falls_back_to_the_lists(tmp_path: Path) -> None:
         assert emu.counters["companies_list"] == 0 and emu.counters["deals_list"] == 1
 
 
+# Found before anything is stored (task, download) or while the rows are written (the
+# file): both leave the mirror as it was.
+AT_DOWNLOAD = {"failed", "expired", "cut"}
+
+
 @pytest.mark.parametrize(
     ("fault", "says"),
     [
@@ -103,6 +109,8 @@ def test_the_daily_export_limit_falls_back_to_the_lists(tmp_path: Path) -> None:
         ("garbled", "companies export task 3: the file does not parse"),
         ("cut", "companies export task 3: the download broke off"),
         ("empty", "companies export task 3: the file holds no records"),
+        ("bad_row", "companies export task 3: row 17 does not parse"),
+        ("bad_zip", "companies export task 3: the file does not parse (Bad CRC-32"),
     ],
 )
 def test_a_failed_export_leaves_the_mirror_and_the_next_run_succeeds(
@@ -121,15 +129,56 @@ def test_a_failed_export_leaves_the_mirror_and_the_next_run_succeeds(
             broken.pull()
         assert str(raised.value).startswith(says)
         # 3 status calls for each of the first pull's tasks and this one; an expired URL
-        # is asked for once more (a fresh one) before the pull gives up.
-        assert emu.counters["exports_status"] == 9 + (fault == "expired")
+        # is asked for once more (a fresh one) before the pull gives up. A file that
+        # does not parse is found once both are downloaded: the deals' 3 more.
+        polls = 9 + (fault == "expired") + (0 if fault in AT_DOWNLOAD else 3)
+        assert emu.counters["exports_status"] == polls
         assert "\n" not in str(raised.value)
-        # Nothing stored: the mirror is the one the first pull wrote.
+        # Nothing stored: the mirror is the one the first pull wrote; no file left.
         kept = broken.puller.mirror.read_book()
         assert kept.accounts == before.accounts and kept.deals == before.deals
+        assert not list(tmp_path.rglob("*.export")) and not list(tmp_path.rglob(".export-*"))
         again = adapter_for(emu, tmp_path, export_threshold=10, full=True).pull()
         assert again.accounts[company].name == "Renamed Ltd"
         assert len(again.deals) == 40
+
+
+@pytest.mark.parametrize("fault", ["bad_row", "bad_zip", "cut", "failed"])
+def test_a_bad_deals_file_keeps_the_companies_too(tmp_path: Path, fault: ExportFault) -> None:
+    """The companies' file parses and is written; the deals' does not: both tables roll
+    back together (one transaction), so the mirror is never new companies with old deals."""
+    with portal(owners=4, companies=30, deals=40) as emu:
+        first = adapter_for(emu, tmp_path, export_threshold=10, full=True)
+        before = first.pull()
+        stamped = first.puller.mirror.meta(FULL_PULL_AT)
+        company = next(iter(before.accounts))
+        emu.store.update("companies", company, {"name": "Renamed Ltd"})
+        emu.exports.settings.fault, emu.exports.settings.fault_object = fault, "DEAL"
+        broken = adapter_for(emu, tmp_path, export_threshold=10, full=True)
+        with pytest.raises(ExportFailedError, match=r"^deals export task 4"):
+            broken.pull()
+        kept = broken.puller.mirror.read_book()
+        assert kept.accounts == before.accounts and kept.deals == before.deals
+        assert kept.accounts[company].name != "Renamed Ltd"
+        # The last full pull's stamp is the first pull's: this one did not finish.
+        assert broken.puller.mirror.meta(FULL_PULL_AT) == stamped is not None
+        again = adapter_for(emu, tmp_path, export_threshold=10, full=True).pull()
+        assert again.accounts[company].name == "Renamed Ltd" and len(again.deals) == 40
+
+
+def test_an_export_file_is_private_and_the_folder_removed(tmp_path: Path) -> None:
+    with portal(owners=4, companies=30, deals=40) as emu:
+        adapter = adapter_for(emu, tmp_path / "pull", export_threshold=10)
+        (tmp_path / "folder").mkdir()
+        client = adapter.puller.client
+        downloaded = export(client, "deals", ["dealstage"], tmp_path / "folder")
+        assert downloaded.path.stat().st_mode & 0o777 == 0o600
+        rows = list(records(downloaded))
+        assert len(rows) == 40 and all(companies is not None for _, companies in rows)
+        assert len(adapter.pull().deals) == 40
+    # The pull's own folder (beside the mirror) is gone with its files.
+    assert not list((tmp_path / "pull").rglob("*.export"))
+    assert not list((tmp_path / "pull").rglob(".export-*"))
 
 
 def test_a_download_url_that_expired_is_fetched_again(tmp_path: Path) -> None:

@@ -16,11 +16,14 @@ ids separated by ";" (how HubSpot names that column is unconfirmed). The downloa
 pre-signed: a request carrying an Authorization header is refused (400), as a pre-signed
 storage URL refuses a second credential.
 
-Faults (`ExportSettings.fault`, for the next export started, then cleared): "failed"
-(the task ends CANCELED), "expired" (the download answers 410), "expired_once" (the
-first download answers 410, as a URL fetched too late; the next URL works), "garbled"
-(the file is not CSV nor zip), "empty" (a CSV of the header alone), "cut" (the
-download announces the whole file and sends half).
+Faults (`ExportSettings.fault`, for the next export started, or the next of
+`fault_object` (COMPANY, DEAL) when set, then cleared): "failed" (the task ends
+CANCELED), "expired" (the download answers 410), "expired_once" (the first download
+answers 410, as a URL fetched too late; the next URL works), "garbled" (the file is not
+CSV nor zip), "empty" (a CSV of the header alone), "cut" (the download announces the
+whole file and sends half), "bad_row" (a row halfway through has more cells than the
+header), "bad_zip" (the file zipped, uncompressed, with one byte of the data in the
+middle changed: every row parses, the member's CRC-32 does not match at its end).
 Counters: exports_start, exports_status, exports_download (route kinds).
 """
 
@@ -41,7 +44,9 @@ if TYPE_CHECKING:
     from roleSync.emulators.hubspot.emulator import HubSpotEmulator
     from roleSync.emulators.hubspot.routes import Route
 
-ExportFault = Literal["failed", "expired", "expired_once", "garbled", "empty", "cut"]
+ExportFault = Literal[
+    "failed", "expired", "expired_once", "garbled", "empty", "cut", "bad_row", "bad_zip"
+]
 OBJECT_TYPES = {"COMPANY": "companies", "DEAL": "deals", "CONTACT": "contacts", "TASK": "tasks"}
 _START = re.compile(r"/crm/v3/exports/export/async/?")
 _STATUS = re.compile(r"/crm/v3/exports/export/async/tasks/(?P<id>[^/]+)/status/?")
@@ -56,6 +61,7 @@ class ExportSettings:
     daily_limit: int = 30
     enabled: bool = True  # False: the token lacks the crm.export scope (403)
     fault: ExportFault | None = None
+    fault_object: str | None = None  # the objectType the fault waits for; None: any
 
 
 @dataclass
@@ -85,7 +91,13 @@ def _csv(header: list[str], rows: list[list[str]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _file(emu: HubSpotEmulator, kind: str, names: list[str], associated: str | None) -> bytes:
+def _file(
+    emu: HubSpotEmulator,
+    kind: str,
+    names: list[str],
+    associated: str | None,
+    fault: ExportFault | None,
+) -> bytes:
     """Every live record of `kind` as one CSV, or a zip of CSVs of `rows_per_file` rows."""
     target = OBJECT_TYPES.get(associated or "")
     header = list(names)
@@ -100,7 +112,11 @@ def _file(emu: HubSpotEmulator, kind: str, names: list[str], associated: str | N
                 linked = store.associated(kind, str(record["hs_object_id"]), target)
                 row.append(";".join(linked))
             rows.append(row)
+    if fault == "bad_row":
+        rows.insert(len(rows) // 2, ["1"] * (len(header) + 1))
     per = emu.exports.settings.rows_per_file
+    if fault == "bad_zip":
+        return _bad_zip(_csv(header, rows))
     if len(rows) <= per:
         return _csv(header, rows)
     out = io.BytesIO()
@@ -108,6 +124,20 @@ def _file(emu: HubSpotEmulator, kind: str, names: list[str], associated: str | N
         for n, start in enumerate(range(0, len(rows), per), start=1):
             archive.writestr(f"export-{n}.csv", _csv(header, rows[start : start + per]))
     return out.getvalue()
+
+
+def _bad_zip(data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("export-1.csv", data)
+    zipped = bytearray(out.getvalue())
+    # The middle of the stored CSV: a digit becomes another one, so the CSV still reads
+    # and only the CRC-32 tells.
+    at = 30 + len("export-1.csv") + len(data) // 2
+    while not chr(zipped[at]).isdigit():
+        at += 1
+    zipped[at] = ord("1") if zipped[at] != ord("1") else ord("2")
+    return bytes(zipped)
 
 
 def _start(emu: HubSpotEmulator, request: Request) -> Response:
@@ -133,11 +163,16 @@ def _start(emu: HubSpotEmulator, request: Request) -> Response:
     if isinstance(associated, list):
         associated = associated[0] if associated else None
     state.started += 1
-    data = _file(emu, kind, names, associated if isinstance(associated, str) else None)
+    fault = None
+    wanted = state.settings.fault_object
+    if wanted is None or wanted == body.get("objectType"):
+        fault, state.settings.fault = state.settings.fault, None
+    target = associated if isinstance(associated, str) else None
+    data = _file(emu, kind, names, target, fault)
     task = ExportTask(
         state.started, kind, str(body.get("exportName") or "export"), data, data[:2] == b"PK"
     )
-    task.fault, state.settings.fault = state.settings.fault, None
+    task.fault = fault
     state.tasks[task.id] = task
     return json_response(202, {"id": str(task.id), "links": {}})
 
