@@ -14,6 +14,7 @@ from hs_adapter_support import adapter_for, example_profile, portal
 from hs_portal import AS_OF, relaxed
 from roleSync.adapters.hubspot.exports import ExportFailedError, export, records
 from roleSync.adapters.hubspot.pull import FULL_PULL_AT
+from roleSync.adapters.mirror import NO_ACCOUNT_PREFIX
 from roleSync.cli import main
 from roleSync.emulators.hubspot import HubSpotEmulatorConfig
 from roleSync.emulators.hubspot.exports import ExportFault, ExportSettings
@@ -65,6 +66,32 @@ def test_export_pull_plans_the_same_bytes_as_the_list_pull(tmp_path: Path) -> No
         assert {d.account_id for d in export_book.deals if d.id == deal} == {str(lowest)}
         assert export_plan.owners and export_plan.changes
         assert len(export_book.accounts) == 120 and len(export_book.deals) == 260
+
+
+def test_fewer_deals_than_companies_plan_the_same_bytes_both_ways(tmp_path: Path) -> None:
+    """The list path reads the deals' companies from the deals' side here (fewer deals),
+    resolved in SQL; the export path from the file, and v4 for a deal with three
+    companies; a deal without a company stands alone both ways."""
+    with portal(_config(rows_per_file=40), owners=8, companies=150, deals=90) as emu:
+        deals = [str(d["hs_object_id"]) for d in emu.store.all("deals")]
+        several, alone = deals[0], deals[1]
+        for company in sorted(emu.store.ordered_ids("companies"))[-3:]:
+            emu.store.link("deals", several, "companies", str(company))
+        emu.store.unlink("deals", alone, "companies", str(emu.store.company_of(alone)))
+        listed = adapter_for(emu, tmp_path / "list", export_threshold=0)
+        list_plan = make_plan(PlanRequest(listed.profile, [RULES], AS_OF.date()), listed)
+        # 90 deals < 150 companies: one v4 read from the deals' side (90 ids).
+        assert emu.counters["assoc_batch_read"] == 1
+        exported = adapter_for(emu, tmp_path / "export", export_threshold=50)
+        export_plan = make_plan(PlanRequest(exported.profile, [RULES], AS_OF.date()), exported)
+        assert emu.counters["exports_download"] == 2
+        assert emu.counters["assoc_batch_read"] == 2  # the deal with several companies
+        assert export_plan.to_json() == list_plan.to_json()
+        books = listed.puller.mirror.read_book(), exported.puller.mirror.read_book()
+        assert books[0].deals == books[1].deals and books[0].accounts == books[1].accounts
+        by_id = {d.id: d for d in books[1].deals}
+        assert by_id[alone].account_id == NO_ACCOUNT_PREFIX + alone
+        assert by_id[several].account_id == min(emu.store.associated("deals", several, "companies"))
 
 
 def test_below_the_threshold_the_list_endpoints_are_read(tmp_path: Path) -> None:

@@ -118,8 +118,10 @@ def wait(client: HubSpotClient, object_type: str, task: str) -> str:
             f"{object_type} export task {task} status", "exports", "get_status", int(task)
         )
         status = str(answer.get("status") or "")
-        if status == "COMPLETE" and isinstance(answer.get("result"), str):
-            return str(answer["result"])
+        if status == "COMPLETE":
+            if isinstance(answer.get("result"), str) and answer["result"]:
+                return str(answer["result"])
+            raise ExportFailedError(f"{object_type} export task {task} completed without a file")
         if status not in {"PENDING", "PROCESSING"}:
             raise ExportFailedError(f"{object_type} export task {task} ended {status or '?'}")
         client.policy.sleep(POLL_SECONDS)

@@ -35,6 +35,7 @@ import re
 import secrets
 import zipfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from roleSync.emulators.http import Request, Response, json_response
@@ -74,6 +75,13 @@ class ExportTask:
     key: str = field(default_factory=lambda: secrets.token_hex(8))
     polls: int = 0
     fault: ExportFault | None = None
+    requested_at: str = field(default_factory=lambda: _now())
+    started_at: str | None = None
+    completed_at: str | None = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -182,14 +190,26 @@ def _status(emu: HubSpotEmulator, request: Request, task_id: str) -> Response:
     if task is None:
         return error(404, "OBJECT_NOT_FOUND", f"No export task {task_id}")
     task.polls += 1
-    answer: dict[str, Any] = {"requestedAt": "", "numErrors": 0, "errors": [], "links": {}}
+    # Times as the spec's date-time strings: requestedAt always; startedAt once the task
+    # is processing and completedAt once it has ended (the spec marks both required,
+    # what HubSpot sends before then is unconfirmed: they are left out until known).
+    answer: dict[str, Any] = {"requestedAt": task.requested_at, "numErrors": 0, "errors": []}
     if task.polls <= emu.exports.settings.polls_to_complete:
         answer["status"] = "PENDING" if task.polls == 1 else "PROCESSING"
-    elif task.fault == "failed":
-        answer["status"] = "CANCELED"
+        if task.polls > 1:
+            task.started_at = task.started_at or _now()
     else:
-        answer["status"] = "COMPLETE"
-        answer["result"] = f"{emu.url}/_exports/{task.id}/{task.key}"
+        task.started_at = task.started_at or _now()
+        task.completed_at = task.completed_at or _now()
+        if task.fault == "failed":
+            answer["status"] = "CANCELED"
+        else:
+            answer["status"] = "COMPLETE"
+            answer["result"] = f"{emu.url}/_exports/{task.id}/{task.key}"
+    for key, value in (("startedAt", task.started_at), ("completedAt", task.completed_at)):
+        if value is not None:
+            answer[key] = value
+    answer["links"] = {}
     return json_response(200, answer)
 
 
