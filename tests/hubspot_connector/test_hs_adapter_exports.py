@@ -217,11 +217,23 @@ def test_a_download_url_that_expired_is_fetched_again(tmp_path: Path) -> None:
         assert emu.counters["exports_download"] == 2 + 1
 
 
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        ("cut", "companies export task 1: the download broke off (ProtocolError)"),
+        ("bad_row", "companies export task 1: row 17 does not parse"),
+    ],
+)
 def test_the_cli_stops_with_one_line_naming_the_task(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fault: ExportFault,
+    says: str,
 ) -> None:
     # COMPLETE at the first status call: the CLI's policy really sleeps between polls.
-    with portal(_config(fault="cut", polls_to_complete=0), owners=4, companies=30, deals=40) as emu:
+    config = _config(fault=fault, polls_to_complete=0)
+    with portal(config, owners=4, companies=30, deals=40) as emu:
         profile, env = example_profile(tmp_path, emu)
         text = profile.read_text()
         assert "export_threshold: 50000" in text
@@ -232,9 +244,7 @@ def test_the_cli_stops_with_one_line_naming_the_task(
         command += ["-o", str(tmp_path / "plan.json")]
         assert main(command) == 1
         err = capsys.readouterr().err
-        assert err.splitlines() == [
-            "rolesync: error: companies export task 1: the download broke off (ProtocolError)"
-        ]
+        assert err.splitlines() == [f"rolesync: error: {says}"]
         assert not (tmp_path / "plan.json").exists()
         assert main(command) == 0, capsys.readouterr().err
-        assert emu.counters["exports_download"] == 1 + 2
+        assert emu.counters["exports_download"] == (1 if fault == "cut" else 2) + 2
