@@ -3,9 +3,13 @@ association endpoint, in linear work.
 
 Ids go out 100 a request; an id with more associations than one answer holds comes back
 with `paging.next.after` and is asked again (`{"id", "after"}`) after the ids still
-waiting. The waiting inputs live in a deque: taking a batch pops only that batch. (The
-list this replaces was re-sliced whole for every batch, `queue[batch:]`, which copied
-every waiting input per request: quadratic, 11 s at 500k companies.)
+waiting. The ids are read lazily from their iterable (a full pull reads them back from
+the mirror a page at a time), the continuations wait in a deque: taking a batch pops
+only that batch. (The list this replaces was re-sliced whole for every batch,
+`queue[batch:]`, which copied every waiting input per request: quadratic, 11 s at 500k
+companies.) Each answer's candidates go to a dict (`company_links`, incremental pulls:
+a chunk of records) or to a TEMP table of the mirror (`stage_links`, full pulls of deals:
+mirror_links.py), one answer at a time.
 
 HubSpot's spec types `toObjectId` as a string; the live API sends a JSON number
 (crm-api-notes.md, "HubSpot spec details"). Both are read as the same id.
