@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hs_adapter_support import adapter_for, example_profile, portal
 
 from hs_portal import AS_OF, relaxed
-from roleSync.adapters.hubspot.exports import ExportFailedError, export, records
+from roleSync.adapters.hubspot.client import HubSpotClient
+from roleSync.adapters.hubspot.exports import ExportFailedError, export, records, wait
 from roleSync.adapters.hubspot.pull import FULL_PULL_AT
 from roleSync.adapters.mirror import NO_ACCOUNT_PREFIX
 from roleSync.cli import main
@@ -248,3 +249,37 @@ def test_the_cli_stops_with_one_line_naming_the_task(
         assert not (tmp_path / "plan.json").exists()
         assert main(command) == 0, capsys.readouterr().err
         assert emu.counters["exports_download"] == (1 if fault == "cut" else 2) + 2
+
+
+class _StatusOnly:
+    """Answers status calls from a list (a state HubSpot's enum does not list, too)."""
+
+    def __init__(self, states: list[dict[str, Any]]) -> None:
+        self.states = states
+        self.policy = self
+        self.slept = 0
+
+    def call(self, what: str, api: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self.states.pop(0)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += 1
+
+
+@pytest.mark.parametrize(
+    ("answers", "says"),
+    [
+        ([{"status": "PROCESSING"}, {"status": "FAILED"}], "deals export task 7 ended FAILED"),
+        ([{"status": "CANCELED"}], "deals export task 7 ended CANCELED"),
+        ([{"status": "COMPLETE"}], "deals export task 7 completed without a file"),
+        ([{}], "deals export task 7 ended ?"),
+    ],
+)
+def test_a_task_that_does_not_complete_is_one_line_naming_it(
+    answers: list[dict[str, Any]], says: str
+) -> None:
+    client = _StatusOnly(answers)
+    with pytest.raises(ExportFailedError) as raised:
+        wait(cast(HubSpotClient, client), "deals", "7")
+    assert str(raised.value) == says
+    assert client.states == []
