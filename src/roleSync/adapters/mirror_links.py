@@ -80,8 +80,10 @@ class LinkStage:
         """Set `account_id` of every row of `table` with a staged candidate to its best
         one; rows without keep what they were written with. `table` is a constant of
         the caller (deals), never user input."""
+        # EXISTS, not `id IN (SELECT record ...)`: that builds an ephemeral table of
+        # every staged record (in memory first), EXISTS walks the index.
         conn.execute(
             f"UPDATE {table} AS t SET account_id = ({_BEST}) "
-            "WHERE id IN (SELECT record FROM temp.link_candidates)"
+            "WHERE EXISTS (SELECT 1 FROM temp.link_candidates c WHERE c.record = t.id)"
         )
         self.clear()
