@@ -16,8 +16,9 @@ ceil(C / 100) v4 association reads (company -> deals); exports cost per object 1
 (polls + 1) status calls + 1 download (one zip, however many CSVs it is split into) +
 ceil(M / 100) v4 reads for the M deals the file links to several companies (0 in the
 seeded portals). Both ways also read the newest record of each object by search (2, the
-cursor) and the owners: one page each of active owners, archived owners and users at up
-to 100 owners (3).
+cursor) and the owners: pages of 100 of active owners, archived owners (the seeded
+portals archive every tenth) and users (one per owner): 3 requests up to 100 owners, 40
+at 2,000.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ HS_PAGE = 100
 # emulator's default; Salesforce's own is not documented).
 SF_SERVER_PAGE = 100_000
 HS_OWNER_REQUESTS = 3  # active owners, archived owners, users: one page each (<= 100)
+HS_ARCHIVED_EVERY = 10  # the emulator's seed: every tenth owner left (archived)
 HS_NEWEST_SEARCHES = 2  # companies and deals: the newest record, for the cursor
 
 
@@ -54,13 +56,20 @@ def salesforce_bulk(
     )
 
 
-def hubspot_lists(companies: int, deals: int) -> int:
+def hubspot_owner_requests(owners: int) -> int:
+    """Pages of active owners, archived owners and users (at least one page each)."""
+    archived = owners // HS_ARCHIVED_EVERY
+    return sum(max(1, math.ceil(n / HS_PAGE)) for n in (owners - archived, archived, owners))
+
+
+def hubspot_lists(companies: int, deals: int, owners: int = 50) -> int:
     pages = 2 * math.ceil(companies / HS_PAGE) + math.ceil(deals / HS_PAGE)
-    return HS_NEWEST_SEARCHES + HS_OWNER_REQUESTS + pages
+    return HS_NEWEST_SEARCHES + hubspot_owner_requests(owners) + pages
 
 
-def hubspot_exports(polls: int, several: int = 0) -> int:
+def hubspot_exports(polls: int, several: int = 0, owners: int = 50) -> int:
     """Both objects exported; `polls` PENDING/PROCESSING answers before COMPLETE;
     `several` deals linked to more than one company (read through v4)."""
     per_object = 1 + (polls + 1) + 1
-    return HS_NEWEST_SEARCHES + HS_OWNER_REQUESTS + 2 * per_object + math.ceil(several / HS_PAGE)
+    fixed = HS_NEWEST_SEARCHES + hubspot_owner_requests(owners)
+    return fixed + 2 * per_object + math.ceil(several / HS_PAGE)

@@ -3,6 +3,10 @@
 Run: python benchmarks/pull_memory.py [--accounts 10000] [--deals 40000 160000]
      [--crm both|salesforce|hubspot|local] [--page-size N]
 
+`--before DIR`: HubSpot pulls also run with the roleSync package found in DIR (a
+`src` folder, e.g. `git archive main src | tar -x -C /tmp/main`), in the same run,
+beside the current code: before and after on the same emulator and the same machine.
+
 Each emulator runs in this process, seeded once per size; each full pull runs in a
 child process (`python benchmarks/pull_memory.py child`, its spec on stdin), so the emulator's own
 memory (it holds every record, and a query's result) is not counted. The child reports
@@ -15,14 +19,16 @@ remote pull ends with: its Book out of the mirror).
 
 The pull is the mirror's only (Salesforce `pull_into`, HubSpot `Puller.run`), without
 metric writes: reading the Book out of the mirror afterwards is another step.
-HubSpot is pulled through the list endpoints (`export_threshold: 0`): its exports are
-still read whole before they are stored (pull_exports.py).
+HubSpot is pulled twice per size: through the list endpoints (`export_threshold: 0`) and
+through the CRM exports API (`export_threshold: 1`, files streamed to disk, then a row at
+a time into the mirror).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -57,7 +63,7 @@ def _profile(spec: dict[str, Any], folder: Path) -> Profile:
             "host": spec["url"],
             "auth": {"method": "private_app"},
             "rate_limit": {"burst": 10_000, "search_per_second": 1000},
-            "export_threshold": 0,
+            "export_threshold": spec.get("export", 0),
         }
         if spec.get("batch"):
             section["batch_size"] = spec["batch"]
@@ -99,7 +105,7 @@ def _pull(spec: dict[str, Any], folder: Path) -> None:
         hs.close()
 
 
-def child(spec: dict[str, Any]) -> dict[str, int]:
+def child(spec: dict[str, Any]) -> dict[str, Any]:
     """Run in the child: one full pull (or none: the reference); its peaks. crm "bare":
     nothing at all, the interpreter and this script's imports (the floor)."""
     if spec["crm"] == "bare":
@@ -115,7 +121,10 @@ def child(spec: dict[str, Any]) -> dict[str, int]:
         return {"rss_kib": peak_rss_kib(), "traced": _traced()}
     with tempfile.TemporaryDirectory() as folder:
         _pull(spec, Path(folder))
-    return {"rss_kib": peak_rss_kib(), "traced": _traced()}
+    import roleSync
+
+    # Which roleSync pulled (the current one, or --before's).
+    return {"rss_kib": peak_rss_kib(), "traced": _traced(), "package": str(roleSync.__file__)}
 
 
 def _traced() -> int:
@@ -135,20 +144,25 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
-def measure(spec: dict[str, Any]) -> dict[str, int]:
-    """A child process's peaks for `spec` (crm, url, ca, env, pull, trace, batch).
+def measure(spec: dict[str, Any], source: Path | None = None) -> dict[str, Any]:
+    """A child process's peaks for `spec` (crm, url, ca, env, pull, trace, batch,
+    export); `source`: a folder holding another roleSync package to pull with.
 
     The spec, tokens in it, goes through stdin: a command line is visible in ps."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")])
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "child"],
         input=json.dumps(spec),
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if done.returncode != 0:
         raise RuntimeError(f"the pull's child process failed:\n{done.stderr}")
-    figures: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
 
@@ -170,9 +184,10 @@ def salesforce_spec(
 
 
 def hubspot_spec(
-    emu: Any, *, pull: bool = True, trace: bool = False, batch: int = 0
+    emu: Any, *, pull: bool = True, trace: bool = False, batch: int = 0, export: int = 0
 ) -> dict[str, Any]:
-    """`batch`: ids an association read sends (0: the profile's default)."""
+    """`batch`: ids an association read sends (0: the profile's default); `export`: the
+    profile's `export_threshold` (0: list endpoints only)."""
     config = emu.config
     env = {
         "HUBSPOT_ACCESS_TOKEN": config.access_token,
@@ -188,10 +203,11 @@ def hubspot_spec(
         "pull": pull,
         "trace": trace,
         "batch": batch,
+        "export": export,
     }
 
 
-def _row(label: str, figures: dict[str, int], seconds: float) -> str:
+def _row(label: str, figures: dict[str, Any], seconds: float) -> str:
     return f"{label}: peak RSS {figures['rss_kib'] / 1024:.0f} MiB ({seconds:.0f} s)"
 
 
@@ -210,23 +226,6 @@ def _salesforce(deals: int, accounts: int, page_size: int | None, first: bool) -
             figures = measure(salesforce_spec(sf, bulk=bulk, page_size=page_size))
             seconds = time.monotonic() - started
             print(_row(f"Salesforce {label}, {deals} deals", figures, seconds), flush=True)
-
-
-def _hubspot(deals: int, accounts: int, first: bool) -> None:
-    from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotEmulatorConfig
-
-    hs = HubSpotEmulator(
-        HubSpotEmulatorConfig(
-            burst_limit=1_000_000, daily_limit=100_000_000, search_rate_limit=1_000_000
-        )
-    )
-    hs.seed(owners=50, companies=accounts, deals=deals, seed=1)
-    with hs:
-        if first:
-            print(_row("HubSpot reference", measure(hubspot_spec(hs, pull=False)), 0.0))
-        started = time.monotonic()
-        figures = measure(hubspot_spec(hs))
-        print(_row(f"HubSpot, {deals} deals", figures, time.monotonic() - started), flush=True)
 
 
 def _local(deals: int, accounts: int, first: bool) -> None:
@@ -259,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="Salesforce bulk_query_page_size (default: the profile's, 100000)",
     )
+    parser.add_argument("--before", type=Path, help="a src folder of roleSync to compare")
     args = parser.parse_args(args_in)
     print(f"{args.accounts} accounts, 50 owners; deals: {args.deals}")
     for deals in args.deals:
@@ -266,10 +266,38 @@ def main(argv: list[str] | None = None) -> int:
         if args.crm in ("both", "salesforce"):
             _salesforce(deals, args.accounts, args.page_size, first)
         if args.crm in ("both", "hubspot"):
-            _hubspot(deals, args.accounts, first)
+            _hubspot(args.accounts, deals, first=first, before=args.before)
         if args.crm == "local":
             _local(deals, args.accounts, first)
     return 0
+
+
+def _hubspot(accounts: int, deals: int, *, first: bool, before: Path | None) -> None:
+    """HubSpot alone: list and export pulls, with the --before code beside."""
+    from roleSync.emulators.hubspot import HubSpotEmulator, HubSpotEmulatorConfig
+    from roleSync.emulators.hubspot.exports import ExportSettings
+
+    # Export tasks complete at the first status call: the child does not sleep.
+    config = HubSpotEmulatorConfig(
+        burst_limit=1_000_000,
+        daily_limit=100_000_000,
+        search_rate_limit=1_000_000,
+        exports=ExportSettings(polls_to_complete=0, daily_limit=1_000),
+    )
+    hs = HubSpotEmulator(config)
+    hs.seed(owners=50, companies=accounts, deals=deals, seed=1)
+    with hs:
+        if first:
+            print(_row("HubSpot reference", measure(hubspot_spec(hs, pull=False)), 0.0))
+        for label, export in (("list", 0), ("export", 1)):
+            for source in (before, None) if before else (None,):
+                started = time.monotonic()
+                figures = measure(hubspot_spec(hs, export=export), source)
+                which = "before" if source else "after"
+                row = _row(
+                    f"HubSpot {label}, {deals} deals, {which}", figures, time.monotonic() - started
+                )
+                print(f"{row} [{figures['package']}]", flush=True)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,14 @@ def test_hubspot_formulas_match_the_emulators_count() -> None:
     assert result["bulk"]["kinds"]["exports_start"] == 2
 
 
+def test_hubspot_owner_pages_match_the_emulators_count() -> None:
+    # 250 owners (25 archived): 3 active pages + 1 archived + 3 users pages = 7, so lists
+    # 2 + 7 + 3 + 12 + 3 = 27 and exports 2 + 7 + 2 x 5 = 19.
+    result = full_pull.hubspot(300, 1200, owners=250)
+    _check(result, 27, 19)
+    assert result["bulk"]["kinds"]["owners_list"] == 4
+
+
 def test_the_1m_4m_figures_follow_from_the_formulas() -> None:
     # Hand-computed: Salesforce REST 1 + 500 + 2000 pages; bulk at pages of 50,000 and
     # 3 polls: 1 (users) + (7 + 20) + (7 + 80); at 100,000: 1 + (7 + 10) + (7 + 40).
@@ -55,3 +63,7 @@ def test_the_1m_4m_figures_follow_from_the_formulas() -> None:
     assert pull_formulas.salesforce_rest(2000, 1_000_000, 4_000_000) == 2501
     assert pull_formulas.hubspot_lists(1_000_000, 4_000_000) == 60_005
     assert pull_formulas.hubspot_exports(2) == 15
+    # The portal has 2,000 owners (200 archived): 18 + 2 + 20 owner pages.
+    assert pull_formulas.hubspot_owner_requests(2_000) == 40
+    assert pull_formulas.hubspot_lists(1_000_000, 4_000_000, 2_000) == 60_042
+    assert pull_formulas.hubspot_exports(2, owners=2_000) == 52 <= 100

@@ -111,3 +111,35 @@ def test_faults_hit_one_export_only() -> None:
             pass
         finally:
             answer.release_conn()
+
+
+def test_status_answers_carry_the_spec_times() -> None:
+    with running(relaxed(exports=ExportSettings(polls_to_complete=2)), deals=5) as emu:
+        task = json.loads(_api(emu, "POST", START, DEAL_EXPORT).data)["id"]
+        pending, processing, done = (_status(emu, task) for _ in range(3))
+        assert "startedAt" not in pending and "completedAt" not in processing
+        assert processing["startedAt"] == done["startedAt"]
+        assert pending["requestedAt"] == done["requestedAt"] <= done["completedAt"]
+        assert done["completedAt"].endswith("Z") and done["numErrors"] == 0
+
+
+def test_a_bad_row_or_a_bad_zip_waits_for_its_object_type() -> None:
+    company_export = {**DEAL_EXPORT, "objectType": "COMPANY", "associatedObjectType": []}
+    settings = ExportSettings(polls_to_complete=0, fault="bad_row", fault_object="DEAL")
+    with running(relaxed(exports=settings), companies=4, deals=6) as emu:
+        companies = json.loads(_api(emu, "POST", START, company_export).data)["id"]
+        deals = json.loads(_api(emu, "POST", START, DEAL_EXPORT).data)["id"]
+        fine = http.request("GET", _status(emu, companies)["result"]).data.decode()
+        assert {len(r) for r in csv.reader(io.StringIO(fine))} == {2}
+        bad = list(
+            csv.reader(
+                io.StringIO(http.request("GET", _status(emu, deals)["result"]).data.decode())
+            )
+        )
+        # Header and rows: 3 cells (the associated ids too); one row in the middle has 4.
+        assert sorted(len(r) for r in bad) == [3] * 7 + [4]
+        emu.exports.settings.fault, emu.exports.settings.fault_object = "bad_zip", None
+        zipped = json.loads(_api(emu, "POST", START, DEAL_EXPORT).data)["id"]
+        data = http.request("GET", _status(emu, zipped)["result"]).data
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert archive.testzip() == "export-1.csv"  # the member whose CRC-32 fails

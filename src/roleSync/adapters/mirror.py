@@ -13,18 +13,20 @@ Two tables of its own beside the book's:
   changes, the cursors are dropped so the next pull is a full one.
 
 Every write is one transaction: a pull interrupted half way keeps the objects it
-finished, with their cursors, and nothing of the one it was on.
+finished, with their cursors, and nothing of the one it was on. `together()` makes
+several stores one transaction (an export pull replaces companies and deals together,
+or neither). The rows and their INSERTs are in mirror_rows.py; links staged in SQL
+(deal to company, resolved inside the deals' transaction) in mirror_links.py.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from roleSync.adapters.book_reader import read_book
 from roleSync.adapters.local_store import (
@@ -35,11 +37,41 @@ from roleSync.adapters.local_store import (
     open_book,
     transaction,
 )
+from roleSync.adapters.mirror_links import LinkStage
+from roleSync.adapters.mirror_rows import (
+    NO_ACCOUNT_PREFIX,
+    AccountRow,
+    ContactRow,
+    DealRow,
+    OwnerRow,
+    Row,
+    Table,
+    TaskRow,
+    delete_rows,
+    entry_amount,
+    insert_rows,
+)
 from roleSync.file_faults import os_cause
 from roleSync.model import Book, DealWindow, FieldValue
 from roleSync.profile import Profile
 
-Table = Literal["owners", "accounts", "deals", "contacts", "tasks"]
+__all__ = [
+    "NO_ACCOUNT_PREFIX",
+    "AccountRow",
+    "ContactRow",
+    "Cursor",
+    "DealRow",
+    "LinkStage",
+    "Mirror",
+    "OwnerRow",
+    "Row",
+    "Table",
+    "TaskRow",
+    "entry_amount",
+]
+# Ids read back out of a table this many at a time (keyset pages: no cursor is left
+# open across the writes made between two pages).
+ID_PAGE = 1000
 
 _MIRROR_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS cursors (
@@ -60,187 +92,6 @@ class Cursor:
     ids: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class OwnerRow:
-    id: str
-    name: str
-    email: str
-    title: str
-    active: bool
-    # Role-metric destination fields as the CRM holds them: the plan compares with these.
-    fields: Mapping[str, FieldValue] = field(default_factory=dict)
-    # Extra owner fields the profile maps (Owner.fields: territory), by roleSync's name.
-    extra: Mapping[str, FieldValue] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class AccountRow:
-    id: str
-    name: str
-    owner_id: str | None
-    lifecycle: str  # raw CRM value
-    segment: str
-    region: str
-    tier: str
-    locked: bool
-    fields: Mapping[str, FieldValue]
-    created: str | None  # ISO datetime
-    updated: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class DealRow:
-    id: str
-    account_id: str
-    owner_id: str | None
-    kind: str | None  # raw CRM value
-    stage: str
-    closed: bool
-    won: bool
-    # A finite number; None when blank; text (see `entry_amount`) when the CRM sent
-    # something that is not a finite number: book health reports it, nothing sums it.
-    amount: float | str | None
-    created: str  # ISO date
-    close_date: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ContactRow:
-    id: str
-    account_id: str | None  # None: a contact without a company
-    owner_id: str | None
-    name: str
-    email: str
-
-
-@dataclass(frozen=True, slots=True)
-class TaskRow:
-    id: str
-    account_id: str | None  # the account the task is about
-    owner_id: str | None
-    subject: str
-    closed: bool
-    due: str | None  # ISO date
-
-
-Row = OwnerRow | AccountRow | DealRow | ContactRow | TaskRow
-
-# The account id a deal without an account gets: its own group for deal-kind inference,
-# instead of all account-less deals being one pseudo-account. Book health knows these
-# point at no account on purpose.
-NO_ACCOUNT_PREFIX = "(no account) "
-
-
-def entry_amount(raw: object) -> float | str | None:
-    """A deal amount as a CRM sent it, checked where it enters the mirror.
-
-    A finite number is kept as a float and blank is None. Anything else (text that is no
-    number, NaN, an infinity, 1e400 which floats read as infinity) is kept as text that
-    SQLite cannot take for a number, so it is never stored as an infinity: book health
-    reports it (`absurd_amount`) and stops the run before anything sums it.
-    """
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, (int, float, str)) and not isinstance(raw, bool):
-        try:
-            value = float(raw)
-        except ValueError:
-            value = math.nan
-        if math.isfinite(value):
-            return value
-    return f"not a finite number: {raw}"
-
-
-def _insert(conn: sqlite3.Connection, table: Table, rows: Iterable[Row]) -> None:
-    # Generators: executemany takes rows one at a time, so streamed rows are never all held.
-    if table == "owners":
-        owners = [r for r in rows if isinstance(r, OwnerRow)]
-        conn.executemany(
-            "INSERT OR REPLACE INTO owners (id, name, email, title, active, fields) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (o.id, o.name, o.email, o.title, int(o.active), encode_json(dict(o.extra)))
-                for o in owners
-            ],
-        )
-        conn.executemany("DELETE FROM owner_fields WHERE owner_id = ?", [(o.id,) for o in owners])
-        conn.executemany(
-            "INSERT INTO owner_fields (owner_id, name, value) VALUES (?, ?, ?)",
-            [(o.id, k, encode_json(v)) for o in owners for k, v in o.fields.items()],
-        )
-    elif table == "accounts":
-        conn.executemany(
-            "INSERT OR REPLACE INTO accounts (id, name, owner_id, lifecycle, segment, region, "
-            "tier, locked, fields, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                (
-                    a.id,
-                    a.name,
-                    a.owner_id,
-                    a.lifecycle,
-                    a.segment,
-                    a.region,
-                    a.tier,
-                    int(a.locked),
-                    encode_json(dict(a.fields)),
-                    a.created,
-                    a.updated,
-                )
-                for a in rows
-                if isinstance(a, AccountRow)
-            ),
-        )
-    elif table == "contacts":
-        conn.executemany(
-            "INSERT OR REPLACE INTO contacts (id, account_id, owner_id, name, email) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (
-                (c.id, c.account_id, c.owner_id, c.name, c.email)
-                for c in rows
-                if isinstance(c, ContactRow)
-            ),
-        )
-    elif table == "tasks":
-        conn.executemany(
-            "INSERT OR REPLACE INTO tasks (id, account_id, owner_id, subject, closed, due) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                (t.id, t.account_id, t.owner_id, t.subject, int(t.closed), t.due)
-                for t in rows
-                if isinstance(t, TaskRow)
-            ),
-        )
-    else:
-        conn.executemany(
-            "INSERT OR REPLACE INTO deals (id, account_id, owner_id, kind, stage, closed, won, "
-            "amount, created, close_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                (
-                    d.id,
-                    d.account_id,
-                    d.owner_id,
-                    d.kind,
-                    d.stage,
-                    int(d.closed),
-                    int(d.won),
-                    d.amount,
-                    d.created,
-                    d.close_date,
-                )
-                for d in rows
-                if isinstance(d, DealRow)
-            ),
-        )
-
-
-def _delete(conn: sqlite3.Connection, table: Table, ids: Iterable[str]) -> None:
-    keys = [(i,) for i in ids]
-    if table == "owners":
-        conn.executemany("DELETE FROM owner_fields WHERE owner_id = ?", keys)
-    # The table name is one of the Table literals, never user input.
-    conn.executemany(f"DELETE FROM {table} WHERE id = ?", keys)
-
-
 class Mirror:
     """The mirror file of one profile. `source` describes what it is pulled from; a
     different source than last time drops the cursors (next pull is full)."""
@@ -255,6 +106,7 @@ class Mirror:
         # A mirror that is there is opened as a book, never re-created (an empty or
         # damaged one is an error naming it); only a missing one is made afresh.
         self._conn = open_book(path, create=not path.exists())
+        self._shared = False  # inside together(): stores join its transaction
         try:
             with transaction(self._conn) as conn:
                 for statement in _MIRROR_SCHEMA:
@@ -298,6 +150,27 @@ class Mirror:
 
     # -- pulls -----------------------------------------------------------------
 
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A transaction of its own, or the one together() holds open."""
+        return nullcontext(self._conn) if self._shared else transaction(self._conn)
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """The stores (and drops) inside are one transaction: all of them, or none
+        when anything raises (the mirror stays as the previous run left it)."""
+        if self._shared:
+            yield
+            return
+        try:
+            with transaction(self._conn):
+                self._shared = True
+                try:
+                    yield
+                finally:
+                    self._shared = False
+        except sqlite3.Error as exc:
+            raise book_failure(self.path, "cannot write the mirror", exc) from None
+
     def store(
         self,
         name: str,
@@ -307,18 +180,23 @@ class Mirror:
         deleted: Iterable[str] = (),
         cursor: Cursor | Callable[[], Cursor | None] | None,
         replace: bool,
+        after_rows: Callable[[sqlite3.Connection], None] | None = None,
     ) -> None:
         """One pull of one object, in one transaction: with `replace`, the pulled rows
         are the whole table (a full pull); otherwise they are upserted and `deleted`
-        removed. The cursor advances in the same transaction, or not at all."""
+        removed. `after_rows` runs in the same transaction once the rows are in (e.g.
+        resolving staged links in SQL); if it raises, nothing is stored. The cursor
+        advances in the same transaction, or not at all."""
         try:
-            with transaction(self._conn) as conn:
+            with self._write() as conn:
                 if replace:
                     if table == "owners":
                         conn.execute("DELETE FROM owner_fields")
                     conn.execute(f"DELETE FROM {table}")
-                _delete(conn, table, deleted)
-                _insert(conn, table, rows)
+                delete_rows(conn, table, deleted)
+                insert_rows(conn, table, rows)
+                if after_rows is not None:
+                    after_rows(conn)
                 # A callable cursor is read after the rows: streamed rows advance it.
                 if callable(cursor):
                     cursor = cursor()
@@ -334,12 +212,35 @@ class Mirror:
         """Empty a table and forget its cursor: an object the profile no longer pulls
         must not linger in the Book as it was the last time it was pulled."""
         try:
-            with transaction(self._conn) as conn:
+            with self._write() as conn:
                 # The table name is one of the Table literals, never user input.
                 conn.execute(f"DELETE FROM {table}")
                 conn.execute("DELETE FROM cursors WHERE object = ?", (name,))
         except sqlite3.Error as exc:
             raise book_failure(self.path, "cannot write the mirror", exc) from None
+
+    def ids(self, table: Table) -> Iterator[str]:
+        """Every id of `table`, in id order, a page at a time (inside together() or
+        an after_rows hook: the rows written so far, not yet committed)."""
+        last = ""
+        while True:
+            # The table name is one of the Table literals, never user input.
+            page = self._conn.execute(
+                f"SELECT id FROM {table} WHERE id > ? ORDER BY id LIMIT ?", (last, ID_PAGE)
+            ).fetchall()
+            yield from (str(row[0]) for row in page)
+            if len(page) < ID_PAGE:
+                return
+            last = str(page[-1][0])
+
+    def count(self, table: Table) -> int:
+        # The table name is one of the Table literals, never user input.
+        return int(self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def links(self) -> LinkStage:
+        """An empty stage for record-to-company links (TEMP tables of this mirror's
+        connection: never in the file, gone when it closes)."""
+        return LinkStage(self._conn)
 
     # -- what apply wrote ------------------------------------------------------
 
@@ -358,7 +259,7 @@ class Mirror:
                 [(owner, stamp, account) for account, owner in owners.items()],
             )
             conn.executemany("UPDATE accounts SET locked = 1 WHERE id = ?", [(a,) for a in locked])
-            _delete(conn, "accounts", deleted)
+            delete_rows(conn, "accounts", deleted)
 
     def record_account_fields(self, values: Mapping[str, Mapping[str, FieldValue]]) -> None:
         """Fields written by apply onto accounts (merged into what the mirror holds)."""

@@ -11,7 +11,9 @@ column of ";"-separated ids (the column's name is unconfirmed).
 Start and status go through the SDK (`crm.exports.public_exports_api`) and the client's
 CallRunner like every API call. The download does not: a pre-signed URL carries its own
 credential, so the bearer token is never sent to it (it may live on another host). It
-is streamed to a temporary file and parsed from there, one row at a time.
+is streamed, 64 KiB at a time, to a file of its own (mode 0600, in a private temporary
+folder the pull removes when it ends), then read from there one row at a time
+(`records`), straight into the mirror's transaction: no export is ever held whole.
 
 Each record becomes the shape the list endpoints answer (`{"id", "properties"}`, an
 empty cell as null), so records.py converts both alike: the Book, and so the plan, is
@@ -20,8 +22,9 @@ the same whichever way the portal was read.
 A refused start (403: no crm.export scope, the day's exports used up) falls back to the
 list endpoints with a logged line. Anything else that goes wrong (the task canceled, the
 URL expired, a file that does not parse, a download cut short) raises ExportFailedError
-naming the task, before anything is stored: the previous mirror stays as it was, and the
-next run starts over.
+naming the task: before anything is stored (start, poll, download), or while the rows
+are written (a file that does not parse), which rolls the transaction back. Either way
+the previous mirror stays as it was, and the next run starts over.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import tempfile
+import os
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -68,13 +73,17 @@ class ExportRefusedError(Exception):
     """HubSpot would not start an export: read through the list endpoints instead."""
 
 
-@dataclass(slots=True)
-class Exported:
-    """The records of one export, shaped as the list endpoints answer them."""
+@dataclass(frozen=True, slots=True)
+class Downloaded:
+    """One export's file, on disk until the pull ends."""
 
+    object_type: str
     task: str
-    records: list[dict[str, Any]] = field(default_factory=list)
-    companies: dict[str, list[str]] = field(default_factory=dict)  # deal id -> company ids
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return f"{self.object_type} export task {self.task}"
 
 
 def start(client: HubSpotClient, object_type: str, properties: Sequence[str]) -> str:
@@ -109,8 +118,10 @@ def wait(client: HubSpotClient, object_type: str, task: str) -> str:
             f"{object_type} export task {task} status", "exports", "get_status", int(task)
         )
         status = str(answer.get("status") or "")
-        if status == "COMPLETE" and isinstance(answer.get("result"), str):
-            return str(answer["result"])
+        if status == "COMPLETE":
+            if isinstance(answer.get("result"), str) and answer["result"]:
+                return str(answer["result"])
+            raise ExportFailedError(f"{object_type} export task {task} completed without a file")
         if status not in {"PENDING", "PROCESSING"}:
             raise ExportFailedError(f"{object_type} export task {task} ended {status or '?'}")
         client.policy.sleep(POLL_SECONDS)
@@ -162,58 +173,65 @@ def _tables(file: IO[bytes]) -> Iterator[IO[bytes]]:
                 yield member
 
 
-def parse(file: IO[bytes], exported: Exported, label: str) -> None:
-    """Each row of the CSV (or of each CSV in the zip) into `exported`."""
+def records(downloaded: Downloaded) -> Iterator[tuple[dict[str, Any], list[str] | None]]:
+    """Each row of the file (the CSV, or each CSV in the zip), as the list endpoints
+    shape a record, with the company ids the row names (None: no such column). Raises
+    ExportFailedError naming the task at the first row that does not parse."""
+    label = downloaded.label
     try:
-        for table in _tables(file):
-            reader = csv.DictReader(io.TextIOWrapper(table, encoding="utf-8-sig", newline=""))
-            if reader.fieldnames is None or ID_COLUMN not in reader.fieldnames:
-                raise ExportFailedError(f"{label}: the file has no {ID_COLUMN} column")
-            for row in reader:
-                record_id = row.pop(ID_COLUMN, None)
-                if not record_id or None in row:
-                    raise ExportFailedError(f"{label}: row {reader.line_num} does not parse")
-                linked = row.pop(COMPANY_IDS, None)
-                if linked is not None:
-                    exported.companies[record_id] = [i for i in linked.split(";") if i]
-                properties = {k: (v if v != "" else None) for k, v in row.items()}
-                properties[ID_COLUMN] = record_id
-                exported.records.append({"id": record_id, "properties": properties})
-    except (zipfile.BadZipFile, UnicodeDecodeError, csv.Error, EOFError) as exc:
+        with downloaded.path.open("rb") as file:
+            for table in _tables(file):
+                text = io.TextIOWrapper(table, encoding="utf-8-sig", newline="")
+                reader = csv.DictReader(text)
+                if reader.fieldnames is None or ID_COLUMN not in reader.fieldnames:
+                    raise ExportFailedError(f"{label}: the file has no {ID_COLUMN} column")
+                for row in reader:
+                    record_id = row.pop(ID_COLUMN, None)
+                    if not record_id or None in row or None in row.values():
+                        # A row with more cells than the header (key None), or fewer
+                        # (values None), or without an id.
+                        raise ExportFailedError(f"{label}: row {reader.line_num} does not parse")
+                    linked = row.pop(COMPANY_IDS, None)
+                    companies = None if linked is None else [i for i in linked.split(";") if i]
+                    properties: dict[str, Any] = {k: (v or None) for k, v in row.items()}
+                    properties[ID_COLUMN] = record_id
+                    yield {"id": record_id, "properties": properties}, companies
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        UnicodeDecodeError,
+        csv.Error,
+        EOFError,
+        OSError,
+    ) as exc:
+        # BadZipFile also when a member's CRC-32 does not match (at its end); zlib.error
+        # for compressed data that does not inflate.
         raise ExportFailedError(f"{label}: the file does not parse ({exc})") from None
 
 
-def export(client: HubSpotClient, object_type: str, properties: Sequence[str]) -> Exported:
-    """Every record of `object_type` through one export. ExportRefusedError when HubSpot
-    will not start it; ExportFailedError (naming the task) when it fails later."""
+def _private_file(path: Path) -> IO[bytes]:
+    # 0600 from the start (not chmod after): the file holds the portal's records.
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+
+def export(
+    client: HubSpotClient, object_type: str, properties: Sequence[str], folder: Path
+) -> Downloaded:
+    """Every record of `object_type` through one export, downloaded into `folder`.
+    ExportRefusedError when HubSpot will not start it; ExportFailedError (naming the
+    task) when it fails later."""
     task = start(client, object_type, properties)
-    label = f"{object_type} export task {task}"
+    downloaded = Downloaded(object_type, task, folder / f"{object_type}-{task}.export")
     url = wait(client, object_type, task)
-    exported = Exported(task)
-    with tempfile.TemporaryFile() as file:
+    with _private_file(downloaded.path) as file:
         try:
-            download(client, url, file, label)
+            download(client, url, file, downloaded.label)
         except DownloadRefusedError:
             # Expired before we came to it (a slow poll, a retry): once more, fresh.
             file.seek(0)
             file.truncate()
-            download(client, wait(client, object_type, task), file, label)
-        file.seek(0)
-        parse(file, exported, label)
-    return exported
-
-
-def company_links(exported: Exported) -> tuple[dict[str, str], list[str]]:
-    """Deal id -> company id where the export names one company; the deals with several
-    (the file does not say which is primary: the v4 associations do)."""
-    links: dict[str, str] = {}
-    several: list[str] = []
-    for deal, companies in exported.companies.items():
-        if len(companies) == 1:
-            links[deal] = companies[0]
-        elif companies:
-            several.append(deal)
-    return links, several
+            download(client, wait(client, object_type, task), file, downloaded.label)
+    return downloaded
 
 
 def log_fallback(object_type: str, reason: str) -> None:

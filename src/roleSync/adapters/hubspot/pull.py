@@ -4,7 +4,10 @@ Full (the first time, when the profile's selection or portal changed, and at lea
 `full_pull_every_days`): owners (active and archived), every company and deal through
 the v3 list endpoints (100 a page), and company-deal associations through the v4 batch
 endpoint (100 ids a request, from whichever side has fewer records). The tables are
-replaced, which also drops records deleted for good. The cursor is the newest
+replaced, which also drops records deleted for good. Every page is written as it
+arrives, inside the table's one transaction; the deals' companies are read after the
+deals (ids read back from the mirror) and staged in a TEMP table, resolved in SQL in the
+same transaction (mirror_links.py): memory does not grow with the deals. The cursor is the newest
 modification stamp search knows of *before* the lists are read: whatever changes while
 they are read is newer, so the next incremental pull sees it. Over
 `export_threshold` records, companies and deals come from the CRM exports API instead
@@ -23,47 +26,40 @@ requests (and more association pages for a company with over 100 of them). Those
 a company, and completed tasks, are not kept: skipped by a full pull, removed from the
 mirror by an incremental one. Switched off, their tables are emptied (no requests).
 
-Owners have no search: both lists are read every time (a few requests). With metrics
-going to the users object, or owner properties mapped (`hubspot.owner_properties`: owners
-hold no properties, users do), its records are read too (each owner's user, job title,
-the metric values it holds and the owner properties).
+Owners: pull_owners.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from roleSync.adapters.hubspot import pull_exports
 from roleSync.adapters.hubspot.client import HubSpotClient
-from roleSync.adapters.hubspot.exports import Exported
-from roleSync.adapters.hubspot.links import company_links
+from roleSync.adapters.hubspot.exports import Downloaded
+from roleSync.adapters.hubspot.links import company_links, stage_links
+from roleSync.adapters.hubspot.pull_owners import pull_owners
 from roleSync.adapters.hubspot.records import (
     CONTACT_PROPERTIES,
-    METRIC_PREFIX,
     TASK_PROPERTIES,
     account_row,
     company_properties,
     contact_row,
     deal_properties,
     deal_row,
-    metric_properties,
-    metric_values,
-    owner_row,
     task_row,
 )
 from roleSync.adapters.hubspot.search import ChangedSince, SearchStats, newest_body, record_stamp
 from roleSync.adapters.mirror import Cursor, Mirror, Row, Table
-from roleSync.model import Book, FieldValue
 from roleSync.profile import Profile
 
 FULL_PULL_AT = "hubspot_full_pull_at"
 # Incremental results are saved every this many records (with the cursor advanced).
 CHUNK = 2000
-USER_ID = "hs_internal_user_id"
-JOB_TITLE = "hs_job_title"
 # The related objects (what a handoff carries): object type -> mirror table.
 RELATED: dict[str, Table] = {"contacts": "contacts", "tasks": "tasks"}
 
@@ -91,20 +87,15 @@ class OwnerLinks:
     user_records: dict[str, str] = field(default_factory=dict)  # owner id -> users record id
 
 
-class _Listed:
-    """Pages on their way into the mirror, counted (and their ids kept with `keep_ids`:
-    the companies' ids, which the deals' associations are read from)."""
+class _Counted:
+    """Pages on their way into the mirror, counted."""
 
-    def __init__(self, *, keep_ids: bool) -> None:
-        self._keep_ids = keep_ids
-        self.ids: list[str] = []
+    def __init__(self) -> None:
         self.count = 0
 
     def pages(self, pages: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
         for page in pages:
             self.count += len(page)
-            if self._keep_ids:
-                self.ids.extend(str(r["id"]) for r in page)
             yield page
 
 
@@ -125,7 +116,7 @@ class Puller:
         self.now = now
         self.links = OwnerLinks()
         self._newest: dict[str, dict[str, Any]] = {}  # newest-record search answers
-        self._exported: dict[str, Exported] = {}
+        self._exported: dict[str, Downloaded] = {}
 
     def full_due(self) -> bool:
         last = self.mirror.meta(FULL_PULL_AT)
@@ -140,24 +131,28 @@ class Puller:
         full = full or self.full_due()
         started = self.now()
         self._newest = {}
-        # Large portals: companies and deals exported, whole, before anything is stored.
-        self._exported = (
-            pull_exports.prefetch(self.client, self.section, self._properties, self._newest)
-            if full
-            else {}
-        )
-        try:
-            company_ids = self._object(report, "companies", "accounts", full)
-            self._object(report, "deals", "deals", full, company_ids=company_ids)
-            switched = self.section.pull
-            for object_type, table in RELATED.items():
-                if getattr(switched, object_type):
-                    self._object(report, object_type, table, full, company_ids=company_ids)
-                else:
-                    self.mirror.drop(object_type, table)
-        finally:
-            # Whatever was pulled is stored, also when the run stops half way.
-            self.client.drain()
+        with ExitStack() as files:
+            # Large portals: companies and deals exported and downloaded (to files, in a
+            # temporary folder removed on the way out) before anything is stored.
+            self._exported = pull_exports.prefetch(self, files, self._newest) if full else {}
+            try:
+                # From files: both tables in one transaction, so a file that does not
+                # parse leaves the mirror as the previous run left it.
+                with self.mirror.together() if self._exported else nullcontext():
+                    companies_full = self._object(report, "companies", "accounts", full)
+                    self._object(report, "deals", "deals", full, companies_full=companies_full)
+                switched = self.section.pull
+                for object_type, table in RELATED.items():
+                    if getattr(switched, object_type):
+                        self._object(
+                            report, object_type, table, full, companies_full=companies_full
+                        )
+                    else:
+                        self.mirror.drop(object_type, table)
+            finally:
+                # Whatever was pulled is stored, also when the run stops half way.
+                self.client.drain()
+                self._exported = {}
         self.owners(report)
         if all(o.full for o in report.objects if o.object in {"companies", "deals"}):
             self.mirror.set_meta(FULL_PULL_AT, started.astimezone(UTC).isoformat())
@@ -202,67 +197,99 @@ class Puller:
         table: Table,
         full: bool,
         *,
-        company_ids: Sequence[str] | None = None,
-    ) -> list[str] | None:
+        companies_full: bool = False,
+    ) -> bool:
+        """Pull one object; whether it was a full pull."""
         before = self.client.requests_sent
         cursor = None if full else self.mirror.cursor(object_type)
         if cursor is None:
-            ids, upserted, deleted = self._full(object_type, table, company_ids)
+            upserted, deleted = self._full(object_type, table, companies_full)
         else:
-            ids, upserted, deleted = None, *self._incremental(report, object_type, table, cursor)
+            upserted, deleted = self._incremental(report, object_type, table, cursor)
         report.objects.append(
             ObjectPull(
                 object_type, cursor is None, upserted, deleted, self.client.requests_sent - before
             )
         )
-        return ids
+        return cursor is None
 
-    def _full(
-        self, object_type: str, table: Table, company_ids: Sequence[str] | None
-    ) -> tuple[list[str], int, int]:
-        """List everything into the mirror; the ids listed (companies only: deals,
-        contacts and tasks are counted, their ids not kept)."""
+    def _full(self, object_type: str, table: Table, companies_full: bool) -> tuple[int, int]:
+        """List (or read from its export file) everything into the mirror; how many."""
         newest = self._newest.pop(object_type, None) or self.client.search(
             object_type, newest_body()
         )
         if (exported := self._exported.pop(object_type, None)) is not None:
-            stored = pull_exports.store(self, object_type, table, exported, newest)
-            return stored, len(stored), 0
+            return pull_exports.store(self, table, exported, newest), 0
         results = newest.get("results") or []
-        stamp = record_stamp(results[0]) if results else 0
-        links: dict[str, str] | None = None
-        if table != "accounts":
-            total = newest.get("total")
-            records = int(total) if isinstance(total, int) else None
-            if company_ids is not None and (records is None or len(company_ids) <= records):
-                # From the companies' side, before the records are listed: each page
-                # can then be converted as soon as it arrives.
-                links = company_links(
-                    self.client, "companies", object_type, company_ids, self.section.batch_size
-                )
-        else:
-            links = {}
-        if links is None:
-            # From the records' side: every id first. Fewer records than companies, so
-            # holding them grows with the companies, not past them.
-            raw: list[Mapping[str, Any]] = []
-            for page in self.client.list_all(object_type, self._properties(object_type)):
-                raw.extend(page)
-            ids = [str(r["id"]) for r in raw]
-            links = company_links(
-                self.client, object_type, "companies", ids, self.section.batch_size
-            )
-            rows = self._rows(table, raw, links)[0]
-            self.mirror.store(object_type, table, rows, cursor=Cursor(str(stamp)), replace=True)
-            return ids, len(ids), 0
-        listed = _Listed(keep_ids=table == "accounts")
+        cursor = Cursor(str(record_stamp(results[0]) if results else 0))
+        total = newest.get("total")
+        records = int(total) if isinstance(total, int) else None
+        # Associations from the companies' side when there are no more companies than
+        # records (the companies pulled in full: the mirror holds them all).
+        from_companies = companies_full and (
+            records is None or self.mirror.count("accounts") <= records
+        )
+        listed = _Counted()
         # Each page is converted and written as it arrives, inside the table's one
         # transaction: the pull holds a page of rows, not the table, and a list cut half
         # way rolls back, leaving the previous mirror whole.
         pages = listed.pages(self.client.list_all(object_type, self._properties(object_type)))
-        rows_of = (row for page in pages for row in self._rows(table, page, links)[0])
-        self.mirror.store(object_type, table, rows_of, cursor=Cursor(str(stamp)), replace=True)
-        return listed.ids, listed.count, 0
+        if table == "accounts":
+            rows: Iterator[Row] = (account_row(self.profile, r) for p in pages for r in p)
+            self.mirror.store(object_type, table, rows, cursor=cursor, replace=True)
+        elif table == "deals":
+            rows = (deal_row(self.profile, r, None) for p in pages for r in p)
+            link = self._link_deals(from_companies)
+            self.mirror.store(
+                object_type, table, rows, cursor=cursor, replace=True, after_rows=link
+            )
+        else:
+            self._full_related(object_type, table, pages, cursor, from_companies)
+        return listed.count, 0
+
+    def _link_deals(self, from_companies: bool) -> Callable[[sqlite3.Connection], None]:
+        """In the deals' transaction, once they are written: their companies, read from
+        whichever side has fewer records, staged and resolved in SQL."""
+
+        def link(conn: sqlite3.Connection) -> None:
+            stage = self.mirror.links()
+            if from_companies:
+                sides, ids = ("companies", "deals"), self.mirror.ids("accounts")
+            else:
+                sides, ids = ("deals", "companies"), self.mirror.ids("deals")
+            stage_links(self.client, *sides, ids, self.section.batch_size, stage.add)
+            stage.resolve(conn, "deals")
+
+        return link
+
+    def _full_related(
+        self,
+        object_type: str,
+        table: Table,
+        pages: Iterable[list[dict[str, Any]]],
+        cursor: Cursor,
+        from_companies: bool,
+    ) -> None:
+        """Contacts and tasks: those without a company are not kept, so their companies
+        are known before they are written."""
+        batch = self.section.batch_size
+        if from_companies:
+            # From the companies' side, before the records are listed: each page can
+            # then be converted as soon as it arrives.
+            links = company_links(
+                self.client, "companies", object_type, self.mirror.ids("accounts"), batch
+            )
+            rows_of = (row for page in pages for row in self._rows(table, page, links)[0])
+            self.mirror.store(object_type, table, rows_of, cursor=cursor, replace=True)
+            return
+        # From the records' side: every record first. Fewer records than companies, so
+        # holding them grows with the companies, not past them.
+        raw = [record for page in pages for record in page]
+        links = company_links(
+            self.client, object_type, "companies", [str(r["id"]) for r in raw], batch
+        )
+        rows = self._rows(table, raw, links)[0]
+        self.mirror.store(object_type, table, rows, cursor=cursor, replace=True)
 
     def _incremental(
         self, report: PullReport, object_type: str, table: Table, cursor: Cursor
@@ -316,83 +343,9 @@ class Puller:
     # -- owners ----------------------------------------------------------------
 
     def owners(self, report: PullReport) -> None:
-        """Both owner lists, the users object when metrics go there or the profile maps
-        owner properties (`owner_properties`: owners hold none), into the mirror."""
+        """Both owner lists (and the users object when needed) into the mirror."""
         before = self.client.requests_sent
-        owners = [*self.client.owners(archived=False), *self.client.owners(archived=True)]
-        titles: dict[str, str] = {}
-        fields: dict[str, dict[str, FieldValue]] = {}
-        extras: dict[str, dict[str, FieldValue]] = {}
-        to_users = self.profile.metrics.write and self.profile.metrics_destination == "users"
-        if to_users or self.section.owner_properties:
-            titles, held, extras = self._users(owners, metrics=to_users)
-            fields = held if to_users else fields
-        if self.profile.metrics.write and not to_users:
-            fields = self._carried(self.mirror.read_book(), [str(o["id"]) for o in owners])
-        rows = [
-            owner_row(
-                o,
-                titles.get(str(o["id"]), ""),
-                fields.get(str(o["id"]), {}),
-                extras.get(str(o["id"]), {}),
-            )
-            for o in owners
-        ]
-        self.mirror.store("owners", "owners", rows, cursor=None, replace=True)
+        stored = pull_owners(self)
         report.objects.append(
-            ObjectPull("owners", True, len(rows), 0, self.client.requests_sent - before)
+            ObjectPull("owners", True, stored, 0, self.client.requests_sent - before)
         )
-
-    def _users(
-        self, owners: Sequence[Mapping[str, Any]], *, metrics: bool
-    ) -> tuple[dict[str, str], dict[str, dict[str, FieldValue]], dict[str, dict[str, FieldValue]]]:
-        """Each owner's users record (by `hs_internal_user_id` = the owner's user id): job
-        title, the metric values it holds (with `metrics`) and its owner properties."""
-        mapped = self.section.owner_properties
-        names = metric_properties(self.profile) if metrics else ()
-        wanted = list(dict.fromkeys((USER_ID, JOB_TITLE, *names, *mapped.values())))
-        by_user: dict[str, Mapping[str, Any]] = {}
-        for page in self.client.list_all("users", wanted):
-            for record in page:
-                user = (record.get("properties") or {}).get(USER_ID)
-                if user not in (None, ""):
-                    by_user[str(user)] = record
-        titles: dict[str, str] = {}
-        fields: dict[str, dict[str, FieldValue]] = {}
-        extras: dict[str, dict[str, FieldValue]] = {}
-        self.links.user_records.clear()
-        for owner in owners:
-            user = owner.get("userIdIncludingInactive") or owner.get("userId")
-            found = by_user.get(str(user)) if user else None
-            if found is None:
-                continue
-            owner_id = str(owner["id"])
-            properties = found.get("properties") or {}
-            self.links.user_records[owner_id] = str(found["id"])
-            titles[owner_id] = str(properties.get(JOB_TITLE) or "")
-            if metrics:
-                fields[owner_id] = metric_values(self.profile, properties)
-            # As HubSpot sends them: text, a multiple-checkboxes value as "EMEA;APAC".
-            extras[owner_id] = {name: properties.get(prop) for name, prop in mapped.items()}
-        return titles, fields, extras
-
-    def _carried(self, book: Book, owner_ids: Sequence[str]) -> dict[str, dict[str, FieldValue]]:
-        """Metrics destination companies: an owner "holds" a value when every company it
-        owns carries it (so a company moved to it by hand makes the plan write again); an
-        owner with no company keeps what roleSync last recorded for it."""
-        held: dict[str, dict[str, set[Any]]] = {}
-        for account in book.accounts.values():
-            if account.owner_id is None:
-                continue
-            per = held.setdefault(account.owner_id, {})
-            for dest in self.profile.metrics.fields.values():
-                per.setdefault(dest, set()).add(account.fields.get(METRIC_PREFIX + dest))
-        result: dict[str, dict[str, FieldValue]] = {}
-        for owner_id in owner_ids:
-            if owner_id in held:
-                result[owner_id] = {
-                    d: next(iter(v)) for d, v in held[owner_id].items() if len(v) == 1
-                }
-            elif owner_id in book.owners:
-                result[owner_id] = dict(book.owners[owner_id].recorded)
-        return result

@@ -63,6 +63,8 @@ class HubSpotEmulatorConfig:
     owners_page_max: int = 500
     batch_max: int = 100
     associations_batch_max: int = 100
+    # Associated ids one v4 batch-read result holds before `paging.next` (HubSpot: 500).
+    associations_page: int = 500
     faults: HubSpotFaults = field(default_factory=HubSpotFaults)
     exports: ExportSettings = field(default_factory=ExportSettings)
     max_connections: int = 64

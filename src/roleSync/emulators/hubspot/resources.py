@@ -25,7 +25,6 @@ from roleSync.emulators.hubspot.wire import (
 if TYPE_CHECKING:
     from roleSync.emulators.hubspot.emulator import HubSpotEmulator
 
-ASSOCIATIONS_PAGE = 500
 SINGULAR = {
     "contacts": "contact",
     "companies": "company",
@@ -163,7 +162,7 @@ def batch_read_associations(
                 errors.append(_no_associations(source, target, from_id))
                 continue
             offset = _offset(item.get("after"))
-            page = others[offset : offset + ASSOCIATIONS_PAGE]
+            page = others[offset : offset + emu.config.associations_page]
             result: dict[str, Any] = {
                 "from": {"id": from_id},
                 # HubSpot's spec (MultiAssociatedObjectWithLabel) types toObjectId as a

@@ -174,6 +174,12 @@ class HubSpotStore:
                 self._links.setdefault((target, source), {}).setdefault(to_id, []).append(from_id)
             self.version += 1
 
+    def unlink(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        """Remove an association (both directions)."""
+        with self.lock:
+            self._unlink(self._kind(from_type), from_id, self._kind(to_type), to_id)
+            self.version += 1
+
     def _unlink(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
         self._links[(from_type, to_type)][from_id].remove(to_id)
         self._links[(to_type, from_type)][to_id].remove(from_id)
