@@ -16,13 +16,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult, RelatedJournal, RelatedResult
 from roleSync.adapters.book_reader import read_book, read_owners
-from roleSync.adapters.local_related import RelatedWrites, owner_refusal
+from roleSync.adapters.local_related import RelatedWrites, crash_window, owner_refusal
 from roleSync.adapters.local_store import (
     book_failure,
     encode_json,
@@ -161,15 +160,15 @@ class LocalAdapter:
         done = ApplyResult()
         to_write = [c for c in batch if self._precheck(conn, c, done)]
         journal.intent(batch_no, to_write)
-        time.sleep(self._pause)
+        crash_window(self._pause)
         stamp = self._stamp()
         with transaction(conn):
             for change in to_write:
                 # Compare-and-set again inside the transaction: a human may have been
                 # quicker than the journal write.
                 self._apply_change(conn, change, stamp, done)
-            time.sleep(self._pause)
-        time.sleep(self._pause)
+            crash_window(self._pause)
+        crash_window(self._pause)
         journal.result(batch_no, done)
         if self._progress is not None:
             self._progress(len(batch))

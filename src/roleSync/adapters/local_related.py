@@ -48,6 +48,14 @@ def task_row_id(key: str) -> str:
     return "rst-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
+def crash_window(pause: float) -> None:
+    """Sleep at a crash window of a journaled batch when a fault test asked for it
+    (ROLESYNC_TEST_BATCH_DELAY_MS); nothing otherwise, not even a sleep(0) system call,
+    of which a large run would make three per batch for nothing."""
+    if pause > 0:
+        time.sleep(pause)
+
+
 def owner_refusal(conn: sqlite3.Connection, owner_id: str, who: str = "target owner") -> str | None:
     """Why `owner_id` cannot receive a record (absent or inactive), or None."""
     row = conn.execute("SELECT active FROM owners WHERE id = ?", (owner_id,)).fetchone()
@@ -142,14 +150,14 @@ class RelatedWrites:
         done = RelatedResult()
         to_write = [c for c in batch if self._decide_record(c, done)]
         journal.intent(batch_no, to_write)
-        time.sleep(self.pause)
+        crash_window(self.pause)
         with transaction(self.conn):
             for change in to_write:
                 # A human may have been quicker than the journal write.
                 if self._decide_record(change, done):
                     self._move(change, done)
-            time.sleep(self.pause)
-        time.sleep(self.pause)
+            crash_window(self.pause)
+        crash_window(self.pause)
         journal.result(batch_no, done)
         self._tick(len(batch))
         return done
@@ -162,13 +170,13 @@ class RelatedWrites:
         done = RelatedResult()
         to_create = [t for t in batch if self._decide_task(t, done)]
         journal.intent(batch_no, to_create)
-        time.sleep(self.pause)
+        crash_window(self.pause)
         with transaction(self.conn):
             for task in to_create:
                 if self._decide_task(task, done):
                     self._create(task, done)
-            time.sleep(self.pause)
-        time.sleep(self.pause)
+            crash_window(self.pause)
+        crash_window(self.pause)
         journal.result(batch_no, done)
         self._tick(len(batch))
         return done

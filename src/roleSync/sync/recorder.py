@@ -8,7 +8,7 @@ completed by the next run) reports exactly what happened to every change, once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
@@ -27,7 +27,7 @@ from roleSync.sync.logs import event
 from roleSync.sync.related_phase import has_related, related_report, write_related
 from roleSync.sync.report import RelatedResultCode, RunReport, build_report
 from roleSync.sync.state import ROTATION_FILE, load_rotation
-from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
+from roleSync.sync.store import AuditRow, ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
 from roleSync.sync.store_archive import RuleFiles
 
 Clock = Callable[[], datetime]
@@ -166,9 +166,10 @@ class StoreJournal:
         )
 
 
-def result_from_audit(store: StateStore, run_id: str) -> ApplyResult:
+def result_from_audit(rows: Iterable[AuditRow]) -> ApplyResult:
+    """The run's per-account outcomes, from its audit rows."""
     result = ApplyResult()
-    for row in store.audit(run_id):
+    for row in rows:
         if row.result == Outcome.APPLIED:
             result.applied.append(row.account_id)
         elif row.result == Outcome.ALREADY:
@@ -327,17 +328,19 @@ class RunRecorder:
         """Audit what the apply decided outside its batches, then close the run with a
         report built from the audit log (and the book health of the plan, when known)."""
         self.record(outcomes_of(result, self.changes))
-        audited = {row.account_id for row in self.store.audit(self.run.id)}
-        self.record(
-            [
-                ChangeOutcome(c, Outcome.FAILED, error=NO_RESULT)
-                for c in self.plan.changes
-                if c.account_id not in audited
-            ]
-        )
+        # The audit is read once (a run of 280k changes: reading it is seconds).
+        rows = self.store.audit(self.run.id)
+        audited = {row.account_id for row in rows}
+        missing = [
+            ChangeOutcome(c, Outcome.FAILED, error=NO_RESULT)
+            for c in self.plan.changes
+            if c.account_id not in audited
+        ]
+        self.record(missing)
         if self.plan.rotation:
             self.store.save_rotation(self.profile.name, self.plan.rotation)
-        total = result_from_audit(self.store, self.run.id)
+        total = result_from_audit(rows)
+        total.failed.update({m.change.account_id: m.error for m in missing})
         total.metrics_written = result.metrics_written
         total.metrics_failed = result.metrics_failed
         total.metric_conflicts = result.metric_conflicts

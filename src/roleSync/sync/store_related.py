@@ -176,6 +176,12 @@ class RelatedRecords:
         rows = self._read("SELECT DISTINCT entry FROM related_journal WHERE run_id = ?", (run_id,))
         return {str(r[0]) for r in rows}
 
+    def related_audited(self, run_id: str) -> set[str]:
+        """Entries of the run with an audited outcome (their keys alone: cheaper than
+        `related_audit` on a run of hundreds of thousands)."""
+        rows = self._read("SELECT entry FROM related_audit WHERE run_id = ?", (run_id,))
+        return {str(r[0]) for r in rows}
+
     def related_audit(self, run_id: str) -> list[RelatedRow]:
         rows = self._read(
             f"SELECT {_COLUMNS} FROM related_audit WHERE run_id = ? ORDER BY seq", (run_id,)
