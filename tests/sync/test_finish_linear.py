@@ -23,6 +23,7 @@ from roleSync.adapters.local_store import write_book
 from roleSync.model import Account, Deal, DealKind, Owner
 from roleSync.plan import build_plan
 from roleSync.profile import Profile
+from roleSync.sync.migrations import MIGRATIONS, migrate
 from roleSync.sync.runner import apply_plan
 from roleSync.sync.store import StateStore
 from roleSync.sync.store_file import open_store_file
@@ -134,8 +135,18 @@ def test_finishing_a_run_grows_linearly_with_its_changes(tmp_path: Path) -> None
 
 def test_the_journal_lookups_use_an_index(tmp_path: Path) -> None:
     """The statements that find a run's journal rows by account or entry are answered by
-    an index search, never by a scan of the run's journal."""
+    an index search, never by a scan of the run's journal: in a store made before the
+    indexes (schema 3) too, once opened."""
+    old = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    old.execute("PRAGMA journal_mode = WAL")
+    migrate(old, MIGRATIONS[:3])
+    old.execute(
+        "INSERT INTO journal (run_id, batch_no, account_id, to_owner, intent_at) "
+        "VALUES ('r', 0, 'a', 'f', '2026-06-30')"
+    )
+    old.close()
     with StateStore.open(tmp_path / "state.db") as store:
+        assert store.intended_accounts("r") == {"a"}
         conn = sqlite3.connect(store.path)
         try:
             for sql in (

@@ -14,7 +14,7 @@ from roleSync.cli import main
 from roleSync.errors import InputError
 from roleSync.rules.archive import rule_set_from_archive
 from roleSync.rules.ruleset import load_rule_set
-from roleSync.sync.migrations import MIGRATIONS, migrate, schema_version
+from roleSync.sync.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 from roleSync.sync.store import RunRow, StateStore
 
 
@@ -49,7 +49,7 @@ def test_a_state_file_of_schema_2_upgrades_and_keeps_its_history(tmp_path: Path)
             ("routing.yaml", "kind: routing\n"),
         ]
     con = sqlite3.connect(path)
-    assert schema_version(con) == 3
+    assert schema_version(con) == SCHEMA_VERSION
     con.close()
 
 
