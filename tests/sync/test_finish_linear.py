@@ -13,7 +13,6 @@ journal's (run, account) index and the in-memory related journal, the instructio
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,13 +25,9 @@ from roleSync.profile import Profile
 from roleSync.sync.migrations import MIGRATIONS, migrate
 from roleSync.sync.runner import apply_plan
 from roleSync.sync.store import StateStore
-from roleSync.sync.store_file import open_store_file
+from store_cost import RATIO, Cost, counted_store
 
-# Instructions between two calls of the progress handler: 1 would count exactly, at the
-# price of a Python call per instruction; the ratio below does not need that precision.
-EVERY = 16
 AS_OF_TIME = datetime(2026, 6, 30, 12, tzinfo=UTC)
-RATIO = 12.0  # "near 10": ten times the changes, plus fixed costs that do not grow
 FARMERS = 4
 
 ROUTING = {
@@ -49,12 +44,6 @@ ROUTING = {
     ],
     "routes": [{"id": "farmers", "assign": {"pool": {"role": "farmer"}}}],
 }
-
-
-@dataclass
-class Cost:
-    statements: int = 0
-    instructions: int = 0
 
 
 def _book(folder: Path, changes: int) -> Path:
@@ -89,21 +78,7 @@ def _run_cost(folder: Path, changes: int) -> Cost:
         plan = build_plan(adapter.pull(), inputs(ROUTING))
         assert len(plan.changes) == changes
         assert len(plan.related_changes) == changes and len(plan.task_creates) == changes
-        path = (folder / "state.db").resolve()
-        StateStore.open(path).close()  # created and migrated before counting begins
-        conn = open_store_file(path)
-        cost = Cost()
-
-        def statement(_sql: str) -> None:
-            cost.statements += 1
-
-        def instructions() -> int:
-            cost.instructions += EVERY
-            return 0  # 0: carry on
-
-        conn.set_trace_callback(statement)
-        conn.set_progress_handler(instructions, EVERY)
-        with StateStore(conn, path) as store:
+        with counted_store(folder / "state.db") as (store, cost):
             report = apply_plan(
                 profile,
                 plan,
@@ -124,8 +99,7 @@ def _run_cost(folder: Path, changes: int) -> Cost:
 def test_finishing_a_run_grows_linearly_with_its_changes(tmp_path: Path) -> None:
     small = _run_cost(tmp_path / "small", 1_000)
     large = _run_cost(tmp_path / "large", 10_000)
-    statements = large.statements / small.statements
-    instructions = large.instructions / small.instructions
+    statements, instructions = large.ratio(small)
     # Measured: statements 9.98x, instructions 10.00x (before the fix: 9.98x, 96.37x).
     assert statements <= RATIO, (small, large)
     assert instructions <= RATIO, (small, large)
