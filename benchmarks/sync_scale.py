@@ -7,8 +7,10 @@ Run: python benchmarks/sync_scale.py                 # 10k and 100k accounts
 
 Each book is generated once (book_generator.py, seeded) under --cache and copied fresh
 for every command that writes to it. The shipped rules are used with every route's
-capacity raised (as in plan_scale.py) and the profile's guardrails opened, so every
-planned handoff is written. For each size, in the same run, in fresh processes:
+capacity raised (as in plan_scale.py), the handoff's `max_age_days` opened to 3,650 (a
+backfill: every trigger of the generated two years moves, the large first sync of issue
+19) and the profile's guardrails opened, so every planned handoff is written. For each
+size, in the same run, in fresh processes:
 
 - plan-only: `rolesync plan` of the same book (the reference; wall time of the command);
 - sync: `rolesync sync --log-format json --allow-large`, each stage timed from the JSON
@@ -42,6 +44,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 ROLESYNC = [sys.executable, "-m", "roleSync"]
 BIG = 1_000_000_000
+BACKFILL_DAYS = 3650
 
 PROFILE = """\
 version: 1
@@ -93,6 +96,10 @@ def setup(work: Path, book: Path) -> Path:
         if name == "routing.yaml":
             assert "max_accounts: 400" in text, "the shipped routes' capacity moved"
             text = text.replace("max_accounts: 400", f"max_accounts: {CAPACITY}")
+            # A backfill (issue 19's case: a first sync, or a rule change): triggers of
+            # the generated two years all move, not only those of the last 365 days.
+            assert "\nhandoff:\n" in text, "the shipped handoff block moved"
+            text = text.replace("\nhandoff:\n", f"\nhandoff:\n  max_age_days: {BACKFILL_DAYS}\n")
         (work / "rules" / name).write_text(text, encoding="utf-8")
     profile = work / "profile.yaml"
     profile.write_text(

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 BATCH_SIZE = 200
-TARGET_BATCHES = 100
+TARGET_BATCHES = 20
 MAX_BATCH = 5_000
 # Ids per `IN (...)`: well under SQLite's limit of bound parameters.
 CHUNK = 500
