@@ -40,6 +40,8 @@ from pathlib import Path
 from book_generator import AS_OF
 from plan_scale import CAPACITY, FULL, SIZES, book_file
 
+from roleSync.adapters.local_batch import batch_size_for
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 ROLESYNC = [sys.executable, "-m", "roleSync"]
@@ -194,7 +196,9 @@ def bench_size(size: tuple[int, int, int], cache: Path, work: Path) -> None:
     print("  " + line("rollback stages", stages(back)), flush=True)
     # Recovery: a fresh copy, killed in the middle of its apply.
     profile = setup(work, book)
-    batches = max(1, int(str(finished["applied"])) // 200 // 2)
+    # Half the apply's batches (as many as the local book makes of this many changes).
+    changes = int(str(finished["planned"]))
+    batches = max(1, -(-changes // batch_size_for(changes, None)) // 2)
     killed = run(
         ["sync", "-c", str(profile), *rules, "--allow-large", "--log-format", "json"],
         kill_after_batches=batches,

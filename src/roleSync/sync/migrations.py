@@ -19,6 +19,8 @@ from collections.abc import Sequence
 # without scanning the run's whole journal: quadratic in the run's changes. Kept as its
 # own entry so that renumbering it against another branch's migration is one line.
 FINISH_INDEXES: Sequence[str] = (
+    # With the outcome: the lookups filter on it, and without it in the index SQLite
+    # prefers the primary key's (run_id) prefix, a scan of the run's journal.
     "CREATE INDEX journal_by_account ON journal (run_id, account_id, outcome)",
     "CREATE INDEX related_journal_by_entry ON related_journal (run_id, entry, outcome)",
 )
