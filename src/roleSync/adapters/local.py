@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult, RelatedJournal, RelatedResult
 from roleSync.adapters.book_reader import read_book, read_owners
-from roleSync.adapters.local_related import RelatedWrites, owner_refusal
+from roleSync.adapters.local_batch import batch_size_for, owners_active, refusal_of, rows_by_id
+from roleSync.adapters.local_related import RelatedWrites, crash_window, owner_refusal
 from roleSync.adapters.local_store import (
     book_failure,
     encode_json,
@@ -37,9 +37,6 @@ from roleSync.profile import Profile
 
 # -- the adapter ------------------------------------------------------------------
 
-# Ownership changes per journaled batch: one book transaction and two state-store
-# commits each, so a crash redoes at most this many compare-and-set reads.
-BATCH_SIZE = 200
 # A debug knob for fault tests, never needed in production: milliseconds to sleep at
 # each of the three crash windows of a journaled batch (after its intent is journaled,
 # inside its book transaction, after its commit), so a test can kill -9 the process
@@ -70,7 +67,8 @@ class LocalAdapter:
         self._now = now
         self._conn: sqlite3.Connection | None = None
         self._progress: Callable[[int], None] | None = None
-        self.batch_size = BATCH_SIZE
+        # None: batches grow with the run (local_batch.batch_size_for); tests set a size.
+        self.batch_size: int | None = None
         self._pause = _batch_delay()
 
     def set_progress(self, callback: Callable[[int], None] | None) -> None:
@@ -132,9 +130,10 @@ class LocalAdapter:
     ) -> ApplyResult:
         result = ApplyResult()
         conn = self._connection()
+        size = batch_size_for(len(changes), self.batch_size)
         try:
-            for batch_no, start in enumerate(range(0, len(changes), self.batch_size)):
-                batch = changes[start : start + self.batch_size]
+            for batch_no, start in enumerate(range(0, len(changes), size)):
+                batch = changes[start : start + size]
                 done = self._apply_batch(conn, batch_no, batch, journal)
                 _merge(result, done)
             if metric_writes:
@@ -159,43 +158,74 @@ class LocalAdapter:
         The intent names only writes about to happen, so after a crash an account found
         at its target owner with an intent is surely this run's write."""
         done = ApplyResult()
-        to_write = [c for c in batch if self._precheck(conn, c, done)]
+        to_write = self._compare(conn, batch, done)
         journal.intent(batch_no, to_write)
-        time.sleep(self._pause)
+        crash_window(self._pause)
         stamp = self._stamp()
         with transaction(conn):
-            for change in to_write:
-                # Compare-and-set again inside the transaction: a human may have been
-                # quicker than the journal write.
-                self._apply_change(conn, change, stamp, done)
-            time.sleep(self._pause)
-        time.sleep(self._pause)
+            # Compare-and-set again inside the transaction (its write lock held from
+            # BEGIN IMMEDIATE): a human may have been quicker than the journal write.
+            self._write_owners(conn, self._compare(conn, to_write, done), stamp, done)
+            crash_window(self._pause)
+        crash_window(self._pause)
         journal.result(batch_no, done)
         if self._progress is not None:
             self._progress(len(batch))
         return done
 
-    def _precheck(
-        self, conn: sqlite3.Connection, change: OwnershipChange, done: ApplyResult
-    ) -> bool:
-        """True if the change is to be written; otherwise its outcome goes into `done`."""
-        refusal = owner_refusal(conn, change.to_owner_id)
-        row = conn.execute(
-            "SELECT owner_id, locked FROM accounts WHERE id = ?", (change.account_id,)
-        ).fetchone()
-        if row is None:
-            done.failed[change.account_id] = "account no longer exists"
-        elif row[0] == change.to_owner_id:
-            done.already_applied.append(change.account_id)
-        elif refusal:
-            done.failed[change.account_id] = refusal
-        elif row[1]:
-            done.failed[change.account_id] = "account was locked after the plan was made"
-        elif row[0] != change.from_owner_id:
-            done.conflicts[change.account_id] = row[0]
-        else:
-            return True
-        return False
+    def _compare(
+        self, conn: sqlite3.Connection, changes: Sequence[OwnershipChange], done: ApplyResult
+    ) -> list[OwnershipChange]:
+        """The changes to write, read in one go; the outcome of each of the others (gone,
+        already applied, unusable target, locked, conflict) goes into `done`."""
+        found = rows_by_id(
+            conn,
+            "SELECT id, owner_id, locked FROM accounts WHERE id IN",
+            (c.account_id for c in changes),
+        )
+        owners = owners_active(conn, (c.to_owner_id for c in changes))
+        to_write: list[OwnershipChange] = []
+        for change in changes:
+            row = found.get(change.account_id)
+            refusal = refusal_of(owners, change.to_owner_id)
+            if row is None:
+                done.failed[change.account_id] = "account no longer exists"
+            elif row[0] == change.to_owner_id:
+                done.already_applied.append(change.account_id)
+            elif refusal:
+                done.failed[change.account_id] = refusal
+            elif row[1]:
+                done.failed[change.account_id] = "account was locked after the plan was made"
+            elif row[0] != change.from_owner_id:
+                done.conflicts[change.account_id] = row[0]
+            else:
+                to_write.append(change)
+        return to_write
+
+    @staticmethod
+    def _write_owners(
+        conn: sqlite3.Connection,
+        changes: Sequence[OwnershipChange],
+        stamp: str,
+        done: ApplyResult,
+    ) -> None:
+        """Write the changes `_compare` passed in this same transaction."""
+        for change in changes:
+            if not isinstance(change.to_owner_id, str) or not change.to_owner_id:
+                # A plan never holds this; raising rolls the batch back.
+                raise ValueError(f"change of account {change.account_id!r} has no target owner")
+        if not changes:
+            return
+        # Still compare-and-set in the statement: it costs nothing and states the rule.
+        cursor = conn.executemany(
+            "UPDATE accounts SET owner_id = ?, updated = ? "
+            "WHERE id = ? AND owner_id IS ? AND locked = 0",
+            [(c.to_owner_id, stamp, c.account_id, c.from_owner_id) for c in changes],
+        )
+        if cursor.rowcount != len(changes):
+            # Under the write lock nothing can change between the read and the write.
+            raise sqlite3.OperationalError("the book changed under its write lock")
+        done.applied.extend(c.account_id for c in changes)
 
     def apply_related(
         self,

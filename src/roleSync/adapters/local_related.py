@@ -20,8 +20,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from roleSync.adapters.base import RelatedJournal, RelatedResult
+from roleSync.adapters.local_batch import batch_size_for, owners_active, refusal_of, rows_by_id
 from roleSync.adapters.local_store import (
     add_related_tables,
     book_failure,
@@ -48,14 +50,17 @@ def task_row_id(key: str) -> str:
     return "rst-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
+def crash_window(pause: float) -> None:
+    """Sleep at a crash window of a journaled batch when a fault test asked for it
+    (ROLESYNC_TEST_BATCH_DELAY_MS); nothing otherwise, not even a sleep(0) system call,
+    of which a large run would make three per batch for nothing."""
+    if pause > 0:
+        time.sleep(pause)
+
+
 def owner_refusal(conn: sqlite3.Connection, owner_id: str, who: str = "target owner") -> str | None:
     """Why `owner_id` cannot receive a record (absent or inactive), or None."""
-    row = conn.execute("SELECT active FROM owners WHERE id = ?", (owner_id,)).fetchone()
-    if row is None:
-        return f"{who} {owner_id} no longer exists"
-    if not row[0]:
-        return f"{who} {owner_id} is inactive"
-    return None
+    return refusal_of(owners_active(conn, [owner_id]), owner_id, who)
 
 
 class RelatedWrites:
@@ -66,13 +71,13 @@ class RelatedWrites:
         conn: sqlite3.Connection,
         path: Path,
         *,
-        batch_size: int,
+        batch_size: int | None,
         pause: float = 0.0,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         self.conn = conn
         self.path = path
-        self.batch_size = max(1, batch_size)
+        self.batch_size = batch_size  # None: grows with the write (batch_size_for)
         self.pause = pause  # seconds at each crash window (ROLESYNC_TEST_BATCH_DELAY_MS)
         self.progress = progress
         self.tables: frozenset[str] = frozenset()
@@ -100,14 +105,10 @@ class RelatedWrites:
     ) -> RelatedResult:
         result = RelatedResult()
         with transaction(self.conn):
-            for change in changes:
-                if self._decide_record(change, result):
-                    self._move(change, result)
+            self._move(self._decide_records(changes, result), result)
             if tasks and not has_task_keys(self.conn):
                 add_related_tables(self.conn)
-            for task in tasks:
-                if self._decide_task(task, result):
-                    self._create(task, result)
+            self._create(self._decide_tasks(tasks, result), result)
             self._tick(len(changes) + len(tasks))
         return result
 
@@ -119,8 +120,9 @@ class RelatedWrites:
     ) -> RelatedResult:
         result = RelatedResult()
         batch_no = 0
-        for start in range(0, len(changes), self.batch_size):
-            batch = changes[start : start + self.batch_size]
+        size = batch_size_for(len(changes), self.batch_size)
+        for start in range(0, len(changes), size):
+            batch = changes[start : start + size]
             _merge(result, self._record_batch(batch_no, batch, journal))
             batch_no += 1
         if tasks and not has_task_keys(self.conn):
@@ -128,8 +130,9 @@ class RelatedWrites:
             # schema change only: nothing to journal, and harmless if the run dies here.
             with transaction(self.conn):
                 add_related_tables(self.conn)
-        for start in range(0, len(tasks), self.batch_size):
-            task_batch = tasks[start : start + self.batch_size]
+        size = batch_size_for(len(tasks), self.batch_size)
+        for start in range(0, len(tasks), size):
+            task_batch = tasks[start : start + size]
             _merge(result, self._task_batch(batch_no, task_batch, journal))
             batch_no += 1
         return result
@@ -140,16 +143,14 @@ class RelatedWrites:
         """Compare first, journal the intent of the writes left, write them in one
         transaction (compare-and-set again inside it), journal the result."""
         done = RelatedResult()
-        to_write = [c for c in batch if self._decide_record(c, done)]
+        to_write = self._decide_records(batch, done)
         journal.intent(batch_no, to_write)
-        time.sleep(self.pause)
+        crash_window(self.pause)
         with transaction(self.conn):
-            for change in to_write:
-                # A human may have been quicker than the journal write.
-                if self._decide_record(change, done):
-                    self._move(change, done)
-            time.sleep(self.pause)
-        time.sleep(self.pause)
+            # A human may have been quicker than the journal write.
+            self._move(self._decide_records(to_write, done), done)
+            crash_window(self.pause)
+        crash_window(self.pause)
         journal.result(batch_no, done)
         self._tick(len(batch))
         return done
@@ -160,107 +161,132 @@ class RelatedWrites:
         """As `_record_batch`: a task whose key is in the book is not in the intent; one
         created by this batch before a crash is found by its key on the next attempt."""
         done = RelatedResult()
-        to_create = [t for t in batch if self._decide_task(t, done)]
+        to_create = self._decide_tasks(batch, done)
         journal.intent(batch_no, to_create)
-        time.sleep(self.pause)
+        crash_window(self.pause)
         with transaction(self.conn):
-            for task in to_create:
-                if self._decide_task(task, done):
-                    self._create(task, done)
-            time.sleep(self.pause)
-        time.sleep(self.pause)
+            self._create(self._decide_tasks(to_create, done), done)
+            crash_window(self.pause)
+        crash_window(self.pause)
         journal.result(batch_no, done)
         self._tick(len(batch))
         return done
 
     # -- carried records ----------------------------------------------------------------
 
-    def _decide_record(self, change: RelatedChange, done: RelatedResult) -> bool:
-        """True if the record is to be written; otherwise its outcome goes into `done`.
-        Inside the write transaction this is the compare of compare-and-set."""
-        key = related_key(change)
-        table, closable = _TABLES[change.object]
-        if table not in self.tables:
-            done.failed[key] = (
-                f"the book has no {table} table (written before {table} existed); "
-                f"import {table} first"
-            )
-            return False
-        closed = "closed" if closable else "0"
-        # Table and column names are constants of this module.
-        row = self.conn.execute(
-            f"SELECT owner_id, {closed} FROM {table} WHERE id = ?", (change.record_id,)
-        ).fetchone()
-        if row is None:
-            done.failed[key] = f"{change.object.value} no longer exists"
-        elif row[0] == change.to_owner_id:
-            done.already_applied.append(key)
-        elif refusal := owner_refusal(self.conn, change.to_owner_id):
-            done.failed[key] = refusal
-        elif row[1] or row[0] != change.from_owner_id:
-            # Closed since the plan was made (a closed record never moves), or moved.
-            done.conflicts[key] = row[0]
-        else:
-            return True
-        return False
+    def _decide_records(
+        self, changes: Sequence[RelatedChange], done: RelatedResult
+    ) -> list[RelatedChange]:
+        """The records to write, read a table at a time; the outcome of each of the
+        others goes into `done`. Inside the write transaction this is the compare of
+        compare-and-set."""
+        found: dict[RelatedObject, dict[str, Any]] = {}
+        for kind, (table, closable) in _TABLES.items():
+            ids = [c.record_id for c in changes if c.object is kind]
+            if ids and table in self.tables:
+                closed = "closed" if closable else "0"
+                # Table and column names are constants of this module.
+                select = f"SELECT id, owner_id, {closed} FROM {table} WHERE id IN"
+                found[kind] = rows_by_id(self.conn, select, ids)
+        owners = owners_active(self.conn, (c.to_owner_id for c in changes))
+        to_write: list[RelatedChange] = []
+        for change in changes:
+            key = related_key(change)
+            table, _ = _TABLES[change.object]
+            if table not in self.tables:
+                done.failed[key] = (
+                    f"the book has no {table} table (written before {table} existed); "
+                    f"import {table} first"
+                )
+                continue
+            row = found.get(change.object, {}).get(change.record_id)
+            if row is None:
+                done.failed[key] = f"{change.object.value} no longer exists"
+            elif row[0] == change.to_owner_id:
+                done.already_applied.append(key)
+            elif refusal := refusal_of(owners, change.to_owner_id):
+                done.failed[key] = refusal
+            elif row[1] or row[0] != change.from_owner_id:
+                # Closed since the plan was made (a closed record never moves), or moved.
+                done.conflicts[key] = row[0]
+            else:
+                to_write.append(change)
+        return to_write
 
-    def _move(self, change: RelatedChange, done: RelatedResult) -> None:
-        """Write a record `_decide_record` passed in this same write transaction: the
-        write lock held since BEGIN IMMEDIATE means nothing changed it in between."""
-        table, _ = _TABLES[change.object]
-        self.conn.execute(
-            f"UPDATE {table} SET owner_id = ? WHERE id = ?", (change.to_owner_id, change.record_id)
-        )
-        done.applied.append(related_key(change))
+    def _move(self, changes: Sequence[RelatedChange], done: RelatedResult) -> None:
+        """Write the records `_decide_records` passed in this same write transaction:
+        the write lock held since BEGIN IMMEDIATE means nothing changed them in between."""
+        for kind, (table, _) in _TABLES.items():
+            rows = [(c.to_owner_id, c.record_id) for c in changes if c.object is kind]
+            if rows:  # a book may have no such table, and then no such record to move
+                self.conn.executemany(f"UPDATE {table} SET owner_id = ? WHERE id = ?", rows)
+        done.applied.extend(related_key(c) for c in changes)
 
     # -- handoff tasks --------------------------------------------------------------------
 
-    def _decide_task(self, task: HandoffTask, done: RelatedResult) -> bool:
-        """True if the task is to be created; otherwise its outcome goes into `done`."""
-        if has_key(self.conn, task.key):
-            done.tasks_existing.append(task.key)
-            return False
-        found = self.conn.execute("SELECT 1 FROM accounts WHERE id = ?", (task.account_id,))
-        if found.fetchone() is None:
-            done.tasks_failed[task.key] = f"account {task.account_id} no longer exists"
-        elif refusal := owner_refusal(self.conn, task.owner_id, "assignee"):
-            done.tasks_failed[task.key] = refusal
-        else:
-            return True
-        return False
-
-    def _create(self, task: HandoffTask, done: RelatedResult) -> None:
-        row_id = task_row_id(task.key)
-        cursor = self.conn.execute(
-            "INSERT INTO tasks (id, account_id, owner_id, subject, body, closed, due, "
-            "rolesync_key) VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
-            (
-                row_id,
-                task.account_id,
-                task.owner_id,
-                task.subject,
-                task.body,
-                task.due_date.isoformat(),
-                task.key,
-            ),
+    def _decide_tasks(self, tasks: Sequence[HandoffTask], done: RelatedResult) -> list[HandoffTask]:
+        """The tasks to create, read in one go; the outcome of the others into `done`."""
+        existing = rows_by_id(
+            self.conn,
+            "SELECT rolesync_key FROM tasks WHERE rolesync_key IN",
+            (t.key for t in tasks),
         )
-        if cursor.rowcount == 1:
-            done.tasks_created.append(task.key)
-        else:
-            # Its id is taken by a row without this key (imported, or hand-made).
-            done.tasks_failed[task.key] = (
-                f"the book already holds a task {row_id} that is not this handoff's"
+        accounts = rows_by_id(
+            self.conn, "SELECT id FROM accounts WHERE id IN", (t.account_id for t in tasks)
+        )
+        owners = owners_active(self.conn, (t.owner_id for t in tasks))
+        to_create: list[HandoffTask] = []
+        for task in tasks:
+            if task.key in existing:
+                done.tasks_existing.append(task.key)
+            elif task.account_id not in accounts:
+                done.tasks_failed[task.key] = f"account {task.account_id} no longer exists"
+            elif refusal := refusal_of(owners, task.owner_id, "assignee"):
+                done.tasks_failed[task.key] = refusal
+            else:
+                to_create.append(task)
+        return to_create
+
+    def _create(self, tasks: Sequence[HandoffTask], done: RelatedResult) -> None:
+        """Insert the tasks `_decide_tasks` passed, in this same write transaction. A task
+        whose row id is taken (by a row without its key: imported, or hand-made) fails."""
+        taken = set(
+            rows_by_id(
+                self.conn, "SELECT id FROM tasks WHERE id IN", (task_row_id(t.key) for t in tasks)
             )
+        )
+        rows = []
+        for task in tasks:
+            row_id = task_row_id(task.key)
+            if row_id in taken:
+                done.tasks_failed[task.key] = (
+                    f"the book already holds a task {row_id} that is not this handoff's"
+                )
+                continue
+            taken.add(row_id)
+            done.tasks_created.append(task.key)
+            rows.append(
+                (
+                    row_id,
+                    task.account_id,
+                    task.owner_id,
+                    task.subject,
+                    task.body,
+                    task.due_date.isoformat(),
+                    task.key,
+                )
+            )
+        if not rows:
+            return
+        self.conn.executemany(
+            "INSERT INTO tasks (id, account_id, owner_id, subject, body, closed, due, "
+            "rolesync_key) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+            rows,
+        )
 
     def _tick(self, count: int) -> None:
         if self.progress is not None:
             self.progress(count)
-
-
-def has_key(conn: sqlite3.Connection, key: str) -> bool:
-    """Whether a task with this handoff task key is in the book (the exactly-once check)."""
-    row = conn.execute("SELECT 1 FROM tasks WHERE rolesync_key = ?", (key,)).fetchone()
-    return row is not None
 
 
 def _merge(into: RelatedResult, part: RelatedResult) -> None:

@@ -8,7 +8,7 @@ completed by the next run) reports exactly what happened to every change, once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
@@ -117,17 +117,19 @@ class StoreJournal:
         )
 
 
-def result_from_audit(store: StateStore, run_id: str) -> ApplyResult:
+def result_from_audit(rows: Iterable[tuple[str, str, str | None, str]]) -> ApplyResult:
+    """The run's per-account outcomes from its audit rows, as (account, result, found
+    owner, error), oldest first."""
     result = ApplyResult()
-    for row in store.audit(run_id):
-        if row.result == Outcome.APPLIED:
-            result.applied.append(row.account_id)
-        elif row.result == Outcome.ALREADY:
-            result.already_applied.append(row.account_id)
-        elif row.result == Outcome.CONFLICT:
-            result.conflicts[row.account_id] = row.found_owner
+    for account_id, outcome, found_owner, error in rows:
+        if outcome == Outcome.APPLIED:
+            result.applied.append(account_id)
+        elif outcome == Outcome.ALREADY:
+            result.already_applied.append(account_id)
+        elif outcome == Outcome.CONFLICT:
+            result.conflicts[account_id] = found_owner
         else:
-            result.failed[row.account_id] = row.error
+            result.failed[account_id] = error
     return result
 
 
@@ -261,6 +263,21 @@ class RunRecorder:
             self.run.id, outcomes, rules_digest=self.run.rules_digest, at=self.clock().isoformat()
         )
 
+    def record_unaudited(
+        self, outcomes: Sequence[ChangeOutcome], audited: set[str]
+    ) -> list[ChangeOutcome]:
+        """Audit the outcomes of changes without one yet (those decided outside a batch:
+        batch results are audited as they come) and close the journal rows left open of
+        the rest; the outcomes audited now. The first outcome of a change wins, as in the
+        audit log: re-recording every outcome of a large run cost two statements each."""
+        fresh: dict[str, ChangeOutcome] = {}
+        for outcome in outcomes:
+            if outcome.change.account_id not in audited:
+                fresh.setdefault(outcome.change.account_id, outcome)
+        self.record(list(fresh.values()))
+        self.store.close_audited(self.run.id, self.clock().isoformat())
+        return list(fresh.values())
+
     def carry(
         self,
         result: ApplyResult,
@@ -272,7 +289,9 @@ class RunRecorder:
         recovery of a crashed one do the same."""
         if not has_related(self.plan):
             return
-        self.record(outcomes_of(result, self.changes))
+        self.record_unaudited(
+            outcomes_of(result, self.changes), self.store.audited_accounts(self.run.id)
+        )
         write_related(self.store, self.run, self.plan, adapter, self.clock, advance)
 
     def interrupted(self, exc: BaseException) -> None:
@@ -289,18 +308,23 @@ class RunRecorder:
     ) -> RunReport:
         """Audit what the apply decided outside its batches, then close the run with a
         report built from the audit log (and the book health of the plan, when known)."""
-        self.record(outcomes_of(result, self.changes))
-        audited = {row.account_id for row in self.store.audit(self.run.id)}
-        self.record(
-            [
-                ChangeOutcome(c, Outcome.FAILED, error=NO_RESULT)
-                for c in self.plan.changes
-                if c.account_id not in audited
-            ]
-        )
+        # The audit is read once (a run of 280k changes: reading it is seconds).
+        rows = self.store.audit(self.run.id)
+        audited = {row.account_id for row in rows}
+        fresh = self.record_unaudited(outcomes_of(result, self.changes), audited)
+        audited |= {o.change.account_id for o in fresh}
+        missing = [
+            ChangeOutcome(c, Outcome.FAILED, error=NO_RESULT)
+            for c in self.plan.changes
+            if c.account_id not in audited
+        ]
+        self.record(missing)
         if self.plan.rotation:
             self.store.save_rotation(self.profile.name, self.plan.rotation)
-        total = result_from_audit(self.store, self.run.id)
+        total = result_from_audit(
+            [(r.account_id, r.result, r.found_owner, r.error) for r in rows]
+            + [(o.change.account_id, o.result, o.found_owner, o.error) for o in fresh + missing]
+        )
         total.metrics_written = result.metrics_written
         total.metrics_failed = result.metrics_failed
         total.metric_conflicts = result.metric_conflicts

@@ -55,14 +55,24 @@ def _entries(plan: Plan) -> list[Entry]:
     return [*plan.related_changes, *plan.task_creates]
 
 
+def tasks_by_key(entries: dict[str, Entry]) -> dict[str, HandoffTask]:
+    """Handoff tasks by their key (results name tasks by key, records by entry key)."""
+    return {e.key: e for e in entries.values() if isinstance(e, HandoffTask)}
+
+
 def outcomes_of(
-    result: RelatedResult, entries: dict[str, Entry], intended: set[str]
+    result: RelatedResult,
+    entries: dict[str, Entry],
+    intended: set[str],
+    tasks: dict[str, HandoffTask] | None = None,
 ) -> list[RelatedOutcomeRow]:
     """Audit rows for what a result decided. `intended`: entries this run journaled a
     write of; found at their target (or a task found by its key) they are this run's own
-    write, landed before a crash, so applied (created), not already applied."""
+    write, landed before a crash, so applied (created), not already applied. `tasks`:
+    `tasks_by_key(entries)`, when the caller keeps it across batches (built otherwise:
+    per batch, that would make a run's finishing quadratic)."""
     rows: list[RelatedOutcomeRow] = []
-    tasks = {e.key: e for e in entries.values() if isinstance(e, HandoffTask)}
+    tasks = tasks_by_key(entries) if tasks is None else tasks
 
     def ours(entry: Entry) -> bool:
         return entry_key(entry) in intended
@@ -100,7 +110,11 @@ def outcomes_of(
 
 
 class StoreRelatedJournal:
-    """The RelatedJournal of one run, numbering its batches after those already there."""
+    """The RelatedJournal of one run, numbering its batches after those already there.
+
+    The entries journaled by this run (`intended`) are read from the store once and then
+    kept here as intents are journaled: read per batch, they made finishing a large run
+    quadratic (issue 19)."""
 
     def __init__(
         self,
@@ -114,7 +128,9 @@ class StoreRelatedJournal:
         self.run = run
         self.entries = entries
         self.clock = clock
+        self.tasks = tasks_by_key(entries)
         self.first_batch = store.next_related_batch_no(run.id)
+        self.intended = store.related_intended(run.id)
         self.advance = advance
         self.decided: set[str] = set()  # entries a batch result decided (for progress)
 
@@ -123,12 +139,14 @@ class StoreRelatedJournal:
         self.store.related_intent(
             self.run.id, self.first_batch + batch_no, entries, self.clock().isoformat()
         )
+        # After the commit: only what the store holds counts as journaled.
+        self.intended.update(entry_key(e) for e in entries)
 
     def result(self, batch_no: int, result: RelatedResult) -> None:
         number = self.first_batch + batch_no
         # An entry found already at its target may be a write of this run's that landed
         # before a crash: the journal says which.
-        rows = outcomes_of(result, self.entries, self.store.related_intended(self.run.id))
+        rows = outcomes_of(result, self.entries, self.intended, self.tasks)
         self.store.related_result(self.run.id, number, rows, self.clock().isoformat())
         fresh = {entry_key(r.entry) for r in rows} - self.decided
         self.decided |= fresh
@@ -164,7 +182,7 @@ def write_related(
     refuse_unless_writer(plan, adapter)
     assert isinstance(adapter, RelatedWriter)
     entries = {entry_key(e): e for e in _entries(plan)}
-    done = {row.entry for row in store.related_audit(run.id)}
+    done = store.related_audited(run.id)
     moved = {row.account_id: row.result for row in store.audit(run.id)}
     at = clock().isoformat()
     skipped: list[RelatedOutcomeRow] = []
@@ -190,10 +208,15 @@ def write_related(
     advance(len(records) + len(tasks) - len(journal.decided))
     # Outcomes decided without a write (conflicts, already there) and, after a crash,
     # writes found landed: audited now, the journal telling which were this run's.
-    store.record_related(
-        run.id, outcomes_of(result, entries, store.related_intended(run.id)), clock().isoformat()
-    )
-    audited = {row.entry for row in store.related_audit(run.id)}
+    decided = outcomes_of(result, entries, journal.intended, journal.tasks)
+    # Those a batch result audited as it came (or audited before this call) are not
+    # recorded again (two statements each on a run of 800k entries); their journal rows
+    # left open are closed in one pass.
+    audited_before = done | journal.decided
+    fresh = [r for r in decided if entry_key(r.entry) not in audited_before]
+    store.record_related(run.id, fresh, clock().isoformat())
+    store.close_related_audited(run.id, clock().isoformat())
+    audited = store.related_audited(run.id)
     missing = [
         RelatedOutcomeRow(entries[k], RelatedResultCode.FAILED, error=NO_RESULT)
         for k in entries

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from roleSync.adapters.base import ApplyResult
+from roleSync.json_text import pretty_json
 from roleSync.plan import OwnershipChange, Plan, Skip
 from roleSync.sync.state import write_atomically
 from roleSync.sync.stuck import full_routes, skipped_by_reason
@@ -159,7 +159,9 @@ class RunReport:
 
     def to_json(self) -> str:
         data = _REPORT_ADAPTER.dump_python(self, mode="json")
-        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        # What json.dumps(indent=2, sort_keys=True) writes, byte for byte, in less time:
+        # a run of 280k changes writes a report of a million lines (issue 19).
+        return pretty_json(data) + "\n"
 
     def write(self, path: Path) -> None:
         self.report_path = str(path)

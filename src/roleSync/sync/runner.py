@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from roleSync.adapters.base import Adapter, RelatedBudget
+from roleSync.adapters.book_reader import collector_paused
 from roleSync.adapters.local import LocalAdapter
 from roleSync.errors import ConflictError, Diagnostic, InputError, Severity
 from roleSync.health import BookHealth
@@ -143,7 +144,10 @@ def apply_plan(
         parent_run,
     )
     # A first SIGTERM or SIGINT from here on stops at a batch boundary (sync.interrupt).
-    with interrupt.writing(), borrowed_state(profile, store) as state:
+    # No cyclic garbage collection while the run writes and finishes: the journal,
+    # audit and report of a large run are hundreds of thousands of objects without
+    # cycles, and each collection they trigger would walk the whole book and plan again.
+    with interrupt.writing(), borrowed_state(profile, store) as state, collector_paused():
         recorder = RunRecorder.start(
             state,
             profile,

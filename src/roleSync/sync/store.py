@@ -371,6 +371,26 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
             ],
         )
 
+    def audited_accounts(self, run_id: str) -> set[str]:
+        """Accounts of the run with a final outcome in the audit log."""
+        rows = self._read("SELECT account_id FROM audit WHERE run_id = ?", (run_id,))
+        return {str(r[0]) for r in rows}
+
+    def close_audited(self, run_id: str, at: str) -> None:
+        """Journal rows of the run left open (no outcome, or pending: a write retried in
+        a later batch) whose account has its final outcome: closed with that outcome.
+        One pass over the run's journal, instead of re-recording every outcome."""
+        audited = (
+            "SELECT result FROM audit a "
+            "WHERE a.run_id = journal.run_id AND a.account_id = journal.account_id"
+        )
+        with self._write() as conn:
+            conn.execute(
+                f"UPDATE journal SET outcome = ({audited}), result_at = ? WHERE run_id = ? "
+                f"AND (outcome IS NULL OR outcome = ?) AND EXISTS ({audited})",
+                (at, run_id, Outcome.PENDING),
+            )
+
     def intended_accounts(self, run_id: str) -> set[str]:
         """Accounts of the run that had a write journaled (sent or about to be)."""
         rows = self._read("SELECT DISTINCT account_id FROM journal WHERE run_id = ?", (run_id,))

@@ -171,9 +171,29 @@ class RelatedRecords:
             [_audit_values(run_id, o, at) for o in outcomes],
         )
 
+    def close_related_audited(self, run_id: str, at: str) -> None:
+        """Journal rows of the run left open (no outcome, or pending) whose entry has its
+        final outcome: closed with that outcome, in one pass over the run's journal."""
+        audited = (
+            "SELECT result FROM related_audit a "
+            "WHERE a.run_id = related_journal.run_id AND a.entry = related_journal.entry"
+        )
+        with self._write() as conn:
+            conn.execute(
+                f"UPDATE related_journal SET outcome = ({audited}), result_at = ? "
+                f"WHERE run_id = ? AND (outcome IS NULL OR outcome = ?) AND EXISTS ({audited})",
+                (at, run_id, PENDING),
+            )
+
     def related_intended(self, run_id: str) -> set[str]:
         """Entries of the run that had a write (or a creation) journaled."""
         rows = self._read("SELECT DISTINCT entry FROM related_journal WHERE run_id = ?", (run_id,))
+        return {str(r[0]) for r in rows}
+
+    def related_audited(self, run_id: str) -> set[str]:
+        """Entries of the run with an audited outcome (their keys alone: cheaper than
+        `related_audit` on a run of hundreds of thousands)."""
+        rows = self._read("SELECT entry FROM related_audit WHERE run_id = ?", (run_id,))
         return {str(r[0]) for r in rows}
 
     def related_audit(self, run_id: str) -> list[RelatedRow]:
