@@ -121,7 +121,7 @@ def test_the_journal_lookups_use_an_index(tmp_path: Path) -> None:
     old.close()
     with StateStore.open(tmp_path / "state.db") as store:
         assert store.intended_accounts("r") == {"a"}
-        conn = sqlite3.connect(store.path)
+        conn = sqlite3.connect(tmp_path / "state.db")
         try:
             for sql in (
                 "UPDATE journal SET outcome = 'x' WHERE run_id = 'r' AND account_id = 'a' "
