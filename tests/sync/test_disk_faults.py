@@ -186,7 +186,7 @@ def test_a_disk_filling_during_apply_names_the_state_store_and_loses_nothing(
 ) -> None:
     """The book is written batch by batch (200 accounts) while the journal and audit go
     to a state store on a disk with room for about one batch (160 KiB: the journal
-    indexes of schema 4 need more than 80): the failure names the
+    indexes of schema 5 need more than 80): the failure names the
     store, not the book, and the next run, with room again, finishes every change once."""
     fixture = make_fixture(tmp_path / "f", hunters=2, accounts_per_hunter=300)
     store = disk.path / "state.db"
