@@ -8,8 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Protocol
 
+from roleSync.adapters.base import Adapter
+from roleSync.model import Book
+from roleSync.plan import PLAN_FORMAT, OwnershipChange, Plan
+from roleSync.profile import Profile
+from roleSync.sync.runner import apply_plan
 from roleSync.sync.store import StateStore
 from roleSync.sync.store_db import SqliteDb
 from roleSync.sync.store_file import open_store_file
@@ -19,6 +26,13 @@ from roleSync.sync.store_file import open_store_file
 EVERY = 16
 # "Near 10": ten times the changes, plus fixed costs that do not grow with them.
 RATIO = 12.0
+NOW = datetime(2026, 6, 30, 9, 0, tzinfo=UTC)
+
+
+class ChangesFor(Protocol):
+    """`count` ownership changes of `book`'s accounts, after the first `skip`."""
+
+    def __call__(self, book: Book, count: int, *, skip: int = 0) -> list[OwnershipChange]: ...
 
 
 @dataclass
@@ -53,3 +67,38 @@ def counted_store(path: Path) -> Iterator[tuple[StateStore, Cost]]:
     conn.set_progress_handler(instructions, EVERY)
     with StateStore(SqliteDb(conn, path), path) as store:
         yield store, cost
+
+
+def assert_linear(small: Cost, large: Cost) -> None:
+    """`large` (ten times the changes of `small`) cost about ten times as much."""
+    statements, instructions = large.ratio(small)
+    assert statements <= RATIO, (small, large)
+    assert instructions <= RATIO, (small, large)
+
+
+def connector_finish_costs(
+    profile: Profile,
+    adapter: Adapter,
+    book: Book,
+    changes_for: ChangesFor,
+    folder: Path,
+) -> tuple[Cost, Cost]:
+    """The state store's cost of applying and finishing, through `adapter`, a run of 200
+    ownership changes of `book`'s accounts, then one of 2,000 other accounts, each in a
+    fresh store in `folder`."""
+    costs: list[Cost] = []
+    for n, (count, skip) in enumerate(((200, 0), (2_000, 200))):
+        changes = changes_for(book, count, skip=skip)
+        plan = Plan(
+            PLAN_FORMAT, profile.name, date(2026, 6, 30), 365, "sha256:test",
+            [], changes, [], [], summary={"accounts": len(book.accounts)},
+        )  # fmt: skip
+        with counted_store(folder / f"state-{n}.db") as (store, cost):
+            report = apply_plan(
+                profile, plan, adapter, book_accounts=len(book.accounts),
+                mode="apply", clock=lambda: NOW, allow_large=True, store=store,
+            )  # fmt: skip
+        assert len(report.applied) == count, (report.failed, report.conflicts)
+        costs.append(cost)
+    small, large = costs
+    return small, large

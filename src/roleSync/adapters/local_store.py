@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roleSync.adapters.book_schema import (
     BOOK_INDEXES,
@@ -30,6 +30,9 @@ from roleSync.adapters.book_schema import (
 from roleSync.errors import StorageError
 from roleSync.file_faults import DAMAGED, is_damaged, is_not_utf8, os_cause, sqlite_cause
 from roleSync.model import Account, Contact, Deal, Owner, Task
+
+if TYPE_CHECKING:
+    from roleSync.adapters.mirror_rows import AccountRow
 
 # Re-exported: the import benchmark, the census and tests take them from here.
 __all__ = ["BOOK_INDEXES", "BOOK_TABLES", "RELATED_TABLES", "SCHEMA_VERSION"]
@@ -279,6 +282,33 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
 
+# The accounts table's columns, in account_values' order: "INSERT [OR REPLACE] INTO " + it.
+ACCOUNTS_INTO = (
+    "accounts (id, name, owner_id, lifecycle, segment, region, tier, locked, fields, "
+    "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def account_values(
+    a: Account | AccountRow, created: str | None, updated: str | None
+) -> tuple[str, str, str | None, str, str, str, str, int, str, str | None, str | None]:
+    """An accounts row for ACCOUNTS_INTO: a book's Account (written whole by write_book)
+    or a pull's AccountRow (written into the mirror), with its times already encoded."""
+    return (
+        a.id,
+        a.name,
+        a.owner_id,
+        a.lifecycle,
+        a.segment,
+        a.region,
+        a.tier,
+        int(a.locked),
+        encode_json(dict(a.fields)),
+        created,
+        updated,
+    )
+
+
 # -- writing a whole book ---------------------------------------------------------
 
 
@@ -327,22 +357,9 @@ def write_book(
                 ],
             )
             conn.executemany(
-                "INSERT INTO accounts (id, name, owner_id, lifecycle, segment, region, tier, "
-                "locked, fields, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO " + ACCOUNTS_INTO,
                 (
-                    (
-                        a.id,
-                        a.name,
-                        a.owner_id,
-                        a.lifecycle,
-                        a.segment,
-                        a.region,
-                        a.tier,
-                        int(a.locked),
-                        encode_json(dict(a.fields)),
-                        encode_datetime(a.created),
-                        encode_datetime(a.updated),
-                    )
+                    account_values(a, encode_datetime(a.created), encode_datetime(a.updated))
                     for a in accounts
                 ),
             )

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from roleSync.adapters.local_store import encode_json
+from roleSync.adapters.local_store import ACCOUNTS_INTO, account_values, encode_json
 from roleSync.model import FieldValue
 
 Table = Literal["owners", "accounts", "deals", "contacts", "tasks"]
@@ -128,25 +128,8 @@ def insert_rows(conn: sqlite3.Connection, table: Table, rows: Iterable[Row]) -> 
         )
     elif table == "accounts":
         conn.executemany(
-            "INSERT OR REPLACE INTO accounts (id, name, owner_id, lifecycle, segment, region, "
-            "tier, locked, fields, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                (
-                    a.id,
-                    a.name,
-                    a.owner_id,
-                    a.lifecycle,
-                    a.segment,
-                    a.region,
-                    a.tier,
-                    int(a.locked),
-                    encode_json(dict(a.fields)),
-                    a.created,
-                    a.updated,
-                )
-                for a in rows
-                if isinstance(a, AccountRow)
-            ),
+            "INSERT OR REPLACE INTO " + ACCOUNTS_INTO,
+            (account_values(a, a.created, a.updated) for a in rows if isinstance(a, AccountRow)),
         )
     elif table == "contacts":
         conn.executemany(
