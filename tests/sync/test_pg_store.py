@@ -147,3 +147,39 @@ def test_the_server_dropping_the_connection_mid_run_is_one_line_and_the_next_run
     assert all(owners[c["account_id"]] == c["to_owner_id"] for c in changes)
     assert fixture.query("SELECT status FROM runs WHERE id = ?", run_id) == [("ok",)]
     assert fixture.query("SELECT count(*) FROM journal WHERE outcome IS NULL") == [(0,)]
+
+
+def test_hosts_creating_one_fresh_schema_at_once_all_open_it(pg_state: PgState) -> None:
+    """Two syncs of a new profile starting together both create-or-open its schema: the
+    one that waits on the migration lock finds a roleSync store, never "another
+    product's tables" (it once looked at the schema before taking that lock)."""
+    import threading
+
+    from roleSync.sync.pg_store import PgTarget, open_pg
+    from roleSync.sync.pg_url import state_url
+
+    url = state_url(pg_fixtures.URL_ENV, os.environ, "p")
+    for attempt in range(5):
+        target = PgTarget(url, f"{pg_state.schema}_{attempt}", "p")
+        failures: list[BaseException] = []
+        start_together = threading.Barrier(4)
+
+        def open_one(
+            target: PgTarget = target,
+            failures: list[BaseException] = failures,
+            start_together: threading.Barrier = start_together,
+        ) -> None:
+            start_together.wait()
+            try:
+                db = open_pg(target)
+                assert db is not None
+                db.close()
+            except BaseException as exc:  # collected: a thread's failure must fail the test
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_one) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert failures == [], failures

@@ -238,16 +238,17 @@ def migrate_pg(
 ) -> int:
     """Bring the profile's schema up to `len(migrations)`; the version found before."""
     wanted = len(migrations)
-    start = _version(conn, target.schema)
-    if start > wanted:
-        raise NewerSchemaError(start)
-    if start == 0 and (tables := _tables(conn, target.schema)):
-        raise _foreign(target, tables)
+    start: int | None = None
     while True:
         with conn.transaction():
             # Serialises hosts migrating the same schema at once; released at commit.
+            # Every look at the schema happens under it: read before, another host's
+            # first step could commit between reading "no version table" and listing
+            # the schema's tables, which then look like another product's.
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_key(f"migrate:{target.schema}"),))
             version = _version(conn, target.schema)
+            if start is None:
+                start = version
             if version > wanted:
                 raise NewerSchemaError(version)
             if version == wanted:
