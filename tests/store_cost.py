@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roleSync.sync.store import StateStore
+from roleSync.sync.store_db import SqliteDb
 from roleSync.sync.store_file import open_store_file
 
 # Instructions between two calls of the progress handler: 1 would count exactly, at the
@@ -50,5 +51,5 @@ def counted_store(path: Path) -> Iterator[tuple[StateStore, Cost]]:
 
     conn.set_trace_callback(statement)
     conn.set_progress_handler(instructions, EVERY)
-    with StateStore(conn, path) as store:
+    with StateStore(SqliteDb(conn, path), path) as store:
         yield store, cost
