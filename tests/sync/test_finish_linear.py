@@ -121,6 +121,7 @@ def test_the_journal_lookups_use_an_index(tmp_path: Path) -> None:
     old.close()
     with StateStore.open(tmp_path / "state.db") as store:
         assert store.intended_accounts("r") == {"a"}
+        assert store.path is not None  # an SQLite store
         conn = sqlite3.connect(store.path)
         try:
             for sql in (
