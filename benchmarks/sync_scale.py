@@ -4,6 +4,7 @@ Run: python benchmarks/sync_scale.py                 # 10k and 100k accounts
      python benchmarks/sync_scale.py --full          # also 1M accounts, 4M deals
      python benchmarks/sync_scale.py --sizes 10000   # one size
      python benchmarks/sync_scale.py --finishing     # 4k vs 40k changes, finishing only
+     python benchmarks/sync_scale.py --sizes 1000000 --sync-only   # no rollback, no kill
 
 Each book is generated once (book_generator.py, seeded) under --cache and copied fresh
 for every command that writes to it. The shipped rules are used with every route's
@@ -165,7 +166,9 @@ def line(label: str, parts: dict[str, float]) -> str:
     return f"{label}: " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items())
 
 
-def bench_size(size: tuple[int, int, int], cache: Path, work: Path) -> None:
+def bench_size(
+    size: tuple[int, int, int], cache: Path, work: Path, *, sync_only: bool = False
+) -> None:
     book = book_file(cache, size)
     profile = setup(work, book)
     rules = ["-r", str(work / "rules"), "--as-of", str(AS_OF)]
@@ -182,6 +185,9 @@ def bench_size(size: tuple[int, int, int], cache: Path, work: Path) -> None:
         flush=True,
     )
     print("  " + line("sync stages", stages(sync)), flush=True)
+    if sync_only:
+        shutil.rmtree(work)
+        return
     back = run(["rollback", run_id, "-c", str(profile), "--allow-large", "--log-format", "json"])
     # Exit 1 is a finished run with failures: carried deals whose owner before the sync
     # is inactive now stay (the generated books have inactive owners).
@@ -224,12 +230,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="*", help="accounts of the sizes to run")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/rolesync-bench"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/rolesync-sync-bench"))
+    parser.add_argument(
+        "--sync-only", action="store_true", help="plan-only and sync: no rollback, no kill -9"
+    )
     args = parser.parse_args(argv)
     sizes = SIZES + ([FULL] if args.full else [])
     if args.sizes:
         sizes = [s for s in [*SIZES, FULL] if s[0] in args.sizes]
     for size in sizes:
-        bench_size(size, args.cache.resolve(), args.work.resolve() / f"{size[0]}")
+        work = args.work.resolve() / f"{size[0]}"
+        bench_size(size, args.cache.resolve(), work, sync_only=args.sync_only)
     return 0
 
 

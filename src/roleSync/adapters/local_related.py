@@ -217,7 +217,11 @@ class RelatedWrites:
         """Write the records `_decide_records` passed in this same write transaction:
         the write lock held since BEGIN IMMEDIATE means nothing changed them in between."""
         for kind, (table, _) in _TABLES.items():
-            rows = [(c.to_owner_id, c.record_id) for c in changes if c.object is kind]
+            # In id order: neighbouring rows share a page (ids are random; issue 19).
+            rows = sorted(
+                ((c.to_owner_id, c.record_id) for c in changes if c.object is kind),
+                key=lambda row: row[1],
+            )
             if rows:  # a book may have no such table, and then no such record to move
                 self.conn.executemany(f"UPDATE {table} SET owner_id = ? WHERE id = ?", rows)
         done.applied.extend(related_key(c) for c in changes)
@@ -278,6 +282,7 @@ class RelatedWrites:
             )
         if not rows:
             return
+        rows.sort()  # by row id: inserted in key order (see _move)
         self.conn.executemany(
             "INSERT INTO tasks (id, account_id, owner_id, subject, body, closed, due, "
             "rolesync_key) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",

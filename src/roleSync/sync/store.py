@@ -106,6 +106,16 @@ class AuditRow:
     error: str
 
 
+def by_account(changes: Sequence[OwnershipChange]) -> list[OwnershipChange]:
+    """In account order: a batch's rows written in index order dirty each index page
+    once, not a random page per row (issue 19: account ids are random)."""
+    return sorted(changes, key=lambda c: c.account_id)
+
+
+def outcomes_by_account(outcomes: Sequence[ChangeOutcome]) -> list[ChangeOutcome]:
+    return sorted(outcomes, key=lambda o: o.change.account_id)
+
+
 _AUDIT_COLUMNS = ", ".join(f.name for f in fields(AuditRow))
 
 
@@ -291,7 +301,7 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
                 "intent_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     (run_id, batch_no, c.account_id, c.from_owner_id, c.to_owner_id, at)
-                    for c in changes
+                    for c in by_account(changes)
                 ],
             )
 
@@ -310,7 +320,10 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
             conn.executemany(
                 "UPDATE journal SET outcome = ?, result_at = ? "
                 "WHERE run_id = ? AND batch_no = ? AND account_id = ?",
-                [(o.result, at, run_id, batch_no, o.change.account_id) for o in outcomes],
+                [
+                    (o.result, at, run_id, batch_no, o.change.account_id)
+                    for o in outcomes_by_account(outcomes)
+                ],
             )
             conn.execute(
                 "UPDATE journal SET outcome = ?, result_at = ? "
@@ -330,7 +343,7 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
                 "AND account_id = ? AND (outcome IS NULL OR outcome = ?)",
                 [
                     (o.result, at, run_id, o.change.account_id, Outcome.PENDING)
-                    for o in outcomes
+                    for o in outcomes_by_account(outcomes)
                     if o.result in FINAL_OUTCOMES
                 ],
             )
@@ -366,7 +379,7 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
                     o.found_owner,
                     o.error,
                 )
-                for o in outcomes
+                for o in outcomes_by_account(outcomes)
                 if o.result in FINAL_OUTCOMES
             ],
         )

@@ -124,6 +124,11 @@ def open_store_file(path: Path) -> sqlite3.Connection:
         # 64 MiB of page cache (the default is 2 MiB): a large run's journal and audit
         # indexes outgrow 2 MiB, and every insert then reads its pages back (issue 19).
         conn.execute("PRAGMA cache_size = -65536")
+        # Checkpoint when the WAL reaches 400 MiB, not SQLite's 4 MiB: a large run's
+        # batch dirties thousands of index pages, and a checkpoint after every such
+        # commit copied them all back into the file each time (issue 19). Committed
+        # transactions are in the WAL either way (synchronous=FULL): as durable.
+        conn.execute("PRAGMA wal_autocheckpoint = 100000")
         version = schema_version(conn)
         if version == 0:
             # Every store roleSync made is at version 1 or more (see _create).

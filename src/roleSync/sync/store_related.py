@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
+from operator import itemgetter
 from typing import Any
 
 from roleSync.plan.types import HandoffTask, RelatedChange, related_key, task_key
@@ -20,6 +21,13 @@ from roleSync.sync.store_db import Tx
 HANDOFF_TASK = "handoff-task"
 # Journal only: sent, no final outcome yet.
 PENDING = "pending"
+
+# Statements' rows are sent in entry order (the key's place in each tuple): entries are
+# random record ids, and a batch written in key order dirties neighbouring index pages
+# once each instead of a random page per row (issue 19: 1M book, 930k entries).
+_SECOND = itemgetter(1)
+_FOURTH = itemgetter(3)
+_LAST = itemgetter(4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +134,7 @@ class RelatedRecords:
             conn.executemany(
                 "INSERT INTO related_journal (run_id, batch_no, entry, intent_at) "
                 "VALUES (?, ?, ?, ?)",
-                [(run_id, batch_no, entry_key(e), at) for e in entries],
+                sorted((run_id, batch_no, entry_key(e), at) for e in entries),
             )
 
     def related_result(
@@ -138,7 +146,10 @@ class RelatedRecords:
             conn.executemany(
                 "UPDATE related_journal SET outcome = ?, result_at = ? "
                 "WHERE run_id = ? AND batch_no = ? AND entry = ?",
-                [(o.result, at, run_id, batch_no, entry_key(o.entry)) for o in outcomes],
+                sorted(
+                    ((o.result, at, run_id, batch_no, entry_key(o.entry)) for o in outcomes),
+                    key=_LAST,
+                ),
             )
             conn.execute(
                 "UPDATE related_journal SET outcome = ?, result_at = ? "
@@ -155,7 +166,10 @@ class RelatedRecords:
             conn.executemany(
                 "UPDATE related_journal SET outcome = ?, result_at = ? WHERE run_id = ? "
                 "AND entry = ? AND (outcome IS NULL OR outcome = ?)",
-                [(o.result, at, run_id, entry_key(o.entry), PENDING) for o in outcomes],
+                sorted(
+                    ((o.result, at, run_id, entry_key(o.entry), PENDING) for o in outcomes),
+                    key=_FOURTH,
+                ),
             )
             self._related_audit(conn, run_id, outcomes, at)
 
@@ -168,7 +182,7 @@ class RelatedRecords:
             "from_owner, to_owner, handoff_id, trigger, reason, at, result, found_owner, "
             "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (run_id, entry) DO NOTHING",
-            [_audit_values(run_id, o, at) for o in outcomes],
+            sorted((_audit_values(run_id, o, at) for o in outcomes), key=_SECOND),
         )
 
     def close_related_audited(self, run_id: str, at: str) -> None:
