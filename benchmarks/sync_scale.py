@@ -3,7 +3,6 @@
 Run: python benchmarks/sync_scale.py                 # 10k and 100k accounts
      python benchmarks/sync_scale.py --full          # also 1M accounts, 4M deals
      python benchmarks/sync_scale.py --sizes 10000   # one size
-     python benchmarks/sync_scale.py --finishing     # 4k vs 40k changes, finishing only
      python benchmarks/sync_scale.py --sizes 1000000 --sync-only   # no rollback, no kill
 
 Each book is generated once (book_generator.py, seeded) under --cache and copied fresh
@@ -21,8 +20,8 @@ size, in the same run, in fresh processes:
   journaled, then the next `rolesync sync`: the time it took to finish the killed run
   (process start -> the killed run's run-finished event), and its whole wall time.
 
-`--finishing` times only the finish of runs of 4,000 and 40,000 changes (issue 19: at
-most 10x), in process, on a synthetic book (see finishing_scale.py).
+The finish of runs of 4,000 and 40,000 changes alone (issue 19: at most 10x) is
+benchmarks/finishing_scale.py.
 """
 
 from __future__ import annotations
