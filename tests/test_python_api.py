@@ -30,7 +30,7 @@ from roleSync.errors import (
 )
 from roleSync.profile import load_profile
 from roleSync.sync.lock import RunLock
-from roleSync.sync.recorder import lock_file
+from roleSync.sync.state_open import lock_file
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from roleSync.plan import Plan
 from roleSync.profile import load_profile
 from roleSync.report.progress import NO_PROGRESS, Progress
 from roleSync.resources import shipped_rules_dir
-from roleSync.sync.recorder import reset_state
 from roleSync.sync.report import RunReport
 from roleSync.sync.runner import Clock, PlanRequest, sync, utc_now
+from roleSync.sync.state_open import reset_state
 
 PROFILE_NAME = "demo.yaml"
 PROFILE_TEXT = """\

@@ -21,9 +21,9 @@ from roleSync.cli import main
 from roleSync.emulators.salesforce import SalesforceEmulator, SalesforceFaults
 from roleSync.model import Book, DealWindow
 from roleSync.plan import PLAN_FORMAT, MetricWrite, OwnershipChange, Plan
-from roleSync.sync.recorder import open_state
 from roleSync.sync.recovery import recover
 from roleSync.sync.runner import apply_plan
+from roleSync.sync.state_open import open_state
 
 NOW = datetime(2026, 6, 30, 9, 0, tzinfo=UTC)
 

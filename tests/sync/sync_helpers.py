@@ -30,7 +30,7 @@ from roleSync.profile import load_profile
 from roleSync.sync.lock import RunLock
 from roleSync.sync.pg_lock import PgRunLock
 from roleSync.sync.pg_store import PgDb
-from roleSync.sync.recorder import lock_file, open_state, state_label
+from roleSync.sync.state_open import lock_file, open_state, state_label
 
 AS_OF = date(2026, 6, 30)
 

@@ -16,9 +16,9 @@ from roleSync.adapters.local import LocalAdapter
 from roleSync.cli import main
 from roleSync.plan import OwnershipChange, Plan
 from roleSync.profile import load_profile
-from roleSync.sync.recorder import open_state
 from roleSync.sync.recovery import reconcile, recover
 from roleSync.sync.runner import PlanRequest, apply_plan, make_plan
+from roleSync.sync.state_open import open_state
 from roleSync.sync.store import Outcome
 
 # The same tests against both state stores (tests/pg_fixtures.py).

@@ -23,9 +23,9 @@ from roleSync.model import Book, DealWindow
 from roleSync.plan import MetricWrite, OwnershipChange, Plan
 from roleSync.plan.types import HandoffTask, RelatedChange
 from roleSync.profile import load_profile
-from roleSync.sync.recorder import open_state
 from roleSync.sync.recovery import recover
 from roleSync.sync.runner import PlanRequest, apply_plan, make_plan
+from roleSync.sync.state_open import open_state
 
 # The same tests against both state stores (tests/pg_fixtures.py).
 pytestmark = pytest.mark.usefixtures("state_backend")

@@ -19,7 +19,7 @@ from roleSync.cli import main
 from roleSync.errors import LockHeldError
 from roleSync.profile import load_profile
 from roleSync.sync.lock import RunLock
-from roleSync.sync.recorder import lock_file
+from roleSync.sync.state_open import lock_file
 
 STARTED = datetime(2026, 6, 30, 8, 0, tzinfo=UTC)
 

@@ -28,9 +28,9 @@ from roleSync.adapters.local import LocalAdapter
 from roleSync.plan import OwnershipChange
 from roleSync.profile import load_profile
 from roleSync.sync import interrupt
-from roleSync.sync.recorder import open_state
 from roleSync.sync.recovery import recover
 from roleSync.sync.runner import PlanRequest, apply_plan, make_plan
+from roleSync.sync.state_open import open_state
 
 NOW = datetime(2026, 6, 30, 9, 0, tzinfo=UTC)
 EXIT = {signal.SIGTERM: 143, signal.SIGINT: 130}

@@ -145,7 +145,7 @@ def test_migrate_upgrades_an_older_store(
     from roleSync.profile import load_profile
     from roleSync.sync.migrations import MIGRATIONS
     from roleSync.sync.pg_store import connect, migrate_pg
-    from roleSync.sync.recorder import pg_target
+    from roleSync.sync.state_open import pg_target
 
     fixture = make_fixture(tmp_path)
     to_postgres(fixture, pg_state)

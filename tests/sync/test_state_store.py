@@ -15,7 +15,7 @@ from sync_helpers import AS_OF, make_fixture
 from roleSync.cli import main
 from roleSync.profile import load_profile
 from roleSync.sync.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
-from roleSync.sync.recorder import open_state
+from roleSync.sync.state_open import open_state
 from roleSync.sync.store import RunRow, StateError, StateStore
 
 

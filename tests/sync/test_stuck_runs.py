@@ -22,9 +22,9 @@ from roleSync.adapters.local import LocalAdapter
 from roleSync.cli import main
 from roleSync.plan import OwnershipChange
 from roleSync.profile import load_profile
-from roleSync.sync.recorder import open_state
 from roleSync.sync.recovery import RecoveryError, RunStoppedError, recover
 from roleSync.sync.runner import PlanRequest, apply_plan, make_plan
+from roleSync.sync.state_open import open_state
 
 # The same tests against both state stores (tests/pg_fixtures.py).
 pytestmark = pytest.mark.usefixtures("state_backend")

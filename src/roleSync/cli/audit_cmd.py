@@ -48,7 +48,8 @@ def run_audit(args: argparse.Namespace) -> ExitCode:
     from roleSync.profile import load_profile
     from roleSync.report.audit_log import AuditLog, SubjectError, as_json, as_text, resolve
     from roleSync.report.audit_log import select as select_rows
-    from roleSync.sync.recorder import state_label, stored_owners, stored_state
+    from roleSync.sync.recorder import stored_owners
+    from roleSync.sync.state_open import state_label, stored_state
 
     profile = load_profile(args.connector)
     opened = stored_state(profile)  # never creates an empty store

@@ -199,7 +199,7 @@ def _stored_state(connector: Path | None) -> tuple[StateStore | None, str]:
         path = DEFAULT_STATE.resolve()
         return (StateStore.open(path) if path.is_file() else None), str(path)
     from roleSync.profile import load_profile
-    from roleSync.sync.recorder import state_label, stored_state
+    from roleSync.sync.state_open import state_label, stored_state
 
     profile = load_profile(connector)
     return stored_state(profile), state_label(profile)

@@ -53,9 +53,9 @@ def run_migrate(args: argparse.Namespace) -> ExitCode:
 
 def run_copy(args: argparse.Namespace) -> ExitCode:
     from roleSync.profile import load_profile
-    from roleSync.sync.recorder import locked_state
     from roleSync.sync.runner import utc_now
     from roleSync.sync.state_copy import copy_state, require_postgres
+    from roleSync.sync.state_open import locked_state
 
     profile = load_profile(args.connector)
     require_postgres(profile, "copy")

@@ -35,8 +35,9 @@ def explain_from_book(
     from roleSync.report.runs import last_handoff
     from roleSync.rules.ruleset import load_rule_set
     from roleSync.sync.held import Held, held_roles
-    from roleSync.sync.recorder import borrowed_state, stored_owners
+    from roleSync.sync.recorder import stored_owners
     from roleSync.sync.runner import open_adapter, window_fields
+    from roleSync.sync.state_open import borrowed_state
 
     rules = load_rule_set(rule_paths)  # before the pull: a broken file costs no calls
     adapter = open_adapter(profile)

@@ -13,7 +13,7 @@ from roleSync.errors import InputError
 from roleSync.profile import Profile
 from roleSync.rules.archive import rule_set_from_archive
 from roleSync.rules.ruleset import RuleSet, load_rule_set
-from roleSync.sync.recorder import stored_state
+from roleSync.sync.state_open import stored_state
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,8 @@ from __future__ import annotations
 from roleSync.errors import RoleSyncError, UsageError
 from roleSync.profile import Profile
 from roleSync.sync.logs import event
-from roleSync.sync.recorder import Clock, locked_state
+from roleSync.sync.recorder import Clock
+from roleSync.sync.state_open import locked_state
 from roleSync.sync.store import UNFINISHED, RunRow, RunStatus
 
 

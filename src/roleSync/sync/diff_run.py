@@ -29,7 +29,8 @@ from roleSync.rules.ruleset import RuleSet, load_rule_set
 from roleSync.rules.semantics import CheckContext
 from roleSync.sync.guardrails import exceeded, rewritten_values, role_flips, write_limits
 from roleSync.sync.planning import HealthSink, PlanRequest, plans_under
-from roleSync.sync.recorder import last_run_roles, open_state
+from roleSync.sync.recorder import last_run_roles
+from roleSync.sync.state_open import open_state
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,8 @@ from roleSync.rules.ruleset import RuleSet, load_rule_set
 from roleSync.rules.schema import Handoff
 from roleSync.sync.held import held_roles
 from roleSync.sync.logs import event
-from roleSync.sync.recorder import borrowed_state, stored_owners
+from roleSync.sync.recorder import stored_owners
+from roleSync.sync.state_open import borrowed_state
 from roleSync.sync.store import StateStore
 
 # Told the book health of a plan that passed the gate (its warnings, if any).

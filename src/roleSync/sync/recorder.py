@@ -25,15 +25,6 @@ from roleSync.sync.guardrails import GuardrailError, exceeded, role_field, write
 from roleSync.sync.logs import event
 from roleSync.sync.related_phase import has_related, related_report, write_related
 from roleSync.sync.report import RelatedResultCode, RunReport, build_report
-from roleSync.sync.state_open import borrowed_state as borrowed_state
-from roleSync.sync.state_open import lock_file as lock_file
-from roleSync.sync.state_open import locked_state as locked_state
-from roleSync.sync.state_open import open_state as open_state
-from roleSync.sync.state_open import pg_target as pg_target
-from roleSync.sync.state_open import reset_state as reset_state
-from roleSync.sync.state_open import state_file as state_file
-from roleSync.sync.state_open import state_label as state_label
-from roleSync.sync.state_open import stored_state as stored_state
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
 from roleSync.sync.store_archive import RuleFiles
 

@@ -26,10 +26,11 @@ from roleSync.model import Book, DealWindow
 from roleSync.plan import PLAN_FORMAT, OwnershipChange, Plan, Skip
 from roleSync.plan.types import RelatedChange, RelatedObject
 from roleSync.profile import Profile
-from roleSync.sync.recorder import Clock, locked_state
+from roleSync.sync.recorder import Clock
 from roleSync.sync.recovery import recover
 from roleSync.sync.report import RelatedResultCode, RunReport
 from roleSync.sync.runner import apply_plan, open_adapter, utc_now
+from roleSync.sync.state_open import locked_state
 from roleSync.sync.store import Outcome, StateStore
 from roleSync.sync.store_related import HANDOFF_TASK
 

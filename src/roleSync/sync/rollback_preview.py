@@ -16,9 +16,10 @@ from roleSync.errors import UsageError
 from roleSync.plan import Plan
 from roleSync.profile import Profile
 from roleSync.render import tasks_left_note
-from roleSync.sync.recorder import Clock, guardrail_reasons, state_label, stored_state
+from roleSync.sync.recorder import Clock, guardrail_reasons
 from roleSync.sync.rollback import decide, not_rolled_back
 from roleSync.sync.runner import open_adapter, utc_now
+from roleSync.sync.state_open import state_label, stored_state
 from roleSync.terminal_text import printable
 
 

@@ -35,17 +35,12 @@ from roleSync.sync.planning import (  # re-exported: where callers have found th
     make_plan,
     window_fields,
 )
-from roleSync.sync.recorder import (
-    RunRecorder,
-    borrowed_state,
-    cause_of,
-    locked_state,
-    stored_owners,
-)
+from roleSync.sync.recorder import RunRecorder, cause_of, stored_owners
 from roleSync.sync.recovery import RunStoppedError, recover, unexpected
 from roleSync.sync.related_phase import has_related, refuse_unless_writer
 from roleSync.sync.report import RelatedResultCode, RunReport
 from roleSync.sync.state import write_atomically
+from roleSync.sync.state_open import borrowed_state, locked_state
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
 from roleSync.sync.store_related import RelatedOutcomeRow
 

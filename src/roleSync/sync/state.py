@@ -1,7 +1,7 @@
 """Files a run writes (plans, reports) atomically, and the old rotation.json.
 
 Round-robin positions used to live in `<state_dir>/rotation.json`; they now live in the
-state store (sync/store.py), which imports the file once (`recorder.open_state`).
+state store (sync/store.py), which imports the file once (`state_open.open_state`).
 Written atomically (temporary file, then rename) so a crash never leaves half a file.
 """
 

@@ -197,7 +197,7 @@ def migrate_state(profile: Profile) -> Migrated:
     """Create or upgrade the profile's store; its schema version before and after."""
     if profile.state.backend == "postgresql":
         return _migrate_pg(profile)
-    from roleSync.sync.recorder import state_file
+    from roleSync.sync.state_open import state_file
 
     path = state_file(profile)
     before = 0
@@ -211,7 +211,7 @@ def migrate_state(profile: Profile) -> Migrated:
 
 def _migrate_pg(profile: Profile) -> Migrated:
     from roleSync.sync.pg_store import connect, failure, migrate_pg
-    from roleSync.sync.recorder import pg_target
+    from roleSync.sync.state_open import pg_target
 
     target = pg_target(profile)
     conn = connect(target)  # a clear line if psycopg is not installed
