@@ -71,11 +71,13 @@ def open_book(path: Path, *, create: bool) -> sqlite3.Connection:
         raise book_failure(path, "cannot open the book", exc) from None
     try:
         _ensure_schema(conn, path, create)
-        # 64 MiB of page cache (the default is 2 MiB): a large run's writes land at
-        # random places of the accounts, deals and tasks indexes (issue 19). A damaged
-        # file may refuse even this: the first read says so, naming the book.
+        # 256 MiB of page cache at most (the default is 2 MiB; pages are taken as
+        # needed): a large run's batches dirty random pages of the accounts, deals and
+        # tasks indexes, and a batch larger than the cache spills to the file before
+        # its commit (issue 19). A damaged file may refuse even this: the first read
+        # says so, naming the book.
         with suppress(sqlite3.Error):
-            conn.execute("PRAGMA cache_size = -65536")
+            conn.execute("PRAGMA cache_size = -262144")
     except BaseException:
         conn.close()
         raise
