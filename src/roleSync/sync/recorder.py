@@ -23,6 +23,7 @@ from roleSync.profile import Profile
 from roleSync.sync import interrupt
 from roleSync.sync.guardrails import GuardrailError, exceeded, role_field, write_limits
 from roleSync.sync.logs import event
+from roleSync.sync.plan_pack import packed_plan, unpacked_plan
 from roleSync.sync.related_phase import has_related, related_report, write_related
 from roleSync.sync.report import RelatedResultCode, RunReport, build_report
 from roleSync.sync.store import ChangeOutcome, Outcome, RunRow, RunStatus, StateStore
@@ -170,7 +171,8 @@ def run_plan(store: StateStore, run: RunRow) -> Plan:
     if not path.exists():
         stored = store.run_plan(run.id)
         if stored is not None:
-            return Plan.from_json(stored, f"{path} (the copy in the state store)", history=True)
+            where = f"{path} (the copy in the state store)"
+            return Plan.from_json(unpacked_plan(stored, where), where, history=True)
     return Plan.read(path, history=True)
 
 
@@ -200,13 +202,15 @@ class RunRecorder:
         book_accounts: int,
         keep_plan: Callable[[], str] | None = None,
         rule_files: RuleFiles = (),
+        plan_text: str | None = None,
     ) -> RunRecorder:
         """Record the run; GuardrailError (with the run recorded as stopped) if the plan
         is above the profile's guardrails and `allow_large` is not given. `book_accounts`:
         the book's size as the adapter reads it (a plan's summary is only a claim).
         `keep_plan`: copies a plan file given to apply into the run folder and returns
         the copy's path, called once the plan passed (`run.plan_path` is the file given).
-        `rule_files`: the plan's rule files, archived with the run row."""
+        `rule_files`: the plan's rule files, archived with the run row. `plan_text`:
+        `plan.to_json()`, when the caller made it already."""
         reasons = guardrail_reasons(store, profile, plan, book_accounts)
         if reasons and not allow_large:
             saved = "Plan saved to" if keep_plan is None else "The plan is"
@@ -235,7 +239,8 @@ class RunRecorder:
             event("guardrail-allowed", "allowed by --allow-large: " + "; ".join(reasons))
         if keep_plan is not None:
             run = replace(run, plan_path=keep_plan())
-        store.begin_run(replace(run, status=RunStatus.APPLYING), rule_files, plan.to_json())
+        text = plan.to_json() if plan_text is None else plan_text
+        store.begin_run(replace(run, status=RunStatus.APPLYING), rule_files, packed_plan(text))
         event(
             "run-started",
             f"run {run.id} ({run.mode}): {len(plan.changes)} ownership changes planned",
@@ -300,8 +305,8 @@ class RunRecorder:
         """Audit what the apply decided outside its batches, then close the run with a
         report built from the audit log (and the book health of the plan, when known)."""
         # The audit is read once (a run of 280k changes: reading it is seconds).
-        rows = self.store.audit(self.run.id)
-        audited = {row.account_id for row in rows}
+        rows = self.store.audit_outcomes(self.run.id)
+        audited = {account for account, _, _, _ in rows}
         fresh = self.record_unaudited(outcomes_of(result, self.changes), audited)
         audited |= {o.change.account_id for o in fresh}
         missing = [
@@ -313,7 +318,7 @@ class RunRecorder:
         if self.plan.rotation:
             self.store.save_rotation(self.profile.name, self.plan.rotation)
         total = result_from_audit(
-            [(r.account_id, r.result, r.found_owner, r.error) for r in rows]
+            rows
             + [(o.change.account_id, o.result, o.found_owner, o.error) for o in fresh + missing]
         )
         total.metrics_written = result.metrics_written

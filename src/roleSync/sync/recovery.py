@@ -169,7 +169,7 @@ def _finish(
         event("recovery-failed", message, level=logging.ERROR, run_id=run.id)
         return None
     recorder = RunRecorder(store, profile, plan, run, clock)
-    audited = {row.account_id for row in store.audit(run.id)}
+    audited = store.audited_accounts(run.id)
     open_changes = [c for c in plan.changes if c.account_id not in audited]
     current = current_owners(adapter, [c.account_id for c in open_changes])
     decided, again = reconcile(open_changes, current, store.intended_accounts(run.id))

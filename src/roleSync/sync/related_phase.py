@@ -183,7 +183,7 @@ def write_related(
     assert isinstance(adapter, RelatedWriter)
     entries = {entry_key(e): e for e in _entries(plan)}
     done = store.related_audited(run.id)
-    moved = {row.account_id: row.result for row in store.audit(run.id)}
+    moved = {account: result for account, result, _, _ in store.audit_outcomes(run.id)}
     at = clock().isoformat()
     skipped: list[RelatedOutcomeRow] = []
     records: list[RelatedChange] = []
@@ -238,10 +238,11 @@ def related_report(
     """The run's carried records and tasks with their audited outcomes, in plan order."""
     if not has_related(plan):
         return [], []
-    rows = {row.entry: row for row in store.related_audit(run_id)}
+    rows = store.related_outcomes(run_id)
+    unaudited = (RelatedResultCode.FAILED, None, NO_RESULT)
     related: list[RelatedOutcome] = []
     for change in plan.related_changes:
-        row = rows.get(entry_key(change))
+        result, found_owner, error = rows.get(entry_key(change), unaudited)
         related.append(
             RelatedOutcome(
                 change.object.value,
@@ -251,14 +252,14 @@ def related_report(
                 change.to_owner_id,
                 change.handoff_id,
                 change.trigger,
-                row.result if row else RelatedResultCode.FAILED,
-                row.found_owner if row else None,
-                row.error if row else NO_RESULT,
+                result,
+                found_owner,
+                error,
             )
         )
     tasks: list[TaskOutcome] = []
     for task in plan.task_creates:
-        row = rows.get(entry_key(task))
+        result, _, error = rows.get(entry_key(task), unaudited)
         tasks.append(
             TaskOutcome(
                 task.key,
@@ -269,8 +270,8 @@ def related_report(
                 task.due_date,
                 task.handoff_id,
                 task.trigger,
-                row.result if row else RelatedResultCode.FAILED,
-                row.error if row else NO_RESULT,
+                result,
+                error,
             )
         )
     return related, tasks

@@ -206,7 +206,7 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
         self, run: RunRow, rule_files: RuleFiles = (), plan_text: str | None = None
     ) -> None:
         """Record the run and archive `rule_files` (those of `run.rules_digest`) and its
-        plan document `plan_text` with it."""
+        plan document `plan_text` with it (as sync.plan_pack stores it)."""
         with self._write() as conn:
             values = astuple(run)
             conn.execute(
@@ -383,6 +383,16 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
                 if o.result in FINAL_OUTCOMES
             ],
         )
+
+    def audit_outcomes(self, run_id: str) -> list[tuple[str, str, str | None, str]]:
+        """The run's audited outcomes as (account, result, found owner, error), oldest
+        first: the four columns finishing needs, not the whole row (issue 19)."""
+        rows = self._read(
+            "SELECT account_id, result, found_owner, error FROM audit WHERE run_id = ? "
+            "ORDER BY seq",
+            (run_id,),
+        )
+        return [(str(r[0]), str(r[1]), r[2], str(r[3])) for r in rows]
 
     def audited_accounts(self, run_id: str) -> set[str]:
         """Accounts of the run with a final outcome in the audit log."""
