@@ -5,7 +5,7 @@ not in the statement count)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -74,6 +74,16 @@ def assert_linear(small: Cost, large: Cost) -> None:
     statements, instructions = large.ratio(small)
     assert statements <= RATIO, (small, large)
     assert instructions <= RATIO, (small, large)
+
+
+def assert_grows_linearly(cost_of: Callable[[Path, int], Cost], folder: Path) -> None:
+    """The cost of 10,000 changes about ten times that of 1,000 (each measured by
+    `cost_of(a fresh folder, changes)`), and not trivially: the counts are the run's,
+    not a constant."""
+    small = cost_of(folder / "small", 1_000)
+    large = cost_of(folder / "large", 10_000)
+    assert_linear(small, large)
+    assert small.statements >= 1_000 and large.instructions >= 10 * small.statements
 
 
 def connector_finish_costs(
