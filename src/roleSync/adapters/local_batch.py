@@ -19,7 +19,7 @@ rows share pages: with the larger page caches, apply and carry took 48.5 s inste
 68.8 s. Each batch there took 0.5 to 2.2 s from one journaled result to the next, its
 book transaction a part of that: well inside another writer's `BUSY_TIMEOUT` (10 s).
 At most 10 batches gained 2 s more on the 1M book but put finishing 40,000 changes
-at 10.0x the time of 4,000 (benchmarks/finishing_scale.py; 9.3x with 15), over the
+at 10.0x the time of 4,000 (benchmarks/finishing_scale.py; 9.3x and 9.7x with 15), over the
 issue's bound of 10x.
 """
 
