@@ -23,16 +23,19 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from roleSync.adapters.base import Adapter
 from roleSync.adapters.local import LocalAdapter
 from roleSync.adapters.local_store import write_book
 from roleSync.model import Account, Deal, DealKind, Owner
-from roleSync.plan import PlanInputs, build_plan
+from roleSync.plan import Plan, PlanInputs, build_plan
 from roleSync.profile import Profile
 from roleSync.rules.classify import CompiledRoles
 from roleSync.rules.routes import CompiledRouting
 from roleSync.rules.schema import RolesFile, RoutingFile
 from roleSync.sync.logs import EventProgress
+from roleSync.sync.report import RunReport
 from roleSync.sync.runner import apply_plan
 
 AS_OF = date(2026, 6, 30)
@@ -118,6 +121,22 @@ def book(folder: Path, changes: int) -> Path:
     return path
 
 
+def apply_handoffs(profile: Profile, plan: Plan, adapter: Adapter, **extra: Any) -> RunReport:
+    """Apply `plan` (a handoff per account of `book`) as `rolesync sync` does after
+    planning, guardrails opened and the clock at NOW; `extra`: apply_plan's other
+    arguments (a state store, a progress). Also what the counting tests run."""
+    return apply_plan(
+        profile,
+        plan,
+        adapter,
+        mode="sync",
+        book_accounts=len(plan.changes) + FARMERS,
+        allow_large=True,
+        clock=lambda: NOW,
+        **extra,
+    )
+
+
 def one(changes: int) -> tuple[float, float]:
     """(apply, finishing) seconds of a run of `changes` handoffs."""
     folder = Path(tempfile.mkdtemp(prefix="rolesync-finishing-"))
@@ -131,16 +150,8 @@ def one(changes: int) -> tuple[float, float]:
             events.addHandler(clock)
             events.setLevel(logging.INFO)
             try:
-                report = apply_plan(
-                    profile,
-                    plan,
-                    adapter,
-                    mode="sync",
-                    book_accounts=changes + FARMERS,
-                    allow_large=True,
-                    clock=lambda: NOW,
-                    progress=EventProgress(),  # the stage events `--log-format json` logs
-                )
+                # The stage events `--log-format json` logs.
+                report = apply_handoffs(profile, plan, adapter, progress=EventProgress())
             finally:
                 events.removeHandler(clock)
         assert report.ok and len(report.applied) == changes

@@ -173,7 +173,9 @@ def bench_size(
     rules = ["-r", str(work / "rules"), "--as-of", str(AS_OF)]
     plan = run(["plan", "-c", str(profile), *rules, "-o", str(work / "plan.json")])
     assert plan.returncode == 0, "plan failed"
-    sync = run(["sync", "-c", str(profile), *rules, "--allow-large", "--log-format", "json"])
+    # setup() writes the profile to the same path each time: one command line serves all.
+    sync_args = ["sync", "-c", str(profile), *rules, "--allow-large", "--log-format", "json"]
+    sync = run(sync_args)
     assert sync.returncode == 0, f"sync exited {sync.returncode}"
     finished = sync.first("run-finished")
     run_id = str(finished["run_id"])
@@ -200,17 +202,14 @@ def bench_size(
     )
     print("  " + line("rollback stages", stages(back)), flush=True)
     # Recovery: a fresh copy, killed in the middle of its apply.
-    profile = setup(work, book)
+    setup(work, book)  # the same paths: sync_args still name them
     # Half the apply's batches (as many as the local book makes of this many changes).
     changes = int(str(finished["planned"]))
     batches = max(1, -(-changes // batch_size_for(changes, None)) // 2)
-    killed = run(
-        ["sync", "-c", str(profile), *rules, "--allow-large", "--log-format", "json"],
-        kill_after_batches=batches,
-    )
+    killed = run(sync_args, kill_after_batches=batches)
     assert killed.returncode == -signal.SIGKILL, f"not killed: {killed.returncode}"
     crashed = str(killed.first("run-started")["run_id"])
-    again = run(["sync", "-c", str(profile), *rules, "--allow-large", "--log-format", "json"])
+    again = run(sync_args)
     assert again.returncode == 0, f"sync after kill -9 exited {again.returncode}"
     recovered = again.at("run-finished", run_id=crashed)
     note = again.first("recovering")

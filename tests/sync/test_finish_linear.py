@@ -20,14 +20,13 @@ from pathlib import Path
 # The book and rules benchmarks/finishing_scale.py times: this test counts the same run.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from finishing_scale import FARMERS, ROUTING, book
+from finishing_scale import ROUTING, apply_handoffs, book
 
 from builders import inputs
 from roleSync.adapters.local import LocalAdapter
 from roleSync.plan import build_plan
 from roleSync.profile import Profile
 from roleSync.sync.migrations import MIGRATIONS, migrate
-from roleSync.sync.runner import apply_plan
 from roleSync.sync.store import StateStore
 from store_cost import Cost, assert_grows_linearly, counted_store
 
@@ -43,16 +42,7 @@ def _run_cost(folder: Path, changes: int) -> Cost:
         assert len(plan.changes) == changes
         assert len(plan.related_changes) == changes and len(plan.task_creates) == changes
         with counted_store(folder / "state.db") as (store, cost):
-            report = apply_plan(
-                profile,
-                plan,
-                adapter,
-                mode="sync",
-                book_accounts=len(plan.changes) + FARMERS,
-                allow_large=True,
-                store=store,
-                clock=lambda: AS_OF_TIME,
-            )
+            report = apply_handoffs(profile, plan, adapter, store=store)
     assert report.ok
     assert len(report.applied) == changes
     assert sum(r.result == "applied" for r in report.related) == changes

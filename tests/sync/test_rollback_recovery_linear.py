@@ -26,7 +26,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from finishing_scale import FARMERS, ROUTING, book
+from finishing_scale import ROUTING, apply_handoffs, book
 
 from builders import inputs
 from roleSync.adapters.base import ApplyJournal, ApplyResult
@@ -87,25 +87,13 @@ def _run(folder: Path, changes: int, *, dies: bool) -> tuple[Profile, str]:
         plan = build_plan(adapter.pull(), inputs(ROUTING))
         assert len(plan.changes) == changes and len(plan.task_creates) == changes
 
-        def sync() -> None:
-            apply_plan(
-                profile,
-                plan,
-                adapter,
-                mode="sync",
-                book_accounts=changes + FARMERS,
-                allow_large=True,
-                store=store,
-                clock=lambda: NOW,
-            )
-
         if dies:
             with pytest.raises(Killed):
-                sync()
+                apply_handoffs(profile, plan, adapter, store=store)
         else:
-            sync()
-        ((run_id,),) = store._read("SELECT id FROM runs")
-    return profile, str(run_id)
+            apply_handoffs(profile, plan, adapter, store=store)
+        (run,) = store.runs(profile.name)
+    return profile, run.id
 
 
 def _recovery_cost(folder: Path, changes: int) -> Cost:
