@@ -23,7 +23,7 @@ from roleSync.sync.store_archive import ArchiveAndHistory, RuleFiles, archive_ru
 from roleSync.sync.store_db import SqliteDb, StoreDb, Tx
 from roleSync.sync.store_file import StateError as StateError  # callers catch it from here
 from roleSync.sync.store_file import open_store_file
-from roleSync.sync.store_related import RelatedRecords
+from roleSync.sync.store_related import RelatedRecords, close_from_audit
 
 DEFAULT_FILE = "state.db"
 
@@ -403,16 +403,8 @@ class StateStore(RelatedRecords, ArchiveAndHistory):
         """Journal rows of the run left open (no outcome, or pending: a write retried in
         a later batch) whose account has its final outcome: closed with that outcome.
         One pass over the run's journal, instead of re-recording every outcome."""
-        audited = (
-            "SELECT result FROM audit a "
-            "WHERE a.run_id = journal.run_id AND a.account_id = journal.account_id"
-        )
         with self._write() as conn:
-            conn.execute(
-                f"UPDATE journal SET outcome = ({audited}), result_at = ? WHERE run_id = ? "
-                f"AND (outcome IS NULL OR outcome = ?) AND EXISTS ({audited})",
-                (at, run_id, Outcome.PENDING),
-            )
+            close_from_audit(conn, "journal", "audit", "account_id", run_id, at)
 
     def intended_accounts(self, run_id: str) -> set[str]:
         """Accounts of the run that had a write journaled (sent or about to be)."""

@@ -64,6 +64,21 @@ class RelatedOutcomeRow:
     error: str = ""
 
 
+def close_from_audit(conn: Tx, journal: str, audit: str, key: str, run_id: str, at: str) -> None:
+    """Close the run's `journal` rows left open (no outcome, or pending) whose `key` has
+    its final outcome in `audit`, with that outcome: one pass over the run's journal,
+    for the accounts' journal and the related one alike (names: the store's constants)."""
+    audited = (
+        f"SELECT result FROM {audit} a "
+        f"WHERE a.run_id = {journal}.run_id AND a.{key} = {journal}.{key}"
+    )
+    conn.execute(
+        f"UPDATE {journal} SET outcome = ({audited}), result_at = ? "
+        f"WHERE run_id = ? AND (outcome IS NULL OR outcome = ?) AND EXISTS ({audited})",
+        (at, run_id, PENDING),
+    )
+
+
 def entry_key(entry: RelatedChange | HandoffTask) -> str:
     return task_key(entry) if isinstance(entry, HandoffTask) else related_key(entry)
 
@@ -188,16 +203,8 @@ class RelatedRecords:
     def close_related_audited(self, run_id: str, at: str) -> None:
         """Journal rows of the run left open (no outcome, or pending) whose entry has its
         final outcome: closed with that outcome, in one pass over the run's journal."""
-        audited = (
-            "SELECT result FROM related_audit a "
-            "WHERE a.run_id = related_journal.run_id AND a.entry = related_journal.entry"
-        )
         with self._write() as conn:
-            conn.execute(
-                f"UPDATE related_journal SET outcome = ({audited}), result_at = ? "
-                f"WHERE run_id = ? AND (outcome IS NULL OR outcome = ?) AND EXISTS ({audited})",
-                (at, run_id, PENDING),
-            )
+            close_from_audit(conn, "related_journal", "related_audit", "entry", run_id, at)
 
     def related_intended(self, run_id: str) -> set[str]:
         """Entries of the run that had a write (or a creation) journaled."""
