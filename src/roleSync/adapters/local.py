@@ -21,8 +21,14 @@ from datetime import UTC, datetime
 
 from roleSync.adapters.base import ApplyJournal, ApplyResult, RelatedJournal, RelatedResult
 from roleSync.adapters.book_reader import read_book, read_owners
-from roleSync.adapters.local_batch import batch_size_for, owners_active, refusal_of, rows_by_id
-from roleSync.adapters.local_related import RelatedWrites, crash_window, owner_refusal
+from roleSync.adapters.local_batch import (
+    batch_size_for,
+    crash_window,
+    owners_active,
+    refusal_of,
+    rows_by_id,
+)
+from roleSync.adapters.local_related import RelatedWrites, owner_refusal
 from roleSync.adapters.local_store import (
     book_failure,
     encode_json,

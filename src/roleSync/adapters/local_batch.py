@@ -1,4 +1,5 @@
-"""Batch-wise reads for the local book's journaled writes, and the size of a batch.
+"""Batch-wise reads for the local book's journaled writes, the size of a batch, and its
+crash windows for fault tests.
 
 A batch's compare reads are a few `IN (...)` queries (accounts, owners, records, task
 keys) instead of two or three queries per entry, and its writes one `executemany`:
@@ -26,6 +27,7 @@ issue's bound of 10x.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -42,6 +44,14 @@ def batch_size_for(total: int, fixed: int | None) -> int:
     if fixed is not None:
         return max(1, fixed)
     return max(BATCH_SIZE, min(MAX_BATCH, -(-total // TARGET_BATCHES)))
+
+
+def crash_window(pause: float) -> None:
+    """Sleep at a crash window of a journaled batch when a fault test asked for it
+    (ROLESYNC_TEST_BATCH_DELAY_MS); nothing otherwise, not even a sleep(0) system call,
+    of which a large run would make three per batch for nothing."""
+    if pause > 0:
+        time.sleep(pause)
 
 
 def rows_by_id(conn: sqlite3.Connection, select: str, ids: Iterable[str]) -> dict[str, Any]:

@@ -17,13 +17,18 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from roleSync.adapters.base import RelatedJournal, RelatedResult
-from roleSync.adapters.local_batch import batch_size_for, owners_active, refusal_of, rows_by_id
+from roleSync.adapters.local_batch import (
+    batch_size_for,
+    crash_window,
+    owners_active,
+    refusal_of,
+    rows_by_id,
+)
 from roleSync.adapters.local_store import (
     add_related_tables,
     book_failure,
@@ -48,14 +53,6 @@ def task_row_id(key: str) -> str:
     because a key is free text of any length (the key itself is in `rolesync_key`), and
     lower-case without spaces so the health gate's id-collision check passes it by."""
     return "rst-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
-
-
-def crash_window(pause: float) -> None:
-    """Sleep at a crash window of a journaled batch when a fault test asked for it
-    (ROLESYNC_TEST_BATCH_DELAY_MS); nothing otherwise, not even a sleep(0) system call,
-    of which a large run would make three per batch for nothing."""
-    if pause > 0:
-        time.sleep(pause)
 
 
 def owner_refusal(conn: sqlite3.Connection, owner_id: str, who: str = "target owner") -> str | None:
