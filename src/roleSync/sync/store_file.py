@@ -124,7 +124,8 @@ def open_store_file(path: Path) -> sqlite3.Connection:
         # Up to 512 MiB of page cache (the default is 2 MiB; pages are taken as needed):
         # a large run's journal and audit indexes outgrow a small cache, and every
         # insert then reads its pages back from the file (issue 19: the 1M book's run
-        # writes 930k entries; 64 MiB to 512 MiB took its carry stage from 38 s to 36 s).
+        # writes 930k entries). One run each at 64 and 512 MiB: carry 38.5 s and 36.2 s,
+        # within run-to-run noise; kept because a small run never takes the pages.
         conn.execute("PRAGMA cache_size = -524288")
         # Checkpoint when the WAL reaches 400 MiB, not SQLite's 4 MiB: a large run's
         # batch dirties thousands of index pages, and a checkpoint after every such
